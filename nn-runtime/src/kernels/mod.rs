@@ -1,0 +1,22 @@
+//! The numeric core: every layer computes through these functions only.
+//!
+//! Layers and generated code never loop over numbers themselves; they call this module. That keeps one seam
+//! where a faster implementation (SIMD, a tuned GEMM) can replace the scalar one without touching layers or the
+//! macro's output. Every kernel here has a naive reference in its tests.
+
+mod elementwise;
+mod gemm;
+mod im2col;
+mod pool;
+
+pub(crate) use elementwise::sigmoid;
+pub use elementwise::{
+    add_assign, add_row_vector, elu_backward, elu_forward, leaky_relu_backward, leaky_relu_forward,
+    relu_backward, relu_forward, sigmoid_backward, sigmoid_forward, softmax_backward,
+    softmax_forward, sum_rows_into, tanh_backward, tanh_forward,
+};
+pub use gemm::{gemm, MatRef};
+pub use im2col::{col2im_add, im2col, ConvGeometry};
+pub use pool::{
+    avg_pool_backward, avg_pool_forward, max_pool_backward, max_pool_forward, PoolGeometry,
+};

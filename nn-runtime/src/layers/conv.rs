@@ -1,0 +1,163 @@
+//! `Conv2d`: 2-D cross-correlation with square kernels, stride and zero padding, computed as im2col + GEMM.
+
+use super::{Backward, Init, Layer};
+use crate::kernels::{col2im_add, gemm, im2col, ConvGeometry, MatRef};
+use crate::sample::{view, view_mut};
+use crate::Rng;
+
+/// A convolution of a `C×H×W` input with `O` kernels of `C×K×K`, stride `S`, padding `P`.
+///
+/// Output shape: `O × OH × OW` with `OH = (H + 2P − K)/S + 1`, `OW = (W + 2P − K)/S + 1`. Parameters in
+/// PyTorch's layout: `weight` `[O][C][K][K]`, then `bias` `[O]` when `BIAS`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Conv2d<
+    const C: usize,
+    const H: usize,
+    const W: usize,
+    const O: usize,
+    const K: usize,
+    const S: usize,
+    const P: usize,
+    const BIAS: bool,
+> {
+    offset: usize,
+    init: Init,
+}
+
+impl<
+        const C: usize,
+        const H: usize,
+        const W: usize,
+        const O: usize,
+        const K: usize,
+        const S: usize,
+        const P: usize,
+        const BIAS: bool,
+    > Conv2d<C, H, W, O, K, S, P, BIAS>
+{
+    const GEOMETRY: ConvGeometry = ConvGeometry {
+        channels: C,
+        height: H,
+        width: W,
+        kernel: K,
+        stride: S,
+        padding: P,
+    };
+    /// Output height.
+    pub const OUT_HEIGHT: usize = Self::GEOMETRY.out_height();
+    /// Output width.
+    pub const OUT_WIDTH: usize = Self::GEOMETRY.out_width();
+    const POSITIONS: usize = Self::GEOMETRY.col_cols();
+    const PATCH: usize = C * K * K;
+
+    /// A layer whose parameters start at `offset` in the network's parameter buffer.
+    pub const fn new(offset: usize, init: Init) -> Self {
+        Self { offset, init }
+    }
+
+    /// Where this layer's parameters start in the network's parameter buffer.
+    pub const fn offset(&self) -> usize {
+        self.offset
+    }
+
+    /// The kernels `[O][C][K][K]` inside a network's parameters.
+    pub fn weight<'p>(&self, params: &'p [f32]) -> &'p [[[[f32; K]; K]; C]; O] {
+        view(&params[self.offset..self.offset + O * Self::PATCH])
+    }
+
+    /// The kernels, mutably.
+    pub fn weight_mut<'p>(&self, params: &'p mut [f32]) -> &'p mut [[[[f32; K]; K]; C]; O] {
+        view_mut(&mut params[self.offset..self.offset + O * Self::PATCH])
+    }
+
+    /// The bias `[O]`, if the layer has one.
+    pub fn bias<'p>(&self, params: &'p [f32]) -> Option<&'p [f32; O]> {
+        let start = self.offset + O * Self::PATCH;
+        BIAS.then(|| view(&params[start..start + O]))
+    }
+
+    /// The bias, mutably, if the layer has one.
+    pub fn bias_mut<'p>(&self, params: &'p mut [f32]) -> Option<&'p mut [f32; O]> {
+        let start = self.offset + O * Self::PATCH;
+        BIAS.then(|| view_mut(&mut params[start..start + O]))
+    }
+}
+
+impl<
+        const C: usize,
+        const H: usize,
+        const W: usize,
+        const O: usize,
+        const K: usize,
+        const S: usize,
+        const P: usize,
+        const BIAS: bool,
+    > Layer for Conv2d<C, H, W, O, K, S, P, BIAS>
+{
+    const IN: usize = C * H * W;
+    const OUT: usize = O * Self::POSITIONS;
+    const PARAMS: usize = O * Self::PATCH + if BIAS { O } else { 0 };
+    /// One sample's column matrix, plus its gradient during backward.
+    const SCRATCH: usize = 2 * Self::PATCH * Self::POSITIONS;
+
+    fn init(&self, params: &mut [f32], rng: &mut Rng) {
+        let (w, b) = params.split_at_mut(O * Self::PATCH);
+        self.init.fill_weights(w, Self::PATCH, O * K * K, rng);
+        self.init.fill_bias(b, Self::PATCH, rng);
+    }
+
+    fn forward(&self, params: &[f32], x: &[f32], y: &mut [f32], scratch: &mut [f32]) {
+        let (w, b) = params.split_at(O * Self::PATCH);
+        let col = &mut scratch[..Self::PATCH * Self::POSITIONS];
+        let weights = MatRef::row_major(w, O, Self::PATCH);
+        for (x, y) in x.chunks_exact(Self::IN).zip(y.chunks_exact_mut(Self::OUT)) {
+            im2col(&Self::GEOMETRY, x, col);
+            // Y[O×L] = W[O×CKK] · col[CKK×L]
+            gemm(
+                weights,
+                MatRef::row_major(col, Self::PATCH, Self::POSITIONS),
+                0.0,
+                y,
+            );
+            if BIAS {
+                for (row, &bias) in y.chunks_exact_mut(Self::POSITIONS).zip(b) {
+                    row.iter_mut().for_each(|v| *v += bias);
+                }
+            }
+        }
+    }
+
+    fn backward(&self, params: &[f32], io: Backward<'_>, grads: &mut [f32], scratch: &mut [f32]) {
+        let (dw, db) = grads.split_at_mut(O * Self::PATCH);
+        let (col, dcol) = scratch[..Self::SCRATCH].split_at_mut(Self::PATCH * Self::POSITIONS);
+        let weights = MatRef::row_major(&params[..O * Self::PATCH], O, Self::PATCH);
+        let mut dx_chunks = io.dx.map(|dx| dx.chunks_exact_mut(Self::IN));
+        for (x, dy) in
+            io.x.chunks_exact(Self::IN)
+                .zip(io.dy.chunks_exact(Self::OUT))
+        {
+            // The column matrix is rebuilt rather than kept from forward: it is cheap next to the GEMMs and
+            // keeping it would cost `n` times the memory.
+            im2col(&Self::GEOMETRY, x, col);
+            let dy_mat = MatRef::row_major(dy, O, Self::POSITIONS);
+            // dW[O×CKK] += dY[O×L] · colᵀ
+            gemm(
+                dy_mat,
+                MatRef::row_major(col, Self::PATCH, Self::POSITIONS).t(),
+                1.0,
+                dw,
+            );
+            if BIAS {
+                for (g, row) in db.iter_mut().zip(dy.chunks_exact(Self::POSITIONS)) {
+                    *g += row.iter().sum::<f32>();
+                }
+            }
+            if let Some(dx) = dx_chunks.as_mut().and_then(Iterator::next) {
+                // dcol[CKK×L] = Wᵀ · dY, folded back onto the image.
+                gemm(weights.t(), dy_mat, 0.0, dcol);
+                dx.fill(0.0);
+                col2im_add(&Self::GEOMETRY, dcol, dx);
+            }
+        }
+    }
+}

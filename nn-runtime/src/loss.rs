@@ -1,0 +1,203 @@
+//! Loss functions: the batch mean of a per-sample loss, and its gradient with respect to the network's output.
+
+use crate::kernels::sigmoid;
+use crate::sample::Sample;
+use crate::{Error, Result};
+
+/// A loss over network outputs of type `O`.
+pub trait Loss<O: Sample>: Sync {
+    /// What one sample's target is: a class index for [`CrossEntropy`], an array like the output for [`Mse`].
+    type Target: Sync;
+
+    /// Returns `scale × loss` of one sample (`output` has `O::LEN` values) and writes its gradient with respect
+    /// to `output` into `grad`. `index` is the sample's position in the batch, for error messages.
+    fn sample_loss(
+        &self,
+        output: &[f32],
+        target: &Self::Target,
+        index: usize,
+        scale: f32,
+        grad: &mut [f32],
+    ) -> Result<f32>;
+}
+
+/// Mean squared error, averaged over every output value (PyTorch's `MSELoss()`):
+/// `L = 1/(B·N) Σ (y − t)²`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Mse;
+
+impl<O: Sample> Loss<O> for Mse {
+    type Target = O;
+
+    fn sample_loss(
+        &self,
+        output: &[f32],
+        target: &O,
+        _index: usize,
+        scale: f32,
+        grad: &mut [f32],
+    ) -> Result<f32> {
+        let target = O::flat(std::slice::from_ref(target));
+        let scale = scale / O::LEN as f32;
+        let mut sum = 0.0;
+        for ((g, &y), &t) in grad.iter_mut().zip(output).zip(target) {
+            let d = y - t;
+            sum += d * d;
+            *g = 2.0 * d * scale;
+        }
+        Ok(sum * scale)
+    }
+}
+
+/// Cross-entropy of logits against a class index, averaged over the batch (PyTorch's `CrossEntropyLoss()`):
+/// `L = logsumexp(z) − z_target`, gradient `softmax(z) − onehot(target)`.
+///
+/// Computed through log-sum-exp shifted by the largest logit, so it is finite for any finite logits.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CrossEntropy;
+
+impl<const N: usize> Loss<[f32; N]> for CrossEntropy {
+    type Target = usize;
+
+    fn sample_loss(
+        &self,
+        output: &[f32],
+        &target: &usize,
+        index: usize,
+        scale: f32,
+        grad: &mut [f32],
+    ) -> Result<f32> {
+        if target >= N {
+            return Err(Error::LabelOutOfRange {
+                label: target,
+                index,
+                classes: N,
+            });
+        }
+        let max = output.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+        let mut sum = 0.0;
+        for (g, &z) in grad.iter_mut().zip(output) {
+            *g = (z - max).exp();
+            sum += *g;
+        }
+        let inv = scale / sum;
+        grad.iter_mut().for_each(|g| *g *= inv);
+        grad[target] -= scale;
+        Ok((sum.ln() + max - output[target]) * scale)
+    }
+}
+
+/// Binary cross-entropy on logits, averaged over every output value (PyTorch's `BCEWithLogitsLoss()`):
+/// `L = mean(max(z, 0) − z·t + ln(1 + e^(−|z|)))`, gradient `σ(z) − t`.
+///
+/// Targets are probabilities in `[0, 1]`, one per output.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct BinaryCrossEntropyWithLogits;
+
+impl<O: Sample> Loss<O> for BinaryCrossEntropyWithLogits {
+    type Target = O;
+
+    fn sample_loss(
+        &self,
+        output: &[f32],
+        target: &O,
+        _index: usize,
+        scale: f32,
+        grad: &mut [f32],
+    ) -> Result<f32> {
+        let target = O::flat(std::slice::from_ref(target));
+        let scale = scale / O::LEN as f32;
+        let mut sum = 0.0;
+        for ((g, &z), &t) in grad.iter_mut().zip(output).zip(target) {
+            sum += z.max(0.0) - z * t + (-z.abs()).exp().ln_1p();
+            *g = (sigmoid(z) - t) * scale;
+        }
+        Ok(sum * scale)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Central differences of `f` at `x`, in f64 around the f32 loss.
+    fn check_gradient(f: &dyn Fn(&[f32], &mut [f32]) -> f32, x: &[f32]) {
+        let mut grad = vec![0.0; x.len()];
+        f(x, &mut grad);
+        let eps = 1e-3;
+        for i in 0..x.len() {
+            let mut scratch = vec![0.0; x.len()];
+            let (mut hi, mut lo) = (x.to_vec(), x.to_vec());
+            hi[i] += eps;
+            lo[i] -= eps;
+            let numeric =
+                (f(&hi, &mut scratch) as f64 - f(&lo, &mut scratch) as f64) / (2.0 * eps as f64);
+            let err = (numeric - grad[i] as f64).abs();
+            assert!(
+                err <= 1e-3 + 1e-2 * numeric.abs(),
+                "d/dx{i}: analytic {} numeric {numeric}",
+                grad[i]
+            );
+        }
+    }
+
+    #[test]
+    fn mse_value_and_gradient() {
+        let t = [1.0f32, -2.0, 0.5];
+        let f = |y: &[f32], g: &mut [f32]| Mse.sample_loss(y, &t, 0, 0.5, g).unwrap();
+        let mut g = [0.0; 3];
+        // ((2-1)² + (0+2)² + (0.5-0.5)²) / 3 × 0.5
+        assert!((f(&[2.0, 0.0, 0.5], &mut g) - 5.0 / 6.0).abs() < 1e-6);
+        check_gradient(&f, &[0.3, -1.2, 2.0]);
+    }
+
+    #[test]
+    fn cross_entropy_value_gradient_and_stability() {
+        let f = |z: &[f32], g: &mut [f32]| {
+            <CrossEntropy as Loss<[f32; 4]>>::sample_loss(&CrossEntropy, z, &2, 0, 1.0, g).unwrap()
+        };
+        let mut g = [0.0; 4];
+        // Uniform logits: loss ln 4.
+        assert!((f(&[0.0; 4], &mut g) - 4f32.ln()).abs() < 1e-6);
+        check_gradient(&f, &[0.5, -1.0, 2.0, 0.1]);
+        let big = f(&[1000.0, 0.0, -1000.0, 0.0], &mut g);
+        assert!((big - 2000.0).abs() < 1e-3, "{big}");
+        assert!(g.iter().all(|v| v.is_finite()));
+    }
+
+    #[test]
+    fn cross_entropy_rejects_labels_out_of_range() {
+        let mut g = [0.0; 3];
+        let err = <CrossEntropy as Loss<[f32; 3]>>::sample_loss(
+            &CrossEntropy,
+            &[0.0; 3],
+            &3,
+            7,
+            1.0,
+            &mut g,
+        );
+        assert_eq!(
+            err,
+            Err(Error::LabelOutOfRange {
+                label: 3,
+                index: 7,
+                classes: 3
+            })
+        );
+    }
+
+    #[test]
+    fn binary_cross_entropy_value_gradient_and_stability() {
+        let t = [1.0f32, 0.0, 0.3];
+        let f = |z: &[f32], g: &mut [f32]| {
+            BinaryCrossEntropyWithLogits
+                .sample_loss(z, &t, 0, 1.0, g)
+                .unwrap()
+        };
+        let mut g = [0.0; 3];
+        let expected = (-(0.5f64.ln()) * 3.0 / 3.0) as f32; // z = 0 gives ln 2 per element
+        assert!((f(&[0.0; 3], &mut g) - expected).abs() < 1e-6);
+        check_gradient(&f, &[0.7, -0.4, 1.5]);
+        assert!(f(&[100.0, -100.0, 50.0], &mut g).is_finite());
+    }
+}

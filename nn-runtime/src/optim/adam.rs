@@ -1,0 +1,237 @@
+//! Adam (Kingma & Ba 2015) and AdamW (Loshchilov & Hutter 2019), as PyTorch implements them.
+
+use super::{check, check_lr, size_state, Optimizer};
+use crate::Result;
+
+/// Settings of [`Adam`]; `Default` is PyTorch's `torch.optim.Adam`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct AdamConfig {
+    /// Learning rate (default 1e-3).
+    pub lr: f32,
+    /// Decay of the first-moment estimate (default 0.9).
+    pub beta1: f32,
+    /// Decay of the second-moment estimate (default 0.999).
+    pub beta2: f32,
+    /// Added to the denominator for stability (default 1e-8).
+    pub eps: f32,
+    /// L2 penalty added to the gradient, `g + λp` (default 0).
+    pub weight_decay: f32,
+    /// Use the maximum of past second moments (AMSGrad; default off).
+    pub amsgrad: bool,
+}
+
+impl Default for AdamConfig {
+    fn default() -> Self {
+        Self {
+            lr: 1e-3,
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+            weight_decay: 0.0,
+            amsgrad: false,
+        }
+    }
+}
+
+/// Settings of [`AdamW`]; `Default` is PyTorch's `torch.optim.AdamW` (as Adam, but weight decay 1e-2).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct AdamWConfig {
+    /// Learning rate (default 1e-3).
+    pub lr: f32,
+    /// Decay of the first-moment estimate (default 0.9).
+    pub beta1: f32,
+    /// Decay of the second-moment estimate (default 0.999).
+    pub beta2: f32,
+    /// Added to the denominator for stability (default 1e-8).
+    pub eps: f32,
+    /// Decoupled weight decay, `p ← p(1 − lr·λ)` before the Adam update (default 1e-2).
+    pub weight_decay: f32,
+    /// Use the maximum of past second moments (AMSGrad; default off).
+    pub amsgrad: bool,
+}
+
+impl Default for AdamWConfig {
+    fn default() -> Self {
+        Self {
+            lr: 1e-3,
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+            weight_decay: 1e-2,
+            amsgrad: false,
+        }
+    }
+}
+
+/// The update both variants share; `decoupled` picks AdamW's form of weight decay.
+#[derive(Clone, Debug)]
+struct Moments {
+    config: AdamConfig,
+    decoupled: bool,
+    m: Vec<f32>,
+    v: Vec<f32>,
+    v_max: Vec<f32>,
+    t: i32,
+}
+
+impl Moments {
+    fn new(config: AdamConfig, decoupled: bool) -> Result<Self> {
+        check_lr(config.lr)?;
+        check(
+            "beta1",
+            config.beta1,
+            (0.0..1.0).contains(&config.beta1),
+            "a beta1 in [0, 1)",
+        )?;
+        check(
+            "beta2",
+            config.beta2,
+            (0.0..1.0).contains(&config.beta2),
+            "a beta2 in [0, 1)",
+        )?;
+        check("eps", config.eps, config.eps >= 0.0, "an eps ≥ 0")?;
+        check(
+            "weight_decay",
+            config.weight_decay,
+            config.weight_decay >= 0.0,
+            "a weight decay ≥ 0",
+        )?;
+        Ok(Self {
+            config,
+            decoupled,
+            m: Vec::new(),
+            v: Vec::new(),
+            v_max: Vec::new(),
+            t: 0,
+        })
+    }
+
+    fn step(&mut self, params: &mut [f32], grads: &[f32]) {
+        assert_eq!(
+            params.len(),
+            grads.len(),
+            "parameters and gradients differ in length"
+        );
+        let AdamConfig {
+            lr,
+            beta1,
+            beta2,
+            eps,
+            weight_decay,
+            amsgrad,
+        } = self.config;
+        size_state(&mut self.m, params.len(), "Adam");
+        size_state(&mut self.v, params.len(), "Adam");
+        if amsgrad {
+            size_state(&mut self.v_max, params.len(), "Adam");
+        }
+        self.t += 1;
+        let c1 = 1.0 - beta1.powi(self.t);
+        let c2_sqrt = (1.0 - beta2.powi(self.t)).sqrt();
+        let step = lr / c1;
+        for (i, (p, &g)) in params.iter_mut().zip(grads).enumerate() {
+            let g = if self.decoupled {
+                *p *= 1.0 - lr * weight_decay;
+                g
+            } else {
+                g + weight_decay * *p
+            };
+            let m = &mut self.m[i];
+            let v = &mut self.v[i];
+            *m = beta1 * *m + (1.0 - beta1) * g;
+            *v = beta2 * *v + (1.0 - beta2) * g * g;
+            let v_hat = if amsgrad {
+                self.v_max[i] = self.v_max[i].max(*v);
+                self.v_max[i]
+            } else {
+                *v
+            };
+            *p -= step * *m / (v_hat.sqrt() / c2_sqrt + eps);
+        }
+    }
+}
+
+/// Adam: `m ← β₁m + (1−β₁)g`, `v ← β₂v + (1−β₂)g²`, `p ← p − lr·m̂/(√v̂ + ε)` with bias-corrected
+/// `m̂ = m/(1−β₁ᵗ)`, `v̂ = v/(1−β₂ᵗ)`; weight decay is added to the gradient.
+#[derive(Clone, Debug)]
+pub struct Adam(Moments);
+
+/// AdamW: Adam with decoupled weight decay, `p ← p(1 − lr·λ)` before each Adam update.
+#[derive(Clone, Debug)]
+pub struct AdamW(Moments);
+
+impl Adam {
+    /// An optimizer with the given settings.
+    ///
+    /// # Panics
+    /// On invalid settings; [`Adam::try_new`] returns them as an error.
+    pub fn new(config: AdamConfig) -> Self {
+        Self::try_new(config).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// An optimizer with the given settings, or an error naming the invalid one.
+    pub fn try_new(config: AdamConfig) -> Result<Self> {
+        Moments::new(config, false).map(Self)
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &AdamConfig {
+        &self.0.config
+    }
+}
+
+impl AdamW {
+    /// An optimizer with the given settings.
+    ///
+    /// # Panics
+    /// On invalid settings; [`AdamW::try_new`] returns them as an error.
+    pub fn new(config: AdamWConfig) -> Self {
+        Self::try_new(config).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// An optimizer with the given settings, or an error naming the invalid one.
+    pub fn try_new(config: AdamWConfig) -> Result<Self> {
+        let AdamWConfig {
+            lr,
+            beta1,
+            beta2,
+            eps,
+            weight_decay,
+            amsgrad,
+        } = config;
+        Moments::new(
+            AdamConfig {
+                lr,
+                beta1,
+                beta2,
+                eps,
+                weight_decay,
+                amsgrad,
+            },
+            true,
+        )
+        .map(Self)
+    }
+}
+
+macro_rules! delegate_optimizer {
+    ($($name:ident),*) => {$(
+        impl Optimizer for $name {
+            fn step(&mut self, params: &mut [f32], grads: &[f32]) {
+                self.0.step(params, grads);
+            }
+
+            fn learning_rate(&self) -> f32 {
+                self.0.config.lr
+            }
+
+            fn try_set_learning_rate(&mut self, lr: f32) -> Result<()> {
+                check_lr(lr)?;
+                self.0.config.lr = lr;
+                Ok(())
+            }
+        }
+    )*};
+}
+
+delegate_optimizer!(Adam, AdamW);

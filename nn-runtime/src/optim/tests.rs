@@ -1,0 +1,264 @@
+//! Each optimizer against its published update rule, written out independently here in f64.
+
+use super::*;
+use crate::Error;
+
+const STEPS: usize = 4;
+
+fn params0() -> Vec<f64> {
+    vec![0.5, -1.5, 2.0, 0.0, -0.25]
+}
+
+/// A different gradient every step, so that state (momentum, moments) matters.
+fn grad(step: usize, p: &[f64]) -> Vec<f64> {
+    p.iter()
+        .enumerate()
+        .map(|(i, &x)| 0.3 * x + (i as f64 - 2.0) * 0.1 + (step as f64) * 0.05)
+        .collect()
+}
+
+fn run(opt: &mut dyn Optimizer) -> Vec<f64> {
+    let mut p: Vec<f32> = params0().iter().map(|&v| v as f32).collect();
+    for s in 0..STEPS {
+        let pd: Vec<f64> = p.iter().map(|&v| v as f64).collect();
+        let g: Vec<f32> = grad(s, &pd).iter().map(|&v| v as f32).collect();
+        opt.step(&mut p, &g);
+    }
+    p.iter().map(|&v| v as f64).collect()
+}
+
+fn assert_near(got: &[f64], want: &[f64]) {
+    for (g, w) in got.iter().zip(want) {
+        assert!(
+            (g - w).abs() < 1e-5 * (1.0 + w.abs()),
+            "got {got:?}\nwant {want:?}"
+        );
+    }
+}
+
+#[test]
+fn sgd_momentum_dampening_weight_decay() {
+    let (lr, mu, tau, wd) = (0.1, 0.9, 0.1, 0.01);
+    let mut p = params0();
+    let mut b = vec![0.0; p.len()];
+    for s in 0..STEPS {
+        let g = grad(s, &p);
+        for i in 0..p.len() {
+            let gi = g[i] + wd * p[i];
+            b[i] = if s == 0 {
+                gi
+            } else {
+                mu * b[i] + (1.0 - tau) * gi
+            };
+            p[i] -= lr * b[i];
+        }
+    }
+    let cfg = SgdConfig {
+        lr: 0.1,
+        momentum: 0.9,
+        dampening: 0.1,
+        weight_decay: 0.01,
+        nesterov: false,
+    };
+    assert_near(&run(&mut Sgd::new(cfg)), &p);
+}
+
+#[test]
+fn sgd_plain_and_nesterov() {
+    let mut p = params0();
+    for s in 0..STEPS {
+        let g = grad(s, &p);
+        p.iter_mut().zip(&g).for_each(|(p, g)| *p -= 0.05 * g);
+    }
+    assert_near(
+        &run(&mut Sgd::new(SgdConfig {
+            lr: 0.05,
+            ..Default::default()
+        })),
+        &p,
+    );
+
+    let (lr, mu) = (0.05, 0.8);
+    let mut p = params0();
+    let mut b = vec![0.0; p.len()];
+    for s in 0..STEPS {
+        let g = grad(s, &p);
+        for i in 0..p.len() {
+            b[i] = if s == 0 { g[i] } else { mu * b[i] + g[i] };
+            p[i] -= lr * (g[i] + mu * b[i]);
+        }
+    }
+    let cfg = SgdConfig {
+        lr: 0.05,
+        momentum: 0.8,
+        nesterov: true,
+        ..Default::default()
+    };
+    assert_near(&run(&mut Sgd::new(cfg)), &p);
+}
+
+fn adam_reference(decoupled: bool, wd: f64, amsgrad: bool) -> Vec<f64> {
+    let (lr, b1, b2, eps) = (0.01, 0.9, 0.999, 1e-8);
+    let mut p = params0();
+    let (mut m, mut v, mut vmax) = (
+        vec![0.0; p.len()],
+        vec![0.0; p.len()],
+        vec![0.0f64; p.len()],
+    );
+    for s in 0..STEPS {
+        let g = grad(s, &p);
+        let t = (s + 1) as i32;
+        for i in 0..p.len() {
+            let mut gi = g[i];
+            if decoupled {
+                p[i] *= 1.0 - lr * wd;
+            } else {
+                gi += wd * p[i];
+            }
+            m[i] = b1 * m[i] + (1.0 - b1) * gi;
+            v[i] = b2 * v[i] + (1.0 - b2) * gi * gi;
+            vmax[i] = vmax[i].max(v[i]);
+            let m_hat = m[i] / (1.0 - b1.powi(t));
+            let v_hat = if amsgrad { vmax[i] } else { v[i] } / (1.0 - b2.powi(t));
+            p[i] -= lr * m_hat / (v_hat.sqrt() + eps);
+        }
+    }
+    p
+}
+
+#[test]
+fn adam_and_adamw_follow_their_papers() {
+    let cfg = AdamConfig {
+        lr: 0.01,
+        weight_decay: 0.1,
+        ..Default::default()
+    };
+    assert_near(
+        &run(&mut Adam::new(cfg)),
+        &adam_reference(false, 0.1, false),
+    );
+    let cfg = AdamConfig {
+        lr: 0.01,
+        amsgrad: true,
+        ..Default::default()
+    };
+    assert_near(&run(&mut Adam::new(cfg)), &adam_reference(false, 0.0, true));
+    let cfg = AdamWConfig {
+        lr: 0.01,
+        weight_decay: 0.1,
+        ..Default::default()
+    };
+    assert_near(
+        &run(&mut AdamW::new(cfg)),
+        &adam_reference(true, 0.1, false),
+    );
+}
+
+#[test]
+fn rmsprop_plain_centered_and_with_momentum() {
+    for (centered, mu) in [(false, 0.0), (true, 0.0), (true, 0.5), (false, 0.9)] {
+        let (lr, alpha, eps) = (0.01, 0.99, 1e-8);
+        let mut p = params0();
+        let (mut v, mut a, mut b) = (vec![0.0; p.len()], vec![0.0; p.len()], vec![0.0; p.len()]);
+        for s in 0..STEPS {
+            let g = grad(s, &p);
+            for i in 0..p.len() {
+                v[i] = alpha * v[i] + (1.0 - alpha) * g[i] * g[i];
+                a[i] = alpha * a[i] + (1.0 - alpha) * g[i];
+                let var: f64 = if centered { v[i] - a[i] * a[i] } else { v[i] };
+                let d = var.sqrt() + eps;
+                if mu > 0.0 {
+                    b[i] = mu * b[i] + g[i] / d;
+                    p[i] -= lr * b[i];
+                } else {
+                    p[i] -= lr * g[i] / d;
+                }
+            }
+        }
+        let cfg = RmsPropConfig {
+            centered,
+            momentum: mu as f32,
+            ..Default::default()
+        };
+        assert_near(&run(&mut RmsProp::new(cfg)), &p);
+    }
+}
+
+#[test]
+fn defaults_are_pytorchs() {
+    assert_eq!(SgdConfig::default().lr, 1e-3);
+    let adam = AdamConfig::default();
+    assert_eq!(
+        (adam.lr, adam.beta1, adam.beta2, adam.eps, adam.weight_decay),
+        (1e-3, 0.9, 0.999, 1e-8, 0.0)
+    );
+    assert_eq!(AdamWConfig::default().weight_decay, 1e-2);
+    let rms = RmsPropConfig::default();
+    assert_eq!((rms.lr, rms.alpha, rms.eps), (1e-2, 0.99, 1e-8));
+}
+
+#[test]
+fn learning_rate_changes_between_steps() {
+    let mut opt = Sgd::new(SgdConfig {
+        lr: 1.0,
+        ..Default::default()
+    });
+    let mut p = [1.0f32];
+    opt.step(&mut p, &[1.0]);
+    opt.set_learning_rate(0.5);
+    opt.step(&mut p, &[1.0]);
+    assert_eq!(p, [-0.5]);
+    assert_eq!(opt.learning_rate(), 0.5);
+}
+
+#[test]
+fn impossible_hyper_parameters_are_errors() {
+    let err = Sgd::try_new(SgdConfig {
+        lr: -0.1,
+        ..Default::default()
+    })
+    .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "invalid hyper-parameter `lr` = -0.10000000149011612: a finite learning rate ≥ 0"
+    );
+    assert!(matches!(
+        Sgd::try_new(SgdConfig {
+            nesterov: true,
+            ..Default::default()
+        }),
+        Err(Error::InvalidHyperParameter {
+            name: "momentum",
+            ..
+        })
+    ));
+    assert!(matches!(
+        Adam::try_new(AdamConfig {
+            beta1: 1.0,
+            ..Default::default()
+        }),
+        Err(Error::InvalidHyperParameter { name: "beta1", .. })
+    ));
+    assert!(matches!(
+        AdamW::try_new(AdamWConfig {
+            eps: f32::NAN,
+            ..Default::default()
+        }),
+        Err(Error::InvalidHyperParameter { name: "eps", .. })
+    ));
+    assert!(RmsProp::try_new(RmsPropConfig {
+        alpha: 1.5,
+        ..Default::default()
+    })
+    .is_err());
+    let mut opt = Adam::new(AdamConfig::default());
+    assert!(opt.try_set_learning_rate(f32::INFINITY).is_err());
+}
+
+#[test]
+#[should_panic(expected = "use one optimizer per network")]
+fn one_optimizer_cannot_serve_two_networks() {
+    let mut opt = Adam::new(AdamConfig::default());
+    opt.step(&mut [0.0; 3], &[1.0; 3]);
+    opt.step(&mut [0.0; 4], &[1.0; 4]);
+}

@@ -1,0 +1,164 @@
+//! Fixed-size samples: nested `f32` arrays viewed as flat slices without copying.
+
+/// A sample type of statically known size: `f32` or a (nested) array of them, such as `[[[f32; 28]; 28]; 1]`.
+///
+/// Nested arrays are contiguous, so a slice of samples is also a flat `&[f32]`; kernels work on that view and
+/// the typed arrays only appear at the API's edge. All conversions here are safe re-borrows (`as_flattened`,
+/// `as_chunks`), never copies.
+pub trait Sample: Copy + Send + Sync + 'static {
+    /// Number of `f32` values in one sample.
+    const LEN: usize;
+
+    /// The all-zero sample.
+    fn zeroed() -> Self;
+
+    /// A slice of samples as one flat slice.
+    fn flat(samples: &[Self]) -> &[f32];
+
+    /// A mutable slice of samples as one flat slice.
+    fn flat_mut(samples: &mut [Self]) -> &mut [f32];
+
+    /// A flat slice as samples.
+    ///
+    /// # Panics
+    /// If `values.len()` is not a multiple of [`Sample::LEN`].
+    fn from_flat(values: &[f32]) -> &[Self];
+
+    /// A mutable flat slice as samples.
+    ///
+    /// # Panics
+    /// If `values.len()` is not a multiple of [`Sample::LEN`].
+    fn from_flat_mut(values: &mut [f32]) -> &mut [Self];
+}
+
+impl Sample for f32 {
+    const LEN: usize = 1;
+
+    fn zeroed() -> Self {
+        0.0
+    }
+
+    fn flat(samples: &[Self]) -> &[f32] {
+        samples
+    }
+
+    fn flat_mut(samples: &mut [Self]) -> &mut [f32] {
+        samples
+    }
+
+    fn from_flat(values: &[f32]) -> &[Self] {
+        values
+    }
+
+    fn from_flat_mut(values: &mut [f32]) -> &mut [Self] {
+        values
+    }
+}
+
+impl<T: Sample, const N: usize> Sample for [T; N] {
+    const LEN: usize = N * T::LEN;
+
+    fn zeroed() -> Self {
+        [T::zeroed(); N]
+    }
+
+    fn flat(samples: &[Self]) -> &[f32] {
+        T::flat(samples.as_flattened())
+    }
+
+    fn flat_mut(samples: &mut [Self]) -> &mut [f32] {
+        T::flat_mut(samples.as_flattened_mut())
+    }
+
+    fn from_flat(values: &[f32]) -> &[Self] {
+        let (chunks, rest) = T::from_flat(values).as_chunks::<N>();
+        assert!(
+            rest.is_empty(),
+            "{} values do not divide into samples of {}",
+            values.len(),
+            Self::LEN
+        );
+        chunks
+    }
+
+    fn from_flat_mut(values: &mut [f32]) -> &mut [Self] {
+        let len = values.len();
+        let (chunks, rest) = T::from_flat_mut(values).as_chunks_mut::<N>();
+        assert!(
+            rest.is_empty(),
+            "{len} values do not divide into samples of {}",
+            Self::LEN
+        );
+        chunks
+    }
+}
+
+/// Views exactly `T::LEN` values as one `T`.
+///
+/// # Panics
+/// If `values.len() != T::LEN`.
+pub fn view<T: Sample>(values: &[f32]) -> &T {
+    match T::from_flat(values) {
+        [one] => one,
+        other => panic!(
+            "expected {} values for one sample, got {}",
+            T::LEN,
+            other.len() * T::LEN
+        ),
+    }
+}
+
+/// Views exactly `T::LEN` values as one mutable `T`.
+///
+/// # Panics
+/// If `values.len() != T::LEN`.
+pub fn view_mut<T: Sample>(values: &mut [f32]) -> &mut T {
+    let len = values.len();
+    match T::from_flat_mut(values) {
+        [one] => one,
+        _ => panic!("expected {} values for one sample, got {len}", T::LEN),
+    }
+}
+
+/// Index of the largest value (the first, on ties): the predicted class of a row of logits or probabilities.
+pub fn argmax(values: &[f32]) -> usize {
+    let mut best = 0;
+    for (i, &v) in values.iter().enumerate() {
+        if v > values[best] {
+            best = i;
+        }
+    }
+    best
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nested_arrays_round_trip_through_flat_views() {
+        let mut xs = [[[1.0f32, 2.0], [3.0, 4.0]], [[5.0, 6.0], [7.0, 8.0]]];
+        assert_eq!(<[[f32; 2]; 2]>::LEN, 4);
+        assert_eq!(
+            <[[f32; 2]; 2]>::flat(&xs),
+            &[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0]
+        );
+        <[[f32; 2]; 2]>::flat_mut(&mut xs)[7] = 0.0;
+        assert_eq!(xs[1][1][1], 0.0);
+        let back: &[[[f32; 2]; 2]] = Sample::from_flat(&[0.0, 1.0, 2.0, 3.0]);
+        assert_eq!(back, &[[[0.0, 1.0], [2.0, 3.0]]]);
+        let one: &[[f32; 2]; 2] = view(&[9.0, 8.0, 7.0, 6.0]);
+        assert_eq!(one[1][0], 7.0);
+    }
+
+    #[test]
+    #[should_panic(expected = "do not divide")]
+    fn ragged_flat_slices_are_rejected() {
+        let _ = <[f32; 3]>::from_flat(&[0.0; 4]);
+    }
+
+    #[test]
+    fn argmax_picks_the_first_maximum() {
+        assert_eq!(argmax(&[0.1, 0.7, 0.7, -1.0]), 1);
+    }
+}

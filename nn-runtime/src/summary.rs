@@ -1,0 +1,54 @@
+//! The text table of a network's layers (`Network::summary`).
+
+use crate::network::LayerInfo;
+
+/// Formats `layers` as a table with a total parameter count.
+pub fn table(layers: &[LayerInfo], total: usize) -> String {
+    let rows: Vec<[String; 4]> = layers
+        .iter()
+        .map(|l| {
+            let shape = l
+                .output_shape
+                .iter()
+                .map(|d| d.to_string())
+                .collect::<Vec<_>>()
+                .join("×");
+            [
+                l.name.to_string(),
+                l.declaration.to_string(),
+                shape,
+                l.params.to_string(),
+            ]
+        })
+        .collect();
+    let header = ["layer", "declaration", "output", "params"].map(String::from);
+    let mut widths = header.clone().map(|h| h.chars().count());
+    for row in &rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let line = |row: &[String; 4]| {
+        let cells: Vec<String> = row
+            .iter()
+            .zip(widths)
+            .enumerate()
+            .map(|(i, (c, w))| {
+                let pad = " ".repeat(w - c.chars().count());
+                if i == 3 {
+                    format!("{pad}{c}")
+                } else {
+                    format!("{c}{pad}")
+                }
+            })
+            .collect();
+        cells.join("  ").trim_end().to_string()
+    };
+    let mut out = line(&header);
+    for row in &rows {
+        out.push('\n');
+        out.push_str(&line(row));
+    }
+    out.push_str(&format!("\ntotal parameters: {total}"));
+    out
+}
