@@ -1,1 +1,87 @@
+//! # nn — neural networks checked by the compiler
+//!
+//! Declare a network once with [`network!`]; the macro computes every tensor shape while it expands, reports any
+//! mismatch as a compile error under the offending layer, and generates a plain struct with straight-line forward
+//! and backward passes over fixed-size arrays.
+//!
+//! ```
+//! use nn::prelude::*;
+//!
+//! network! {
+//!     /// A small classifier for 8×8 digits.
+//!     pub struct Digits {
+//!         Input<64> -> fc1: Linear<64, 32> -> ReLU -> fc2: Linear<32, 10>
+//!     }
+//! }
+//!
+//! let mut net = Digits::new(42);
+//! let logits: [f32; 10] = net.forward(&[0.5; 64]);
+//! assert!(logits.iter().all(|v| v.is_finite()));
+//!
+//! let mut sgd = Sgd::new(SgdConfig { lr: 0.1, ..Default::default() });
+//! let loss = net.train_step(&[[0.5; 64]], &[3], &CrossEntropy, &mut sgd);
+//! assert!(loss > 0.0);
+//! ```
+//!
+//! # The grammar
+//!
+//! ```text
+//! network! {
+//!     #[attributes] /// doc comments
+//!     VISIBILITY struct NAME {
+//!         Input<FEATURES> | Input<CHANNELS, HEIGHT, WIDTH>
+//!         -> [field_name:] Layer<POSITIONAL, ..., option = value, ...>
+//!         -> ...
+//!     }
+//! }
+//! ```
+//!
+//! | layer | arguments | options | shape rule |
+//! |---|---|---|---|
+//! | `Linear<IN, OUT>` | sizes | `bias = true`, `init = pytorch` | `[IN] → [OUT]` |
+//! | `Conv2d<C_IN, C_OUT, K>` | sizes | `stride = 1`, `padding = 0`, `bias`, `init` | `[C, H, W] → [C_OUT, (H+2P−K)/S+1, (W+2P−K)/S+1]` |
+//! | `MaxPool<K, S>`, `AvgPool<K, S>` | window, stride (default `K`) | | `[C, H, W] → [C, (H−K)/S+1, (W−K)/S+1]` |
+//! | `Flatten` | | | `[C, H, W] → [C·H·W]` |
+//! | `ReLU`, `Sigmoid`, `Tanh` | | | unchanged |
+//! | `LeakyReLU<SLOPE>` | slope (default 0.01) | | unchanged |
+//! | `ELU<ALPHA>` | α (default 1.0) | | unchanged |
+//! | `Softmax` | | | unchanged; last layer only |
+//!
+//! `init` is one of `pytorch` (the default: PyTorch's own initialisation of that layer), `xavier_uniform`,
+//! `xavier_normal`, `he_uniform`, `he_normal`.
+//!
+//! Named layers (`conv1: Conv2d<...>`) become public fields of that name and prefix their tensors' names
+//! (`conv1.weight`, `conv1.bias`); an unnamed layer at index `i` (counting from 0 after `Input`) becomes field
+//! `layer{i}` and its tensors are named `{i}.weight`, as in a PyTorch `nn.Sequential`.
+//!
+//! # What the macro generates
+//!
+//! A struct with one public field per layer (a small descriptor with typed views of that layer's parameters),
+//! `pub params: Params` (every parameter in one contiguous buffer), an inherent `new(seed)`, and an implementation of
+//! [`Network`]: `Input`/`Output` array types, `PARAMS`, `forward`, `forward_batch`, `backward`, `loss_and_grad`,
+//! `train_step` and more. Its rustdoc lists every layer with its output shape and parameter count.
+//!
+//! Generated code names the runtime as `::nn::__private`, so depend on this crate under its own name `nn`.
 
+pub use nn_macros::network;
+pub use nn_runtime::{
+    argmax, kernels, layers, loss, optim, view, view_mut, Error, LayerInfo, Network, Params,
+    Result, Rng, Sample, TensorInfo, CHUNK,
+};
+
+/// Everything a program that declares and trains networks needs: `use nn::prelude::*;`.
+pub mod prelude {
+    pub use crate::network;
+    pub use nn_runtime::layers::Init;
+    pub use nn_runtime::loss::{BinaryCrossEntropyWithLogits, CrossEntropy, Loss, Mse};
+    pub use nn_runtime::optim::{
+        Adam, AdamConfig, AdamW, AdamWConfig, Optimizer, RmsProp, RmsPropConfig, Sgd, SgdConfig,
+    };
+    pub use nn_runtime::{Network, Sample};
+}
+
+/// Items the generated code names; not part of the public API.
+#[doc(hidden)]
+pub mod __private {
+    pub use nn_runtime::*;
+}

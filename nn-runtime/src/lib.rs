@@ -16,6 +16,7 @@ pub mod layers;
 pub mod loss;
 mod network;
 pub mod optim;
+mod params;
 mod rng;
 mod sample;
 mod summary;
@@ -26,6 +27,7 @@ mod test_util;
 
 pub use error::{Error, Result};
 pub use network::{LayerInfo, Network, TensorInfo};
+pub use params::Params;
 pub use rng::Rng;
 pub use sample::{argmax, view, view_mut, Sample};
 pub use workspace::{buffer, layer_io, State, Workspace, CHUNK};

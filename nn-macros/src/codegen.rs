@@ -1,0 +1,448 @@
+//! Stage 3: a checked network into Rust. Every runtime item is named through `::nn::__private`, so users need
+//! only the facade crate.
+//!
+//! The forward pass is one block per layer in order, the backward pass one block per layer in reverse; every
+//! size is a literal. `Flatten` emits nothing: activations are flat row-major buffers already, so its output
+//! buffer is its input buffer.
+
+use crate::check::{Checked, Kind, Layer, Partial};
+use crate::parse::Network;
+use crate::shape::Shape;
+use proc_macro2::{Literal, TokenStream};
+use quote::{format_ident, quote};
+
+/// The generated struct and its `Network` impl.
+pub fn network(net: &Network, checked: &Checked) -> TokenStream {
+    let Network {
+        attrs, vis, name, ..
+    } = net;
+    let rt = quote!(::nn::__private);
+    let input_ty = array_type(&checked.input);
+    let output_ty = array_type(checked.output());
+    let plan = Plan::new(checked);
+    let total = plan.total_params;
+
+    let fields = checked.layers.iter().map(|l| {
+        let field = &l.field;
+        let ty = layer_type(l);
+        let doc = format!(
+            "`{}`: output {}, {} parameter{}.",
+            l.declaration,
+            l.output.short(),
+            l.kind.params(),
+            if l.kind.params() == 1 { "" } else { "s" }
+        );
+        quote!(#[doc = #doc] pub #field: #ty)
+    });
+    let constructors = checked
+        .layers
+        .iter()
+        .zip(&plan.offsets)
+        .map(|(l, &offset)| {
+            let field = &l.field;
+            let value = layer_value(l, offset);
+            quote!(#field: #value)
+        });
+    let inits = checked.layers.iter().zip(&plan.offsets).enumerate().filter(|(_, (l, _))| l.kind.params() > 0).map(
+        |(index, (l, &offset))| {
+            let field = &l.field;
+            let end = offset + l.kind.params();
+            let stream = index as u64;
+            quote! {
+                #rt::layers::Layer::init(&net.#field, &mut net.params[#offset..#end], &mut #rt::Rng::new(seed, #stream));
+            }
+        },
+    );
+    let forward = plan.steps.iter().map(|s| {
+        let field = &checked.layers[s.layer].field;
+        let Step {
+            from,
+            to,
+            in_len,
+            out_len,
+            offset,
+            params,
+            ..
+        } = *s;
+        let end = offset + params;
+        quote! {{
+            let (x, y) = #rt::layer_io(input, acts, #from, #to, n * #in_len, n * #out_len);
+            #rt::layers::Layer::forward(&self.#field, &params[#offset..#end], x, y, scratch);
+        }}
+    });
+    let backward = plan.steps.iter().enumerate().rev().map(|(i, s)| {
+        let field = &checked.layers[s.layer].field;
+        let Step {
+            from,
+            to,
+            in_len,
+            out_len,
+            offset,
+            params,
+            ..
+        } = *s;
+        let end = offset + params;
+        let dx = if i == 0 {
+            quote!(dx.take())
+        } else {
+            quote!(::core::option::Option::Some(&mut h[..n * #in_len]))
+        };
+        quote! {
+            #rt::layers::Layer::backward(
+                &self.#field,
+                &params[#offset..#end],
+                #rt::layers::Backward {
+                    x: #rt::buffer(input, acts, #from, n * #in_len),
+                    y: #rt::buffer(input, acts, #to, n * #out_len),
+                    dy: &g[..n * #out_len],
+                    dx: #dx,
+                },
+                &mut grads[#offset..#end],
+                scratch,
+            );
+            ::core::mem::swap(&mut g, &mut h);
+        }
+    });
+    let no_layers_backward = plan.steps.is_empty().then(|| {
+        quote! {
+            if let ::core::option::Option::Some(dx) = dx.take() {
+                dx.copy_from_slice(&g[..dx.len()]);
+            }
+        }
+    });
+
+    let in_len = checked.input.len();
+    let buffers = &plan.buffers;
+    let width = plan.width;
+    let output_buffer = plan.output_buffer;
+    let scratch_terms = checked
+        .layers
+        .iter()
+        .filter(|l| !matches!(l.kind, Kind::Flatten))
+        .map(|l| {
+            let ty = layer_type(l);
+            quote!(<#ty as #rt::layers::Layer>::SCRATCH)
+        });
+    let layer_infos = checked.layers.iter().map(|l| {
+        let name = l.field.to_string();
+        let decl = &l.declaration;
+        let dims = l.output.dims();
+        let params = l.kind.params();
+        quote!(#rt::LayerInfo { name: #name, declaration: #decl, output_shape: &[#(#dims),*], params: #params })
+    });
+    let tensor_infos = checked
+        .layers
+        .iter()
+        .zip(&plan.offsets)
+        .flat_map(|(l, &offset)| {
+            let mut at = offset;
+            l.kind
+                .tensors()
+                .into_iter()
+                .map(|(suffix, shape)| {
+                    let name = format!("{}.{suffix}", l.prefix);
+                    let tokens =
+                        quote!(#rt::TensorInfo { name: #name, shape: &[#(#shape),*], offset: #at });
+                    at += shape.iter().product::<usize>();
+                    tokens
+                })
+                .collect::<Vec<_>>()
+        });
+    let assertions = checked
+        .layers
+        .iter()
+        .filter(|l| !matches!(l.kind, Kind::Flatten))
+        .map(|l| {
+            let ty = layer_type(l);
+            let (i, o, p) = (l.input.len(), l.output.len(), l.kind.params());
+            quote! {
+                ::core::assert!(
+                    <#ty as #rt::layers::Layer>::IN == #i
+                        && <#ty as #rt::layers::Layer>::OUT == #o
+                        && <#ty as #rt::layers::Layer>::PARAMS == #p
+                );
+            }
+        });
+    let doc = summary_doc(checked, total);
+
+    quote! {
+        #(#attrs)*
+        #[doc = #doc]
+        #vis struct #name {
+            #(#fields,)*
+            /// All parameters in one contiguous buffer, in the order of `Network::TENSORS`. Layer fields give typed
+            /// views into it, e.g. `net.fc1.weight(&net.params)`.
+            pub params: #rt::Params,
+            __nn_state: #rt::State,
+        }
+
+        // The macro's shape arithmetic, checked a second time by the runtime's own constants.
+        const _: () = { #(#assertions)* };
+
+        impl #name {
+            /// A network with parameters initialised from `seed`.
+            pub fn new(seed: u64) -> Self {
+                <Self as #rt::Network>::new(seed)
+            }
+        }
+
+        impl #rt::Network for #name {
+            type Input = #input_ty;
+            type Output = #output_ty;
+            const PARAMS: usize = #total;
+            const LAYERS: &'static [#rt::LayerInfo] = &[#(#layer_infos),*];
+            const TENSORS: &'static [#rt::TensorInfo] = &[#(#tensor_infos),*];
+            const BUFFERS: &'static [usize] = &[#(#buffers),*];
+            const SCRATCH: usize = #rt::layers::max_of(&[#(#scratch_terms),*]);
+            const WIDTH: usize = #width;
+            const OUTPUT_BUFFER: usize = #output_buffer;
+
+            fn new(seed: u64) -> Self {
+                let mut net = Self {
+                    #(#constructors,)*
+                    params: #rt::Params::zeros(#total),
+                    __nn_state: ::core::default::Default::default(),
+                };
+                #(#inits)*
+                net.__nn_state = #rt::State::new::<Self>();
+                let _ = seed;
+                net
+            }
+
+            fn params(&self) -> &[f32] {
+                &self.params
+            }
+
+            fn params_mut(&mut self) -> &mut [f32] {
+                &mut self.params
+            }
+
+            fn state(&self) -> &#rt::State {
+                &self.__nn_state
+            }
+
+            fn state_mut(&mut self) -> &mut #rt::State {
+                &mut self.__nn_state
+            }
+
+            #[allow(unused_variables)]
+            fn forward_chunk(&self, input: &[f32], ws: &mut #rt::Workspace) {
+                let n = input.len() / #in_len;
+                let params: &[f32] = &self.params;
+                let #rt::Workspace { acts, scratch, .. } = ws;
+                #(#forward)*
+            }
+
+            #[allow(unused_variables, unused_mut, unused_assignments)]
+            fn backward_chunk(
+                &self,
+                input: &[f32],
+                ws: &mut #rt::Workspace,
+                mut dx: ::core::option::Option<&mut [f32]>,
+            ) {
+                let n = input.len() / #in_len;
+                let params: &[f32] = &self.params;
+                let #rt::Workspace { acts, scratch, grad_out, grad_in, grads } = ws;
+                let (mut g, mut h): (&mut [f32], &mut [f32]) = (grad_out, grad_in);
+                #(#backward)*
+                #no_layers_backward
+            }
+        }
+    }
+}
+
+/// Where each layer reads and writes, and where its parameters live.
+struct Plan {
+    steps: Vec<Step>,
+    offsets: Vec<usize>,
+    buffers: Vec<usize>,
+    width: usize,
+    output_buffer: usize,
+    total_params: usize,
+}
+
+#[derive(Clone, Copy)]
+struct Step {
+    layer: usize,
+    from: usize,
+    to: usize,
+    in_len: usize,
+    out_len: usize,
+    offset: usize,
+    params: usize,
+}
+
+impl Plan {
+    fn new(checked: &Checked) -> Self {
+        let (mut steps, mut offsets, mut buffers) = (Vec::new(), Vec::new(), Vec::new());
+        let mut current = 0;
+        let mut offset = 0;
+        let mut width = checked.input.len();
+        for (index, layer) in checked.layers.iter().enumerate() {
+            offsets.push(offset);
+            let params = layer.kind.params();
+            width = width.max(layer.output.len());
+            if !matches!(layer.kind, Kind::Flatten) {
+                buffers.push(layer.output.len());
+                let to = buffers.len();
+                steps.push(Step {
+                    layer: index,
+                    from: current,
+                    to,
+                    in_len: layer.input.len(),
+                    out_len: layer.output.len(),
+                    offset,
+                    params,
+                });
+                current = to;
+            }
+            offset += params;
+        }
+        Plan {
+            steps,
+            offsets,
+            buffers,
+            width,
+            output_buffer: current,
+            total_params: offset,
+        }
+    }
+}
+
+/// `[[[f32; W]; H]; C]` for an image, `[f32; N]` for features.
+fn array_type(shape: &Shape) -> TokenStream {
+    shape
+        .dims()
+        .iter()
+        .rev()
+        .fold(quote!(f32), |inner, &d| quote!([#inner; #d]))
+}
+
+fn init_variant(init: &str) -> TokenStream {
+    let variant = format_ident!("{}", init);
+    quote!(::nn::__private::layers::Init::#variant)
+}
+
+/// The runtime type of a layer, with its sizes as const generic arguments.
+fn layer_type(l: &Layer) -> TokenStream {
+    let rt = quote!(::nn::__private::layers);
+    let n = l.input.len();
+    match l.kind {
+        Kind::Linear { i, o, bias, .. } => quote!(#rt::Linear<#i, #o, #bias>),
+        Kind::Conv2d {
+            c,
+            h,
+            w,
+            o,
+            k,
+            s,
+            p,
+            bias,
+            ..
+        } => quote!(#rt::Conv2d<#c, #h, #w, #o, #k, #s, #p, #bias>),
+        Kind::MaxPool { c, h, w, k, s } => quote!(#rt::MaxPool2d<#c, #h, #w, #k, #s>),
+        Kind::AvgPool { c, h, w, k, s } => quote!(#rt::AvgPool2d<#c, #h, #w, #k, #s>),
+        Kind::Flatten => quote!(#rt::Flatten<#n>),
+        Kind::ReLU => quote!(#rt::ReLU<#n>),
+        Kind::LeakyReLU(_) => quote!(#rt::LeakyReLU<#n>),
+        Kind::ELU(_) => quote!(#rt::ELU<#n>),
+        Kind::Sigmoid => quote!(#rt::Sigmoid<#n>),
+        Kind::Tanh => quote!(#rt::Tanh<#n>),
+        Kind::Softmax => quote!(#rt::Softmax<#n>),
+    }
+}
+
+/// The expression constructing a layer's descriptor.
+fn layer_value(l: &Layer, offset: usize) -> TokenStream {
+    let ty = layer_type(l);
+    match l.kind {
+        Kind::Linear { init, .. } | Kind::Conv2d { init, .. } => {
+            let init = init_variant(init);
+            quote!(<#ty>::new(#offset, #init))
+        }
+        Kind::LeakyReLU(v) | Kind::ELU(v) => {
+            let v = Literal::f32_suffixed(v as f32);
+            quote!(<#ty>::new(#v))
+        }
+        Kind::MaxPool { .. } | Kind::AvgPool { .. } | Kind::Flatten => quote!(<#ty>::default()),
+        _ => quote!(<#ty>::new()),
+    }
+}
+
+/// The compile-time summary appended to the struct's documentation.
+fn summary_doc(checked: &Checked, total: usize) -> String {
+    let mut doc = String::from(
+        "\n\n# Layers\n\n| field | layer | output | parameters |\n|---|---|---|---:|\n",
+    );
+    doc.push_str(&format!("| | `Input` | {} | |\n", checked.input.short()));
+    for l in &checked.layers {
+        doc.push_str(&format!(
+            "| `{}` | `{}` | {} | {} |\n",
+            l.field,
+            l.declaration,
+            l.output.short(),
+            l.kind.params()
+        ));
+    }
+    doc.push_str(&format!("\nTotal: {total} parameters. Generated by `network!`; every shape above was checked at compile time."));
+    doc
+}
+
+/// What the macro emits for a network with errors: the struct and a `Network` impl whose bodies are never run, so
+/// that code using the network reports nothing beyond the real errors.
+pub fn placeholder(net: &Network, partial: &Partial) -> TokenStream {
+    let Network {
+        attrs, vis, name, ..
+    } = net;
+    let rt = quote!(::nn::__private);
+    let fallback = Shape::Flat { len: 1, from: None };
+    let input_ty = array_type(partial.input.as_ref().unwrap_or(&fallback));
+    let output_ty = array_type(partial.output.as_ref().unwrap_or(&fallback));
+    quote! {
+        #(#attrs)*
+        #vis struct #name {
+            /// Placeholder: the declaration has errors.
+            pub params: #rt::Params,
+        }
+
+        impl #name {
+            /// Placeholder: the declaration has errors.
+            pub fn new(_: u64) -> Self {
+                ::core::unimplemented!()
+            }
+        }
+
+        impl #rt::Network for #name {
+            type Input = #input_ty;
+            type Output = #output_ty;
+            const PARAMS: usize = 0;
+            const LAYERS: &'static [#rt::LayerInfo] = &[];
+            const TENSORS: &'static [#rt::TensorInfo] = &[];
+            const BUFFERS: &'static [usize] = &[];
+            const SCRATCH: usize = 0;
+            const WIDTH: usize = 0;
+            const OUTPUT_BUFFER: usize = 0;
+            fn new(_: u64) -> Self {
+                ::core::unimplemented!()
+            }
+            fn params(&self) -> &[f32] {
+                ::core::unimplemented!()
+            }
+            fn params_mut(&mut self) -> &mut [f32] {
+                ::core::unimplemented!()
+            }
+            fn state(&self) -> &#rt::State {
+                ::core::unimplemented!()
+            }
+            fn state_mut(&mut self) -> &mut #rt::State {
+                ::core::unimplemented!()
+            }
+            fn forward_chunk(&self, _: &[f32], _: &mut #rt::Workspace) {
+                ::core::unimplemented!()
+            }
+            fn backward_chunk(&self, _: &[f32], _: &mut #rt::Workspace, _: ::core::option::Option<&mut [f32]>) {
+                ::core::unimplemented!()
+            }
+        }
+    }
+}

@@ -1,0 +1,257 @@
+//! Stage 1: the DSL grammar into our own AST. Every node keeps the spans errors will point at.
+//!
+//! ```text
+//! networks := network*
+//! network  := attribute* visibility `struct` Ident `{` item (`->` item)* `}`
+//! item     := (Ident `:`)? Ident (`<` arg (`,` arg)* `,`? `>`)?
+//! arg      := Ident `=` value | value
+//! value    := `-`? integer | `-`? float | `true` | `false` | Ident
+//! ```
+//!
+//! `Input<...>` is parsed like any other item; the checker decides whether it stands where it must.
+
+use proc_macro2::{Punct, Spacing, Span, TokenStream, TokenTree};
+use syn::parse::{Parse, ParseStream};
+use syn::{braced, Attribute, Ident, Lit, Token, Visibility};
+
+/// Everything one `network!` invocation declares.
+pub struct Networks(pub Vec<Network>);
+
+/// One `struct Name { Input<...> -> ... }` declaration.
+pub struct Network {
+    pub attrs: Vec<Attribute>,
+    pub vis: Visibility,
+    pub name: Ident,
+    /// Span of the braces, for errors about the chain as a whole.
+    pub body_span: Span,
+    pub items: Vec<Item>,
+}
+
+/// One element of the chain: `name: Kind<args>` (name optional, args optional).
+pub struct Item {
+    pub name: Option<Ident>,
+    pub kind: Ident,
+    pub args: Vec<Arg>,
+    /// First and last token of the item, so an error can underline all of it.
+    pub first: Span,
+    pub last: Span,
+}
+
+/// A positional (`5`) or named (`stride = 2`) argument.
+pub struct Arg {
+    pub key: Option<Ident>,
+    pub value: Value,
+    pub first: Span,
+    pub last: Span,
+}
+
+/// The value of an argument, as written.
+pub enum Value {
+    Int(u64),
+    Float(f64),
+    Bool(bool),
+    Ident(Ident),
+    /// A negative integer: never a valid size, but worth a precise error.
+    NegativeInt(u64),
+}
+
+impl Value {
+    /// The value as the user wrote it, for messages.
+    pub fn text(&self) -> String {
+        match self {
+            Value::Int(v) => v.to_string(),
+            Value::NegativeInt(v) => format!("-{v}"),
+            Value::Float(v) => format_float(*v),
+            Value::Bool(v) => v.to_string(),
+            Value::Ident(i) => i.to_string(),
+        }
+    }
+}
+
+/// Formats a float so it reads back as a float (`1.0`, not `1`).
+pub fn format_float(v: f64) -> String {
+    let s = v.to_string();
+    if s.contains(['.', 'e', 'i', 'N']) {
+        s
+    } else {
+        format!("{s}.0")
+    }
+}
+
+impl Item {
+    /// The item as written, normalised: `Conv2d<3, 16, 3, stride = 2>`.
+    pub fn declaration(&self) -> String {
+        if self.args.is_empty() {
+            return self.kind.to_string();
+        }
+        let args: Vec<String> = self.args.iter().map(Arg::text).collect();
+        format!("{}<{}>", self.kind, args.join(", "))
+    }
+
+    /// An error underlining the whole item.
+    pub fn error(&self, message: impl std::fmt::Display) -> syn::Error {
+        error_between(self.first, self.last, message)
+    }
+}
+
+impl Arg {
+    /// The argument as written: `5` or `stride = 2`.
+    pub fn text(&self) -> String {
+        match &self.key {
+            Some(k) => format!("{k} = {}", self.value.text()),
+            None => self.value.text(),
+        }
+    }
+
+    /// An error underlining this argument.
+    pub fn error(&self, message: impl std::fmt::Display) -> syn::Error {
+        error_between(self.first, self.last, message)
+    }
+}
+
+/// An error spanning from `first` to `last`. On stable Rust spans cannot be joined, but `syn::Error` keeps the
+/// first and last token of what it is given and underlines everything between.
+pub fn error_between(first: Span, last: Span, message: impl std::fmt::Display) -> syn::Error {
+    let token = |span| {
+        let mut p = Punct::new('.', Spacing::Alone);
+        p.set_span(span);
+        TokenTree::Punct(p)
+    };
+    let tokens: TokenStream = [token(first), token(last)].into_iter().collect();
+    syn::Error::new_spanned(tokens, message)
+}
+
+impl Parse for Networks {
+    fn parse(input: ParseStream) -> syn::Result<Self> {
+        let mut networks = Vec::new();
+        while !input.is_empty() {
+            networks.push(input.parse()?);
+        }
+        if networks.is_empty() {
+            return Err(input.error(
+                "expected a network: `pub struct Name { Input<...> -> Layer<...> -> ... }`",
+            ));
+        }
+        Ok(Networks(networks))
+    }
+}
+
+impl Parse for Network {
+    fn parse(input: ParseStream) -> syn::Result<Self> {
+        let attrs = input.call(Attribute::parse_outer)?;
+        let vis = input.parse()?;
+        input.parse::<Token![struct]>()?;
+        let name = input.parse()?;
+        let body;
+        let brace = braced!(body in input);
+        let mut items = Vec::new();
+        if body.is_empty() {
+            return Err(syn::Error::new(
+                brace.span.join(),
+                "a network needs at least an input: `{ Input<784> -> Linear<784, 10> }`",
+            ));
+        }
+        loop {
+            items.push(body.parse()?);
+            if body.is_empty() {
+                break;
+            }
+            body.parse::<Token![->]>()?;
+        }
+        Ok(Network {
+            attrs,
+            vis,
+            name,
+            body_span: brace.span.join(),
+            items,
+        })
+    }
+}
+
+impl Parse for Item {
+    fn parse(input: ParseStream) -> syn::Result<Self> {
+        let first = input.span();
+        let name = if input.peek(syn::Ident) && input.peek2(Token![:]) && !input.peek2(Token![::]) {
+            let name: Ident = input.parse()?;
+            input.parse::<Token![:]>()?;
+            Some(name)
+        } else {
+            None
+        };
+        let kind: Ident = input.parse().map_err(|e| {
+            syn::Error::new(
+                e.span(),
+                "expected a layer, such as `Linear<784, 10>`, `ReLU` or `Flatten`",
+            )
+        })?;
+        let mut last = kind.span();
+        let mut args = Vec::new();
+        if input.peek(Token![<]) {
+            input.parse::<Token![<]>()?;
+            while !input.peek(Token![>]) {
+                args.push(input.parse::<Arg>()?);
+                if !input.peek(Token![>]) {
+                    input.parse::<Token![,]>()?;
+                }
+            }
+            last = input.parse::<Token![>]>()?.span;
+        }
+        Ok(Item {
+            name,
+            kind,
+            args,
+            first,
+            last,
+        })
+    }
+}
+
+impl Parse for Arg {
+    fn parse(input: ParseStream) -> syn::Result<Self> {
+        let first = input.span();
+        let key = if input.peek(syn::Ident) && input.peek2(Token![=]) {
+            let key: Ident = input.parse()?;
+            input.parse::<Token![=]>()?;
+            Some(key)
+        } else {
+            None
+        };
+        let last = input.span();
+        let value = input.parse()?;
+        Ok(Arg {
+            key,
+            value,
+            first,
+            last,
+        })
+    }
+}
+
+impl Parse for Value {
+    fn parse(input: ParseStream) -> syn::Result<Self> {
+        let negative = input.parse::<Option<Token![-]>>()?.is_some();
+        if !negative && input.peek(syn::Ident) {
+            return Ok(Value::Ident(input.parse()?));
+        }
+        let lit: Lit = input.parse().map_err(|e| {
+            syn::Error::new(e.span(), "expected a number, `true`, `false` or a name")
+        })?;
+        let sign = if negative { -1.0 } else { 1.0 };
+        match lit {
+            Lit::Int(i) => {
+                let v = i.base10_parse::<u64>()?;
+                Ok(if negative {
+                    Value::NegativeInt(v)
+                } else {
+                    Value::Int(v)
+                })
+            }
+            Lit::Float(f) => Ok(Value::Float(sign * f.base10_parse::<f64>()?)),
+            Lit::Bool(b) if !negative => Ok(Value::Bool(b.value)),
+            other => Err(syn::Error::new(
+                other.span(),
+                "expected a number, `true`, `false` or a name",
+            )),
+        }
+    }
+}
