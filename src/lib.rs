@@ -65,8 +65,8 @@
 
 pub use nn_macros::network;
 pub use nn_runtime::{
-    argmax, kernels, layers, loss, optim, view, view_mut, Error, LayerInfo, Network, Params,
-    Result, Rng, Sample, TensorInfo, CHUNK,
+    argmax, kernels, layers, loss, optim, view, view_mut, Error, LayerInfo, Network, Params, Result, Rng, Sample,
+    TensorInfo, CHUNK,
 };
 
 /// Everything a program that declares and trains networks needs: `use nn::prelude::*;`.

@@ -25,9 +25,7 @@ impl Type {
             Type::Count => "a non-negative integer",
             Type::Float => "a number",
             Type::Bool => "`true` or `false`",
-            Type::Init => {
-                "one of `pytorch`, `xavier_uniform`, `xavier_normal`, `he_uniform`, `he_normal`"
-            }
+            Type::Init => "one of `pytorch`, `xavier_uniform`, `xavier_normal`, `he_uniform`, `he_normal`",
         }
     }
 }
@@ -59,11 +57,7 @@ pub struct Param {
 }
 
 const fn req(name: &'static str, ty: Type) -> Param {
-    Param {
-        name,
-        ty,
-        default: None,
-    }
+    Param { name, ty, default: None }
 }
 
 /// A layer kind: its positional arguments and its `key = value` options.
@@ -104,82 +98,31 @@ pub const LAYER_NAMES: &[&str] = &[
 pub fn spec(name: &str) -> Option<Spec> {
     let common = || {
         vec![
-            Param {
-                name: "bias",
-                ty: Type::Bool,
-                default: Some(Bound::Bool(true)),
-            },
-            Param {
-                name: "init",
-                ty: Type::Init,
-                default: Some(Bound::Init("PyTorch")),
-            },
+            Param { name: "bias", ty: Type::Bool, default: Some(Bound::Bool(true)) },
+            Param { name: "init", ty: Type::Init, default: Some(Bound::Init("PyTorch")) },
         ]
     };
     let (positional, options) = match name {
-        "Linear" => (
-            vec![req("IN", Type::Size), req("OUT", Type::Size)],
-            common(),
-        ),
+        "Linear" => (vec![req("IN", Type::Size), req("OUT", Type::Size)], common()),
         "Conv2d" => {
             let mut options = vec![
-                Param {
-                    name: "stride",
-                    ty: Type::Size,
-                    default: Some(Bound::Int(1)),
-                },
-                Param {
-                    name: "padding",
-                    ty: Type::Count,
-                    default: Some(Bound::Int(0)),
-                },
+                Param { name: "stride", ty: Type::Size, default: Some(Bound::Int(1)) },
+                Param { name: "padding", ty: Type::Count, default: Some(Bound::Int(0)) },
             ];
             options.extend(common());
-            (
-                vec![
-                    req("IN_CHANNELS", Type::Size),
-                    req("OUT_CHANNELS", Type::Size),
-                    req("KERNEL", Type::Size),
-                ],
-                options,
-            )
+            (vec![req("IN_CHANNELS", Type::Size), req("OUT_CHANNELS", Type::Size), req("KERNEL", Type::Size)], options)
         }
         // STRIDE defaults to KERNEL, as in PyTorch; `bind` fills it in.
         "MaxPool" | "AvgPool" => (
-            vec![
-                req("KERNEL", Type::Size),
-                Param {
-                    name: "STRIDE",
-                    ty: Type::Size,
-                    default: Some(Bound::Int(0)),
-                },
-            ],
+            vec![req("KERNEL", Type::Size), Param { name: "STRIDE", ty: Type::Size, default: Some(Bound::Int(0)) }],
             vec![],
         ),
-        "LeakyReLU" => (
-            vec![Param {
-                name: "SLOPE",
-                ty: Type::Float,
-                default: Some(Bound::Float(0.01)),
-            }],
-            vec![],
-        ),
-        "ELU" => (
-            vec![Param {
-                name: "ALPHA",
-                ty: Type::Float,
-                default: Some(Bound::Float(1.0)),
-            }],
-            vec![],
-        ),
+        "LeakyReLU" => (vec![Param { name: "SLOPE", ty: Type::Float, default: Some(Bound::Float(0.01)) }], vec![]),
+        "ELU" => (vec![Param { name: "ALPHA", ty: Type::Float, default: Some(Bound::Float(1.0)) }], vec![]),
         "Flatten" | "ReLU" | "Sigmoid" | "Tanh" | "Softmax" => (vec![], vec![]),
         _ => return None,
     };
-    Some(Spec {
-        name: LAYER_NAMES.iter().find(|n| **n == name)?,
-        positional,
-        options,
-    })
+    Some(Spec { name: LAYER_NAMES.iter().find(|n| **n == name)?, positional, options })
 }
 
 /// The arguments of one layer, bound to their slots.
@@ -219,12 +162,7 @@ impl Args {
     }
 
     fn get(&self, name: &str) -> &Bound {
-        &self
-            .values
-            .iter()
-            .find(|(n, _)| *n == name)
-            .expect("every slot is bound")
-            .1
+        self.values.iter().find(|(n, _)| *n == name).map_or(&Bound::Bool(false), |(_, v)| v)
     }
 }
 
@@ -269,11 +207,7 @@ pub fn bind(spec: &Spec, item: &Item, report: &mut dyn FnMut(syn::Error)) -> Opt
             }
         }
     }
-    let missing: Vec<&str> = positional
-        .clone()
-        .filter(|p| p.default.is_none())
-        .map(|p| p.name)
-        .collect();
+    let missing: Vec<&str> = positional.clone().filter(|p| p.default.is_none()).map(|p| p.name).collect();
     if !missing.is_empty() {
         report(item.error(format!(
             "`{}` is missing {}: write it as `{}`",
@@ -283,28 +217,22 @@ pub fn bind(spec: &Spec, item: &Item, report: &mut dyn FnMut(syn::Error)) -> Opt
         )));
         return None;
     }
+    if !ok {
+        return None;
+    }
     for p in spec.positional.iter().chain(&spec.options) {
         if !values.iter().any(|(n, _)| *n == p.name) {
-            values.push((
-                p.name,
-                p.default
-                    .clone()
-                    .expect("required slots were checked above"),
-            ));
+            values.push((p.name, p.default.clone()?));
         }
     }
-    ok.then_some(Args { values })
+    Some(Args { values })
 }
 
 fn too_many(spec: &Spec, item: &Item) -> String {
     let options = if spec.options.is_empty() {
         String::new()
     } else {
-        let names: Vec<String> = spec
-            .options
-            .iter()
-            .map(|o| format!("`{} = ...`", o.name))
-            .collect();
+        let names: Vec<String> = spec.options.iter().map(|o| format!("`{} = ...`", o.name)).collect();
         format!(", then options such as {}", names.join(", "))
     };
     match spec.positional.len() {
@@ -323,15 +251,9 @@ fn unknown_option(spec: &Spec, key: &str) -> String {
         return format!("`{}` has no option `{key}`; it takes no options", spec.name);
     }
     let names: Vec<&str> = spec.options.iter().map(|o| o.name).collect();
-    let hint = did_you_mean(key, &names)
-        .map(|s| format!("did you mean `{s}`? "))
-        .unwrap_or_default();
+    let hint = did_you_mean(key, &names).map(|s| format!("did you mean `{s}`? ")).unwrap_or_default();
     let list: Vec<String> = names.iter().map(|n| format!("`{n}`")).collect();
-    format!(
-        "unknown option `{key}` for `{}`; {hint}its options are {}",
-        spec.name,
-        list.join(", ")
-    )
+    format!("unknown option `{key}` for `{}`; {hint}its options are {}", spec.name, list.join(", "))
 }
 
 fn convert(slot: &Param, arg: &Arg, spec: &Spec, item: &Item) -> syn::Result<Bound> {
@@ -339,17 +261,9 @@ fn convert(slot: &Param, arg: &Arg, spec: &Spec, item: &Item) -> syn::Result<Bou
         Some(_) => format!("option `{}` of `{}`", slot.name, spec.name),
         None => format!("`{}` of `{}`", slot.name, spec.usage()),
     };
-    let wrong = || {
-        arg.error(format!(
-            "{what} expects {}, found `{}`",
-            slot.ty.expects(),
-            arg.value.text()
-        ))
-    };
+    let wrong = || arg.error(format!("{what} expects {}, found `{}`", slot.ty.expects(), arg.value.text()));
     let bound = match (slot.ty, &arg.value) {
-        (Type::Size | Type::Count, Value::Int(v)) => {
-            Bound::Int(usize::try_from(*v).map_err(|_| wrong())?)
-        }
+        (Type::Size | Type::Count, Value::Int(v)) => Bound::Int(usize::try_from(*v).map_err(|_| wrong())?),
         (Type::Float, Value::Int(v)) => Bound::Float(*v as f64),
         (Type::Float, Value::NegativeInt(v)) => Bound::Float(-(*v as f64)),
         (Type::Float, Value::Float(v)) => Bound::Float(*v),
@@ -360,9 +274,8 @@ fn convert(slot: &Param, arg: &Arg, spec: &Spec, item: &Item) -> syn::Result<Bou
                 Some((_, variant)) => Bound::Init(variant),
                 None => {
                     let names: Vec<&str> = INITS.iter().map(|(n, _)| *n).collect();
-                    let hint = did_you_mean(&name, &names)
-                        .map(|s| format!("; did you mean `{s}`?"))
-                        .unwrap_or_default();
+                    let hint =
+                        did_you_mean(&name, &names).map(|s| format!("; did you mean `{s}`?")).unwrap_or_default();
                     return Err(arg.error(format!(
                         "unknown initialisation `{name}`: expected {}{hint}",
                         Type::Init.expects().trim_start_matches("one of ")
@@ -373,21 +286,12 @@ fn convert(slot: &Param, arg: &Arg, spec: &Spec, item: &Item) -> syn::Result<Bou
         _ => return Err(wrong()),
     };
     if slot.ty == Type::Size && bound == Bound::Int(0) {
-        let shown = match &arg.key {
-            Some(_) => format!("{} = 0", slot.name),
-            None => format!("{} = 0", slot.name),
-        };
-        return Err(item.error(format!(
-            "`{}` has {shown}, but it must be at least 1",
-            item.declaration()
-        )));
+        let decl = item.declaration();
+        return Err(item.error(format!("`{decl}` has {} = 0, but it must be at least 1", slot.name)));
     }
     if let Bound::Float(v) = bound {
         if !v.is_finite() {
-            return Err(arg.error(format!(
-                "{what} must be finite, found `{}`",
-                format_float(v)
-            )));
+            return Err(arg.error(format!("{what} must be finite, found `{}`", format_float(v))));
         }
     }
     Ok(bound)

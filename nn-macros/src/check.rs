@@ -38,37 +38,10 @@ pub struct Layer {
 /// A layer with every size resolved.
 #[derive(Clone, Debug)]
 pub enum Kind {
-    Linear {
-        i: usize,
-        o: usize,
-        bias: bool,
-        init: &'static str,
-    },
-    Conv2d {
-        c: usize,
-        h: usize,
-        w: usize,
-        o: usize,
-        k: usize,
-        s: usize,
-        p: usize,
-        bias: bool,
-        init: &'static str,
-    },
-    MaxPool {
-        c: usize,
-        h: usize,
-        w: usize,
-        k: usize,
-        s: usize,
-    },
-    AvgPool {
-        c: usize,
-        h: usize,
-        w: usize,
-        k: usize,
-        s: usize,
-    },
+    Linear { i: usize, o: usize, bias: bool, init: &'static str },
+    Conv2d { c: usize, h: usize, w: usize, o: usize, k: usize, s: usize, p: usize, bias: bool, init: &'static str },
+    MaxPool { c: usize, h: usize, w: usize, k: usize, s: usize },
+    AvgPool { c: usize, h: usize, w: usize, k: usize, s: usize },
     Flatten,
     ReLU,
     LeakyReLU(f64),
@@ -90,10 +63,7 @@ impl Kind {
 
     /// Number of parameters.
     pub fn params(&self) -> usize {
-        self.tensors()
-            .iter()
-            .map(|(_, s)| s.iter().product::<usize>())
-            .sum()
+        self.tensors().iter().map(|(_, s)| s.iter().product::<usize>()).sum()
     }
 }
 
@@ -114,10 +84,10 @@ pub struct Partial {
 /// Checks `net`, returning the checked network or all errors.
 pub fn check(net: &Network) -> Result<Checked, (syn::Error, Partial)> {
     let mut cx = Ctxt::default();
-    let (first, rest) = net
-        .items
-        .split_first()
-        .expect("the parser guarantees one item");
+    let Some((first, rest)) = net.items.split_first() else {
+        let error = syn::Error::new(net.body_span, "a network needs at least an input: `{ Input<784> -> ... }`");
+        return Err((error, Partial { input: None, output: None }));
+    };
     let input = if first.kind == "Input" {
         check_input(first, &mut cx)
     } else {
@@ -142,16 +112,11 @@ pub fn check(net: &Network) -> Result<Checked, (syn::Error, Partial)> {
             continue;
         }
         match check_layer(item, &shape, index == last, &mut cx) {
-            Some(kind) => {
+            Some((kind, ok)) => {
+                complete &= ok;
                 let output = output_shape(&kind, &shape);
-                let field = item
-                    .name
-                    .clone()
-                    .unwrap_or_else(|| format_ident!("layer{}", index));
-                let prefix = item
-                    .name
-                    .as_ref()
-                    .map_or_else(|| index.to_string(), Ident::to_string);
+                let field = item.name.clone().unwrap_or_else(|| format_ident!("layer{}", index));
+                let prefix = item.name.as_ref().map_or_else(|| index.to_string(), Ident::to_string);
                 layers.push(Layer {
                     field,
                     prefix,
@@ -169,14 +134,10 @@ pub fn check(net: &Network) -> Result<Checked, (syn::Error, Partial)> {
         }
     }
     check_names(rest, &mut cx);
-    match cx.into_error() {
-        None if complete => Ok(Checked {
-            input: input.expect("complete"),
-            layers,
-        }),
-        error => {
-            let error = error
-                .unwrap_or_else(|| syn::Error::new(net.body_span, "the network is incomplete"));
+    match (cx.into_error(), input.clone()) {
+        (None, Some(input)) if complete => Ok(Checked { input, layers }),
+        (error, _) => {
+            let error = error.unwrap_or_else(|| syn::Error::new(net.body_span, "the network is incomplete"));
             let output = (shape != Shape::Unknown).then_some(shape);
             Err((error, Partial { input, output }))
         }
@@ -189,10 +150,9 @@ fn check_input(item: &Item, cx: &mut Ctxt) -> Option<Shape> {
     for arg in &item.args {
         match (&arg.key, &arg.value) {
             (None, crate::parse::Value::Int(0)) => {
-                cx.push(item.error(format!(
-                    "`{}` has a zero size; every dimension must be at least 1",
-                    item.declaration()
-                )));
+                cx.push(
+                    item.error(format!("`{}` has a zero size; every dimension must be at least 1", item.declaration())),
+                );
                 return None;
             }
             (None, crate::parse::Value::Int(v)) => dims.push(*v as usize),
@@ -204,10 +164,7 @@ fn check_input(item: &Item, cx: &mut Ctxt) -> Option<Shape> {
                 return None;
             }
             _ => {
-                cx.push(arg.error(format!(
-                    "`Input` takes sizes (positive integers), found `{}`",
-                    arg.text()
-                )));
+                cx.push(arg.error(format!("`Input` takes sizes (positive integers), found `{}`", arg.text())));
                 return None;
             }
         }
@@ -227,29 +184,22 @@ fn check_input(item: &Item, cx: &mut Ctxt) -> Option<Shape> {
     }
 }
 
-/// Checks one layer against the shape arriving at it. Returns its resolved kind, or `None` after an error.
-fn check_layer(item: &Item, input: &Shape, is_last: bool, cx: &mut Ctxt) -> Option<Kind> {
+/// Checks one layer against the shape arriving at it. Returns its resolved kind and whether it was free of
+/// errors, or `None` when an error leaves its output unknown.
+fn check_layer(item: &Item, input: &Shape, is_last: bool, cx: &mut Ctxt) -> Option<(Kind, bool)> {
     let name = item.kind.to_string();
     let Some(spec) = catalog::spec(&name) else {
-        let hint = did_you_mean(&name, LAYER_NAMES)
-            .map(|s| format!("did you mean `{s}`? "))
-            .unwrap_or_default();
-        let known: Vec<&str> = LAYER_NAMES
-            .iter()
-            .copied()
-            .filter(|n| *n != "Input")
-            .collect();
+        let hint = did_you_mean(&name, LAYER_NAMES).map(|s| format!("did you mean `{s}`? ")).unwrap_or_default();
+        let known: Vec<&str> = LAYER_NAMES.iter().copied().filter(|n| *n != "Input").collect();
         cx.push(syn::Error::new(
             item.kind.span(),
-            format!(
-                "unknown layer `{name}`; {hint}the layers are {}",
-                known.join(", ")
-            ),
+            format!("unknown layer `{name}`; {hint}the layers are {}", known.join(", ")),
         ));
         return None;
     };
     let args = bind(&spec, item, &mut |e| cx.push(e))?;
-    if name == "Softmax" && !is_last {
+    let misplaced = name == "Softmax" && !is_last;
+    if misplaced {
         cx.push(item.error(
             "`Softmax` must be the last layer; to train a classifier, end the network with its logits and use \
              `CrossEntropy`, which applies log-softmax itself",
@@ -259,9 +209,11 @@ fn check_layer(item: &Item, input: &Shape, is_last: bool, cx: &mut Ctxt) -> Opti
         return None;
     }
     let decl = item.declaration();
+    // Mismatches after which the layer's output shape is still known: reported, and checking goes on with it.
+    let mut soft = Vec::new();
     let kind = match name.as_str() {
-        "Linear" => linear(&decl, &args, input).map_err(|m| item.error(m)),
-        "Conv2d" => conv(&decl, &args, input).map_err(|m| item.error(m)),
+        "Linear" => linear(&decl, &args, input, &mut soft).map_err(|m| item.error(m)),
+        "Conv2d" => conv(&decl, &args, input, &mut soft).map_err(|m| item.error(m)),
         "MaxPool" | "AvgPool" => pool(&name, &decl, &args, input).map_err(|m| item.error(m)),
         "Flatten" => Ok(Kind::Flatten),
         "ReLU" => Ok(Kind::ReLU),
@@ -277,12 +229,15 @@ fn check_layer(item: &Item, input: &Shape, is_last: bool, cx: &mut Ctxt) -> Opti
                 input.describe()
             ))),
         },
-        _ => unreachable!("catalog::spec knows only the layers above"),
+        _ => Err(item.error(format!("`{name}` has no shape rule (a bug in `nn-macros`; please report it)"))),
     };
-    kind.map_err(|e| cx.push(e)).ok()
+    for message in &soft {
+        cx.push(item.error(message));
+    }
+    kind.map_err(|e| cx.push(e)).ok().map(|k| (k, soft.is_empty() && !misplaced))
 }
 
-fn linear(decl: &str, args: &Args, input: &Shape) -> Result<Kind, String> {
+fn linear(decl: &str, args: &Args, input: &Shape, soft: &mut Vec<String>) -> Result<Kind, String> {
     let (i, o) = (args.int("IN"), args.int("OUT"));
     match input {
         Shape::Image(_) => Err(format!(
@@ -291,25 +246,24 @@ fn linear(decl: &str, args: &Args, input: &Shape) -> Result<Kind, String> {
             input.describe(),
             input.len()
         )),
-        Shape::Flat { len, .. } if *len != i => Err(format!(
-            "`{decl}` expects {i} input features, but the previous layer produces {}; did you mean `{}`?",
-            input.describe(),
-            decl.replacen(&format!("<{i}"), &format!("<{len}"), 1)
-        )),
+        Shape::Flat { len, .. } if *len != i => {
+            soft.push(format!(
+                "`{decl}` expects {i} input features, but the previous layer produces {}; did you mean `{}`?",
+                input.describe(),
+                decl.replacen(&format!("<{i}"), &format!("<{len}"), 1)
+            ));
+            Ok(Kind::Linear { i: *len, o, bias: args.bool("bias"), init: args.init("init") })
+        }
         _ => Ok(Kind::Linear { i, o, bias: args.bool("bias"), init: args.init("init") }),
     }
 }
 
-fn conv(decl: &str, args: &Args, input: &Shape) -> Result<Kind, String> {
-    let (ci, o, k) = (
-        args.int("IN_CHANNELS"),
-        args.int("OUT_CHANNELS"),
-        args.int("KERNEL"),
-    );
+fn conv(decl: &str, args: &Args, input: &Shape, soft: &mut Vec<String>) -> Result<Kind, String> {
+    let (ci, o, k) = (args.int("IN_CHANNELS"), args.int("OUT_CHANNELS"), args.int("KERNEL"));
     let (s, p) = (args.int("stride"), args.int("padding"));
     let [c, h, w] = image(decl, input)?;
     if c != ci {
-        return Err(format!(
+        soft.push(format!(
             "`{decl}` expects {ci} input channel{}, but the previous layer produces {} ({c} channel{}); did you \
              mean `{}`?",
             plural(ci),
@@ -328,17 +282,7 @@ fn conv(decl: &str, args: &Args, input: &Shape) -> Result<Kind, String> {
             ph.min(pw)
         ));
     }
-    Ok(Kind::Conv2d {
-        c,
-        h,
-        w,
-        o,
-        k,
-        s,
-        p,
-        bias: args.bool("bias"),
-        init: args.init("init"),
-    })
+    Ok(Kind::Conv2d { c, h, w, o, k, s, p, bias: args.bool("bias"), init: args.init("init") })
 }
 
 fn pool(name: &str, decl: &str, args: &Args, input: &Shape) -> Result<Kind, String> {
@@ -355,11 +299,7 @@ fn pool(name: &str, decl: &str, args: &Args, input: &Shape) -> Result<Kind, Stri
             h.min(w)
         ));
     }
-    Ok(if name == "MaxPool" {
-        Kind::MaxPool { c, h, w, k, s }
-    } else {
-        Kind::AvgPool { c, h, w, k, s }
-    })
+    Ok(if name == "MaxPool" { Kind::MaxPool { c, h, w, k, s } } else { Kind::AvgPool { c, h, w, k, s } })
 }
 
 fn image(decl: &str, input: &Shape) -> Result<[usize; 3], String> {
@@ -385,17 +325,12 @@ fn plural(n: usize) -> &'static str {
 fn output_shape(kind: &Kind, input: &Shape) -> Shape {
     match *kind {
         Kind::Linear { o, .. } => Shape::Flat { len: o, from: None },
-        Kind::Conv2d {
-            h, w, o, k, s, p, ..
-        } => Shape::Image([o, (h + 2 * p - k) / s + 1, (w + 2 * p - k) / s + 1]),
+        Kind::Conv2d { h, w, o, k, s, p, .. } => Shape::Image([o, (h + 2 * p - k) / s + 1, (w + 2 * p - k) / s + 1]),
         Kind::MaxPool { c, h, w, k, s } | Kind::AvgPool { c, h, w, k, s } => {
             Shape::Image([c, (h - k) / s + 1, (w - k) / s + 1])
         }
         Kind::Flatten => match input {
-            Shape::Image(d) => Shape::Flat {
-                len: input.len(),
-                from: Some(*d),
-            },
+            Shape::Image(d) => Shape::Flat { len: input.len(), from: Some(*d) },
             other => other.clone(),
         },
         _ => input.clone(),
@@ -408,10 +343,7 @@ fn declared_output(item: &Item) -> Option<Shape> {
         return None;
     }
     match item.args.get(1).map(|a| (&a.key, &a.value)) {
-        Some((None, crate::parse::Value::Int(o))) if *o > 0 => Some(Shape::Flat {
-            len: *o as usize,
-            from: None,
-        }),
+        Some((None, crate::parse::Value::Int(o))) if *o > 0 => Some(Shape::Flat { len: *o as usize, from: None }),
         _ => None,
     }
 }
@@ -422,11 +354,7 @@ fn check_names(items: &[Item], cx: &mut Ctxt) {
     let fields: Vec<String> = items
         .iter()
         .enumerate()
-        .map(|(index, item)| {
-            item.name
-                .as_ref()
-                .map_or_else(|| format!("layer{index}"), Ident::to_string)
-        })
+        .map(|(index, item)| item.name.as_ref().map_or_else(|| format!("layer{index}"), Ident::to_string))
         .collect();
     for (index, item) in items.iter().enumerate() {
         let Some(name) = &item.name else { continue };
@@ -437,22 +365,21 @@ fn check_names(items: &[Item], cx: &mut Ctxt) {
                 "`params` is reserved for the network's parameter buffer; choose another layer name",
             ));
         }
-        let clash = fields
-            .iter()
-            .enumerate()
-            .find(|(other, f)| *other != index && *f == text);
+        let clash = fields.iter().enumerate().find(|(other, f)| *other != index && *f == text);
         match clash {
             Some((other, _)) if items[other].name.is_none() => cx.push(syn::Error::new(
                 name.span(),
                 format!(
-                    "layer name `{text}` is already the generated name of the unnamed `{}` at index {other}; choose                      another name",
+                    "layer name `{text}` is already the generated name of the unnamed `{}` at index {other}; choose \
+                     another name",
                     items[other].declaration()
                 ),
             )),
             Some((other, _)) if other < index => cx.push(syn::Error::new(
                 name.span(),
                 format!(
-                    "duplicate layer name `{text}`: the earlier `{}` already has it; layer names become struct                      fields and must be unique",
+                    "duplicate layer name `{text}`: the earlier `{}` already has it; layer names become struct \
+                     fields and must be unique",
                     items[other].declaration()
                 ),
             )),

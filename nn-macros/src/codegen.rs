@@ -13,9 +13,7 @@ use quote::{format_ident, quote};
 
 /// The generated struct and its `Network` impl.
 pub fn network(net: &Network, checked: &Checked) -> TokenStream {
-    let Network {
-        attrs, vis, name, ..
-    } = net;
+    let Network { attrs, vis, name, .. } = net;
     let rt = quote!(::nn::__private);
     let input_ty = array_type(&checked.input);
     let output_ty = array_type(checked.output());
@@ -34,15 +32,11 @@ pub fn network(net: &Network, checked: &Checked) -> TokenStream {
         );
         quote!(#[doc = #doc] pub #field: #ty)
     });
-    let constructors = checked
-        .layers
-        .iter()
-        .zip(&plan.offsets)
-        .map(|(l, &offset)| {
-            let field = &l.field;
-            let value = layer_value(l, offset);
-            quote!(#field: #value)
-        });
+    let constructors = checked.layers.iter().zip(&plan.offsets).map(|(l, &offset)| {
+        let field = &l.field;
+        let value = layer_value(l, offset);
+        quote!(#field: #value)
+    });
     let inits = checked.layers.iter().zip(&plan.offsets).enumerate().filter(|(_, (l, _))| l.kind.params() > 0).map(
         |(index, (l, &offset))| {
             let field = &l.field;
@@ -55,15 +49,7 @@ pub fn network(net: &Network, checked: &Checked) -> TokenStream {
     );
     let forward = plan.steps.iter().map(|s| {
         let field = &checked.layers[s.layer].field;
-        let Step {
-            from,
-            to,
-            in_len,
-            out_len,
-            offset,
-            params,
-            ..
-        } = *s;
+        let Step { from, to, in_len, out_len, offset, params, .. } = *s;
         let end = offset + params;
         quote! {{
             let (x, y) = #rt::layer_io(input, acts, #from, #to, n * #in_len, n * #out_len);
@@ -72,21 +58,9 @@ pub fn network(net: &Network, checked: &Checked) -> TokenStream {
     });
     let backward = plan.steps.iter().enumerate().rev().map(|(i, s)| {
         let field = &checked.layers[s.layer].field;
-        let Step {
-            from,
-            to,
-            in_len,
-            out_len,
-            offset,
-            params,
-            ..
-        } = *s;
+        let Step { from, to, in_len, out_len, offset, params, .. } = *s;
         let end = offset + params;
-        let dx = if i == 0 {
-            quote!(dx.take())
-        } else {
-            quote!(::core::option::Option::Some(&mut h[..n * #in_len]))
-        };
+        let dx = if i == 0 { quote!(dx.take()) } else { quote!(::core::option::Option::Some(&mut h[..n * #in_len])) };
         quote! {
             #rt::layers::Layer::backward(
                 &self.#field,
@@ -115,14 +89,10 @@ pub fn network(net: &Network, checked: &Checked) -> TokenStream {
     let buffers = &plan.buffers;
     let width = plan.width;
     let output_buffer = plan.output_buffer;
-    let scratch_terms = checked
-        .layers
-        .iter()
-        .filter(|l| !matches!(l.kind, Kind::Flatten))
-        .map(|l| {
-            let ty = layer_type(l);
-            quote!(<#ty as #rt::layers::Layer>::SCRATCH)
-        });
+    let scratch_terms = checked.layers.iter().filter(|l| !matches!(l.kind, Kind::Flatten)).map(|l| {
+        let ty = layer_type(l);
+        quote!(<#ty as #rt::layers::Layer>::SCRATCH)
+    });
     let layer_infos = checked.layers.iter().map(|l| {
         let name = l.field.to_string();
         let decl = &l.declaration;
@@ -130,39 +100,30 @@ pub fn network(net: &Network, checked: &Checked) -> TokenStream {
         let params = l.kind.params();
         quote!(#rt::LayerInfo { name: #name, declaration: #decl, output_shape: &[#(#dims),*], params: #params })
     });
-    let tensor_infos = checked
-        .layers
-        .iter()
-        .zip(&plan.offsets)
-        .flat_map(|(l, &offset)| {
-            let mut at = offset;
-            l.kind
-                .tensors()
-                .into_iter()
-                .map(|(suffix, shape)| {
-                    let name = format!("{}.{suffix}", l.prefix);
-                    let tokens =
-                        quote!(#rt::TensorInfo { name: #name, shape: &[#(#shape),*], offset: #at });
-                    at += shape.iter().product::<usize>();
-                    tokens
-                })
-                .collect::<Vec<_>>()
-        });
-    let assertions = checked
-        .layers
-        .iter()
-        .filter(|l| !matches!(l.kind, Kind::Flatten))
-        .map(|l| {
-            let ty = layer_type(l);
-            let (i, o, p) = (l.input.len(), l.output.len(), l.kind.params());
-            quote! {
-                ::core::assert!(
-                    <#ty as #rt::layers::Layer>::IN == #i
-                        && <#ty as #rt::layers::Layer>::OUT == #o
-                        && <#ty as #rt::layers::Layer>::PARAMS == #p
-                );
-            }
-        });
+    let tensor_infos = checked.layers.iter().zip(&plan.offsets).flat_map(|(l, &offset)| {
+        let mut at = offset;
+        l.kind
+            .tensors()
+            .into_iter()
+            .map(|(suffix, shape)| {
+                let name = format!("{}.{suffix}", l.prefix);
+                let tokens = quote!(#rt::TensorInfo { name: #name, shape: &[#(#shape),*], offset: #at });
+                at += shape.iter().product::<usize>();
+                tokens
+            })
+            .collect::<Vec<_>>()
+    });
+    let assertions = checked.layers.iter().filter(|l| !matches!(l.kind, Kind::Flatten)).map(|l| {
+        let ty = layer_type(l);
+        let (i, o, p) = (l.input.len(), l.output.len(), l.kind.params());
+        quote! {
+            ::core::assert!(
+                <#ty as #rt::layers::Layer>::IN == #i
+                    && <#ty as #rt::layers::Layer>::OUT == #o
+                    && <#ty as #rt::layers::Layer>::PARAMS == #p
+            );
+        }
+    });
     let doc = summary_doc(checked, total);
 
     quote! {
@@ -298,24 +259,13 @@ impl Plan {
             }
             offset += params;
         }
-        Plan {
-            steps,
-            offsets,
-            buffers,
-            width,
-            output_buffer: current,
-            total_params: offset,
-        }
+        Plan { steps, offsets, buffers, width, output_buffer: current, total_params: offset }
     }
 }
 
 /// `[[[f32; W]; H]; C]` for an image, `[f32; N]` for features.
 fn array_type(shape: &Shape) -> TokenStream {
-    shape
-        .dims()
-        .iter()
-        .rev()
-        .fold(quote!(f32), |inner, &d| quote!([#inner; #d]))
+    shape.dims().iter().rev().fold(quote!(f32), |inner, &d| quote!([#inner; #d]))
 }
 
 fn init_variant(init: &str) -> TokenStream {
@@ -329,17 +279,7 @@ fn layer_type(l: &Layer) -> TokenStream {
     let n = l.input.len();
     match l.kind {
         Kind::Linear { i, o, bias, .. } => quote!(#rt::Linear<#i, #o, #bias>),
-        Kind::Conv2d {
-            c,
-            h,
-            w,
-            o,
-            k,
-            s,
-            p,
-            bias,
-            ..
-        } => quote!(#rt::Conv2d<#c, #h, #w, #o, #k, #s, #p, #bias>),
+        Kind::Conv2d { c, h, w, o, k, s, p, bias, .. } => quote!(#rt::Conv2d<#c, #h, #w, #o, #k, #s, #p, #bias>),
         Kind::MaxPool { c, h, w, k, s } => quote!(#rt::MaxPool2d<#c, #h, #w, #k, #s>),
         Kind::AvgPool { c, h, w, k, s } => quote!(#rt::AvgPool2d<#c, #h, #w, #k, #s>),
         Kind::Flatten => quote!(#rt::Flatten<#n>),
@@ -371,9 +311,7 @@ fn layer_value(l: &Layer, offset: usize) -> TokenStream {
 
 /// The compile-time summary appended to the struct's documentation.
 fn summary_doc(checked: &Checked, total: usize) -> String {
-    let mut doc = String::from(
-        "\n\n# Layers\n\n| field | layer | output | parameters |\n|---|---|---|---:|\n",
-    );
+    let mut doc = String::from("\n\n# Layers\n\n| field | layer | output | parameters |\n|---|---|---|---:|\n");
     doc.push_str(&format!("| | `Input` | {} | |\n", checked.input.short()));
     for l in &checked.layers {
         doc.push_str(&format!(
@@ -384,16 +322,16 @@ fn summary_doc(checked: &Checked, total: usize) -> String {
             l.kind.params()
         ));
     }
-    doc.push_str(&format!("\nTotal: {total} parameters. Generated by `network!`; every shape above was checked at compile time."));
+    doc.push_str(&format!(
+        "\nTotal: {total} parameters. Generated by `network!`; every shape above was checked at compile time."
+    ));
     doc
 }
 
 /// What the macro emits for a network with errors: the struct and a `Network` impl whose bodies are never run, so
 /// that code using the network reports nothing beyond the real errors.
 pub fn placeholder(net: &Network, partial: &Partial) -> TokenStream {
-    let Network {
-        attrs, vis, name, ..
-    } = net;
+    let Network { attrs, vis, name, .. } = net;
     let rt = quote!(::nn::__private);
     let fallback = Shape::Flat { len: 1, from: None };
     let input_ty = array_type(partial.input.as_ref().unwrap_or(&fallback));

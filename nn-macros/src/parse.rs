@@ -128,9 +128,7 @@ impl Parse for Networks {
             networks.push(input.parse()?);
         }
         if networks.is_empty() {
-            return Err(input.error(
-                "expected a network: `pub struct Name { Input<...> -> Layer<...> -> ... }`",
-            ));
+            return Err(input.error("expected a network: `pub struct Name { Input<...> -> Layer<...> -> ... }`"));
         }
         Ok(Networks(networks))
     }
@@ -158,13 +156,7 @@ impl Parse for Network {
             }
             body.parse::<Token![->]>()?;
         }
-        Ok(Network {
-            attrs,
-            vis,
-            name,
-            body_span: brace.span.join(),
-            items,
-        })
+        Ok(Network { attrs, vis, name, body_span: brace.span.join(), items })
     }
 }
 
@@ -179,10 +171,7 @@ impl Parse for Item {
             None
         };
         let kind: Ident = input.parse().map_err(|e| {
-            syn::Error::new(
-                e.span(),
-                "expected a layer, such as `Linear<784, 10>`, `ReLU` or `Flatten`",
-            )
+            syn::Error::new(e.span(), "expected a layer, such as `Linear<784, 10>`, `ReLU` or `Flatten`")
         })?;
         let mut last = kind.span();
         let mut args = Vec::new();
@@ -196,13 +185,7 @@ impl Parse for Item {
             }
             last = input.parse::<Token![>]>()?.span;
         }
-        Ok(Item {
-            name,
-            kind,
-            args,
-            first,
-            last,
-        })
+        Ok(Item { name, kind, args, first, last })
     }
 }
 
@@ -218,12 +201,7 @@ impl Parse for Arg {
         };
         let last = input.span();
         let value = input.parse()?;
-        Ok(Arg {
-            key,
-            value,
-            first,
-            last,
-        })
+        Ok(Arg { key, value, first, last })
     }
 }
 
@@ -233,25 +211,17 @@ impl Parse for Value {
         if !negative && input.peek(syn::Ident) {
             return Ok(Value::Ident(input.parse()?));
         }
-        let lit: Lit = input.parse().map_err(|e| {
-            syn::Error::new(e.span(), "expected a number, `true`, `false` or a name")
-        })?;
+        let lit: Lit =
+            input.parse().map_err(|e| syn::Error::new(e.span(), "expected a number, `true`, `false` or a name"))?;
         let sign = if negative { -1.0 } else { 1.0 };
         match lit {
             Lit::Int(i) => {
                 let v = i.base10_parse::<u64>()?;
-                Ok(if negative {
-                    Value::NegativeInt(v)
-                } else {
-                    Value::Int(v)
-                })
+                Ok(if negative { Value::NegativeInt(v) } else { Value::Int(v) })
             }
             Lit::Float(f) => Ok(Value::Float(sign * f.base10_parse::<f64>()?)),
             Lit::Bool(b) if !negative => Ok(Value::Bool(b.value)),
-            other => Err(syn::Error::new(
-                other.span(),
-                "expected a number, `true`, `false` or a name",
-            )),
+            other => Err(syn::Error::new(other.span(), "expected a number, `true`, `false` or a name")),
         }
     }
 }

@@ -39,10 +39,7 @@ impl Shape {
     /// How messages describe what a layer produces: `256`, `16×4×4 = 256`, or `1×28×28`.
     pub fn describe(&self) -> String {
         match self {
-            Shape::Flat {
-                len,
-                from: Some([c, h, w]),
-            } => format!("{c}×{h}×{w} = {len}"),
+            Shape::Flat { len, from: Some([c, h, w]) } => format!("{c}×{h}×{w} = {len}"),
             Shape::Flat { len, from: None } => len.to_string(),
             Shape::Image([c, h, w]) => format!("{c}×{h}×{w}"),
             Shape::Unknown => "an unknown shape".into(),
@@ -51,10 +48,6 @@ impl Shape {
 
     /// `6×24×24` or `120`, for summaries.
     pub fn short(&self) -> String {
-        self.dims()
-            .iter()
-            .map(|d| d.to_string())
-            .collect::<Vec<_>>()
-            .join("×")
+        self.dims().iter().map(|d| d.to_string()).collect::<Vec<_>>().join("×")
     }
 }

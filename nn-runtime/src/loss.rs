@@ -29,14 +29,7 @@ pub struct Mse;
 impl<O: Sample> Loss<O> for Mse {
     type Target = O;
 
-    fn sample_loss(
-        &self,
-        output: &[f32],
-        target: &O,
-        _index: usize,
-        scale: f32,
-        grad: &mut [f32],
-    ) -> Result<f32> {
+    fn sample_loss(&self, output: &[f32], target: &O, _index: usize, scale: f32, grad: &mut [f32]) -> Result<f32> {
         let target = O::flat(std::slice::from_ref(target));
         let scale = scale / O::LEN as f32;
         let mut sum = 0.0;
@@ -59,20 +52,9 @@ pub struct CrossEntropy;
 impl<const N: usize> Loss<[f32; N]> for CrossEntropy {
     type Target = usize;
 
-    fn sample_loss(
-        &self,
-        output: &[f32],
-        &target: &usize,
-        index: usize,
-        scale: f32,
-        grad: &mut [f32],
-    ) -> Result<f32> {
+    fn sample_loss(&self, output: &[f32], &target: &usize, index: usize, scale: f32, grad: &mut [f32]) -> Result<f32> {
         if target >= N {
-            return Err(Error::LabelOutOfRange {
-                label: target,
-                index,
-                classes: N,
-            });
+            return Err(Error::LabelOutOfRange { label: target, index, classes: N });
         }
         let max = output.iter().copied().fold(f32::NEG_INFINITY, f32::max);
         let mut sum = 0.0;
@@ -97,14 +79,7 @@ pub struct BinaryCrossEntropyWithLogits;
 impl<O: Sample> Loss<O> for BinaryCrossEntropyWithLogits {
     type Target = O;
 
-    fn sample_loss(
-        &self,
-        output: &[f32],
-        target: &O,
-        _index: usize,
-        scale: f32,
-        grad: &mut [f32],
-    ) -> Result<f32> {
+    fn sample_loss(&self, output: &[f32], target: &O, _index: usize, scale: f32, grad: &mut [f32]) -> Result<f32> {
         let target = O::flat(std::slice::from_ref(target));
         let scale = scale / O::LEN as f32;
         let mut sum = 0.0;
@@ -130,14 +105,9 @@ mod tests {
             let (mut hi, mut lo) = (x.to_vec(), x.to_vec());
             hi[i] += eps;
             lo[i] -= eps;
-            let numeric =
-                (f(&hi, &mut scratch) as f64 - f(&lo, &mut scratch) as f64) / (2.0 * eps as f64);
+            let numeric = (f(&hi, &mut scratch) as f64 - f(&lo, &mut scratch) as f64) / (2.0 * eps as f64);
             let err = (numeric - grad[i] as f64).abs();
-            assert!(
-                err <= 1e-3 + 1e-2 * numeric.abs(),
-                "d/dx{i}: analytic {} numeric {numeric}",
-                grad[i]
-            );
+            assert!(err <= 1e-3 + 1e-2 * numeric.abs(), "d/dx{i}: analytic {} numeric {numeric}", grad[i]);
         }
     }
 
@@ -168,32 +138,14 @@ mod tests {
     #[test]
     fn cross_entropy_rejects_labels_out_of_range() {
         let mut g = [0.0; 3];
-        let err = <CrossEntropy as Loss<[f32; 3]>>::sample_loss(
-            &CrossEntropy,
-            &[0.0; 3],
-            &3,
-            7,
-            1.0,
-            &mut g,
-        );
-        assert_eq!(
-            err,
-            Err(Error::LabelOutOfRange {
-                label: 3,
-                index: 7,
-                classes: 3
-            })
-        );
+        let err = <CrossEntropy as Loss<[f32; 3]>>::sample_loss(&CrossEntropy, &[0.0; 3], &3, 7, 1.0, &mut g);
+        assert_eq!(err, Err(Error::LabelOutOfRange { label: 3, index: 7, classes: 3 }));
     }
 
     #[test]
     fn binary_cross_entropy_value_gradient_and_stability() {
         let t = [1.0f32, 0.0, 0.3];
-        let f = |z: &[f32], g: &mut [f32]| {
-            BinaryCrossEntropyWithLogits
-                .sample_loss(z, &t, 0, 1.0, g)
-                .unwrap()
-        };
+        let f = |z: &[f32], g: &mut [f32]| BinaryCrossEntropyWithLogits.sample_loss(z, &t, 0, 1.0, g).unwrap();
         let mut g = [0.0; 3];
         let expected = (-(0.5f64.ln()) * 3.0 / 3.0) as f32; // z = 0 gives ln 2 per element
         assert!((f(&[0.0; 3], &mut g) - expected).abs() < 1e-6);

@@ -111,8 +111,7 @@ pub trait Network: Sized + Send + Sync {
     /// # Panics
     /// If `xs` and `ys` differ in length; [`Network::try_forward_batch`] returns the error instead.
     fn forward_batch(&mut self, xs: &[Self::Input], ys: &mut [Self::Output]) {
-        self.try_forward_batch(xs, ys)
-            .unwrap_or_else(|e| panic!("{e}"));
+        self.try_forward_batch(xs, ys).unwrap_or_else(|e| panic!("{e}"));
     }
 
     /// Outputs for a batch, or an error if `ys` does not have one slot per input.
@@ -202,12 +201,7 @@ pub trait Network: Sized + Send + Sync {
             for (xc, lc) in xs.chunks(CHUNK).zip(labels.chunks(CHUNK)) {
                 let x = Self::Input::flat(xc);
                 net.forward_chunk(x, &mut st.workspace);
-                let out = buffer(
-                    x,
-                    &st.workspace.acts,
-                    Self::OUTPUT_BUFFER,
-                    xc.len() * Self::Output::LEN,
-                );
+                let out = buffer(x, &st.workspace.acts, Self::OUTPUT_BUFFER, xc.len() * Self::Output::LEN);
                 for (y, &label) in out.chunks_exact(Self::Output::LEN).zip(lc) {
                     correct += usize::from(argmax(y) == label);
                 }
@@ -233,8 +227,7 @@ pub trait Network: Sized + Send + Sync {
         loss: &L,
         optimizer: &mut O,
     ) -> f32 {
-        self.try_train_step(xs, targets, loss, optimizer)
-            .unwrap_or_else(|e| panic!("{e}"))
+        self.try_train_step(xs, targets, loss, optimizer).unwrap_or_else(|e| panic!("{e}"))
     }
 
     /// [`Network::train_step`], returning bad input as an error. The parameters are unchanged on error.
@@ -274,11 +267,7 @@ fn check_len(inputs: usize, other: usize, what: &'static str) -> Result<()> {
     if inputs == other {
         Ok(())
     } else {
-        Err(Error::LengthMismatch {
-            inputs,
-            other,
-            what,
-        })
+        Err(Error::LengthMismatch { inputs, other, what })
     }
 }
 
@@ -330,13 +319,7 @@ fn batch_loss<N: Network, L: Loss<N::Output>>(
 
 /// Backward over one chunk into its own gradient buffer, then adds that into the batch gradient — in chunk
 /// order, so the sum is the same however chunks are scheduled.
-fn accumulate_chunk<N: Network>(
-    net: &N,
-    x: &[f32],
-    ws: &mut Workspace,
-    dx: Option<&mut [f32]>,
-    total: &mut [f32],
-) {
+fn accumulate_chunk<N: Network>(net: &N, x: &[f32], ws: &mut Workspace, dx: Option<&mut [f32]>, total: &mut [f32]) {
     ws.grads.fill(0.0);
     net.backward_chunk(x, ws, dx);
     crate::kernels::add_assign(total, &ws.grads);

@@ -72,23 +72,14 @@ impl<T: Sample, const N: usize> Sample for [T; N] {
 
     fn from_flat(values: &[f32]) -> &[Self] {
         let (chunks, rest) = T::from_flat(values).as_chunks::<N>();
-        assert!(
-            rest.is_empty(),
-            "{} values do not divide into samples of {}",
-            values.len(),
-            Self::LEN
-        );
+        assert!(rest.is_empty(), "{} values do not divide into samples of {}", values.len(), Self::LEN);
         chunks
     }
 
     fn from_flat_mut(values: &mut [f32]) -> &mut [Self] {
         let len = values.len();
         let (chunks, rest) = T::from_flat_mut(values).as_chunks_mut::<N>();
-        assert!(
-            rest.is_empty(),
-            "{len} values do not divide into samples of {}",
-            Self::LEN
-        );
+        assert!(rest.is_empty(), "{len} values do not divide into samples of {}", Self::LEN);
         chunks
     }
 }
@@ -100,11 +91,7 @@ impl<T: Sample, const N: usize> Sample for [T; N] {
 pub fn view<T: Sample>(values: &[f32]) -> &T {
     match T::from_flat(values) {
         [one] => one,
-        other => panic!(
-            "expected {} values for one sample, got {}",
-            T::LEN,
-            other.len() * T::LEN
-        ),
+        other => panic!("expected {} values for one sample, got {}", T::LEN, other.len() * T::LEN),
     }
 }
 
@@ -139,10 +126,7 @@ mod tests {
     fn nested_arrays_round_trip_through_flat_views() {
         let mut xs = [[[1.0f32, 2.0], [3.0, 4.0]], [[5.0, 6.0], [7.0, 8.0]]];
         assert_eq!(<[[f32; 2]; 2]>::LEN, 4);
-        assert_eq!(
-            <[[f32; 2]; 2]>::flat(&xs),
-            &[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0]
-        );
+        assert_eq!(<[[f32; 2]; 2]>::flat(&xs), &[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0]);
         <[[f32; 2]; 2]>::flat_mut(&mut xs)[7] = 0.0;
         assert_eq!(xs[1][1][1], 0.0);
         let back: &[[[f32; 2]; 2]] = Sample::from_flat(&[0.0, 1.0, 2.0, 3.0]);

@@ -7,18 +7,8 @@ pub fn table(layers: &[LayerInfo], total: usize) -> String {
     let rows: Vec<[String; 4]> = layers
         .iter()
         .map(|l| {
-            let shape = l
-                .output_shape
-                .iter()
-                .map(|d| d.to_string())
-                .collect::<Vec<_>>()
-                .join("×");
-            [
-                l.name.to_string(),
-                l.declaration.to_string(),
-                shape,
-                l.params.to_string(),
-            ]
+            let shape = l.output_shape.iter().map(|d| d.to_string()).collect::<Vec<_>>().join("×");
+            [l.name.to_string(), l.declaration.to_string(), shape, l.params.to_string()]
         })
         .collect();
     let header = ["layer", "declaration", "output", "params"].map(String::from);

@@ -29,10 +29,7 @@ impl Workspace {
     /// Buffers sized for network `N`.
     pub fn new<N: Network>() -> Self {
         Self {
-            acts: N::BUFFERS
-                .iter()
-                .map(|&len| vec![0.0; CHUNK * len])
-                .collect(),
+            acts: N::BUFFERS.iter().map(|&len| vec![0.0; CHUNK * len]).collect(),
             scratch: vec![0.0; N::SCRATCH],
             grad_out: vec![0.0; CHUNK * N::WIDTH],
             grad_in: vec![0.0; CHUNK * N::WIDTH],
@@ -51,10 +48,7 @@ pub struct State {
 impl State {
     /// State sized for network `N` (allocated once, when the network is created).
     pub fn new<N: Network>() -> Self {
-        Self {
-            workspace: Workspace::new::<N>(),
-            grads: vec![0.0; N::PARAMS],
-        }
+        Self { workspace: Workspace::new::<N>(), grads: vec![0.0; N::PARAMS] }
     }
 
     /// Allocates the buffers if this state was emptied (after a panic inside a pass, say).
@@ -85,10 +79,6 @@ pub fn layer_io<'a>(
 ) -> (&'a [f32], &'a mut [f32]) {
     debug_assert!(from < to && to >= 1);
     let (before, after) = acts.split_at_mut(to - 1);
-    let x = if from == 0 {
-        &input[..in_len]
-    } else {
-        &before[from - 1][..in_len]
-    };
+    let x = if from == 0 { &input[..in_len] } else { &before[from - 1][..in_len] };
     (x, &mut after[0][..out_len])
 }

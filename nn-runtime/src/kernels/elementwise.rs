@@ -5,37 +5,27 @@
 
 /// `y = max(x, 0)`.
 pub fn relu_forward(x: &[f32], y: &mut [f32]) {
-    y.iter_mut()
-        .zip(x)
-        .for_each(|(y, &x)| *y = if x > 0.0 { x } else { 0.0 });
+    y.iter_mut().zip(x).for_each(|(y, &x)| *y = if x > 0.0 { x } else { 0.0 });
 }
 
 /// `dx = dy · [x > 0]` (the subgradient 0 at 0, as PyTorch).
 pub fn relu_backward(x: &[f32], dy: &[f32], dx: &mut [f32]) {
-    dx.iter_mut()
-        .zip(x.iter().zip(dy))
-        .for_each(|(dx, (&x, &dy))| *dx = if x > 0.0 { dy } else { 0.0 });
+    dx.iter_mut().zip(x.iter().zip(dy)).for_each(|(dx, (&x, &dy))| *dx = if x > 0.0 { dy } else { 0.0 });
 }
 
 /// `y = x` for `x > 0`, else `slope · x`.
 pub fn leaky_relu_forward(slope: f32, x: &[f32], y: &mut [f32]) {
-    y.iter_mut()
-        .zip(x)
-        .for_each(|(y, &x)| *y = if x > 0.0 { x } else { slope * x });
+    y.iter_mut().zip(x).for_each(|(y, &x)| *y = if x > 0.0 { x } else { slope * x });
 }
 
 /// `dx = dy` for `x > 0`, else `slope · dy`.
 pub fn leaky_relu_backward(slope: f32, x: &[f32], dy: &[f32], dx: &mut [f32]) {
-    dx.iter_mut()
-        .zip(x.iter().zip(dy))
-        .for_each(|(dx, (&x, &dy))| *dx = if x > 0.0 { dy } else { slope * dy });
+    dx.iter_mut().zip(x.iter().zip(dy)).for_each(|(dx, (&x, &dy))| *dx = if x > 0.0 { dy } else { slope * dy });
 }
 
 /// `y = x` for `x > 0`, else `α·(eˣ − 1)`.
 pub fn elu_forward(alpha: f32, x: &[f32], y: &mut [f32]) {
-    y.iter_mut()
-        .zip(x)
-        .for_each(|(y, &x)| *y = if x > 0.0 { x } else { alpha * x.exp_m1() });
+    y.iter_mut().zip(x).for_each(|(y, &x)| *y = if x > 0.0 { x } else { alpha * x.exp_m1() });
 }
 
 /// `dx = dy` for `x > 0`, else `dy · α·eˣ`.
@@ -63,9 +53,7 @@ pub(crate) fn sigmoid(x: f32) -> f32 {
 
 /// `dx = dy · y(1 − y)`.
 pub fn sigmoid_backward(y: &[f32], dy: &[f32], dx: &mut [f32]) {
-    dx.iter_mut()
-        .zip(y.iter().zip(dy))
-        .for_each(|(dx, (&y, &dy))| *dx = dy * y * (1.0 - y));
+    dx.iter_mut().zip(y.iter().zip(dy)).for_each(|(dx, (&y, &dy))| *dx = dy * y * (1.0 - y));
 }
 
 /// `y = tanh(x)`.
@@ -75,9 +63,7 @@ pub fn tanh_forward(x: &[f32], y: &mut [f32]) {
 
 /// `dx = dy · (1 − y²)`.
 pub fn tanh_backward(y: &[f32], dy: &[f32], dx: &mut [f32]) {
-    dx.iter_mut()
-        .zip(y.iter().zip(dy))
-        .for_each(|(dx, (&y, &dy))| *dx = dy * (1.0 - y * y));
+    dx.iter_mut().zip(y.iter().zip(dy)).for_each(|(dx, (&y, &dy))| *dx = dy * (1.0 - y * y));
 }
 
 /// Softmax of each row of `width` elements, shifted by the row maximum so `exp` cannot overflow.
@@ -96,11 +82,7 @@ pub fn softmax_forward(width: usize, x: &[f32], y: &mut [f32]) {
 
 /// The softmax Jacobian-vector product per row: `dx = y ⊙ (dy − ⟨dy, y⟩)`.
 pub fn softmax_backward(width: usize, y: &[f32], dy: &[f32], dx: &mut [f32]) {
-    for ((y, dy), dx) in y
-        .chunks_exact(width)
-        .zip(dy.chunks_exact(width))
-        .zip(dx.chunks_exact_mut(width))
-    {
+    for ((y, dy), dx) in y.chunks_exact(width).zip(dy.chunks_exact(width)).zip(dx.chunks_exact_mut(width)) {
         let dot: f32 = y.iter().zip(dy).map(|(a, b)| a * b).sum();
         for ((dx, &y), &dy) in dx.iter_mut().zip(y).zip(dy) {
             *dx = y * (dy - dot);

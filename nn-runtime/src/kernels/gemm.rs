@@ -25,13 +25,7 @@ impl<'a> MatRef<'a> {
             rows * cols,
             data.len()
         );
-        Self {
-            data,
-            rows,
-            cols,
-            row_stride: cols,
-            col_stride: 1,
-        }
+        Self { data, rows, cols, row_stride: cols, col_stride: 1 }
     }
 
     /// The transposed view (no copy).
@@ -70,17 +64,8 @@ impl<'a> MatRef<'a> {
 /// If the inner dimensions differ or `c` has the wrong length.
 pub fn gemm(a: MatRef<'_>, b: MatRef<'_>, beta: f32, c: &mut [f32]) {
     let (m, k, n) = (a.rows, a.cols, b.cols);
-    assert_eq!(
-        k, b.rows,
-        "inner dimensions differ: {m}×{k} · {}×{n}",
-        b.rows
-    );
-    assert_eq!(
-        c.len(),
-        m * n,
-        "output has {} elements, expected {m}×{n}",
-        c.len()
-    );
+    assert_eq!(k, b.rows, "inner dimensions differ: {m}×{k} · {}×{n}", b.rows);
+    assert_eq!(c.len(), m * n, "output has {} elements, expected {m}×{n}", c.len());
     if beta == 0.0 {
         c.fill(0.0);
     } else if beta != 1.0 {
@@ -132,16 +117,8 @@ mod tests {
                         seed += 1;
                         let ad = random_vec(m * k, seed);
                         let bd = random_vec(k * n, seed + 1000);
-                        let a = if ta {
-                            MatRef::row_major(&ad, k, m).t()
-                        } else {
-                            MatRef::row_major(&ad, m, k)
-                        };
-                        let b = if tb {
-                            MatRef::row_major(&bd, n, k).t()
-                        } else {
-                            MatRef::row_major(&bd, k, n)
-                        };
+                        let a = if ta { MatRef::row_major(&ad, k, m).t() } else { MatRef::row_major(&ad, m, k) };
+                        let b = if tb { MatRef::row_major(&bd, n, k).t() } else { MatRef::row_major(&bd, k, n) };
                         let expected = naive(&a, &b);
                         let mut c = vec![f32::NAN; m * n];
                         gemm(a, b, 0.0, &mut c);
@@ -162,11 +139,6 @@ mod tests {
         let a = [0.0; 6];
         let b = [0.0; 6];
         let mut c = [0.0; 4];
-        gemm(
-            MatRef::row_major(&a, 2, 3),
-            MatRef::row_major(&b, 2, 3),
-            0.0,
-            &mut c,
-        );
+        gemm(MatRef::row_major(&a, 2, 3), MatRef::row_major(&b, 2, 3), 0.0, &mut c);
     }
 }

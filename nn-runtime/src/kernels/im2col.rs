@@ -41,9 +41,7 @@ impl ConvGeometry {
     /// Maps output position `o` and kernel offset `k` to an input coordinate, or `None` inside the padding.
     #[inline(always)]
     fn source(&self, o: usize, k: usize, limit: usize) -> Option<usize> {
-        (o * self.stride + k)
-            .checked_sub(self.padding)
-            .filter(|&i| i < limit)
+        (o * self.stride + k).checked_sub(self.padding).filter(|&i| i < limit)
     }
 }
 
@@ -110,14 +108,7 @@ mod tests {
     #[test]
     fn unfolds_a_padded_strided_image_by_hand() {
         // 1×3×3 image 1..9, kernel 2, stride 2, padding 1 → 2×2 output positions.
-        let g = ConvGeometry {
-            channels: 1,
-            height: 3,
-            width: 3,
-            kernel: 2,
-            stride: 2,
-            padding: 1,
-        };
+        let g = ConvGeometry { channels: 1, height: 3, width: 3, kernel: 2, stride: 2, padding: 1 };
         let x: Vec<f32> = (1..=9).map(|v| v as f32).collect();
         let mut col = vec![f32::NAN; 4 * 4];
         im2col(&g, &x, &mut col);
@@ -134,43 +125,19 @@ mod tests {
     #[test]
     fn col2im_is_the_adjoint_of_im2col() {
         // <im2col(x), c> == <x, col2im(c)> for random x and c, over several geometries.
-        for (seed, (ch, h, w, k, s, p)) in [
-            (1, 5, 5, 3, 1, 0),
-            (2, 7, 6, 3, 2, 1),
-            (3, 4, 4, 4, 1, 2),
-            (1, 1, 1, 1, 1, 0),
-        ]
-        .into_iter()
-        .enumerate()
+        for (seed, (ch, h, w, k, s, p)) in
+            [(1, 5, 5, 3, 1, 0), (2, 7, 6, 3, 2, 1), (3, 4, 4, 4, 1, 2), (1, 1, 1, 1, 1, 0)].into_iter().enumerate()
         {
-            let g = ConvGeometry {
-                channels: ch,
-                height: h,
-                width: w,
-                kernel: k,
-                stride: s,
-                padding: p,
-            };
+            let g = ConvGeometry { channels: ch, height: h, width: w, kernel: k, stride: s, padding: p };
             let x = random_vec(ch * h * w, seed as u64);
             let c = random_vec(g.col_rows() * g.col_cols(), 100 + seed as u64);
             let mut col = vec![0.0; c.len()];
             im2col(&g, &x, &mut col);
             let mut back = vec![0.0; x.len()];
             col2im_add(&g, &c, &mut back);
-            let lhs: f64 = col
-                .iter()
-                .zip(&c)
-                .map(|(a, b)| (*a as f64) * (*b as f64))
-                .sum();
-            let rhs: f64 = x
-                .iter()
-                .zip(&back)
-                .map(|(a, b)| (*a as f64) * (*b as f64))
-                .sum();
-            assert!(
-                (lhs - rhs).abs() < 1e-4 * (1.0 + lhs.abs()),
-                "{lhs} vs {rhs}"
-            );
+            let lhs: f64 = col.iter().zip(&c).map(|(a, b)| (*a as f64) * (*b as f64)).sum();
+            let rhs: f64 = x.iter().zip(&back).map(|(a, b)| (*a as f64) * (*b as f64)).sum();
+            assert!((lhs - rhs).abs() < 1e-4 * (1.0 + lhs.abs()), "{lhs} vs {rhs}");
         }
     }
 }

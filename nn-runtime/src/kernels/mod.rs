@@ -11,12 +11,10 @@ mod pool;
 
 pub(crate) use elementwise::sigmoid;
 pub use elementwise::{
-    add_assign, add_row_vector, elu_backward, elu_forward, leaky_relu_backward, leaky_relu_forward,
-    relu_backward, relu_forward, sigmoid_backward, sigmoid_forward, softmax_backward,
-    softmax_forward, sum_rows_into, tanh_backward, tanh_forward,
+    add_assign, add_row_vector, elu_backward, elu_forward, leaky_relu_backward, leaky_relu_forward, relu_backward,
+    relu_forward, sigmoid_backward, sigmoid_forward, softmax_backward, softmax_forward, sum_rows_into, tanh_backward,
+    tanh_forward,
 };
 pub use gemm::{gemm, MatRef};
 pub use im2col::{col2im_add, im2col, ConvGeometry};
-pub use pool::{
-    avg_pool_backward, avg_pool_forward, max_pool_backward, max_pool_forward, PoolGeometry,
-};
+pub use pool::{avg_pool_backward, avg_pool_forward, max_pool_backward, max_pool_forward, PoolGeometry};

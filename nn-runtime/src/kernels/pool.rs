@@ -40,8 +40,7 @@ impl PoolGeometry {
 
     fn positions(&self) -> impl Iterator<Item = (usize, usize, usize)> + '_ {
         let (oh, ow) = (self.out_height(), self.out_width());
-        (0..self.channels)
-            .flat_map(move |c| (0..oh).flat_map(move |i| (0..ow).map(move |j| (c, i, j))))
+        (0..self.channels).flat_map(move |c| (0..oh).flat_map(move |i| (0..ow).map(move |j| (c, i, j))))
     }
 
     /// Index of the first maximal element of a window (NaN counts as maximal, so it propagates).
@@ -98,13 +97,7 @@ mod tests {
 
     #[test]
     fn pools_a_4x4_image_by_hand() {
-        let g = PoolGeometry {
-            channels: 1,
-            height: 4,
-            width: 4,
-            kernel: 2,
-            stride: 2,
-        };
+        let g = PoolGeometry { channels: 1, height: 4, width: 4, kernel: 2, stride: 2 };
         #[rustfmt::skip]
         let x = [
             1.0, 2.0, 5.0, 6.0,
@@ -119,22 +112,13 @@ mod tests {
         assert_eq!(y, [2.5, 6.5, -2.5, 0.25]);
         let mut dx = [0.0; 16];
         max_pool_backward(&g, &x, &[1.0, 2.0, 3.0, 4.0], &mut dx);
-        assert_eq!(
-            dx,
-            [0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 2.0, 0.0, 3.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 4.0]
-        );
+        assert_eq!(dx, [0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 2.0, 0.0, 3.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 4.0]);
     }
 
     #[test]
     fn overlapping_windows_with_odd_sizes_drop_the_remainder() {
         // 5×5, window 3, stride 2 → 2×2 (PyTorch floor mode).
-        let g = PoolGeometry {
-            channels: 2,
-            height: 5,
-            width: 5,
-            kernel: 3,
-            stride: 2,
-        };
+        let g = PoolGeometry { channels: 2, height: 5, width: 5, kernel: 3, stride: 2 };
         assert_eq!((g.out_height(), g.out_width()), (2, 2));
         let x: Vec<f32> = (0..50).map(|v| v as f32).collect();
         let mut y = [0.0; 8];

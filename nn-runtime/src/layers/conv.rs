@@ -35,14 +35,7 @@ impl<
         const BIAS: bool,
     > Conv2d<C, H, W, O, K, S, P, BIAS>
 {
-    const GEOMETRY: ConvGeometry = ConvGeometry {
-        channels: C,
-        height: H,
-        width: W,
-        kernel: K,
-        stride: S,
-        padding: P,
-    };
+    const GEOMETRY: ConvGeometry = ConvGeometry { channels: C, height: H, width: W, kernel: K, stride: S, padding: P };
     /// Output height.
     pub const OUT_HEIGHT: usize = Self::GEOMETRY.out_height();
     /// Output width.
@@ -113,12 +106,7 @@ impl<
         for (x, y) in x.chunks_exact(Self::IN).zip(y.chunks_exact_mut(Self::OUT)) {
             im2col(&Self::GEOMETRY, x, col);
             // Y[O×L] = W[O×CKK] · col[CKK×L]
-            gemm(
-                weights,
-                MatRef::row_major(col, Self::PATCH, Self::POSITIONS),
-                0.0,
-                y,
-            );
+            gemm(weights, MatRef::row_major(col, Self::PATCH, Self::POSITIONS), 0.0, y);
             if BIAS {
                 for (row, &bias) in y.chunks_exact_mut(Self::POSITIONS).zip(b) {
                     row.iter_mut().for_each(|v| *v += bias);
@@ -132,21 +120,13 @@ impl<
         let (col, dcol) = scratch[..Self::SCRATCH].split_at_mut(Self::PATCH * Self::POSITIONS);
         let weights = MatRef::row_major(&params[..O * Self::PATCH], O, Self::PATCH);
         let mut dx_chunks = io.dx.map(|dx| dx.chunks_exact_mut(Self::IN));
-        for (x, dy) in
-            io.x.chunks_exact(Self::IN)
-                .zip(io.dy.chunks_exact(Self::OUT))
-        {
+        for (x, dy) in io.x.chunks_exact(Self::IN).zip(io.dy.chunks_exact(Self::OUT)) {
             // The column matrix is rebuilt rather than kept from forward: it is cheap next to the GEMMs and
             // keeping it would cost `n` times the memory.
             im2col(&Self::GEOMETRY, x, col);
             let dy_mat = MatRef::row_major(dy, O, Self::POSITIONS);
             // dW[O×CKK] += dY[O×L] · colᵀ
-            gemm(
-                dy_mat,
-                MatRef::row_major(col, Self::PATCH, Self::POSITIONS).t(),
-                1.0,
-                dw,
-            );
+            gemm(dy_mat, MatRef::row_major(col, Self::PATCH, Self::POSITIONS).t(), 1.0, dw);
             if BIAS {
                 for (g, row) in db.iter_mut().zip(dy.chunks_exact(Self::POSITIONS)) {
                     *g += row.iter().sum::<f32>();

@@ -17,13 +17,7 @@ impl<const N: usize> Layer for Flatten<N> {
         y.copy_from_slice(x);
     }
 
-    fn backward(
-        &self,
-        _params: &[f32],
-        io: Backward<'_>,
-        _grads: &mut [f32],
-        _scratch: &mut [f32],
-    ) {
+    fn backward(&self, _params: &[f32], io: Backward<'_>, _grads: &mut [f32], _scratch: &mut [f32]) {
         if let Some(dx) = io.dx {
             dx.copy_from_slice(io.dy);
         }

@@ -45,9 +45,7 @@ impl Init {
 }
 
 fn fill_uniform(values: &mut [f32], bound: f32, rng: &mut Rng) {
-    values
-        .iter_mut()
-        .for_each(|v| *v = rng.uniform(-bound, bound));
+    values.iter_mut().for_each(|v| *v = rng.uniform(-bound, bound));
 }
 
 fn fill_normal(values: &mut [f32], std: f32, rng: &mut Rng) {
@@ -72,26 +70,15 @@ mod tests {
         // Uniform(±b) has std b/√3.
         let cases = [
             (Init::PyTorch, 1.0 / 100f32.sqrt() / 3f32.sqrt(), Some(0.1)),
-            (
-                Init::XavierUniform,
-                (6.0f32 / 150.0).sqrt() / 3f32.sqrt(),
-                Some((6.0f32 / 150.0).sqrt()),
-            ),
+            (Init::XavierUniform, (6.0f32 / 150.0).sqrt() / 3f32.sqrt(), Some((6.0f32 / 150.0).sqrt())),
             (Init::XavierNormal, (2.0f32 / 150.0).sqrt(), None),
-            (
-                Init::HeUniform,
-                (6.0f32 / 100.0).sqrt() / 3f32.sqrt(),
-                Some((6.0f32 / 100.0).sqrt()),
-            ),
+            (Init::HeUniform, (6.0f32 / 100.0).sqrt() / 3f32.sqrt(), Some((6.0f32 / 100.0).sqrt())),
             (Init::HeNormal, (2.0f32 / 100.0).sqrt(), None),
         ];
         for (init, std, bound) in cases {
             let (m, s, max) = moments(init, 100, 50);
             assert!(m.abs() < 0.01 * std.max(0.01) * 10.0, "{init:?} mean {m}");
-            assert!(
-                (s - std).abs() < 0.03 * std,
-                "{init:?} std {s}, expected {std}"
-            );
+            assert!((s - std).abs() < 0.03 * std, "{init:?} std {s}, expected {std}");
             if let Some(b) = bound {
                 assert!(max <= b, "{init:?} exceeds its bound");
             }

@@ -64,12 +64,7 @@ impl<const I: usize, const O: usize, const BIAS: bool> Layer for Linear<I, O, BI
         let n = x.len() / I;
         let (w, b) = params.split_at(O * I);
         // Y[n×O] = X[n×I] · Wᵀ
-        gemm(
-            MatRef::row_major(x, n, I),
-            MatRef::row_major(w, O, I).t(),
-            0.0,
-            y,
-        );
+        gemm(MatRef::row_major(x, n, I), MatRef::row_major(w, O, I).t(), 0.0, y);
         if BIAS {
             add_row_vector(y, b);
         }
@@ -79,23 +74,13 @@ impl<const I: usize, const O: usize, const BIAS: bool> Layer for Linear<I, O, BI
         let n = io.x.len() / I;
         let (dw, db) = grads.split_at_mut(O * I);
         // dW[O×I] += dYᵀ · X
-        gemm(
-            MatRef::row_major(io.dy, n, O).t(),
-            MatRef::row_major(io.x, n, I),
-            1.0,
-            dw,
-        );
+        gemm(MatRef::row_major(io.dy, n, O).t(), MatRef::row_major(io.x, n, I), 1.0, dw);
         if BIAS {
             sum_rows_into(io.dy, db);
         }
         if let Some(dx) = io.dx {
             // dX[n×I] = dY · W
-            gemm(
-                MatRef::row_major(io.dy, n, O),
-                MatRef::row_major(&params[..O * I], O, I),
-                0.0,
-                dx,
-            );
+            gemm(MatRef::row_major(io.dy, n, O), MatRef::row_major(&params[..O * I], O, I), 0.0, dx);
         }
     }
 }

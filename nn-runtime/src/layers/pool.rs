@@ -1,9 +1,7 @@
 //! `MaxPool<K, S>` and `AvgPool<K, S>` over `C×H×W` inputs.
 
 use super::{Backward, Layer};
-use crate::kernels::{
-    avg_pool_backward, avg_pool_forward, max_pool_backward, max_pool_forward, PoolGeometry,
-};
+use crate::kernels::{avg_pool_backward, avg_pool_forward, max_pool_backward, max_pool_forward, PoolGeometry};
 
 macro_rules! pool_layer {
     ($(#[$doc:meta])* $name:ident, $fwd:ident, |$g:ident, $x:ident, $dy:ident, $dx:ident| $bwd:expr) => {

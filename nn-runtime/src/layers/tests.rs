@@ -18,33 +18,17 @@ fn grad_check<L: Layer>(layer: L, seed: u64) {
     let f = |p: &[f32], x: &[f32], scratch: &mut [f32]| -> f64 {
         let mut y = vec![0.0; N * L::OUT];
         layer.forward(p, x, &mut y, scratch);
-        y.iter()
-            .zip(&r)
-            .map(|(a, b)| f64::from(*a) * f64::from(*b))
-            .sum()
+        y.iter().zip(&r).map(|(a, b)| f64::from(*a) * f64::from(*b)).sum()
     };
     let mut y = vec![0.0; N * L::OUT];
     layer.forward(&params, &x, &mut y, &mut scratch);
     let mut grads = vec![0.0; L::PARAMS];
     let mut dx = vec![f32::NAN; N * L::IN];
-    layer.backward(
-        &params,
-        Backward {
-            x: &x,
-            y: &y,
-            dy: &r,
-            dx: Some(&mut dx),
-        },
-        &mut grads,
-        &mut scratch,
-    );
+    layer.backward(&params, Backward { x: &x, y: &y, dy: &r, dx: Some(&mut dx) }, &mut grads, &mut scratch);
 
     let compare = |what: &str, i: usize, analytic: f32, numeric: f64| {
         let err = (f64::from(analytic) - numeric).abs();
-        assert!(
-            err <= 2e-3 + 2e-2 * numeric.abs(),
-            "{what}[{i}]: analytic {analytic}, numeric {numeric}"
-        );
+        assert!(err <= 2e-3 + 2e-2 * numeric.abs(), "{what}[{i}]: analytic {analytic}, numeric {numeric}");
     };
     for i in 0..L::PARAMS {
         let (mut hi, mut lo) = (params.clone(), params.clone());
@@ -57,23 +41,12 @@ fn grad_check<L: Layer>(layer: L, seed: u64) {
         let (mut hi, mut lo) = (x.clone(), x.clone());
         hi[i] += EPS;
         lo[i] -= EPS;
-        let numeric =
-            (f(&params, &hi, &mut scratch) - f(&params, &lo, &mut scratch)) / f64::from(2.0 * EPS);
+        let numeric = (f(&params, &hi, &mut scratch) - f(&params, &lo, &mut scratch)) / f64::from(2.0 * EPS);
         compare("input", i, dx[i], numeric);
     }
     // Backward without an input gradient must give the same parameter gradient.
     let mut again = vec![0.0; L::PARAMS];
-    layer.backward(
-        &params,
-        Backward {
-            x: &x,
-            y: &y,
-            dy: &r,
-            dx: None,
-        },
-        &mut again,
-        &mut scratch,
-    );
+    layer.backward(&params, Backward { x: &x, y: &y, dy: &r, dx: None }, &mut again, &mut scratch);
     assert_eq!(grads, again);
 }
 
@@ -86,22 +59,10 @@ fn linear_gradients() {
 
 #[test]
 fn conv_gradients() {
-    grad_check(
-        Conv2d::<2, 5, 5, 3, 3, 1, 0, true>::new(0, Init::PyTorch),
-        4,
-    );
-    grad_check(
-        Conv2d::<2, 6, 7, 3, 3, 2, 1, true>::new(0, Init::HeUniform),
-        5,
-    );
-    grad_check(
-        Conv2d::<1, 4, 4, 2, 4, 1, 2, false>::new(0, Init::XavierNormal),
-        6,
-    );
-    grad_check(
-        Conv2d::<3, 5, 5, 2, 1, 1, 0, true>::new(0, Init::PyTorch),
-        7,
-    );
+    grad_check(Conv2d::<2, 5, 5, 3, 3, 1, 0, true>::new(0, Init::PyTorch), 4);
+    grad_check(Conv2d::<2, 6, 7, 3, 3, 2, 1, true>::new(0, Init::HeUniform), 5);
+    grad_check(Conv2d::<1, 4, 4, 2, 4, 1, 2, false>::new(0, Init::XavierNormal), 6);
+    grad_check(Conv2d::<3, 5, 5, 2, 1, 1, 0, true>::new(0, Init::PyTorch), 7);
 }
 
 #[test]
@@ -146,13 +107,10 @@ fn naive_conv(
                 for ic in 0..c {
                     for ki in 0..k {
                         for kj in 0..k {
-                            let (r, q) = (
-                                (i * s + ki) as isize - p as isize,
-                                (j * s + kj) as isize - p as isize,
-                            );
+                            let (r, q) = ((i * s + ki) as isize - p as isize, (j * s + kj) as isize - p as isize);
                             if r >= 0 && q >= 0 && (r as usize) < h && (q as usize) < wd {
-                                acc += x[(ic * h + r as usize) * wd + q as usize]
-                                    * w[((oc * c + ic) * k + ki) * k + kj];
+                                acc +=
+                                    x[(ic * h + r as usize) * wd + q as usize] * w[((oc * c + ic) * k + ki) * k + kj];
                             }
                         }
                     }

@@ -22,14 +22,7 @@ pub struct AdamConfig {
 
 impl Default for AdamConfig {
     fn default() -> Self {
-        Self {
-            lr: 1e-3,
-            beta1: 0.9,
-            beta2: 0.999,
-            eps: 1e-8,
-            weight_decay: 0.0,
-            amsgrad: false,
-        }
+        Self { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay: 0.0, amsgrad: false }
     }
 }
 
@@ -52,14 +45,7 @@ pub struct AdamWConfig {
 
 impl Default for AdamWConfig {
     fn default() -> Self {
-        Self {
-            lr: 1e-3,
-            beta1: 0.9,
-            beta2: 0.999,
-            eps: 1e-8,
-            weight_decay: 1e-2,
-            amsgrad: false,
-        }
+        Self { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay: 1e-2, amsgrad: false }
     }
 }
 
@@ -77,49 +63,16 @@ struct Moments {
 impl Moments {
     fn new(config: AdamConfig, decoupled: bool) -> Result<Self> {
         check_lr(config.lr)?;
-        check(
-            "beta1",
-            config.beta1,
-            (0.0..1.0).contains(&config.beta1),
-            "a beta1 in [0, 1)",
-        )?;
-        check(
-            "beta2",
-            config.beta2,
-            (0.0..1.0).contains(&config.beta2),
-            "a beta2 in [0, 1)",
-        )?;
+        check("beta1", config.beta1, (0.0..1.0).contains(&config.beta1), "a beta1 in [0, 1)")?;
+        check("beta2", config.beta2, (0.0..1.0).contains(&config.beta2), "a beta2 in [0, 1)")?;
         check("eps", config.eps, config.eps >= 0.0, "an eps ≥ 0")?;
-        check(
-            "weight_decay",
-            config.weight_decay,
-            config.weight_decay >= 0.0,
-            "a weight decay ≥ 0",
-        )?;
-        Ok(Self {
-            config,
-            decoupled,
-            m: Vec::new(),
-            v: Vec::new(),
-            v_max: Vec::new(),
-            t: 0,
-        })
+        check("weight_decay", config.weight_decay, config.weight_decay >= 0.0, "a weight decay ≥ 0")?;
+        Ok(Self { config, decoupled, m: Vec::new(), v: Vec::new(), v_max: Vec::new(), t: 0 })
     }
 
     fn step(&mut self, params: &mut [f32], grads: &[f32]) {
-        assert_eq!(
-            params.len(),
-            grads.len(),
-            "parameters and gradients differ in length"
-        );
-        let AdamConfig {
-            lr,
-            beta1,
-            beta2,
-            eps,
-            weight_decay,
-            amsgrad,
-        } = self.config;
+        assert_eq!(params.len(), grads.len(), "parameters and gradients differ in length");
+        let AdamConfig { lr, beta1, beta2, eps, weight_decay, amsgrad } = self.config;
         size_state(&mut self.m, params.len(), "Adam");
         size_state(&mut self.v, params.len(), "Adam");
         if amsgrad {
@@ -191,26 +144,8 @@ impl AdamW {
 
     /// An optimizer with the given settings, or an error naming the invalid one.
     pub fn try_new(config: AdamWConfig) -> Result<Self> {
-        let AdamWConfig {
-            lr,
-            beta1,
-            beta2,
-            eps,
-            weight_decay,
-            amsgrad,
-        } = config;
-        Moments::new(
-            AdamConfig {
-                lr,
-                beta1,
-                beta2,
-                eps,
-                weight_decay,
-                amsgrad,
-            },
-            true,
-        )
-        .map(Self)
+        let AdamWConfig { lr, beta1, beta2, eps, weight_decay, amsgrad } = config;
+        Moments::new(AdamConfig { lr, beta1, beta2, eps, weight_decay, amsgrad }, true).map(Self)
     }
 }
 

@@ -32,26 +32,16 @@ pub trait Optimizer {
     /// # Panics
     /// If `lr` is negative or not finite.
     fn set_learning_rate(&mut self, lr: f32) {
-        self.try_set_learning_rate(lr)
-            .unwrap_or_else(|e| panic!("{e}"));
+        self.try_set_learning_rate(lr).unwrap_or_else(|e| panic!("{e}"));
     }
 }
 
 /// Checks `value` against a predicate, naming the parameter and the valid range on failure.
-pub(crate) fn check(
-    name: &'static str,
-    value: f32,
-    ok: bool,
-    expected: &'static str,
-) -> Result<()> {
+pub(crate) fn check(name: &'static str, value: f32, ok: bool, expected: &'static str) -> Result<()> {
     if ok && value.is_finite() {
         Ok(())
     } else {
-        Err(Error::InvalidHyperParameter {
-            name,
-            value: f64::from(value),
-            expected,
-        })
+        Err(Error::InvalidHyperParameter { name, value: f64::from(value), expected })
     }
 }
 

@@ -22,14 +22,7 @@ pub struct RmsPropConfig {
 
 impl Default for RmsPropConfig {
     fn default() -> Self {
-        Self {
-            lr: 1e-2,
-            alpha: 0.99,
-            eps: 1e-8,
-            weight_decay: 0.0,
-            momentum: 0.0,
-            centered: false,
-        }
+        Self { lr: 1e-2, alpha: 0.99, eps: 1e-8, weight_decay: 0.0, momentum: 0.0, centered: false }
     }
 }
 
@@ -55,31 +48,11 @@ impl RmsProp {
     /// An optimizer with the given settings, or an error naming the invalid one.
     pub fn try_new(config: RmsPropConfig) -> Result<Self> {
         check_lr(config.lr)?;
-        check(
-            "alpha",
-            config.alpha,
-            (0.0..=1.0).contains(&config.alpha),
-            "an alpha in [0, 1]",
-        )?;
+        check("alpha", config.alpha, (0.0..=1.0).contains(&config.alpha), "an alpha in [0, 1]")?;
         check("eps", config.eps, config.eps >= 0.0, "an eps ≥ 0")?;
-        check(
-            "weight_decay",
-            config.weight_decay,
-            config.weight_decay >= 0.0,
-            "a weight decay ≥ 0",
-        )?;
-        check(
-            "momentum",
-            config.momentum,
-            config.momentum >= 0.0,
-            "a momentum ≥ 0",
-        )?;
-        Ok(Self {
-            config,
-            square_avg: Vec::new(),
-            grad_avg: Vec::new(),
-            buffer: Vec::new(),
-        })
+        check("weight_decay", config.weight_decay, config.weight_decay >= 0.0, "a weight decay ≥ 0")?;
+        check("momentum", config.momentum, config.momentum >= 0.0, "a momentum ≥ 0")?;
+        Ok(Self { config, square_avg: Vec::new(), grad_avg: Vec::new(), buffer: Vec::new() })
     }
 
     /// The settings.
@@ -90,19 +63,8 @@ impl RmsProp {
 
 impl Optimizer for RmsProp {
     fn step(&mut self, params: &mut [f32], grads: &[f32]) {
-        assert_eq!(
-            params.len(),
-            grads.len(),
-            "parameters and gradients differ in length"
-        );
-        let RmsPropConfig {
-            lr,
-            alpha,
-            eps,
-            weight_decay,
-            momentum,
-            centered,
-        } = self.config;
+        assert_eq!(params.len(), grads.len(), "parameters and gradients differ in length");
+        let RmsPropConfig { lr, alpha, eps, weight_decay, momentum, centered } = self.config;
         size_state(&mut self.square_avg, params.len(), "RMSprop");
         if centered {
             size_state(&mut self.grad_avg, params.len(), "RMSprop");

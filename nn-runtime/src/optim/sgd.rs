@@ -20,13 +20,7 @@ pub struct SgdConfig {
 
 impl Default for SgdConfig {
     fn default() -> Self {
-        Self {
-            lr: 1e-3,
-            momentum: 0.0,
-            dampening: 0.0,
-            weight_decay: 0.0,
-            nesterov: false,
-        }
+        Self { lr: 1e-3, momentum: 0.0, dampening: 0.0, weight_decay: 0.0, nesterov: false }
     }
 }
 
@@ -52,38 +46,14 @@ impl Sgd {
     /// An optimizer with the given settings, or an error naming the invalid one.
     pub fn try_new(config: SgdConfig) -> Result<Self> {
         check_lr(config.lr)?;
-        check(
-            "momentum",
-            config.momentum,
-            config.momentum >= 0.0,
-            "a momentum ≥ 0",
-        )?;
-        check(
-            "dampening",
-            config.dampening,
-            (0.0..=1.0).contains(&config.dampening),
-            "a dampening in [0, 1]",
-        )?;
-        check(
-            "weight_decay",
-            config.weight_decay,
-            config.weight_decay >= 0.0,
-            "a weight decay ≥ 0",
-        )?;
+        check("momentum", config.momentum, config.momentum >= 0.0, "a momentum ≥ 0")?;
+        check("dampening", config.dampening, (0.0..=1.0).contains(&config.dampening), "a dampening in [0, 1]")?;
+        check("weight_decay", config.weight_decay, config.weight_decay >= 0.0, "a weight decay ≥ 0")?;
         if config.nesterov {
             let ok = config.momentum > 0.0 && config.dampening == 0.0;
-            check(
-                "momentum",
-                config.momentum,
-                ok,
-                "Nesterov momentum needs momentum > 0 and dampening = 0",
-            )?;
+            check("momentum", config.momentum, ok, "Nesterov momentum needs momentum > 0 and dampening = 0")?;
         }
-        Ok(Self {
-            config,
-            buffer: Vec::new(),
-            started: false,
-        })
+        Ok(Self { config, buffer: Vec::new(), started: false })
     }
 
     /// The settings.
@@ -94,18 +64,8 @@ impl Sgd {
 
 impl Optimizer for Sgd {
     fn step(&mut self, params: &mut [f32], grads: &[f32]) {
-        assert_eq!(
-            params.len(),
-            grads.len(),
-            "parameters and gradients differ in length"
-        );
-        let SgdConfig {
-            lr,
-            momentum,
-            dampening,
-            weight_decay,
-            nesterov,
-        } = self.config;
+        assert_eq!(params.len(), grads.len(), "parameters and gradients differ in length");
+        let SgdConfig { lr, momentum, dampening, weight_decay, nesterov } = self.config;
         if momentum == 0.0 {
             for (p, &g) in params.iter_mut().zip(grads) {
                 *p -= lr * (g + weight_decay * *p);
@@ -117,11 +77,7 @@ impl Optimizer for Sgd {
         self.started = true;
         for ((p, &g), b) in params.iter_mut().zip(grads).zip(&mut self.buffer) {
             let g = g + weight_decay * *p;
-            *b = if first {
-                g
-            } else {
-                momentum * *b + (1.0 - dampening) * g
-            };
+            *b = if first { g } else { momentum * *b + (1.0 - dampening) * g };
             let update = if nesterov { g + momentum * *b } else { *b };
             *p -= lr * update;
         }

@@ -11,10 +11,7 @@ fn params0() -> Vec<f64> {
 
 /// A different gradient every step, so that state (momentum, moments) matters.
 fn grad(step: usize, p: &[f64]) -> Vec<f64> {
-    p.iter()
-        .enumerate()
-        .map(|(i, &x)| 0.3 * x + (i as f64 - 2.0) * 0.1 + (step as f64) * 0.05)
-        .collect()
+    p.iter().enumerate().map(|(i, &x)| 0.3 * x + (i as f64 - 2.0) * 0.1 + (step as f64) * 0.05).collect()
 }
 
 fn run(opt: &mut dyn Optimizer) -> Vec<f64> {
@@ -29,10 +26,7 @@ fn run(opt: &mut dyn Optimizer) -> Vec<f64> {
 
 fn assert_near(got: &[f64], want: &[f64]) {
     for (g, w) in got.iter().zip(want) {
-        assert!(
-            (g - w).abs() < 1e-5 * (1.0 + w.abs()),
-            "got {got:?}\nwant {want:?}"
-        );
+        assert!((g - w).abs() < 1e-5 * (1.0 + w.abs()), "got {got:?}\nwant {want:?}");
     }
 }
 
@@ -45,21 +39,11 @@ fn sgd_momentum_dampening_weight_decay() {
         let g = grad(s, &p);
         for i in 0..p.len() {
             let gi = g[i] + wd * p[i];
-            b[i] = if s == 0 {
-                gi
-            } else {
-                mu * b[i] + (1.0 - tau) * gi
-            };
+            b[i] = if s == 0 { gi } else { mu * b[i] + (1.0 - tau) * gi };
             p[i] -= lr * b[i];
         }
     }
-    let cfg = SgdConfig {
-        lr: 0.1,
-        momentum: 0.9,
-        dampening: 0.1,
-        weight_decay: 0.01,
-        nesterov: false,
-    };
+    let cfg = SgdConfig { lr: 0.1, momentum: 0.9, dampening: 0.1, weight_decay: 0.01, nesterov: false };
     assert_near(&run(&mut Sgd::new(cfg)), &p);
 }
 
@@ -70,13 +54,7 @@ fn sgd_plain_and_nesterov() {
         let g = grad(s, &p);
         p.iter_mut().zip(&g).for_each(|(p, g)| *p -= 0.05 * g);
     }
-    assert_near(
-        &run(&mut Sgd::new(SgdConfig {
-            lr: 0.05,
-            ..Default::default()
-        })),
-        &p,
-    );
+    assert_near(&run(&mut Sgd::new(SgdConfig { lr: 0.05, ..Default::default() })), &p);
 
     let (lr, mu) = (0.05, 0.8);
     let mut p = params0();
@@ -88,23 +66,14 @@ fn sgd_plain_and_nesterov() {
             p[i] -= lr * (g[i] + mu * b[i]);
         }
     }
-    let cfg = SgdConfig {
-        lr: 0.05,
-        momentum: 0.8,
-        nesterov: true,
-        ..Default::default()
-    };
+    let cfg = SgdConfig { lr: 0.05, momentum: 0.8, nesterov: true, ..Default::default() };
     assert_near(&run(&mut Sgd::new(cfg)), &p);
 }
 
 fn adam_reference(decoupled: bool, wd: f64, amsgrad: bool) -> Vec<f64> {
     let (lr, b1, b2, eps) = (0.01, 0.9, 0.999, 1e-8);
     let mut p = params0();
-    let (mut m, mut v, mut vmax) = (
-        vec![0.0; p.len()],
-        vec![0.0; p.len()],
-        vec![0.0f64; p.len()],
-    );
+    let (mut m, mut v, mut vmax) = (vec![0.0; p.len()], vec![0.0; p.len()], vec![0.0f64; p.len()]);
     for s in 0..STEPS {
         let g = grad(s, &p);
         let t = (s + 1) as i32;
@@ -128,30 +97,12 @@ fn adam_reference(decoupled: bool, wd: f64, amsgrad: bool) -> Vec<f64> {
 
 #[test]
 fn adam_and_adamw_follow_their_papers() {
-    let cfg = AdamConfig {
-        lr: 0.01,
-        weight_decay: 0.1,
-        ..Default::default()
-    };
-    assert_near(
-        &run(&mut Adam::new(cfg)),
-        &adam_reference(false, 0.1, false),
-    );
-    let cfg = AdamConfig {
-        lr: 0.01,
-        amsgrad: true,
-        ..Default::default()
-    };
+    let cfg = AdamConfig { lr: 0.01, weight_decay: 0.1, ..Default::default() };
+    assert_near(&run(&mut Adam::new(cfg)), &adam_reference(false, 0.1, false));
+    let cfg = AdamConfig { lr: 0.01, amsgrad: true, ..Default::default() };
     assert_near(&run(&mut Adam::new(cfg)), &adam_reference(false, 0.0, true));
-    let cfg = AdamWConfig {
-        lr: 0.01,
-        weight_decay: 0.1,
-        ..Default::default()
-    };
-    assert_near(
-        &run(&mut AdamW::new(cfg)),
-        &adam_reference(true, 0.1, false),
-    );
+    let cfg = AdamWConfig { lr: 0.01, weight_decay: 0.1, ..Default::default() };
+    assert_near(&run(&mut AdamW::new(cfg)), &adam_reference(true, 0.1, false));
 }
 
 #[test]
@@ -175,11 +126,7 @@ fn rmsprop_plain_centered_and_with_momentum() {
                 }
             }
         }
-        let cfg = RmsPropConfig {
-            centered,
-            momentum: mu as f32,
-            ..Default::default()
-        };
+        let cfg = RmsPropConfig { centered, momentum: mu as f32, ..Default::default() };
         assert_near(&run(&mut RmsProp::new(cfg)), &p);
     }
 }
@@ -188,10 +135,7 @@ fn rmsprop_plain_centered_and_with_momentum() {
 fn defaults_are_pytorchs() {
     assert_eq!(SgdConfig::default().lr, 1e-3);
     let adam = AdamConfig::default();
-    assert_eq!(
-        (adam.lr, adam.beta1, adam.beta2, adam.eps, adam.weight_decay),
-        (1e-3, 0.9, 0.999, 1e-8, 0.0)
-    );
+    assert_eq!((adam.lr, adam.beta1, adam.beta2, adam.eps, adam.weight_decay), (1e-3, 0.9, 0.999, 1e-8, 0.0));
     assert_eq!(AdamWConfig::default().weight_decay, 1e-2);
     let rms = RmsPropConfig::default();
     assert_eq!((rms.lr, rms.alpha, rms.eps), (1e-2, 0.99, 1e-8));
@@ -199,10 +143,7 @@ fn defaults_are_pytorchs() {
 
 #[test]
 fn learning_rate_changes_between_steps() {
-    let mut opt = Sgd::new(SgdConfig {
-        lr: 1.0,
-        ..Default::default()
-    });
+    let mut opt = Sgd::new(SgdConfig { lr: 1.0, ..Default::default() });
     let mut p = [1.0f32];
     opt.step(&mut p, &[1.0]);
     opt.set_learning_rate(0.5);
@@ -213,44 +154,21 @@ fn learning_rate_changes_between_steps() {
 
 #[test]
 fn impossible_hyper_parameters_are_errors() {
-    let err = Sgd::try_new(SgdConfig {
-        lr: -0.1,
-        ..Default::default()
-    })
-    .unwrap_err();
-    assert_eq!(
-        err.to_string(),
-        "invalid hyper-parameter `lr` = -0.10000000149011612: a finite learning rate ≥ 0"
-    );
+    let err = Sgd::try_new(SgdConfig { lr: -0.1, ..Default::default() }).unwrap_err();
+    assert_eq!(err.to_string(), "invalid hyper-parameter `lr` = -0.10000000149011612: a finite learning rate ≥ 0");
     assert!(matches!(
-        Sgd::try_new(SgdConfig {
-            nesterov: true,
-            ..Default::default()
-        }),
-        Err(Error::InvalidHyperParameter {
-            name: "momentum",
-            ..
-        })
+        Sgd::try_new(SgdConfig { nesterov: true, ..Default::default() }),
+        Err(Error::InvalidHyperParameter { name: "momentum", .. })
     ));
     assert!(matches!(
-        Adam::try_new(AdamConfig {
-            beta1: 1.0,
-            ..Default::default()
-        }),
+        Adam::try_new(AdamConfig { beta1: 1.0, ..Default::default() }),
         Err(Error::InvalidHyperParameter { name: "beta1", .. })
     ));
     assert!(matches!(
-        AdamW::try_new(AdamWConfig {
-            eps: f32::NAN,
-            ..Default::default()
-        }),
+        AdamW::try_new(AdamWConfig { eps: f32::NAN, ..Default::default() }),
         Err(Error::InvalidHyperParameter { name: "eps", .. })
     ));
-    assert!(RmsProp::try_new(RmsPropConfig {
-        alpha: 1.5,
-        ..Default::default()
-    })
-    .is_err());
+    assert!(RmsProp::try_new(RmsPropConfig { alpha: 1.5, ..Default::default() }).is_err());
     let mut opt = Adam::new(AdamConfig::default());
     assert!(opt.try_set_learning_rate(f32::INFINITY).is_err());
 }
