@@ -45,7 +45,7 @@ pub enum Kind {
     Flatten,
     ReLU,
     LeakyReLU(f64),
-    ELU(f64),
+    Elu(f64),
     Sigmoid,
     Tanh,
     Softmax,
@@ -218,7 +218,7 @@ fn check_layer(item: &Item, input: &Shape, is_last: bool, cx: &mut Ctxt) -> Opti
         "Flatten" => Ok(Kind::Flatten),
         "ReLU" => Ok(Kind::ReLU),
         "LeakyReLU" => Ok(Kind::LeakyReLU(args.float("SLOPE"))),
-        "ELU" => Ok(Kind::ELU(args.float("ALPHA"))),
+        "ELU" => Ok(Kind::Elu(args.float("ALPHA"))),
         "Sigmoid" => Ok(Kind::Sigmoid),
         "Tanh" => Ok(Kind::Tanh),
         "Softmax" => match input {

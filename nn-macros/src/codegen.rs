@@ -285,7 +285,7 @@ fn layer_type(l: &Layer) -> TokenStream {
         Kind::Flatten => quote!(#rt::Flatten<#n>),
         Kind::ReLU => quote!(#rt::ReLU<#n>),
         Kind::LeakyReLU(_) => quote!(#rt::LeakyReLU<#n>),
-        Kind::ELU(_) => quote!(#rt::ELU<#n>),
+        Kind::Elu(_) => quote!(#rt::ELU<#n>),
         Kind::Sigmoid => quote!(#rt::Sigmoid<#n>),
         Kind::Tanh => quote!(#rt::Tanh<#n>),
         Kind::Softmax => quote!(#rt::Softmax<#n>),
@@ -300,7 +300,7 @@ fn layer_value(l: &Layer, offset: usize) -> TokenStream {
             let init = init_variant(init);
             quote!(<#ty>::new(#offset, #init))
         }
-        Kind::LeakyReLU(v) | Kind::ELU(v) => {
+        Kind::LeakyReLU(v) | Kind::Elu(v) => {
             let v = Literal::f32_suffixed(v as f32);
             quote!(<#ty>::new(#v))
         }

@@ -12,6 +12,7 @@ macro_rules! activation {
     ) => {
         $(#[$doc])*
         #[derive(Clone, Copy, Debug, PartialEq)]
+        #[allow(clippy::upper_case_acronyms)] // the names of the DSL and of PyTorch
         pub struct $name<const N: usize> { $(#[doc = $doc_field] pub $field: f32)? }
 
         impl<const N: usize> Layer for $name<N> {

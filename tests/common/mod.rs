@@ -1,0 +1,114 @@
+//! Helpers shared by the integration tests.
+#![allow(dead_code)]
+
+use nn::prelude::*;
+use nn::Rng;
+
+/// `n` samples of `T` with values uniform in `[lo, hi)`.
+pub fn random_samples<T: Sample>(n: usize, lo: f32, hi: f32, seed: u64) -> Vec<T> {
+    let mut rng = Rng::new(seed, 99);
+    let mut xs = vec![T::zeroed(); n];
+    T::flat_mut(&mut xs).iter_mut().for_each(|v| *v = rng.uniform(lo, hi));
+    xs
+}
+
+/// Step of the central differences below.
+pub const EPS: f32 = 1e-3;
+
+/// Whether an analytic derivative agrees with a numeric one: `|a − n| ≤ 2e-3 + 3e-2·|n|`.
+///
+/// The absolute term covers f32 rounding in the difference quotient (about `1e-7·|loss| / EPS`), the relative
+/// term the `O(EPS²)` truncation error.
+pub fn agrees(analytic: f32, numeric: f64) -> bool {
+    (f64::from(analytic) - numeric).abs() <= 2e-3 + 3e-2 * numeric.abs()
+}
+
+/// Compares an analytic derivative with differences of `f` at `x − EPS`, `x`, `x + EPS`.
+///
+/// The central difference must agree — unless the step crosses a kink (a ReLU or max-pool switching), which
+/// shows as the two one-sided differences disagreeing. The kink then lies on one side only, and the analytic
+/// derivative must agree with the difference on the other, smooth side.
+pub fn derivative_ok(analytic: f32, lo: f64, mid: f64, hi: f64) -> bool {
+    let eps = f64::from(EPS);
+    let (left, right) = ((mid - lo) / eps, (hi - mid) / eps);
+    if agrees(analytic, (hi - lo) / (2.0 * eps)) {
+        return true;
+    }
+    let kink = (left - right).abs() > 2e-3 + 5e-2 * left.abs().max(right.abs());
+    kink && (agrees(analytic, left) || agrees(analytic, right))
+}
+
+/// Checks the gradient of the mean loss with respect to up to `per_tensor` parameters of every tensor (always
+/// the first and last, the rest at random) against central differences. Returns how many were checked.
+pub fn check_param_gradients<N: Network, L: Loss<N::Output>>(
+    net: &mut N,
+    xs: &[N::Input],
+    targets: &[L::Target],
+    loss: &L,
+    per_tensor: usize,
+) -> usize {
+    let mid = f64::from(net.loss_and_grad(xs, targets, loss).expect("valid batch"));
+    let grads = net.grads().to_vec();
+    let mut rng = Rng::new(7, 7);
+    let mut checked = 0;
+    for t in N::TENSORS {
+        let len = t.len();
+        let picks: Vec<usize> = if per_tensor >= len {
+            (0..len).collect()
+        } else {
+            [0, len - 1].into_iter().chain((2..per_tensor).map(|_| rng.below(len))).collect()
+        };
+        for i in picks {
+            let at = t.offset + i;
+            let original = net.params()[at];
+            net.params_mut()[at] = original + EPS;
+            let hi = net.evaluate_loss(xs, targets, loss).unwrap();
+            net.params_mut()[at] = original - EPS;
+            let lo = net.evaluate_loss(xs, targets, loss).unwrap();
+            net.params_mut()[at] = original;
+            let (lo, hi) = (f64::from(lo), f64::from(hi));
+            assert!(
+                derivative_ok(grads[at], lo, mid, hi),
+                "{}[{i}]: analytic {}, numeric {} (one-sided {} / {})",
+                t.name,
+                grads[at],
+                (hi - lo) / (2.0 * f64::from(EPS)),
+                (mid - lo) / f64::from(EPS),
+                (hi - mid) / f64::from(EPS)
+            );
+            checked += 1;
+        }
+    }
+    checked
+}
+
+/// Checks `backward`'s input gradient of `f(x) = Σ ⟨r, net(x)⟩` against central differences at up to `count`
+/// input coordinates of every sample.
+pub fn check_input_gradients<N: Network>(net: &mut N, xs: &[N::Input], count: usize) {
+    let r: Vec<N::Output> = random_samples(xs.len(), -1.0, 1.0, 5);
+    let mut dx = vec![N::Input::zeroed(); xs.len()];
+    net.backward(xs, &r, Some(&mut dx)).unwrap();
+    let r_flat = N::Output::flat(&r).to_vec();
+    let f = |net: &mut N, xs: &[N::Input]| -> f64 {
+        let ys = net.predict(xs);
+        N::Output::flat(&ys).iter().zip(&r_flat).map(|(a, b)| f64::from(*a) * f64::from(*b)).sum()
+    };
+    let mut rng = Rng::new(11, 0);
+    let mut probe = xs.to_vec();
+    let mid = f(net, xs);
+    for s in 0..xs.len() {
+        for _ in 0..count {
+            let i = rng.below(N::Input::LEN);
+            let at = s * N::Input::LEN + i;
+            let original = N::Input::flat(xs)[at];
+            N::Input::flat_mut(&mut probe)[at] = original + EPS;
+            let hi = f(net, &probe);
+            N::Input::flat_mut(&mut probe)[at] = original - EPS;
+            let lo = f(net, &probe);
+            N::Input::flat_mut(&mut probe)[at] = original;
+            let analytic = N::Input::flat(&dx)[at];
+            let numeric = (hi - lo) / (2.0 * f64::from(EPS));
+            assert!(derivative_ok(analytic, lo, mid, hi), "input {s}[{i}]: analytic {analytic}, numeric {numeric}");
+        }
+    }
+}
