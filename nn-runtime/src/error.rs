@@ -1,5 +1,7 @@
 //! The one error type of the runtime.
 
+use std::path::{Path, PathBuf};
+
 /// Everything that can go wrong at run time, with the numbers involved.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[non_exhaustive]
@@ -37,6 +39,117 @@ pub enum Error {
         /// What a valid value looks like.
         expected: &'static str,
     },
+    /// Reading or writing a file failed.
+    #[error("{}: {message}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The kind of I/O failure.
+        kind: std::io::ErrorKind,
+        /// The operating system's message.
+        message: String,
+    },
+    /// A data or checkpoint file is malformed: wrong magic number, truncated, inconsistent.
+    #[error("{}: {problem}", path.display())]
+    Format {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong, with the numbers involved.
+        problem: String,
+    },
+    /// A data set's samples do not have the size the network takes.
+    #[error("{}: samples have {found} values ({shape}), but the network's input takes {expected}", path.display())]
+    SampleSize {
+        /// The file.
+        path: PathBuf,
+        /// Values per sample in the file.
+        found: usize,
+        /// Its shape, e.g. `28×28`.
+        shape: String,
+        /// Values per sample the network takes.
+        expected: usize,
+    },
+    /// A weight file does not fit the network; every problem is listed.
+    #[error("{} does not fit the network:{}", path.display(), list(problems))]
+    WeightFile {
+        /// The file.
+        path: PathBuf,
+        /// Every missing, unexpected or mis-shaped tensor.
+        problems: Vec<WeightProblem>,
+    },
+    /// Training produced a NaN or infinite loss.
+    #[error("the loss became {loss} at epoch {epoch}, step {step}; lower the learning rate or check the data")]
+    NonFiniteLoss {
+        /// Epoch, from 1.
+        epoch: usize,
+        /// Step within the epoch, from 1.
+        step: usize,
+        /// The loss value.
+        loss: f32,
+    },
+    /// A training setting that cannot work (zero batch size, no epochs, ...).
+    #[error("invalid training setting `{name}`: {problem}")]
+    InvalidSetting {
+        /// The setting's name, as in `TrainConfig`.
+        name: &'static str,
+        /// What is wrong.
+        problem: String,
+    },
+}
+
+impl Error {
+    /// An I/O failure on `path`.
+    pub fn io(path: &Path, error: &std::io::Error) -> Self {
+        Error::Io { path: path.to_path_buf(), kind: error.kind(), message: error.to_string() }
+    }
+
+    /// A malformed data or weight file.
+    pub fn format(path: &Path, problem: impl Into<String>) -> Self {
+        Error::Format { path: path.to_path_buf(), problem: problem.into() }
+    }
+}
+
+/// One thing wrong with a weight file; [`Error::WeightFile`] lists them all.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum WeightProblem {
+    /// The network has this tensor but the file does not.
+    Missing(String),
+    /// The file has a tensor the network does not.
+    Unexpected(String),
+    /// Both have the tensor, with different shapes.
+    Shape {
+        /// Tensor name.
+        name: String,
+        /// The network's shape.
+        expected: Vec<usize>,
+        /// The file's shape.
+        found: Vec<usize>,
+    },
+    /// The tensor is not stored as a type we read (F32, F64, F16, BF16).
+    Dtype {
+        /// Tensor name.
+        name: String,
+        /// The file's element type.
+        found: String,
+    },
+}
+
+impl std::fmt::Display for WeightProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            WeightProblem::Missing(n) => write!(f, "missing tensor `{n}`"),
+            WeightProblem::Unexpected(n) => write!(f, "unexpected tensor `{n}`"),
+            WeightProblem::Shape { name, expected, found } => {
+                write!(f, "tensor `{name}` has shape {found:?}, the network needs {expected:?}")
+            }
+            WeightProblem::Dtype { name, found } => write!(f, "tensor `{name}` is {found}, not a float type"),
+        }
+    }
+}
+
+fn list(problems: &[WeightProblem]) -> String {
+    problems.iter().map(|p| format!("\n  - {p}")).collect()
 }
 
 /// `Result` with the runtime's [`Error`].

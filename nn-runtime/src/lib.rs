@@ -10,6 +10,7 @@
 
 #![warn(missing_docs)]
 
+pub mod data;
 mod error;
 pub mod kernels;
 pub mod layers;
@@ -25,7 +26,7 @@ mod workspace;
 #[cfg(test)]
 mod test_util;
 
-pub use error::{Error, Result};
+pub use error::{Error, Result, WeightProblem};
 pub use network::{LayerInfo, Network, TensorInfo};
 pub use params::Params;
 pub use rng::Rng;

@@ -1,0 +1,113 @@
+//! An in-memory data set of typed samples and their targets.
+
+use crate::sample::Sample;
+use crate::{Error, Result};
+
+/// Inputs (the network's sample type) and one target each.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Dataset<X, T> {
+    /// The samples.
+    pub inputs: Vec<X>,
+    /// One target per sample: a class index, or an array like the network's output.
+    pub targets: Vec<T>,
+}
+
+impl<X: Sample, T: Clone> Dataset<X, T> {
+    /// A data set from matching inputs and targets.
+    pub fn new(inputs: Vec<X>, targets: Vec<T>) -> Result<Self> {
+        if inputs.len() != targets.len() {
+            return Err(Error::LengthMismatch { inputs: inputs.len(), other: targets.len(), what: "targets" });
+        }
+        Ok(Self { inputs, targets })
+    }
+
+    /// Number of samples.
+    pub fn len(&self) -> usize {
+        self.inputs.len()
+    }
+
+    /// Whether there are no samples.
+    pub fn is_empty(&self) -> bool {
+        self.inputs.is_empty()
+    }
+
+    /// The first `n` samples (all if there are fewer).
+    pub fn take(mut self, n: usize) -> Self {
+        self.inputs.truncate(n);
+        self.targets.truncate(n);
+        self
+    }
+
+    /// Splits off the samples from `at` on: `(first at, the rest)`, e.g. for a validation set.
+    pub fn split(mut self, at: usize) -> (Self, Self) {
+        let at = at.min(self.len());
+        let rest = Self { inputs: self.inputs.split_off(at), targets: self.targets.split_off(at) };
+        (self, rest)
+    }
+
+    /// Mean and standard deviation of every input value.
+    pub fn mean_std(&self) -> (f32, f32) {
+        let values = X::flat(&self.inputs);
+        if values.is_empty() {
+            return (0.0, 1.0);
+        }
+        let n = values.len() as f64;
+        let mean = values.iter().map(|&v| f64::from(v)).sum::<f64>() / n;
+        let var = values.iter().map(|&v| (f64::from(v) - mean).powi(2)).sum::<f64>() / n;
+        (mean as f32, var.sqrt() as f32)
+    }
+
+    /// Normalises every input value to `(x − mean) / std` (e.g. MNIST's 0.1307 and 0.3081).
+    ///
+    /// # Errors
+    /// If `std` is not a positive finite number.
+    pub fn normalize(&mut self, mean: f32, std: f32) -> Result<()> {
+        if !(std > 0.0 && std.is_finite() && mean.is_finite()) {
+            return Err(Error::InvalidSetting { name: "std", problem: format!("{std} is not a positive number") });
+        }
+        let inv = 1.0 / std;
+        X::flat_mut(&mut self.inputs).iter_mut().for_each(|v| *v = (*v - mean) * inv);
+        Ok(())
+    }
+
+    /// Copies the samples at `indices` into `inputs` and `targets` (cleared first; their capacity is reused, so a
+    /// training loop that gathers every batch into the same vectors allocates only for the first).
+    pub fn gather_into(&self, indices: &[usize], inputs: &mut Vec<X>, targets: &mut Vec<T>) {
+        inputs.clear();
+        targets.clear();
+        inputs.extend(indices.iter().map(|&i| self.inputs[i]));
+        targets.extend(indices.iter().map(|&i| self.targets[i].clone()));
+    }
+}
+
+impl<X: Sample> Dataset<X, usize> {
+    /// The same samples with one-hot targets, for losses that compare arrays (`Mse`, binary cross-entropy).
+    ///
+    /// # Errors
+    /// If a label is not below `N`.
+    pub fn one_hot<const N: usize>(&self) -> Result<Dataset<X, [f32; N]>> {
+        let targets =
+            self.targets
+                .iter()
+                .enumerate()
+                .map(|(index, &label)| {
+                    if label < N {
+                        Ok(one_hot(label))
+                    } else {
+                        Err(Error::LabelOutOfRange { label, index, classes: N })
+                    }
+                })
+                .collect::<Result<_>>()?;
+        Ok(Dataset { inputs: self.inputs.clone(), targets })
+    }
+}
+
+/// `[0, …, 1, …, 0]` with the 1 at `label`.
+///
+/// # Panics
+/// If `label >= N`.
+pub fn one_hot<const N: usize>(label: usize) -> [f32; N] {
+    let mut v = [0.0; N];
+    v[label] = 1.0;
+    v
+}
