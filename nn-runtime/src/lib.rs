@@ -12,6 +12,7 @@
 
 pub mod data;
 mod error;
+pub mod io;
 pub mod kernels;
 pub mod layers;
 pub mod loss;

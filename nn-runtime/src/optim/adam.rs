@@ -1,6 +1,6 @@
 //! Adam (Kingma & Ba 2015) and AdamW (Loshchilov & Hutter 2019), as PyTorch implements them.
 
-use super::{check, check_lr, size_state, Optimizer};
+use super::{check, check_lr, size_state, Optimizer, OptimizerState};
 use crate::Result;
 
 /// Settings of [`Adam`]; `Default` is PyTorch's `torch.optim.Adam`.
@@ -149,8 +149,27 @@ impl AdamW {
     }
 }
 
+impl Moments {
+    fn state(&self, kind: &str) -> OptimizerState {
+        OptimizerState::new(kind)
+            .scalar("step", f64::from(self.t))
+            .buffer("exp_avg", &self.m)
+            .buffer("exp_avg_sq", &self.v)
+            .buffer("max_exp_avg_sq", &self.v_max)
+    }
+
+    fn load_state(&mut self, kind: &str, state: &OptimizerState) -> Result<()> {
+        state.expect(kind, &["step", "exp_avg", "exp_avg_sq", "max_exp_avg_sq"])?;
+        self.t = state.get_scalar("step") as i32;
+        self.m = state.get_buffer("exp_avg");
+        self.v = state.get_buffer("exp_avg_sq");
+        self.v_max = state.get_buffer("max_exp_avg_sq");
+        Ok(())
+    }
+}
+
 macro_rules! delegate_optimizer {
-    ($($name:ident),*) => {$(
+    ($($name:ident => $kind:literal),*) => {$(
         impl Optimizer for $name {
             fn step(&mut self, params: &mut [f32], grads: &[f32]) {
                 self.0.step(params, grads);
@@ -165,8 +184,16 @@ macro_rules! delegate_optimizer {
                 self.0.config.lr = lr;
                 Ok(())
             }
+
+            fn state(&self) -> OptimizerState {
+                self.0.state($kind)
+            }
+
+            fn load_state(&mut self, state: &OptimizerState) -> Result<()> {
+                self.0.load_state($kind, state)
+            }
         }
     )*};
 }
 
-delegate_optimizer!(Adam, AdamW);
+delegate_optimizer!(Adam => "adam", AdamW => "adamw");

@@ -4,10 +4,12 @@
 //! [`Optimizer::step`]; the learning rate can change between steps (for schedules).
 
 mod adam;
+pub mod lbfgs;
 mod rmsprop;
 mod sgd;
 
 pub use adam::{Adam, AdamConfig, AdamW, AdamWConfig};
+pub use lbfgs::{Lbfgs, LbfgsConfig};
 pub use rmsprop::{RmsProp, RmsPropConfig};
 pub use sgd::{Sgd, SgdConfig};
 
@@ -33,6 +35,64 @@ pub trait Optimizer {
     /// If `lr` is negative or not finite.
     fn set_learning_rate(&mut self, lr: f32) {
         self.try_set_learning_rate(lr).unwrap_or_else(|e| panic!("{e}"));
+    }
+
+    /// Everything the optimizer accumulated (moments, step counts), for a checkpoint.
+    fn state(&self) -> OptimizerState;
+
+    /// Restores what [`Optimizer::state`] returned, so training continues exactly where it stopped.
+    ///
+    /// # Errors
+    /// If the state comes from another kind of optimizer or names buffers this one does not have.
+    fn load_state(&mut self, state: &OptimizerState) -> Result<()>;
+}
+
+/// An optimizer's accumulated state: named buffers (one value per parameter) and scalars (step counts).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct OptimizerState {
+    /// Which optimizer this is (`"sgd"`, `"adam"`, ...).
+    pub kind: String,
+    /// Named scalars, such as the step count.
+    pub scalars: Vec<(String, f64)>,
+    /// Named per-parameter buffers; empty before the first step.
+    pub buffers: Vec<(String, Vec<f32>)>,
+}
+
+impl OptimizerState {
+    /// Starts a state of the given kind.
+    pub(crate) fn new(kind: &str) -> Self {
+        Self { kind: kind.to_string(), ..Self::default() }
+    }
+
+    pub(crate) fn scalar(mut self, name: &str, value: f64) -> Self {
+        self.scalars.push((name.to_string(), value));
+        self
+    }
+
+    pub(crate) fn buffer(mut self, name: &str, values: &[f32]) -> Self {
+        self.buffers.push((name.to_string(), values.to_vec()));
+        self
+    }
+
+    /// Checks the kind and that every scalar and buffer name is one of `known`.
+    pub(crate) fn expect(&self, kind: &str, known: &[&str]) -> Result<()> {
+        let bad = |problem: String| Err(Error::InvalidSetting { name: "optimizer state", problem });
+        if self.kind != kind {
+            return bad(format!("it belongs to a `{}` optimizer, not `{kind}`", self.kind));
+        }
+        let names = self.scalars.iter().map(|(n, _)| n).chain(self.buffers.iter().map(|(n, _)| n));
+        if let Some(name) = names.into_iter().find(|n| !known.contains(&n.as_str())) {
+            return bad(format!("`{kind}` has no state called `{name}`"));
+        }
+        Ok(())
+    }
+
+    pub(crate) fn get_scalar(&self, name: &str) -> f64 {
+        self.scalars.iter().find(|(n, _)| n == name).map_or(0.0, |(_, v)| *v)
+    }
+
+    pub(crate) fn get_buffer(&self, name: &str) -> Vec<f32> {
+        self.buffers.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone()).unwrap_or_default()
     }
 }
 

@@ -1,6 +1,6 @@
 //! RMSprop (Hinton's lecture 6e), with PyTorch's options: momentum and the centred variant.
 
-use super::{check, check_lr, size_state, Optimizer};
+use super::{check, check_lr, size_state, Optimizer, OptimizerState};
 use crate::Result;
 
 /// Settings of [`RmsProp`]; `Default` is PyTorch's `torch.optim.RMSprop`.
@@ -101,6 +101,21 @@ impl Optimizer for RmsProp {
     fn try_set_learning_rate(&mut self, lr: f32) -> Result<()> {
         check_lr(lr)?;
         self.config.lr = lr;
+        Ok(())
+    }
+
+    fn state(&self) -> OptimizerState {
+        OptimizerState::new("rmsprop")
+            .buffer("square_avg", &self.square_avg)
+            .buffer("grad_avg", &self.grad_avg)
+            .buffer("momentum_buffer", &self.buffer)
+    }
+
+    fn load_state(&mut self, state: &OptimizerState) -> Result<()> {
+        state.expect("rmsprop", &["square_avg", "grad_avg", "momentum_buffer"])?;
+        self.square_avg = state.get_buffer("square_avg");
+        self.grad_avg = state.get_buffer("grad_avg");
+        self.buffer = state.get_buffer("momentum_buffer");
         Ok(())
     }
 }

@@ -1,6 +1,6 @@
 //! Stochastic gradient descent with momentum, Nesterov momentum and (coupled) weight decay.
 
-use super::{check, check_lr, size_state, Optimizer};
+use super::{check, check_lr, size_state, Optimizer, OptimizerState};
 use crate::Result;
 
 /// Settings of [`Sgd`]; `Default` is PyTorch's `torch.optim.SGD` (lr 1e-3, everything else off).
@@ -90,6 +90,19 @@ impl Optimizer for Sgd {
     fn try_set_learning_rate(&mut self, lr: f32) -> Result<()> {
         check_lr(lr)?;
         self.config.lr = lr;
+        Ok(())
+    }
+
+    fn state(&self) -> OptimizerState {
+        OptimizerState::new("sgd")
+            .scalar("started", f64::from(u8::from(self.started)))
+            .buffer("momentum_buffer", &self.buffer)
+    }
+
+    fn load_state(&mut self, state: &OptimizerState) -> Result<()> {
+        state.expect("sgd", &["started", "momentum_buffer"])?;
+        self.started = state.get_scalar("started") != 0.0;
+        self.buffer = state.get_buffer("momentum_buffer");
         Ok(())
     }
 }

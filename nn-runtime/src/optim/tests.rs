@@ -180,3 +180,111 @@ fn one_optimizer_cannot_serve_two_networks() {
     opt.step(&mut [0.0; 3], &[1.0; 3]);
     opt.step(&mut [0.0; 4], &[1.0; 4]);
 }
+
+#[test]
+fn state_round_trips_and_continues_identically() {
+    let mut opts: Vec<(Box<dyn Optimizer>, Box<dyn Optimizer>)> = vec![
+        (
+            Box::new(Sgd::new(SgdConfig { momentum: 0.9, ..Default::default() })),
+            Box::new(Sgd::new(SgdConfig { momentum: 0.9, ..Default::default() })),
+        ),
+        (
+            Box::new(Adam::new(AdamConfig { amsgrad: true, ..Default::default() })),
+            Box::new(Adam::new(AdamConfig { amsgrad: true, ..Default::default() })),
+        ),
+        (Box::new(AdamW::new(AdamWConfig::default())), Box::new(AdamW::new(AdamWConfig::default()))),
+        (
+            Box::new(RmsProp::new(RmsPropConfig { centered: true, momentum: 0.5, ..Default::default() })),
+            Box::new(RmsProp::new(RmsPropConfig { centered: true, momentum: 0.5, ..Default::default() })),
+        ),
+    ];
+    for (a, b) in &mut opts {
+        let mut p = [0.5f32, -1.0, 2.0];
+        a.step(&mut p, &[0.1, 0.2, -0.3]);
+        a.step(&mut p, &[0.3, -0.2, 0.1]);
+        b.load_state(&a.state()).unwrap();
+        let mut q = p;
+        a.step(&mut p, &[0.2, 0.2, 0.2]);
+        b.step(&mut q, &[0.2, 0.2, 0.2]);
+        assert_eq!(p, q, "{}", a.state().kind);
+    }
+    let sgd_state = Sgd::new(SgdConfig::default()).state();
+    let err = Adam::new(AdamConfig::default()).load_state(&sgd_state).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "invalid training setting `optimizer state`: it belongs to a `sgd` optimizer, not `adam`"
+    );
+}
+
+/// Solves `A·x = b` by Gaussian elimination with partial pivoting, in f64.
+fn solve(mut a: Vec<Vec<f64>>, mut b: Vec<f64>) -> Vec<f64> {
+    let n = b.len();
+    for c in 0..n {
+        let p = (c..n).max_by(|&i, &j| a[i][c].abs().total_cmp(&a[j][c].abs())).unwrap();
+        a.swap(c, p);
+        b.swap(c, p);
+        for r in c + 1..n {
+            let f = a[r][c] / a[c][c];
+            for k in c..n {
+                a[r][k] -= f * a[c][k];
+            }
+            b[r] -= f * b[c];
+        }
+    }
+    let mut x = vec![0.0; n];
+    for r in (0..n).rev() {
+        x[r] = (b[r] - (r + 1..n).map(|k| a[r][k] * x[k]).sum::<f64>()) / a[r][r];
+    }
+    x
+}
+
+#[test]
+fn lbfgs_finds_the_minimum_of_a_convex_quadratic() {
+    // f(x) = ½ xᵀAx − bᵀx with A = MᵀM + I (positive definite), minimum at A⁻¹b.
+    let n = 6;
+    let m: Vec<Vec<f64>> = (0..n).map(|i| (0..n).map(|j| ((i * 7 + j * 3) % 5) as f64 - 2.0).collect()).collect();
+    let a: Vec<Vec<f64>> = (0..n)
+        .map(|i| {
+            (0..n).map(|j| (0..n).map(|k| m[k][i] * m[k][j]).sum::<f64>() + if i == j { 1.0 } else { 0.0 }).collect()
+        })
+        .collect();
+    let b: Vec<f64> = (0..n).map(|i| i as f64 - 2.5).collect();
+    let optimum = solve(a.clone(), b.clone());
+    let mut x = vec![0.0f32; n];
+    let mut lbfgs = Lbfgs::new(LbfgsConfig { history: 5, ..Default::default() });
+    let report = lbfgs
+        .minimize(&mut x, |x, g| {
+            let mut f = 0.0;
+            for i in 0..n {
+                let ax: f64 = (0..n).map(|j| a[i][j] * x[j] as f64).sum();
+                g[i] = (ax - b[i]) as f32;
+                f += 0.5 * x[i] as f64 * ax - b[i] * x[i] as f64;
+            }
+            Ok(f as f32)
+        })
+        .unwrap();
+    for (xi, oi) in x.iter().zip(&optimum) {
+        assert!((*xi as f64 - oi).abs() < 1e-3 * (1.0 + oi.abs()), "{x:?} vs {optimum:?} ({report:?})");
+    }
+    assert!(report.iterations < 40, "{report:?}");
+}
+
+#[test]
+fn lbfgs_solves_rosenbrock() {
+    let mut x = [-1.2f32, 1.0];
+    let report = Lbfgs::new(LbfgsConfig { max_iterations: 200, ..Default::default() })
+        .minimize(&mut x, |x, g| {
+            let (a, b) = (x[0] as f64, x[1] as f64);
+            g[0] = (-2.0 * (1.0 - a) - 400.0 * a * (b - a * a)) as f32;
+            g[1] = (200.0 * (b - a * a)) as f32;
+            Ok(((1.0 - a).powi(2) + 100.0 * (b - a * a).powi(2)) as f32)
+        })
+        .unwrap();
+    assert!((x[0] - 1.0).abs() < 1e-3 && (x[1] - 1.0).abs() < 2e-3, "{x:?} {report:?}");
+}
+
+#[test]
+fn lbfgs_rejects_impossible_settings() {
+    assert!(Lbfgs::try_new(LbfgsConfig { history: 0, ..Default::default() }).is_err());
+    assert!(Lbfgs::try_new(LbfgsConfig { c1: 0.95, c2: 0.9, ..Default::default() }).is_err());
+}

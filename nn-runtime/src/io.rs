@@ -1,0 +1,148 @@
+//! Weight files: safetensors with PyTorch `state_dict` names and layouts, written atomically.
+//!
+//! `save_weights` writes every tensor of [`Network::TENSORS`] as F32 under its name (`conv1.weight` as
+//! `[out, in, kh, kw]`, `fc1.weight` as `[out, in]`), which is exactly what
+//! `safetensors.torch.save_file(model.state_dict(), path)` writes for the same PyTorch model, so weights move
+//! between the two in both directions. `load_weights` checks the whole file first and reports every missing,
+//! unexpected or mis-shaped tensor at once, changing nothing unless all fit.
+
+use crate::network::Network;
+use crate::{Error, Result, WeightProblem};
+use safetensors::tensor::TensorView;
+use safetensors::{Dtype, SafeTensors};
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::Path;
+
+/// A tensor read from a safetensors file, converted to f32.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Tensor {
+    /// Its shape.
+    pub shape: Vec<usize>,
+    /// Its values, row-major.
+    pub values: Vec<f32>,
+}
+
+/// Writes `bytes` to `path` so that readers see either the old file or the new one, never a partial write: the
+/// data goes to a temporary file in the same directory, is flushed to disk, and is renamed over `path`.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    let result = (|| {
+        let mut file = std::fs::File::create(&tmp)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        std::fs::rename(&tmp, path)?;
+        // Make the rename itself durable where the platform allows opening a directory.
+        if let Ok(d) = std::fs::File::open(dir) {
+            let _ = d.sync_all();
+        }
+        Ok(())
+    })();
+    result.map_err(|e: std::io::Error| {
+        let _ = std::fs::remove_file(&tmp);
+        Error::io(path, &e)
+    })
+}
+
+/// Serialises named f32 tensors (and string metadata) as safetensors bytes.
+pub fn to_safetensors<'a>(
+    tensors: impl IntoIterator<Item = (&'a str, &'a [usize], &'a [f32])>,
+    metadata: Option<HashMap<String, String>>,
+) -> Result<Vec<u8>> {
+    let owned: Vec<(&str, Vec<usize>, Vec<u8>)> = tensors
+        .into_iter()
+        .map(|(name, shape, values)| (name, shape.to_vec(), values.iter().flat_map(|v| v.to_le_bytes()).collect()))
+        .collect();
+    let views = owned
+        .iter()
+        .map(|(name, shape, bytes)| TensorView::new(Dtype::F32, shape.clone(), bytes).map(|v| (name.to_string(), v)))
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .map_err(|e| Error::format(Path::new("<memory>"), e.to_string()))?;
+    safetensors::serialize(views, metadata).map_err(|e| Error::format(Path::new("<memory>"), e.to_string()))
+}
+
+/// Reads every tensor of a safetensors file (F32, or F64 converted), with the file's metadata.
+///
+/// Tensors of other element types are reported as [`WeightProblem::Dtype`] inside an [`Error::WeightFile`].
+pub fn read_safetensors(path: &Path) -> Result<(HashMap<String, Tensor>, HashMap<String, String>)> {
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, &e))?;
+    let file =
+        SafeTensors::deserialize(&bytes).map_err(|e| Error::format(path, format!("not a safetensors file: {e}")))?;
+    let metadata = SafeTensors::read_metadata(&bytes)
+        .map(|(_, m)| m.metadata().clone().unwrap_or_default())
+        .map_err(|e| Error::format(path, format!("not a safetensors file: {e}")))?;
+    let mut tensors = HashMap::new();
+    let mut problems = Vec::new();
+    for (name, view) in file.tensors() {
+        let data = view.data();
+        let values: Vec<f32> = match view.dtype() {
+            Dtype::F32 => data.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect(),
+            Dtype::F64 => data
+                .chunks_exact(8)
+                .map(|b| f64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]) as f32)
+                .collect(),
+            other => {
+                problems.push(WeightProblem::Dtype { name: name.clone(), found: format!("{other:?}") });
+                continue;
+            }
+        };
+        tensors.insert(name, Tensor { shape: view.shape().to_vec(), values });
+    }
+    if problems.is_empty() {
+        Ok((tensors, metadata))
+    } else {
+        problems.sort_by_key(ToString::to_string);
+        Err(Error::WeightFile { path: path.to_path_buf(), problems })
+    }
+}
+
+/// Saves `net`'s parameters to `path` (atomically) in PyTorch's `state_dict` naming and layout.
+pub fn save_weights<N: Network>(net: &N, path: &Path) -> Result<()> {
+    let params = net.params();
+    let tensors = N::TENSORS.iter().map(|t| (t.name, t.shape, &params[t.offset..t.offset + t.len()]));
+    write_atomic(path, &to_safetensors(tensors, None)?)
+}
+
+/// Loads parameters saved by [`save_weights`] or by PyTorch (`safetensors.torch.save_file(model.state_dict())`).
+///
+/// # Errors
+/// [`Error::WeightFile`] listing every tensor that is missing, unexpected, mis-shaped or of a non-float type; the
+/// network is left unchanged unless every tensor fits.
+pub fn load_weights<N: Network>(net: &mut N, path: &Path) -> Result<()> {
+    let (mut tensors, _) = read_safetensors(path)?;
+    let problems = fit_problems::<N>(&tensors);
+    if !problems.is_empty() {
+        return Err(Error::WeightFile { path: path.to_path_buf(), problems });
+    }
+    let params = net.params_mut();
+    for t in N::TENSORS {
+        let tensor = tensors.remove(t.name).expect("checked by fit_problems");
+        params[t.offset..t.offset + t.len()].copy_from_slice(&tensor.values);
+    }
+    Ok(())
+}
+
+/// Every way `tensors` fails to match `N`'s parameters, in a stable order.
+pub(crate) fn fit_problems<N: Network>(tensors: &HashMap<String, Tensor>) -> Vec<WeightProblem> {
+    let mut problems = Vec::new();
+    for t in N::TENSORS {
+        match tensors.get(t.name) {
+            None => problems.push(WeightProblem::Missing(t.name.to_string())),
+            Some(found) if found.shape != t.shape => problems.push(WeightProblem::Shape {
+                name: t.name.to_string(),
+                expected: t.shape.to_vec(),
+                found: found.shape.clone(),
+            }),
+            Some(_) => {}
+        }
+    }
+    let mut unexpected: Vec<&String> = tensors.keys().filter(|k| !N::TENSORS.iter().any(|t| t.name == *k)).collect();
+    unexpected.sort();
+    problems.extend(unexpected.into_iter().map(|k| WeightProblem::Unexpected(k.clone())));
+    problems
+}
