@@ -65,18 +65,21 @@
 
 pub use nn_macros::network;
 pub use nn_runtime::{
-    argmax, kernels, layers, loss, optim, view, view_mut, Error, LayerInfo, Network, Params, Result, Rng, Sample,
-    TensorInfo, CHUNK,
+    argmax, data, io, kernels, layers, loss, optim, train, view, view_mut, Error, LayerInfo, Network, Params, Result,
+    Rng, Sample, TensorInfo, WeightProblem, CHUNK,
 };
 
 /// Everything a program that declares and trains networks needs: `use nn::prelude::*;`.
 pub mod prelude {
     pub use crate::network;
+    pub use nn_runtime::data::{load_cifar10, load_digits, load_idx, load_mnist, one_hot, Dataset, Loader};
+    pub use nn_runtime::io::{load_weights, save_weights};
     pub use nn_runtime::layers::Init;
     pub use nn_runtime::loss::{BinaryCrossEntropyWithLogits, CrossEntropy, Loss, Mse};
     pub use nn_runtime::optim::{
-        Adam, AdamConfig, AdamW, AdamWConfig, Optimizer, RmsProp, RmsPropConfig, Sgd, SgdConfig,
+        Adam, AdamConfig, AdamW, AdamWConfig, Lbfgs, LbfgsConfig, Optimizer, RmsProp, RmsPropConfig, Sgd, SgdConfig,
     };
+    pub use nn_runtime::train::{evaluate, fit, EarlyStopping, Monitor, Schedule, TrainConfig};
     pub use nn_runtime::{Network, Sample};
 }
 

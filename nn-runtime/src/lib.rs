@@ -22,6 +22,7 @@ mod params;
 mod rng;
 mod sample;
 mod summary;
+pub mod train;
 mod workspace;
 
 #[cfg(test)]

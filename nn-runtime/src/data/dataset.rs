@@ -12,15 +12,7 @@ pub struct Dataset<X, T> {
     pub targets: Vec<T>,
 }
 
-impl<X: Sample, T: Clone> Dataset<X, T> {
-    /// A data set from matching inputs and targets.
-    pub fn new(inputs: Vec<X>, targets: Vec<T>) -> Result<Self> {
-        if inputs.len() != targets.len() {
-            return Err(Error::LengthMismatch { inputs: inputs.len(), other: targets.len(), what: "targets" });
-        }
-        Ok(Self { inputs, targets })
-    }
-
+impl<X, T> Dataset<X, T> {
     /// Number of samples.
     pub fn len(&self) -> usize {
         self.inputs.len()
@@ -29,6 +21,16 @@ impl<X: Sample, T: Clone> Dataset<X, T> {
     /// Whether there are no samples.
     pub fn is_empty(&self) -> bool {
         self.inputs.is_empty()
+    }
+}
+
+impl<X: Sample, T: Clone> Dataset<X, T> {
+    /// A data set from matching inputs and targets.
+    pub fn new(inputs: Vec<X>, targets: Vec<T>) -> Result<Self> {
+        if inputs.len() != targets.len() {
+            return Err(Error::LengthMismatch { inputs: inputs.len(), other: targets.len(), what: "targets" });
+        }
+        Ok(Self { inputs, targets })
     }
 
     /// The first `n` samples (all if there are fewer).
