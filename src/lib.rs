@@ -75,7 +75,7 @@ pub mod prelude {
     pub use nn_runtime::data::{load_cifar10, load_digits, load_idx, load_mnist, one_hot, Dataset, Loader};
     pub use nn_runtime::io::{load_weights, save_weights};
     pub use nn_runtime::layers::Init;
-    pub use nn_runtime::loss::{BinaryCrossEntropyWithLogits, CrossEntropy, Loss, Mse};
+    pub use nn_runtime::loss::{BinaryCrossEntropyWithLogits, CategoricalCrossEntropy, CrossEntropy, Loss, Mse};
     pub use nn_runtime::optim::{
         Adam, AdamConfig, AdamW, AdamWConfig, Lbfgs, LbfgsConfig, Optimizer, RmsProp, RmsPropConfig, Sgd, SgdConfig,
     };

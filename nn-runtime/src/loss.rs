@@ -69,6 +69,31 @@ impl<const N: usize> Loss<[f32; N]> for CrossEntropy {
     }
 }
 
+/// Cross-entropy of probabilities against a class index, averaged over the batch: `L = −ln p_target`, for
+/// networks that end in `Softmax` (Keras's `categorical_crossentropy`).
+///
+/// Probabilities are clamped below at 1e-7 so a confident mistake costs at most `ln 1e7 ≈ 16.1` instead of
+/// infinity. On logits prefer [`CrossEntropy`], which is exact for any logits.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CategoricalCrossEntropy;
+
+impl<const N: usize> Loss<[f32; N]> for CategoricalCrossEntropy {
+    type Target = usize;
+
+    fn sample_loss(&self, output: &[f32], &target: &usize, index: usize, scale: f32, grad: &mut [f32]) -> Result<f32> {
+        const FLOOR: f32 = 1e-7;
+        if target >= N {
+            return Err(Error::LabelOutOfRange { label: target, index, classes: N });
+        }
+        grad.fill(0.0);
+        let p = output[target];
+        if p > FLOOR {
+            grad[target] = -scale / p;
+        }
+        Ok(-p.max(FLOOR).ln() * scale)
+    }
+}
+
 /// Binary cross-entropy on logits, averaged over every output value (PyTorch's `BCEWithLogitsLoss()`):
 /// `L = mean(max(z, 0) − z·t + ln(1 + e^(−|z|)))`, gradient `σ(z) − t`.
 ///
@@ -133,6 +158,19 @@ mod tests {
         let big = f(&[1000.0, 0.0, -1000.0, 0.0], &mut g);
         assert!((big - 2000.0).abs() < 1e-3, "{big}");
         assert!(g.iter().all(|v| v.is_finite()));
+    }
+
+    #[test]
+    fn categorical_cross_entropy_on_probabilities() {
+        let f = |p: &[f32], g: &mut [f32]| {
+            <CategoricalCrossEntropy as Loss<[f32; 3]>>::sample_loss(&CategoricalCrossEntropy, p, &1, 0, 0.5, g)
+                .unwrap()
+        };
+        let mut g = [0.0; 3];
+        assert!((f(&[0.2, 0.5, 0.3], &mut g) - 0.5 * 2f32.ln()).abs() < 1e-6);
+        check_gradient(&f, &[0.2, 0.5, 0.3]);
+        assert!((f(&[1.0, 0.0, 0.0], &mut g) - 0.5 * 1e7f32.ln()).abs() < 1e-4, "clamped, finite");
+        assert_eq!(g, [0.0; 3]);
     }
 
     #[test]

@@ -1,0 +1,140 @@
+//! Weight files: round trips, PyTorch-written files, and every mismatch reported at once.
+
+use nn::io::{load_weights, save_weights};
+use nn::prelude::*;
+use nn::{Error, WeightProblem};
+
+network! {
+    struct LeNet5 {
+        Input<1, 28, 28>
+        -> conv1: Conv2d<1, 6, 5> -> ReLU -> MaxPool<2, 2>
+        -> conv2: Conv2d<6, 16, 5> -> ReLU -> MaxPool<2, 2>
+        -> Flatten -> fc1: Linear<256, 120> -> ReLU -> fc2: Linear<120, 84> -> ReLU -> fc3: Linear<84, 10>
+    }
+
+    struct Other {
+        Input<1, 28, 28>
+        -> conv1: Conv2d<1, 6, 3> -> ReLU -> MaxPool<2, 2>
+        -> Flatten -> fc1: Linear<1014, 120> -> ReLU -> head: Linear<120, 10>
+    }
+
+    struct Tiny {
+        Input<3> -> fc: Linear<3, 2> -> ReLU -> out: Linear<2, 1, bias = false>
+    }
+}
+
+#[test]
+fn save_and_load_round_trip_bit_for_bit() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("lenet.safetensors");
+    let net = LeNet5::new(1);
+    save_weights(&net, &path).unwrap();
+    let mut other = LeNet5::new(2);
+    assert_ne!(other.params.to_vec(), net.params.to_vec());
+    load_weights(&mut other, &path).unwrap();
+    assert_eq!(other.params.to_vec(), net.params.to_vec());
+    let image = [[[0.3; 28]; 28]; 1];
+    let mut original = LeNet5::new(1);
+    assert_eq!(other.forward(&image), original.forward(&image));
+}
+
+#[test]
+fn a_file_for_another_network_lists_every_problem_and_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("other.safetensors");
+    save_weights(&Other::new(1), &path).unwrap();
+    let mut net = LeNet5::new(1);
+    let before = net.params.to_vec();
+    let err = load_weights(&mut net, &path).unwrap_err();
+    let Error::WeightFile { problems, .. } = &err else { panic!("{err:?}") };
+    assert_eq!(
+        problems,
+        &[
+            WeightProblem::Shape { name: "conv1.weight".into(), expected: vec![6, 1, 5, 5], found: vec![6, 1, 3, 3] },
+            WeightProblem::Missing("conv2.weight".into()),
+            WeightProblem::Missing("conv2.bias".into()),
+            WeightProblem::Shape { name: "fc1.weight".into(), expected: vec![120, 256], found: vec![120, 1014] },
+            WeightProblem::Missing("fc2.weight".into()),
+            WeightProblem::Missing("fc2.bias".into()),
+            WeightProblem::Missing("fc3.weight".into()),
+            WeightProblem::Missing("fc3.bias".into()),
+            WeightProblem::Unexpected("head.bias".into()),
+            WeightProblem::Unexpected("head.weight".into()),
+        ]
+    );
+    let text = err.to_string();
+    assert!(text.contains("does not fit the network:\n  - tensor `conv1.weight` has shape [6, 1, 3, 3], the network needs [6, 1, 5, 5]\n  - missing tensor `conv2.weight`"), "{text}");
+    assert_eq!(net.params.to_vec(), before);
+}
+
+/// A safetensors file assembled byte by byte as `safetensors.torch.save_file(model.state_dict())` writes it: an
+/// 8-byte little-endian header length, a JSON header, then the raw little-endian data.
+fn handmade(entries: &[(&str, &str, &[usize], Vec<u8>)]) -> Vec<u8> {
+    let mut offset = 0;
+    let mut header = Vec::new();
+    for (name, dtype, shape, data) in entries {
+        let shape: Vec<String> = shape.iter().map(|d| d.to_string()).collect();
+        header.push(format!(
+            "\"{name}\":{{\"dtype\":\"{dtype}\",\"shape\":[{}],\"data_offsets\":[{offset},{}]}}",
+            shape.join(","),
+            offset + data.len()
+        ));
+        offset += data.len();
+    }
+    let mut json = format!("{{\"__metadata__\":{{\"format\":\"pt\"}},{}}}", header.join(","));
+    while json.len() % 8 != 0 {
+        json.push(' ');
+    }
+    let mut bytes = (json.len() as u64).to_le_bytes().to_vec();
+    bytes.extend(json.as_bytes());
+    for (.., data) in entries {
+        bytes.extend(data);
+    }
+    bytes
+}
+
+fn f32s(v: &[f32]) -> Vec<u8> {
+    v.iter().flat_map(|x| x.to_le_bytes()).collect()
+}
+
+#[test]
+fn reads_a_pytorch_state_dict_file_with_its_layouts() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("torch.safetensors");
+    // nn.Linear(3, 2).weight is [out, in] = [2, 3]; the second layer is stored in F64.
+    let out_w: Vec<u8> = [0.5f64, -0.25].iter().flat_map(|x| x.to_le_bytes()).collect();
+    let bytes = handmade(&[
+        ("fc.bias", "F32", &[2], f32s(&[0.1, -0.2])),
+        ("fc.weight", "F32", &[2, 3], f32s(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0])),
+        ("out.weight", "F64", &[1, 2], out_w),
+    ]);
+    std::fs::write(&path, bytes).unwrap();
+    let mut net = Tiny::new(0);
+    load_weights(&mut net, &path).unwrap();
+    assert_eq!(net.fc.weight(&net.params), &[[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]);
+    assert_eq!(net.fc.bias(&net.params), Some(&[0.1, -0.2]));
+    // relu([1+2+3+0.1, 4+5+6−0.2]) · [0.5, −0.25] = 3.05 − 3.7
+    assert!((net.forward(&[1.0, 1.0, 1.0])[0] - (3.05 - 3.7)).abs() < 1e-6);
+
+    std::fs::write(&path, handmade(&[("fc.weight", "I64", &[2, 3], vec![0; 48])])).unwrap();
+    let err = load_weights(&mut net, &path).unwrap_err().to_string();
+    assert!(err.contains("tensor `fc.weight` is I64, not a float type"), "{err}");
+    std::fs::write(&path, b"not a safetensors file").unwrap();
+    let err = load_weights(&mut net, &path).unwrap_err().to_string();
+    assert!(err.contains("not a safetensors file"), "{err}");
+}
+
+#[test]
+fn saving_replaces_files_atomically() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("w.safetensors");
+    save_weights(&Tiny::new(1), &path).unwrap();
+    save_weights(&Tiny::new(2), &path).unwrap();
+    let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(names.len(), 1, "{names:?}");
+    let mut net = Tiny::new(3);
+    load_weights(&mut net, &path).unwrap();
+    assert_eq!(net.params.to_vec(), Tiny::new(2).params.to_vec());
+    let err = save_weights(&net, &dir.path().join("missing-dir/w.safetensors")).unwrap_err();
+    assert!(matches!(err, Error::Io { kind: std::io::ErrorKind::NotFound, .. }), "{err:?}");
+}
