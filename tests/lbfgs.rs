@@ -1,5 +1,8 @@
 //! L-BFGS on a network: logistic regression reaches the optimum that Newton's method finds independently.
 
+// Newton's method below reads best as the index arithmetic of its formulas.
+#![allow(clippy::needless_range_loop)]
+
 use nn::prelude::*;
 use nn::Rng;
 

@@ -162,3 +162,24 @@ fn one_hot_targets_train_with_mse_and_report_accuracy() {
     let history = fit(&mut net, &mut opt, &Mse, &train, Some(&test), &quiet(3)).unwrap();
     assert!(history.last().unwrap().valid_accuracy.unwrap() > 0.7);
 }
+
+#[test]
+fn shipped_digits_csv_loads_and_trains() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/sklearn-digits/digits.csv.gz");
+    let digits = nn::data::load_digits::<[f32; 64]>(&path).unwrap();
+    assert_eq!(digits.len(), 1797);
+    let mut counts = [0usize; 10];
+    digits.targets.iter().for_each(|&c| counts[c] += 1);
+    assert!(counts.iter().all(|&c| (174..=183).contains(&c)), "{counts:?}");
+    assert!(digits.inputs.iter().flatten().all(|&v| (0.0..=1.0).contains(&v)));
+    network! {
+        struct DigitNet {
+            Input<64> -> Linear<64, 32> -> Tanh -> Linear<32, 10>
+        }
+    }
+    let (train, test) = digits.split(1400);
+    let mut net = DigitNet::new(1);
+    let mut opt = Adam::new(AdamConfig { lr: 3e-3, ..Default::default() });
+    let history = fit(&mut net, &mut opt, &CrossEntropy, &train, Some(&test), &quiet(10)).unwrap();
+    assert!(history.last().unwrap().valid_accuracy.unwrap() > 0.9, "{:?}", history.last());
+}

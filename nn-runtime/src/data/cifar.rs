@@ -24,7 +24,7 @@ pub fn parse_cifar10<X: Sample>(bytes: &[u8], path: &Path) -> Result<Dataset<X, 
             expected: X::LEN,
         });
     }
-    if bytes.len() % RECORD != 0 {
+    if !bytes.len().is_multiple_of(RECORD) {
         return Err(Error::format(
             path,
             format!(
