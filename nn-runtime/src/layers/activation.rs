@@ -7,8 +7,8 @@ use crate::kernels;
 macro_rules! activation {
     (
         $(#[$doc:meta])* $name:ident $(($field:ident: $doc_field:literal))?,
-        forward: |$s:ident, $x:ident, $y:ident| $fwd:expr,
-        backward: |$s2:ident, $bx:ident, $by:ident, $dy:ident, $dx:ident| $bwd:expr $(,)?
+        forward: |$s:pat, $x:ident, $y:ident| $fwd:expr,
+        backward: |$s2:pat, $bx:pat, $by:pat, $dy:ident, $dx:ident| $bwd:expr $(,)?
     ) => {
         $(#[$doc])*
         #[derive(Clone, Copy, Debug, PartialEq)]
@@ -27,7 +27,6 @@ macro_rules! activation {
             fn backward(&self, _params: &[f32], io: Backward<'_>, _grads: &mut [f32], _scratch: &mut [f32]) {
                 let Some($dx) = io.dx else { return };
                 let ($s2, $bx, $by, $dy) = (self, io.x, io.y, io.dy);
-                let _ = ($s2, $bx, $by);
                 $bwd
             }
         }
@@ -37,36 +36,36 @@ macro_rules! activation {
 activation!(
     /// `max(x, 0)`.
     ReLU,
-    forward: |s, x, y| { let _ = s; kernels::relu_forward(x, y) },
-    backward: |s, x, y, dy, dx| kernels::relu_backward(x, dy, dx),
+    forward: |_, x, y| kernels::relu_forward(x, y),
+    backward: |_, x, _, dy, dx| kernels::relu_backward(x, dy, dx),
 );
 
 activation!(
     /// `x` for positive `x`, else `slope·x` (PyTorch's `negative_slope`, default 0.01).
     LeakyReLU (slope: "Multiplier for negative inputs."),
     forward: |s, x, y| kernels::leaky_relu_forward(s.slope, x, y),
-    backward: |s, x, y, dy, dx| kernels::leaky_relu_backward(s.slope, x, dy, dx),
+    backward: |s, x, _, dy, dx| kernels::leaky_relu_backward(s.slope, x, dy, dx),
 );
 
 activation!(
     /// `x` for positive `x`, else `α(eˣ − 1)` (Clevert et al. 2015; PyTorch's default α = 1).
     ELU (alpha: "Saturation value for negative inputs is `-alpha`."),
     forward: |s, x, y| kernels::elu_forward(s.alpha, x, y),
-    backward: |s, x, y, dy, dx| kernels::elu_backward(s.alpha, x, dy, dx),
+    backward: |s, x, _, dy, dx| kernels::elu_backward(s.alpha, x, dy, dx),
 );
 
 activation!(
     /// The logistic function `1/(1 + e⁻ˣ)`.
     Sigmoid,
-    forward: |s, x, y| { let _ = s; kernels::sigmoid_forward(x, y) },
-    backward: |s, x, y, dy, dx| kernels::sigmoid_backward(y, dy, dx),
+    forward: |_, x, y| kernels::sigmoid_forward(x, y),
+    backward: |_, _, y, dy, dx| kernels::sigmoid_backward(y, dy, dx),
 );
 
 activation!(
     /// The hyperbolic tangent.
     Tanh,
-    forward: |s, x, y| { let _ = s; kernels::tanh_forward(x, y) },
-    backward: |s, x, y, dy, dx| kernels::tanh_backward(y, dy, dx),
+    forward: |_, x, y| kernels::tanh_forward(x, y),
+    backward: |_, _, y, dy, dx| kernels::tanh_backward(y, dy, dx),
 );
 
 activation!(
@@ -75,8 +74,8 @@ activation!(
     /// To train a classifier prefer ending in logits and using `CrossEntropy`, which fuses log-softmax with the
     /// loss; `Softmax` is for networks whose output must be probabilities.
     Softmax,
-    forward: |s, x, y| { let _ = s; kernels::softmax_forward(N, x, y) },
-    backward: |s, x, y, dy, dx| kernels::softmax_backward(N, y, dy, dx),
+    forward: |_, x, y| kernels::softmax_forward(N, x, y),
+    backward: |_, _, y, dy, dx| kernels::softmax_backward(N, y, dy, dx),
 );
 
 macro_rules! unit_constructors {

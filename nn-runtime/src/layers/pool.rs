@@ -4,7 +4,7 @@ use super::{Backward, Layer};
 use crate::kernels::{avg_pool_backward, avg_pool_forward, max_pool_backward, max_pool_forward, PoolGeometry};
 
 macro_rules! pool_layer {
-    ($(#[$doc:meta])* $name:ident, $fwd:ident, |$g:ident, $x:ident, $dy:ident, $dx:ident| $bwd:expr) => {
+    ($(#[$doc:meta])* $name:ident, $fwd:ident, |$g:ident, $x:pat, $dy:ident, $dx:ident| $bwd:expr) => {
         $(#[$doc])*
         #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
         pub struct $name<const C: usize, const H: usize, const W: usize, const K: usize, const S: usize>;
@@ -56,8 +56,5 @@ pool_layer!(
     /// Average pooling with a `K×K` window moved by `S` (no padding; windows that do not fit are dropped).
     AvgPool2d,
     avg_pool_forward,
-    |g, x, dy, dx| {
-        let _ = x;
-        avg_pool_backward(g, dy, dx)
-    }
+    |g, _, dy, dx| avg_pool_backward(g, dy, dx)
 );
