@@ -63,6 +63,8 @@
 //!
 //! Generated code names the runtime as `::nn::__private`, so depend on this crate under its own name `nn`.
 
+#![warn(missing_docs)]
+
 pub use nn_macros::network;
 pub use nn_runtime::{
     argmax, data, io, kernels, layers, loss, optim, train, view, view_mut, Error, LayerInfo, Network, Params, Result,

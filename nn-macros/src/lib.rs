@@ -1,7 +1,9 @@
 //! The `network!` macro of the [`nn`](https://docs.rs/nn) crate. Use it through `nn`, which re-exports it.
 //!
-//! The pipeline has one module per stage: [`parse`] (grammar → AST with spans), [`check`] (shapes and every
-//! error, collected), [`codegen`] (AST + shapes → Rust). This file is only the entry point.
+//! The pipeline has one module per stage: `parse` (grammar → AST with spans), `check` (shapes and every
+//! error, collected), `codegen` (AST + shapes → Rust). This file is only the entry point.
+
+#![warn(missing_docs)]
 
 mod catalog;
 mod check;
