@@ -8,6 +8,7 @@ mod elementwise;
 mod gemm;
 mod im2col;
 mod pool;
+pub mod simd;
 
 pub(crate) use elementwise::sigmoid;
 pub use elementwise::{
@@ -15,6 +16,7 @@ pub use elementwise::{
     relu_forward, sigmoid_backward, sigmoid_forward, softmax_backward, softmax_forward, sum_rows_into, tanh_backward,
     tanh_forward,
 };
-pub use gemm::{gemm, MatRef};
+pub use gemm::{gemm, gemm_on, MatRef};
+pub use simd::Isa;
 pub use im2col::{col2im_add, im2col, ConvGeometry};
 pub use pool::{avg_pool_backward, avg_pool_forward, max_pool_backward, max_pool_forward, PoolGeometry};

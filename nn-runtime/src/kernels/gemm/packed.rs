@@ -1,0 +1,216 @@
+//! The packed GEMM (Goto's algorithm, as in BLIS and `matrixmultiply`): B is copied in `KC × NR` panels and A in
+//! `MR × KC` panels, so the micro-kernel streams both from cache while an `MR × NR` block of C stays in registers.
+
+use super::MatRef;
+use crate::kernels::simd::{Isa, Scalar, Simd};
+use std::cell::RefCell;
+
+/// Rows of C per micro-tile.
+const MR: usize = 6;
+/// Vectors of C per micro-tile row (`NR = NV · LANES` columns): 6 × 2 accumulators plus two B vectors and one
+/// broadcast fit the 16 AVX2 registers.
+const NV: usize = 2;
+/// Depth of one packed block (A and B panels of this many steps stay in L1/L2).
+const KC: usize = 256;
+/// Rows of A packed at once (a multiple of `MR`).
+const MC: usize = 96;
+/// Columns of B packed at once.
+const NC: usize = 1024;
+
+thread_local! {
+    /// Packing buffers, grown on first use and reused: a product allocates nothing after the first on a thread.
+    static BUFFERS: RefCell<(Vec<f32>, Vec<f32>)> = const { RefCell::new((Vec::new(), Vec::new())) };
+}
+
+/// `c (+)= a · b` on `isa` (supported; dimensions checked and non-zero).
+pub(super) fn gemm(isa: Isa, a: MatRef<'_>, b: MatRef<'_>, accumulate: bool, c: &mut [f32]) {
+    check_view(&a);
+    check_view(&b);
+    BUFFERS.with(|cell| {
+        let mut guard = cell.borrow_mut();
+        let (pa, pb) = &mut *guard;
+        // SAFETY: `isa` is supported (checked by `gemm_on`); views were checked to lie within their slices.
+        unsafe {
+            match isa {
+                #[cfg(target_arch = "x86_64")]
+                Isa::Avx2 => avx2(a, b, accumulate, c, pa, pb),
+                #[cfg(target_arch = "x86_64")]
+                Isa::Avx512 => avx512(a, b, accumulate, c, pa, pb),
+                #[cfg(target_arch = "aarch64")]
+                Isa::Neon => neon(a, b, accumulate, c, pa, pb),
+                _ => body::<Scalar>(a, b, accumulate, c, pa, pb),
+            }
+        }
+    });
+}
+
+/// Every element of a view must lie inside its slice; checked once so packing can skip bounds checks.
+fn check_view(m: &MatRef<'_>) {
+    if m.rows > 0 && m.cols > 0 {
+        let last = (m.rows - 1) * m.row_stride + (m.cols - 1) * m.col_stride;
+        assert!(last < m.data.len(), "matrix view exceeds its slice");
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn avx2(a: MatRef<'_>, b: MatRef<'_>, acc: bool, c: &mut [f32], pa: &mut Vec<f32>, pb: &mut Vec<f32>) {
+    // SAFETY: forwarded contract of `body`.
+    unsafe { body::<crate::kernels::simd::Avx2>(a, b, acc, c, pa, pb) }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn avx512(a: MatRef<'_>, b: MatRef<'_>, acc: bool, c: &mut [f32], pa: &mut Vec<f32>, pb: &mut Vec<f32>) {
+    // SAFETY: forwarded contract of `body`.
+    unsafe { body::<crate::kernels::simd::Avx512>(a, b, acc, c, pa, pb) }
+}
+
+#[cfg(target_arch = "aarch64")]
+#[target_feature(enable = "neon")]
+unsafe fn neon(a: MatRef<'_>, b: MatRef<'_>, acc: bool, c: &mut [f32], pa: &mut Vec<f32>, pb: &mut Vec<f32>) {
+    // SAFETY: forwarded contract of `body`.
+    unsafe { body::<crate::kernels::simd::Neon>(a, b, acc, c, pa, pb) }
+}
+
+/// # Safety
+/// `S` must be supported by the CPU; both views must lie within their slices; `c` has `a.rows × b.cols` values.
+#[inline(always)]
+unsafe fn body<S: Simd>(
+    a: MatRef<'_>,
+    b: MatRef<'_>,
+    accumulate: bool,
+    c: &mut [f32],
+    pa: &mut Vec<f32>,
+    pb: &mut Vec<f32>,
+) {
+    let nr = NV * S::LANES;
+    let (m, k, n) = (a.rows, a.cols, b.cols);
+    let (a_len, b_len) = (MC * KC, KC * NC.div_ceil(nr) * nr);
+    if pa.len() < a_len {
+        pa.resize(a_len, 0.0);
+    }
+    if pb.len() < b_len {
+        pb.resize(b_len, 0.0);
+    }
+    let mut tile = [0.0f32; MR * 64];
+    for jc in (0..n).step_by(NC) {
+        let nc = NC.min(n - jc);
+        for pc in (0..k).step_by(KC) {
+            let kc = KC.min(k - pc);
+            pack_b(&b, pc, kc, jc, nc, nr, pb);
+            let add = accumulate || pc > 0;
+            for ic in (0..m).step_by(MC) {
+                let mc = MC.min(m - ic);
+                pack_a(&a, ic, mc, pc, kc, pa);
+                for jr in (0..nc).step_by(nr) {
+                    let cols = nr.min(nc - jr);
+                    let bp = pb[jr / nr * kc * nr..].as_ptr();
+                    for ir in (0..mc).step_by(MR) {
+                        let rows = MR.min(mc - ir);
+                        let ap = pa[ir / MR * kc * MR..].as_ptr();
+                        let at = (ic + ir) * n + jc + jr;
+                        if rows == MR && cols == nr {
+                            // SAFETY: the packed panels hold kc·MR and kc·nr values; the C tile, MR rows of nr
+                            // columns from `at` with row stride n, lies inside `c` (full tile).
+                            unsafe { micro::<S>(kc, ap, bp, c.as_mut_ptr().add(at), n, add) };
+                        } else {
+                            // SAFETY: as above, writing the full tile into `tile` (MR × nr ≤ MR × 64).
+                            unsafe { micro::<S>(kc, ap, bp, tile.as_mut_ptr(), nr, false) };
+                            for i in 0..rows {
+                                let out = &mut c[at + i * n..at + i * n + cols];
+                                let src = &tile[i * nr..i * nr + cols];
+                                if add {
+                                    out.iter_mut().zip(src).for_each(|(o, s)| *o += s);
+                                } else {
+                                    out.copy_from_slice(src);
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Copies `B[pc..pc+kc, jc..jc+nc]` into panels of `nr` columns, each `kc` rows of `nr` values, zero-padded.
+#[inline(always)]
+fn pack_b(b: &MatRef<'_>, pc: usize, kc: usize, jc: usize, nc: usize, nr: usize, out: &mut [f32]) {
+    for (panel, j0) in (0..nc).step_by(nr).enumerate() {
+        let cols = nr.min(nc - j0);
+        let dst = &mut out[panel * kc * nr..(panel + 1) * kc * nr];
+        for (p, row) in dst.chunks_exact_mut(nr).enumerate() {
+            let base = (pc + p) * b.row_stride + (jc + j0) * b.col_stride;
+            if b.col_stride == 1 {
+                row[..cols].copy_from_slice(&b.data[base..base + cols]);
+            } else {
+                for (j, v) in row[..cols].iter_mut().enumerate() {
+                    *v = b.data[base + j * b.col_stride];
+                }
+            }
+            row[cols..].fill(0.0);
+        }
+    }
+}
+
+/// Copies `A[ic..ic+mc, pc..pc+kc]` into panels of `MR` rows, each `kc` columns of `MR` values, zero-padded.
+#[inline(always)]
+fn pack_a(a: &MatRef<'_>, ic: usize, mc: usize, pc: usize, kc: usize, out: &mut [f32]) {
+    for (panel, i0) in (0..mc).step_by(MR).enumerate() {
+        let rows = MR.min(mc - i0);
+        let dst = &mut out[panel * kc * MR..(panel + 1) * kc * MR];
+        if a.row_stride == 1 {
+            // Columns of A are contiguous (a transposed view): copy MR values per step.
+            for (p, col) in dst.chunks_exact_mut(MR).enumerate() {
+                let base = (ic + i0) + (pc + p) * a.col_stride;
+                col[..rows].copy_from_slice(&a.data[base..base + rows]);
+                col[rows..].fill(0.0);
+            }
+        } else {
+            for i in 0..MR {
+                if i < rows {
+                    let base = (ic + i0 + i) * a.row_stride + pc * a.col_stride;
+                    for p in 0..kc {
+                        dst[p * MR + i] = a.data[base + p * a.col_stride];
+                    }
+                } else {
+                    for p in 0..kc {
+                        dst[p * MR + i] = 0.0;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The `MR × NR` register tile: `C (+)= Apanel · Bpanel` over `kc` steps.
+///
+/// # Safety
+/// `S` supported; `a` holds `kc·MR` values, `b` holds `kc·NR`; `c` points at MR rows of NR writable values with
+/// row stride `ldc`.
+#[inline(always)]
+unsafe fn micro<S: Simd>(kc: usize, a: *const f32, b: *const f32, c: *mut f32, ldc: usize, accumulate: bool) {
+    let l = S::LANES;
+    let nr = NV * l;
+    // SAFETY (whole body): every offset stays within the bounds stated in the contract.
+    unsafe {
+        let mut acc = [[S::zero(); NV]; MR];
+        for p in 0..kc {
+            let b0 = S::load(b.add(p * nr));
+            let b1 = S::load(b.add(p * nr + l));
+            for (i, row) in acc.iter_mut().enumerate() {
+                let ai = S::splat(*a.add(p * MR + i));
+                row[0] = S::fma(row[0], ai, b0);
+                row[1] = S::fma(row[1], ai, b1);
+            }
+        }
+        for (i, row) in acc.iter().enumerate() {
+            for (v, &value) in row.iter().enumerate() {
+                let ptr = c.add(i * ldc + v * l);
+                let value = if accumulate { S::add(S::load(ptr), value) } else { value };
+                S::store(ptr, value);
+            }
+        }
+    }
+}

@@ -1,0 +1,113 @@
+//! Every instruction-set path of the product against a naive f64 reference, on random data and edge sizes: 0, 1,
+//! lane width ± 1, odd sizes, and sizes crossing the KC/MC/NC blocks.
+
+use super::*;
+use crate::test_util::{assert_close, random_vec};
+
+fn naive(a: &MatRef<'_>, b: &MatRef<'_>) -> Vec<f32> {
+    let mut c = vec![0.0f64; a.rows * b.cols];
+    for i in 0..a.rows {
+        for j in 0..b.cols {
+            for p in 0..a.cols {
+                c[i * b.cols + j] += f64::from(a.at(i, p)) * f64::from(b.at(p, j));
+            }
+        }
+    }
+    c.into_iter().map(|v| v as f32).collect()
+}
+
+/// The paths this CPU can run; the others are named so the output says what was not exercised here.
+fn paths() -> Vec<Isa> {
+    for isa in Isa::ALL.into_iter().filter(|i| !i.is_supported()) {
+        eprintln!("gemm tests: skipping {} (not supported by this CPU)", isa.name());
+    }
+    Isa::supported()
+}
+
+fn check(isa: Isa, m: usize, k: usize, n: usize, ta: bool, tb: bool, seed: u64) {
+    let ad = random_vec(m * k, seed);
+    let bd = random_vec(k * n, seed + 1);
+    let a = if ta { MatRef::row_major(&ad, k, m).t() } else { MatRef::row_major(&ad, m, k) };
+    let b = if tb { MatRef::row_major(&bd, n, k).t() } else { MatRef::row_major(&bd, k, n) };
+    let expected = naive(&a, &b);
+    let tol = 1e-5 * (k as f32).sqrt().max(1.0);
+    let what = format!("{} {m}×{k}×{n} ta={ta} tb={tb}", isa.name());
+    let mut c = vec![f32::NAN; m * n];
+    gemm_on(isa, a, b, 0.0, &mut c);
+    assert_close(&c, &expected, tol, &format!("{what} overwrite"));
+    let mut acc = random_vec(m * n, seed + 2);
+    let want: Vec<f32> = acc.iter().zip(&expected).map(|(c, e)| 2.0 * c + e).collect();
+    gemm_on(isa, a, b, 2.0, &mut acc);
+    assert_close(&acc, &want, tol, &format!("{what} beta=2"));
+    let mut acc = random_vec(m * n, seed + 3);
+    let want: Vec<f32> = acc.iter().zip(&expected).map(|(c, e)| c + e).collect();
+    gemm_on(isa, a, b, 1.0, &mut acc);
+    assert_close(&acc, &want, tol, &format!("{what} accumulate"));
+}
+
+#[test]
+fn every_path_matches_the_reference_on_edge_sizes() {
+    let sizes = [0usize, 1, 2, 3, 5, 6, 7, 8, 9, 15, 16, 17, 31, 32, 33];
+    let mut seed = 0;
+    for isa in paths() {
+        for &m in &sizes {
+            for &k in &[0usize, 1, 3, 8, 17] {
+                for &n in &sizes {
+                    for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
+                        seed += 1;
+                        check(isa, m, k, n, ta, tb, seed);
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn every_path_matches_the_reference_across_cache_blocks() {
+    // Larger than KC (256), MC (96) and, for n, NC (1024), with ragged remainders.
+    for isa in paths() {
+        for (m, k, n) in [(97, 300, 45), (13, 257, 1030), (100, 70, 33), (1, 784, 512), (1, 300, 1030), (2, 513, 9)] {
+            for (ta, tb) in [(false, false), (false, true), (true, false)] {
+                check(isa, m, k, n, ta, tb, (m * k + n) as u64);
+            }
+        }
+    }
+}
+
+#[test]
+fn the_layer_shapes_match_the_reference() {
+    // The products LeNet-5 and the 784-512-512-10 MLP run, batch 32.
+    for isa in paths() {
+        for (m, k, n, ta, tb) in [
+            (32, 784, 512, false, true),  // Linear forward: X · Wᵀ
+            (512, 32, 784, true, false),  // Linear dW: dYᵀ · X
+            (32, 512, 784, false, false), // Linear dX: dY · W
+            (6, 25, 576, false, false),   // conv1 forward: W · col
+            (6, 576, 25, false, true),    // conv1 dW: dY · colᵀ
+            (150, 16, 64, true, false),   // conv2 dcol: Wᵀ · dY
+        ] {
+            check(isa, m, k, n, ta, tb, 7);
+        }
+    }
+}
+
+#[test]
+fn nan_in_an_overwritten_output_does_not_leak() {
+    for isa in paths() {
+        let a = [1.0, 2.0];
+        let b = [3.0, 4.0];
+        let mut c = [f32::NAN];
+        gemm_on(isa, MatRef::row_major(&a, 1, 2), MatRef::row_major(&b, 2, 1), 0.0, &mut c);
+        assert_eq!(c, [11.0]);
+    }
+}
+
+#[test]
+#[should_panic(expected = "inner dimensions differ")]
+fn rejects_mismatched_inner_dimensions() {
+    let a = [0.0; 6];
+    let b = [0.0; 6];
+    let mut c = [0.0; 4];
+    gemm(MatRef::row_major(&a, 2, 3), MatRef::row_major(&b, 2, 3), 0.0, &mut c);
+}

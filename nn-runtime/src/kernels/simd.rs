@@ -1,0 +1,280 @@
+//! The vector operations kernels are written in, one implementation per instruction set, and the choice of
+//! instruction set: detected once, cached, and overridable with the `NN_KERNEL` environment variable.
+//!
+//! A kernel body is written once as an `#[inline(always)]` function generic over [`Simd`]; a thin wrapper per
+//! instruction set, compiled with `#[target_feature(enable = ...)]`, instantiates it, so the body is compiled with
+//! those instructions available (the pattern of `matrixmultiply`'s `sgemm_kernel`).
+
+use std::sync::OnceLock;
+
+/// An instruction set a kernel can run on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Isa {
+    /// Portable Rust; what the compiler makes of it for the baseline target.
+    Scalar,
+    /// x86-64 AVX2 with FMA: 8 lanes.
+    Avx2,
+    /// x86-64 AVX-512F: 16 lanes.
+    Avx512,
+    /// aarch64 NEON: 4 lanes.
+    Neon,
+}
+
+impl Isa {
+    /// Every instruction set, best first.
+    pub const ALL: [Isa; 4] = [Isa::Avx512, Isa::Avx2, Isa::Neon, Isa::Scalar];
+
+    /// The name `NN_KERNEL` accepts.
+    pub fn name(self) -> &'static str {
+        match self {
+            Isa::Scalar => "scalar",
+            Isa::Avx2 => "avx2",
+            Isa::Avx512 => "avx512",
+            Isa::Neon => "neon",
+        }
+    }
+
+    /// Whether this CPU can run it.
+    pub fn is_supported(self) -> bool {
+        match self {
+            Isa::Scalar => true,
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx2 => is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma"),
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx512 => is_x86_feature_detected!("avx512f"),
+            #[cfg(target_arch = "aarch64")]
+            Isa::Neon => std::arch::is_aarch64_feature_detected!("neon"),
+            #[allow(unreachable_patterns)]
+            _ => false,
+        }
+    }
+
+    /// The instruction sets this CPU supports, best first.
+    pub fn supported() -> Vec<Isa> {
+        Isa::ALL.into_iter().filter(|i| i.is_supported()).collect()
+    }
+}
+
+/// The instruction set kernels use: `NN_KERNEL` (`scalar`, `avx2`, `avx512`, `neon`) if set and supported, else
+/// the best the CPU has. Decided on first use and cached.
+///
+/// # Panics
+/// On first use, if `NN_KERNEL` names an unknown or unsupported instruction set (a forced path that silently ran
+/// another would make the tests it is meant for pass without testing anything).
+pub fn active() -> Isa {
+    static ACTIVE: OnceLock<Isa> = OnceLock::new();
+    *ACTIVE.get_or_init(|| match std::env::var("NN_KERNEL") {
+        Ok(name) => {
+            let isa = Isa::ALL.into_iter().find(|i| i.name() == name.trim()).unwrap_or_else(|| {
+                panic!("NN_KERNEL={name}: expected one of scalar, avx2, avx512, neon")
+            });
+            assert!(isa.is_supported(), "NN_KERNEL={name}: this CPU does not support it");
+            isa
+        }
+        Err(_) => Isa::supported()[0],
+    })
+}
+
+/// Vector operations on `LANES` f32 values.
+///
+/// # Safety
+/// Implementations use instructions that exist only where [`Isa::is_supported`] says so; every method is `unsafe`
+/// and may only be called from code running on such a CPU (inside the matching `#[target_feature]` wrapper).
+/// Pointer arguments must be valid for `LANES` reads or writes (no alignment needed).
+pub(crate) unsafe trait Simd: Copy {
+    const LANES: usize;
+    type V: Copy;
+    unsafe fn zero() -> Self::V;
+    unsafe fn splat(x: f32) -> Self::V;
+    unsafe fn load(p: *const f32) -> Self::V;
+    unsafe fn store(p: *mut f32, v: Self::V);
+    /// `acc + a·b`.
+    unsafe fn fma(acc: Self::V, a: Self::V, b: Self::V) -> Self::V;
+    unsafe fn add(a: Self::V, b: Self::V) -> Self::V;
+    /// The sum of the lanes.
+    unsafe fn sum(v: Self::V) -> f32;
+}
+
+/// Portable fallback: eight lanes in an array, which the compiler vectorises for the baseline target.
+#[derive(Clone, Copy)]
+pub(crate) struct Scalar;
+
+// SAFETY: plain Rust; the pointer contract is the trait's.
+unsafe impl Simd for Scalar {
+    const LANES: usize = 8;
+    type V = [f32; 8];
+    #[inline(always)]
+    unsafe fn zero() -> Self::V {
+        [0.0; 8]
+    }
+    #[inline(always)]
+    unsafe fn splat(x: f32) -> Self::V {
+        [x; 8]
+    }
+    #[inline(always)]
+    unsafe fn load(p: *const f32) -> Self::V {
+        // SAFETY: the caller guarantees 8 readable values at `p`.
+        unsafe { p.cast::<[f32; 8]>().read_unaligned() }
+    }
+    #[inline(always)]
+    unsafe fn store(p: *mut f32, v: Self::V) {
+        // SAFETY: the caller guarantees 8 writable values at `p`.
+        unsafe { p.cast::<[f32; 8]>().write_unaligned(v) }
+    }
+    #[inline(always)]
+    unsafe fn fma(acc: Self::V, a: Self::V, b: Self::V) -> Self::V {
+        let mut r = acc;
+        for i in 0..8 {
+            r[i] += a[i] * b[i];
+        }
+        r
+    }
+    #[inline(always)]
+    unsafe fn add(a: Self::V, b: Self::V) -> Self::V {
+        let mut r = a;
+        for i in 0..8 {
+            r[i] += b[i];
+        }
+        r
+    }
+    #[inline(always)]
+    unsafe fn sum(v: Self::V) -> f32 {
+        ((v[0] + v[4]) + (v[1] + v[5])) + ((v[2] + v[6]) + (v[3] + v[7]))
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+mod x86 {
+    use super::Simd;
+    use std::arch::x86_64::*;
+
+    #[derive(Clone, Copy)]
+    pub(crate) struct Avx2;
+
+    // SAFETY: AVX2/FMA intrinsics, called only inside `#[target_feature(enable = "avx2,fma")]` wrappers after
+    // detection (the trait's contract); loads and stores are unaligned.
+    unsafe impl Simd for Avx2 {
+        const LANES: usize = 8;
+        type V = __m256;
+        #[inline(always)]
+        unsafe fn zero() -> __m256 {
+            unsafe { _mm256_setzero_ps() }
+        }
+        #[inline(always)]
+        unsafe fn splat(x: f32) -> __m256 {
+            unsafe { _mm256_set1_ps(x) }
+        }
+        #[inline(always)]
+        unsafe fn load(p: *const f32) -> __m256 {
+            unsafe { _mm256_loadu_ps(p) }
+        }
+        #[inline(always)]
+        unsafe fn store(p: *mut f32, v: __m256) {
+            unsafe { _mm256_storeu_ps(p, v) }
+        }
+        #[inline(always)]
+        unsafe fn fma(acc: __m256, a: __m256, b: __m256) -> __m256 {
+            unsafe { _mm256_fmadd_ps(a, b, acc) }
+        }
+        #[inline(always)]
+        unsafe fn add(a: __m256, b: __m256) -> __m256 {
+            unsafe { _mm256_add_ps(a, b) }
+        }
+        #[inline(always)]
+        unsafe fn sum(v: __m256) -> f32 {
+            unsafe {
+                let s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+                let s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+                _mm_cvtss_f32(_mm_add_ss(s, _mm_shuffle_ps(s, s, 1)))
+            }
+        }
+    }
+
+    #[derive(Clone, Copy)]
+    pub(crate) struct Avx512;
+
+    // SAFETY: AVX-512F intrinsics, called only inside `#[target_feature(enable = "avx512f")]` wrappers after
+    // detection; loads and stores are unaligned.
+    unsafe impl Simd for Avx512 {
+        const LANES: usize = 16;
+        type V = __m512;
+        #[inline(always)]
+        unsafe fn zero() -> __m512 {
+            unsafe { _mm512_setzero_ps() }
+        }
+        #[inline(always)]
+        unsafe fn splat(x: f32) -> __m512 {
+            unsafe { _mm512_set1_ps(x) }
+        }
+        #[inline(always)]
+        unsafe fn load(p: *const f32) -> __m512 {
+            unsafe { _mm512_loadu_ps(p) }
+        }
+        #[inline(always)]
+        unsafe fn store(p: *mut f32, v: __m512) {
+            unsafe { _mm512_storeu_ps(p, v) }
+        }
+        #[inline(always)]
+        unsafe fn fma(acc: __m512, a: __m512, b: __m512) -> __m512 {
+            unsafe { _mm512_fmadd_ps(a, b, acc) }
+        }
+        #[inline(always)]
+        unsafe fn add(a: __m512, b: __m512) -> __m512 {
+            unsafe { _mm512_add_ps(a, b) }
+        }
+        #[inline(always)]
+        unsafe fn sum(v: __m512) -> f32 {
+            unsafe { _mm512_reduce_add_ps(v) }
+        }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+pub(crate) use x86::{Avx2, Avx512};
+
+#[cfg(target_arch = "aarch64")]
+mod arm {
+    use super::Simd;
+    use std::arch::aarch64::*;
+
+    #[derive(Clone, Copy)]
+    pub(crate) struct Neon;
+
+    // SAFETY: NEON intrinsics, called only inside `#[target_feature(enable = "neon")]` wrappers after detection;
+    // loads and stores are unaligned.
+    unsafe impl Simd for Neon {
+        const LANES: usize = 4;
+        type V = float32x4_t;
+        #[inline(always)]
+        unsafe fn zero() -> float32x4_t {
+            unsafe { vdupq_n_f32(0.0) }
+        }
+        #[inline(always)]
+        unsafe fn splat(x: f32) -> float32x4_t {
+            unsafe { vdupq_n_f32(x) }
+        }
+        #[inline(always)]
+        unsafe fn load(p: *const f32) -> float32x4_t {
+            unsafe { vld1q_f32(p) }
+        }
+        #[inline(always)]
+        unsafe fn store(p: *mut f32, v: float32x4_t) {
+            unsafe { vst1q_f32(p, v) }
+        }
+        #[inline(always)]
+        unsafe fn fma(acc: float32x4_t, a: float32x4_t, b: float32x4_t) -> float32x4_t {
+            unsafe { vfmaq_f32(acc, a, b) }
+        }
+        #[inline(always)]
+        unsafe fn add(a: float32x4_t, b: float32x4_t) -> float32x4_t {
+            unsafe { vaddq_f32(a, b) }
+        }
+        #[inline(always)]
+        unsafe fn sum(v: float32x4_t) -> f32 {
+            unsafe { vaddvq_f32(v) }
+        }
+    }
+}
+
+#[cfg(target_arch = "aarch64")]
+pub(crate) use arm::Neon;
