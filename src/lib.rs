@@ -67,8 +67,8 @@
 
 pub use nn_macros::network;
 pub use nn_runtime::{
-    argmax, data, io, kernels, layers, loss, optim, train, view, view_mut, Error, LayerInfo, Network, Params, Result,
-    Rng, Sample, TensorInfo, WeightProblem, CHUNK,
+    argmax, data, io, kernels, layers, loss, optim, train, view, view_mut, Error, LayerInfo, Network, Parallelism,
+    Params, Result, Rng, Sample, TensorInfo, WeightProblem, CHUNK,
 };
 
 /// Everything a program that declares and trains networks needs: `use nn::prelude::*;`.

@@ -65,6 +65,16 @@ fn training_steps_and_inference_allocate_nothing_after_the_first_call() {
         }
     });
     assert_eq!(n, 0, "allocations in steady-state training and inference");
+    // With a thread pool: the pool and one workspace per thread are made by `set_parallelism`.
+    net.set_parallelism(nn::Parallelism::Threads(2)).unwrap();
+    net.train_step(&xs, &labels, &CrossEntropy, &mut adam);
+    let n = allocations_during(|| {
+        for _ in 0..3 {
+            net.train_step(&xs, &labels, &CrossEntropy, &mut adam);
+            let _ = net.forward(&xs[1]);
+        }
+    });
+    assert_eq!(n, 0, "allocations in parallel training");
     // The first inference of a fresh network allocates nothing either: buffers are made by `new`.
     let mut fresh = LeNet5::new(2);
     assert_eq!(

@@ -203,7 +203,7 @@ pub fn network(net: &Network, checked: &Checked) -> TokenStream {
             ) {
                 let n = input.len() / #in_len;
                 let params: &[f32] = &self.params;
-                let #rt::Workspace { acts, scratch, grad_out, grad_in, grads } = ws;
+                let #rt::Workspace { acts, scratch, grad_out, grad_in, grads, .. } = ws;
                 let (mut g, mut h): (&mut [f32], &mut [f32]) = (grad_out, grad_in);
                 #(#backward)*
                 #no_layers_backward

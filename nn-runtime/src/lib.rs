@@ -33,4 +33,4 @@ pub use network::{LayerInfo, Network, TensorInfo};
 pub use params::Params;
 pub use rng::Rng;
 pub use sample::{argmax, view, view_mut, Sample};
-pub use workspace::{buffer, layer_io, State, Workspace, CHUNK};
+pub use workspace::{buffer, layer_io, Parallelism, State, Workspace, CHUNK};

@@ -7,7 +7,7 @@
 use crate::loss::Loss;
 use crate::optim::Optimizer;
 use crate::sample::{argmax, Sample};
-use crate::workspace::{buffer, State, Workspace, CHUNK};
+use crate::workspace::{buffer, Parallelism, State, Workspace, CHUNK};
 use crate::{Error, Result};
 
 /// One layer of a network, as the macro computed it (for summaries and documentation).
@@ -99,6 +99,15 @@ pub trait Network: Sized + Send + Sync {
     /// Backward pass of the chunk last run forward: reads `ws.grad_out`, adds into `ws.grads`.
     fn backward_chunk(&self, x: &[f32], ws: &mut Workspace, dx: Option<&mut [f32]>);
 
+    /// Spreads the chunks of each batch over a pool of threads (or not). Results are bit-identical for every
+    /// setting; only the speed changes. The pool is built here, once.
+    ///
+    /// # Errors
+    /// `Parallelism::Threads(0)`, or threads that cannot be started.
+    fn set_parallelism(&mut self, parallelism: Parallelism) -> Result<()> {
+        self.state_mut().set_parallelism::<Self>(parallelism)
+    }
+
     /// The output for one sample. Allocates nothing.
     fn forward(&mut self, x: &Self::Input) -> Self::Output {
         let mut y = Self::Output::zeroed();
@@ -117,16 +126,19 @@ pub trait Network: Sized + Send + Sync {
     /// Outputs for a batch, or an error if `ys` does not have one slot per input.
     fn try_forward_batch(&mut self, xs: &[Self::Input], ys: &mut [Self::Output]) -> Result<()> {
         check_len(xs.len(), ys.len(), "output slots")?;
-        with_state(self, |net, st| {
-            let ws = &mut st.workspace;
-            for (xc, yc) in xs.chunks(CHUNK).zip(ys.chunks_mut(CHUNK)) {
-                let x = Self::Input::flat(xc);
-                net.forward_chunk(x, ws);
-                let out = Self::Output::flat_mut(yc);
-                out.copy_from_slice(buffer(x, &ws.acts, Self::OUTPUT_BUFFER, out.len()));
-            }
-        });
-        Ok(())
+        let out = Self::Output::flat_mut(ys);
+        run_chunks(
+            self,
+            xs.len(),
+            |net, ws, c| net.forward_chunk(chunk_input::<Self>(xs, c), ws),
+            |ws, c| {
+                let x = chunk_input::<Self>(xs, c);
+                let len = x.len() / Self::Input::LEN * Self::Output::LEN;
+                let start = c * CHUNK * Self::Output::LEN;
+                out[start..start + len].copy_from_slice(buffer(x, &ws.acts, Self::OUTPUT_BUFFER, len));
+                Ok(())
+            },
+        )
     }
 
     /// Outputs for a batch, in a new vector.
@@ -143,28 +155,42 @@ pub trait Network: Sized + Send + Sync {
         &mut self,
         xs: &[Self::Input],
         d_outputs: &[Self::Output],
-        mut d_inputs: Option<&mut [Self::Input]>,
+        d_inputs: Option<&mut [Self::Input]>,
     ) -> Result<&[f32]> {
         check_len(xs.len(), d_outputs.len(), "output gradients")?;
         if let Some(d) = &d_inputs {
             check_len(xs.len(), d.len(), "input-gradient slots")?;
         }
-        with_state(self, |net, st| {
-            st.grads.fill(0.0);
-            for (c, (xc, dc)) in xs.chunks(CHUNK).zip(d_outputs.chunks(CHUNK)).enumerate() {
-                let x = Self::Input::flat(xc);
-                let ws = &mut st.workspace;
+        let want_dx = d_inputs.is_some();
+        let mut dx_all = d_inputs.map(Self::Input::flat_mut);
+        let mut grads = std::mem::take(&mut self.state_mut().grads);
+        grads.resize(Self::PARAMS, 0.0);
+        grads.fill(0.0);
+        let result = run_chunks(
+            self,
+            xs.len(),
+            |net, ws, c| {
+                let x = chunk_input::<Self>(xs, c);
                 net.forward_chunk(x, ws);
-                let d = Self::Output::flat(dc);
+                let d = Self::Output::flat(&d_outputs[c * CHUNK..(c * CHUNK + CHUNK).min(xs.len())]);
                 ws.grad_out[..d.len()].copy_from_slice(d);
-                let dx = d_inputs.as_deref_mut().map(|all| {
+                let mut dx = std::mem::take(&mut ws.dx);
+                ws.grads.fill(0.0);
+                net.backward_chunk(x, ws, want_dx.then(|| &mut dx[..x.len()]));
+                ws.dx = dx;
+            },
+            |ws, c| {
+                crate::kernels::add_assign(&mut grads, &ws.grads);
+                if let Some(all) = dx_all.as_deref_mut() {
                     let start = c * CHUNK * Self::Input::LEN;
-                    &mut Self::Input::flat_mut(all)[start..start + x.len()]
-                });
-                accumulate_chunk(net, x, ws, dx, &mut st.grads);
-            }
-        });
-        Ok(self.grads())
+                    let len = (all.len() - start).min(CHUNK * Self::Input::LEN);
+                    all[start..start + len].copy_from_slice(&ws.dx[..len]);
+                }
+                Ok(())
+            },
+        );
+        self.state_mut().grads = grads;
+        result.map(|()| self.grads())
     }
 
     /// Mean loss over the batch, and its gradient, kept for [`Network::grads`] and the next optimizer step.
@@ -196,19 +222,23 @@ pub trait Network: Sized + Send + Sync {
         if xs.is_empty() {
             return 0.0;
         }
-        let correct: usize = with_state(self, |net, st| {
-            let mut correct = 0;
-            for (xc, lc) in xs.chunks(CHUNK).zip(labels.chunks(CHUNK)) {
-                let x = Self::Input::flat(xc);
-                net.forward_chunk(x, &mut st.workspace);
-                let out = buffer(x, &st.workspace.acts, Self::OUTPUT_BUFFER, xc.len() * Self::Output::LEN);
-                for (y, &label) in out.chunks_exact(Self::Output::LEN).zip(lc) {
-                    correct += usize::from(argmax(y) == label);
-                }
-            }
-            correct
-        });
-        correct as f32 / xs.len() as f32
+        let mut correct = 0.0;
+        let _ = run_chunks(
+            self,
+            xs.len(),
+            |net, ws, c| {
+                let x = chunk_input::<Self>(xs, c);
+                net.forward_chunk(x, ws);
+                let out = buffer(x, &ws.acts, Self::OUTPUT_BUFFER, x.len() / Self::Input::LEN * Self::Output::LEN);
+                let lc = &labels[c * CHUNK..];
+                ws.total = out.chunks_exact(Self::Output::LEN).zip(lc).filter(|(y, &l)| argmax(y) == l).count() as f64;
+            },
+            |ws, _| {
+                correct += ws.total;
+                Ok(())
+            },
+        );
+        (correct / xs.len() as f64) as f32
     }
 
     /// The gradient computed by the last [`Network::loss_and_grad`] or [`Network::backward`].
@@ -271,12 +301,49 @@ fn check_len(inputs: usize, other: usize, what: &'static str) -> Result<()> {
     }
 }
 
-/// Runs `f` with the network's state moved out, so that `f` can read the network (`&N`) while writing the
-/// state. Moving a `State` moves a few pointers; nothing is allocated unless the state was lost to a panic.
-fn with_state<N: Network, R>(net: &mut N, f: impl FnOnce(&N, &mut State) -> R) -> R {
+/// The flat input of chunk `c`.
+fn chunk_input<N: Network>(xs: &[N::Input], c: usize) -> &[f32] {
+    N::Input::flat(&xs[c * CHUNK..(c * CHUNK + CHUNK).min(xs.len())])
+}
+
+/// Runs `work` on every chunk of a batch of `len` samples — on the calling thread, or in waves of parallel chunks
+/// on the network's pool — and `reduce` on each chunk's workspace in chunk order, on the calling thread.
+///
+/// Each chunk's work depends only on its own samples, and reductions happen in chunk order, so the result is the
+/// same bits for every thread count. Nothing is allocated: the workspaces exist already (one per thread).
+fn run_chunks<N: Network>(
+    net: &mut N,
+    len: usize,
+    work: impl Fn(&N, &mut Workspace, usize) + Sync,
+    mut reduce: impl FnMut(&mut Workspace, usize) -> Result<()>,
+) -> Result<()> {
     let mut st = std::mem::take(net.state_mut());
     st.ensure::<N>();
-    let result = f(net, &mut st);
+    let chunks = len.div_ceil(CHUNK);
+    let width = st.width(chunks);
+    let mut result = Ok(());
+    for start in (0..chunks).step_by(width) {
+        let wave = &mut st.workspaces[..width.min(chunks - start)];
+        match (&st.pool, wave.len()) {
+            (Some(pool), 2..) => {
+                use rayon::prelude::*;
+                let net = &*net;
+                let work = &work;
+                pool.install(|| wave.par_iter_mut().enumerate().for_each(|(i, ws)| work(net, ws, start + i)));
+            }
+            _ => wave.iter_mut().enumerate().for_each(|(i, ws)| work(net, ws, start + i)),
+        }
+        for (i, ws) in wave.iter_mut().enumerate() {
+            if let Some(e) = ws.error.take() {
+                result = Err(e);
+            } else if result.is_ok() {
+                result = reduce(ws, start + i);
+            }
+        }
+        if result.is_err() {
+            break;
+        }
+    }
     *net.state_mut() = st;
     result
 }
@@ -295,32 +362,44 @@ fn batch_loss<N: Network, L: Loss<N::Output>>(
     }
     let scale = 1.0 / xs.len() as f32;
     let width = N::Output::LEN;
-    with_state(net, |net, st| {
-        if backward {
-            st.grads.fill(0.0);
-        }
-        let mut total = 0.0f64;
-        for (c, (xc, tc)) in xs.chunks(CHUNK).zip(targets.chunks(CHUNK)).enumerate() {
-            let x = N::Input::flat(xc);
-            let ws = &mut st.workspace;
+    let mut grads = std::mem::take(&mut net.state_mut().grads);
+    if backward {
+        grads.resize(N::PARAMS, 0.0);
+        grads.fill(0.0);
+    }
+    let mut total = 0.0f64;
+    let result = run_chunks(
+        net,
+        xs.len(),
+        |net, ws, c| {
+            let x = chunk_input::<N>(xs, c);
             net.forward_chunk(x, ws);
-            let out = buffer(x, &ws.acts, N::OUTPUT_BUFFER, xc.len() * width);
-            let grads = ws.grad_out.chunks_exact_mut(width);
-            for (i, ((y, t), g)) in out.chunks_exact(width).zip(tc).zip(grads).enumerate() {
-                total += f64::from(loss.sample_loss(y, t, c * CHUNK + i, scale, g)?);
+            let out = buffer(x, &ws.acts, N::OUTPUT_BUFFER, x.len() / N::Input::LEN * width);
+            let tc = &targets[c * CHUNK..];
+            ws.total = 0.0;
+            for (i, ((y, t), g)) in out.chunks_exact(width).zip(tc).zip(ws.grad_out.chunks_exact_mut(width)).enumerate()
+            {
+                match loss.sample_loss(y, t, c * CHUNK + i, scale, g) {
+                    Ok(v) => ws.total += f64::from(v),
+                    Err(e) => {
+                        ws.error = Some(e);
+                        return;
+                    }
+                }
             }
             if backward {
-                accumulate_chunk(net, x, ws, None, &mut st.grads);
+                ws.grads.fill(0.0);
+                net.backward_chunk(x, ws, None);
             }
-        }
-        Ok(total as f32)
-    })
-}
-
-/// Backward over one chunk into its own gradient buffer, then adds that into the batch gradient — in chunk
-/// order, so the sum is the same however chunks are scheduled.
-fn accumulate_chunk<N: Network>(net: &N, x: &[f32], ws: &mut Workspace, dx: Option<&mut [f32]>, total: &mut [f32]) {
-    ws.grads.fill(0.0);
-    net.backward_chunk(x, ws, dx);
-    crate::kernels::add_assign(total, &ws.grads);
+        },
+        |ws, _| {
+            total += ws.total;
+            if backward {
+                crate::kernels::add_assign(&mut grads, &ws.grads);
+            }
+            Ok(())
+        },
+    );
+    net.state_mut().grads = grads;
+    result.map(|()| total as f32)
 }

@@ -1,6 +1,9 @@
-//! Buffers a network reuses across calls, so that nothing is allocated once they exist.
+//! Buffers a network reuses across calls, so that nothing is allocated once they exist, and the setting that
+//! spreads chunks over threads.
 
 use crate::network::Network;
+use crate::{Error, Result};
+use std::sync::Arc;
 
 /// Samples processed together by one pass of the generated code.
 ///
@@ -8,6 +11,17 @@ use crate::network::Network;
 /// chunk gradients are summed in chunk order. Because the cut never depends on the number of threads, results
 /// are bit-identical however the chunks are scheduled.
 pub const CHUNK: usize = 32;
+
+/// Whether a network spreads the chunks of a batch over threads.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Parallelism {
+    /// Everything on the calling thread (the default).
+    #[default]
+    None,
+    /// Chunks on a dedicated pool of this many threads. A batch of one chunk (≤ [`CHUNK`] samples) still runs
+    /// on the calling thread: there is nothing to split.
+    Threads(usize),
+}
 
 /// The per-chunk buffers: activations kept for backward, scratch, gradient ping-pong buffers and the chunk's
 /// parameter gradient.
@@ -23,38 +37,82 @@ pub struct Workspace {
     pub grad_in: Vec<f32>,
     /// The chunk's parameter gradient.
     pub grads: Vec<f32>,
+    /// The chunk's input gradient, when one is asked for.
+    pub(crate) dx: Vec<f32>,
+    /// The chunk's summed loss (or correct predictions), read back in chunk order.
+    pub(crate) total: f64,
+    /// The first error the chunk met.
+    pub(crate) error: Option<Error>,
 }
 
 impl Workspace {
     /// Buffers sized for network `N`.
     pub fn new<N: Network>() -> Self {
+        use crate::sample::Sample;
         Self {
             acts: N::BUFFERS.iter().map(|&len| vec![0.0; CHUNK * len]).collect(),
             scratch: vec![0.0; N::SCRATCH],
             grad_out: vec![0.0; CHUNK * N::WIDTH],
             grad_in: vec![0.0; CHUNK * N::WIDTH],
             grads: vec![0.0; N::PARAMS],
+            dx: vec![0.0; CHUNK * N::Input::LEN],
+            total: 0.0,
+            error: None,
         }
     }
 }
 
-/// Everything a network keeps besides its parameters: workspaces and the batch gradient.
+/// Everything a network keeps besides its parameters: workspaces, the batch gradient, the thread pool.
 #[derive(Clone, Debug, Default)]
 pub struct State {
-    pub(crate) workspace: Workspace,
+    pub(crate) workspaces: Vec<Workspace>,
     pub(crate) grads: Vec<f32>,
+    pub(crate) parallelism: Parallelism,
+    pub(crate) pool: Option<Arc<rayon::ThreadPool>>,
 }
 
 impl State {
     /// State sized for network `N` (allocated once, when the network is created).
     pub fn new<N: Network>() -> Self {
-        Self { workspace: Workspace::new::<N>(), grads: vec![0.0; N::PARAMS] }
+        Self { workspaces: vec![Workspace::new::<N>()], grads: vec![0.0; N::PARAMS], ..Self::default() }
     }
 
-    /// Allocates the buffers if this state was emptied (after a panic inside a pass, say).
+    /// Allocates the workspaces if this state was emptied (after a panic inside a pass, say).
     pub(crate) fn ensure<N: Network>(&mut self) {
-        if self.grads.len() != N::PARAMS {
-            *self = Self::new::<N>();
+        let width = if let Parallelism::Threads(n) = self.parallelism { n.max(1) } else { 1 };
+        while self.workspaces.len() < width {
+            self.workspaces.push(Workspace::new::<N>());
+        }
+    }
+
+    /// Sets how chunks are spread over threads, building the thread pool now (not during a pass).
+    pub(crate) fn set_parallelism<N: Network>(&mut self, parallelism: Parallelism) -> Result<()> {
+        self.pool = match parallelism {
+            Parallelism::None | Parallelism::Threads(1) => None,
+            Parallelism::Threads(0) => {
+                return Err(Error::InvalidSetting { name: "parallelism", problem: "Threads(0): use at least 1".into() })
+            }
+            Parallelism::Threads(n) => {
+                let pool = rayon::ThreadPoolBuilder::new().num_threads(n).build().map_err(|e| {
+                    Error::InvalidSetting { name: "parallelism", problem: format!("cannot start {n} threads: {e}") }
+                })?;
+                pool.broadcast(|_| crate::kernels::prepare_thread());
+                Some(Arc::new(pool))
+            }
+        };
+        let width = if let Parallelism::Threads(n) = parallelism { n.max(1) } else { 1 };
+        while self.workspaces.len() < width {
+            self.workspaces.push(Workspace::new::<N>());
+        }
+        self.parallelism = parallelism;
+        Ok(())
+    }
+
+    /// Threads a pass over `chunks` chunks uses.
+    pub(crate) fn width(&self, chunks: usize) -> usize {
+        match (self.parallelism, &self.pool) {
+            (Parallelism::Threads(n), Some(_)) if chunks > 1 => n.min(chunks),
+            _ => 1,
         }
     }
 }

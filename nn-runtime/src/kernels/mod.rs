@@ -16,7 +16,7 @@ pub use elementwise::{
     relu_forward, sigmoid_backward, sigmoid_forward, softmax_backward, softmax_forward, sum_rows_into, tanh_backward,
     tanh_forward,
 };
-pub use gemm::{gemm, gemm_on, MatRef};
-pub use simd::Isa;
+pub use gemm::{gemm, gemm_on, prepare_thread, MatRef};
 pub use im2col::{col2im_add, im2col, ConvGeometry};
 pub use pool::{avg_pool_backward, avg_pool_forward, max_pool_backward, max_pool_forward, PoolGeometry};
+pub use simd::Isa;

@@ -65,9 +65,10 @@ pub fn active() -> Isa {
     static ACTIVE: OnceLock<Isa> = OnceLock::new();
     *ACTIVE.get_or_init(|| match std::env::var("NN_KERNEL") {
         Ok(name) => {
-            let isa = Isa::ALL.into_iter().find(|i| i.name() == name.trim()).unwrap_or_else(|| {
-                panic!("NN_KERNEL={name}: expected one of scalar, avx2, avx512, neon")
-            });
+            let isa = Isa::ALL
+                .into_iter()
+                .find(|i| i.name() == name.trim())
+                .unwrap_or_else(|| panic!("NN_KERNEL={name}: expected one of scalar, avx2, avx512, neon"));
             assert!(isa.is_supported(), "NN_KERNEL={name}: this CPU does not support it");
             isa
         }

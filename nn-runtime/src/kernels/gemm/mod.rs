@@ -40,7 +40,13 @@ impl<'a> MatRef<'a> {
 
     /// The transposed view (no copy).
     pub fn t(self) -> Self {
-        Self { data: self.data, rows: self.cols, cols: self.rows, row_stride: self.col_stride, col_stride: self.row_stride }
+        Self {
+            data: self.data,
+            rows: self.cols,
+            cols: self.rows,
+            row_stride: self.col_stride,
+            col_stride: self.row_stride,
+        }
     }
 
     /// Number of rows.
@@ -53,10 +59,16 @@ impl<'a> MatRef<'a> {
         self.cols
     }
 
-    #[inline(always)]
+    #[cfg(test)]
     fn at(&self, i: usize, j: usize) -> f32 {
         self.data[i * self.row_stride + j * self.col_stride]
     }
+}
+
+/// Sizes the calling thread's kernel buffers, so its first product allocates nothing (thread pools call this on
+/// every worker when they start).
+pub fn prepare_thread() {
+    packed::prepare_thread();
 }
 
 /// `c = beta * c + a · b`, where `c` is a contiguous row-major `a.rows() × b.cols()` matrix.

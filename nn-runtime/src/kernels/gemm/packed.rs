@@ -22,6 +22,16 @@ thread_local! {
     static BUFFERS: RefCell<(Vec<f32>, Vec<f32>)> = const { RefCell::new((Vec::new(), Vec::new())) };
 }
 
+/// Sizes this thread's packing buffers for every product, so that later products allocate nothing.
+pub(crate) fn prepare_thread() {
+    BUFFERS.with(|cell| {
+        let (pa, pb) = &mut *cell.borrow_mut();
+        pa.resize(pa.len().max(MC * KC), 0.0);
+        // The widest panels (NR = 2 × 16 lanes) need the most room.
+        pb.resize(pb.len().max(KC * NC.div_ceil(32) * 32), 0.0);
+    });
+}
+
 /// `c (+)= a · b` on `isa` (supported; dimensions checked and non-zero).
 pub(super) fn gemm(isa: Isa, a: MatRef<'_>, b: MatRef<'_>, accumulate: bool, c: &mut [f32]) {
     check_view(&a);

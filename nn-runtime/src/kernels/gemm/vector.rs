@@ -75,9 +75,9 @@ unsafe fn body<S: Simd>(a: &[f32], b: *const f32, rs: usize, cs: usize, accumula
             }
             // SAFETY: lane sums of registers built above.
             let mut sum = unsafe { S::sum(S::add(S::add(acc[0], acc[1]), S::add(acc[2], acc[3]))) };
-            for q in p..k {
+            for (q, &aq) in a.iter().enumerate().skip(p) {
                 // SAFETY: q < k.
-                sum += a[q] * unsafe { *col.add(q) };
+                sum += aq * unsafe { *col.add(q) };
             }
             *out = if accumulate { *out + sum } else { sum };
         }
@@ -100,9 +100,9 @@ unsafe fn body<S: Simd>(a: &[f32], b: *const f32, rs: usize, cs: usize, accumula
                 }
                 j += l;
             }
-            for q in j..n {
+            for (q, out) in c.iter_mut().enumerate().skip(j) {
                 // SAFETY: q < n.
-                c[q] += ap * unsafe { *row.add(q) };
+                *out += ap * unsafe { *row.add(q) };
             }
         }
     }
