@@ -17,7 +17,10 @@ network! {
 
 type Image = [[[f32; 28]; 28]; 1];
 
-fn run(parallelism: Parallelism) -> (Vec<f32>, Vec<f32>, Vec<[f32; 10]>, Vec<Image>, f32) {
+/// Parameters and gradients, losses, outputs, input gradients and accuracy after a few training steps.
+type Run = (Vec<f32>, Vec<f32>, Vec<[f32; 10]>, Vec<Image>, f32);
+
+fn run(parallelism: Parallelism) -> Run {
     let xs = random_samples::<Image>(150, 0.0, 1.0, 1);
     let labels: Vec<usize> = (0..150).map(|i| (i * 7) % 10).collect();
     let mut net = LeNet5::new(3);
