@@ -38,34 +38,51 @@ impl ConvGeometry {
         self.out_height() * self.out_width()
     }
 
-    /// Maps output position `o` and kernel offset `k` to an input coordinate, or `None` inside the padding.
+    /// The input row or column read by output position `o` at kernel offset `k`, or `None` inside the padding.
     #[inline(always)]
     fn source(&self, o: usize, k: usize, limit: usize) -> Option<usize> {
         (o * self.stride + k).checked_sub(self.padding).filter(|&i| i < limit)
+    }
+
+    /// The output columns `lo..hi` whose input column `s·S + kj − P` lies inside the image, and the input column
+    /// of `lo`.
+    #[inline(always)]
+    fn valid_columns(&self, kj: usize) -> (usize, usize, usize) {
+        let (s, p, w) = (self.stride, self.padding, self.width);
+        let lo = p.saturating_sub(kj).div_ceil(s);
+        let hi = (w + p).saturating_sub(kj).div_ceil(s).min(self.out_width());
+        let lo = lo.min(hi);
+        (lo, hi, (lo * s + kj).saturating_sub(p))
     }
 }
 
 /// Writes the `C·K·K × OH·OW` column matrix of one sample `x` (`C×H×W`, row-major) into `col`.
 ///
-/// Row `(c·K + ki)·K + kj`, column `oh·OW + ow` holds `x[c][oh·S + ki - P][ow·S + kj - P]`, or 0 in the padding.
+/// Row `(c·K + ki)·K + kj`, column `oh·OW + ow` holds `x[c][oh·S + ki − P][ow·S + kj − P]`, or 0 in the padding.
+/// Each output row is one contiguous copy when the stride is 1.
 pub fn im2col(g: &ConvGeometry, x: &[f32], col: &mut [f32]) {
     let (oh, ow) = (g.out_height(), g.out_width());
     debug_assert_eq!(x.len(), g.channels * g.height * g.width);
     debug_assert_eq!(col.len(), g.col_rows() * oh * ow);
     let mut rows = col.chunks_exact_mut(oh * ow);
-    for c in 0..g.channels {
-        let plane = &x[c * g.height * g.width..(c + 1) * g.height * g.width];
+    for plane in x.chunks_exact(g.height * g.width) {
         for ki in 0..g.kernel {
             for kj in 0..g.kernel {
-                let row = rows.next().expect("column matrix has C·K·K rows");
-                for (r, out_row) in row.chunks_exact_mut(ow).enumerate() {
-                    match g.source(r, ki, g.height) {
-                        None => out_row.fill(0.0),
-                        Some(i) => {
-                            let line = &plane[i * g.width..(i + 1) * g.width];
-                            for (s, v) in out_row.iter_mut().enumerate() {
-                                *v = g.source(s, kj, g.width).map_or(0.0, |j| line[j]);
-                            }
+                let Some(row) = rows.next() else { return };
+                let (lo, hi, j0) = g.valid_columns(kj);
+                for (r, out) in row.chunks_exact_mut(ow).enumerate() {
+                    let Some(i) = g.source(r, ki, g.height) else {
+                        out.fill(0.0);
+                        continue;
+                    };
+                    let line = &plane[i * g.width..(i + 1) * g.width];
+                    out[..lo].fill(0.0);
+                    out[hi..].fill(0.0);
+                    if g.stride == 1 {
+                        out[lo..hi].copy_from_slice(&line[j0..j0 + hi - lo]);
+                    } else {
+                        for (v, &src) in out[lo..hi].iter_mut().zip(line[j0..].iter().step_by(g.stride)) {
+                            *v = src;
                         }
                     }
                 }
@@ -80,19 +97,16 @@ pub fn col2im_add(g: &ConvGeometry, col: &[f32], dx: &mut [f32]) {
     debug_assert_eq!(dx.len(), g.channels * g.height * g.width);
     debug_assert_eq!(col.len(), g.col_rows() * oh * ow);
     let mut rows = col.chunks_exact(oh * ow);
-    for c in 0..g.channels {
-        let plane = &mut dx[c * g.height * g.width..(c + 1) * g.height * g.width];
+    for plane in dx.chunks_exact_mut(g.height * g.width) {
         for ki in 0..g.kernel {
             for kj in 0..g.kernel {
-                let row = rows.next().expect("column matrix has C·K·K rows");
-                for (r, in_row) in row.chunks_exact(ow).enumerate() {
-                    if let Some(i) = g.source(r, ki, g.height) {
-                        let line = &mut plane[i * g.width..(i + 1) * g.width];
-                        for (s, &v) in in_row.iter().enumerate() {
-                            if let Some(j) = g.source(s, kj, g.width) {
-                                line[j] += v;
-                            }
-                        }
+                let Some(row) = rows.next() else { return };
+                let (lo, hi, j0) = g.valid_columns(kj);
+                for (r, src) in row.chunks_exact(ow).enumerate() {
+                    let Some(i) = g.source(r, ki, g.height) else { continue };
+                    let line = &mut plane[i * g.width..(i + 1) * g.width];
+                    for (d, &v) in line[j0..].iter_mut().step_by(g.stride).zip(&src[lo..hi]) {
+                        *d += v;
                     }
                 }
             }

@@ -26,39 +26,65 @@ impl PoolGeometry {
         (self.width - self.kernel) / self.stride + 1
     }
 
-    /// Calls `f(input_index)` for each element of the window of output position `(c, i, j)`.
+    /// Calls `f(output_index, window_start)` for every output position, in output order; the window's elements
+    /// are at `window_start + ki·W + kj`.
     #[inline(always)]
-    fn window(&self, c: usize, i: usize, j: usize, mut f: impl FnMut(usize)) {
-        let base = c * self.height * self.width;
-        for ki in 0..self.kernel {
-            let row = base + (i * self.stride + ki) * self.width + j * self.stride;
-            for kj in 0..self.kernel {
-                f(row + kj);
+    fn for_each_window(&self, mut f: impl FnMut(usize, usize)) {
+        let (oh, ow) = (self.out_height(), self.out_width());
+        let mut out = 0;
+        for c in 0..self.channels {
+            let plane = c * self.height * self.width;
+            for i in 0..oh {
+                let row = plane + i * self.stride * self.width;
+                for j in 0..ow {
+                    f(out, row + j * self.stride);
+                    out += 1;
+                }
             }
         }
     }
 
-    fn positions(&self) -> impl Iterator<Item = (usize, usize, usize)> + '_ {
-        let (oh, ow) = (self.out_height(), self.out_width());
-        (0..self.channels).flat_map(move |c| (0..oh).flat_map(move |i| (0..ow).map(move |j| (c, i, j))))
+    /// Index of the first maximal element of the window at `start` (NaN counts as maximal, so it propagates).
+    #[inline(always)]
+    fn argmax(&self, x: &[f32], start: usize) -> usize {
+        let mut best = start;
+        for ki in 0..self.kernel {
+            let row = start + ki * self.width;
+            for idx in row..row + self.kernel {
+                if x[idx] > x[best] || (x[idx].is_nan() && !x[best].is_nan()) {
+                    best = idx;
+                }
+            }
+        }
+        best
     }
 
-    /// Index of the first maximal element of a window (NaN counts as maximal, so it propagates).
-    fn argmax(&self, x: &[f32], c: usize, i: usize, j: usize) -> usize {
-        let mut best = usize::MAX;
-        self.window(c, i, j, |idx| {
-            if best == usize::MAX || x[idx] > x[best] || (x[idx].is_nan() && !x[best].is_nan()) {
-                best = idx;
-            }
-        });
-        best
+    #[inline(always)]
+    fn window_sum(&self, x: &[f32], start: usize) -> f32 {
+        (0..self.kernel).map(|ki| x[start + ki * self.width..][..self.kernel].iter().sum::<f32>()).sum()
     }
 }
 
 /// `y[c][i][j] = max` of the window.
 pub fn max_pool_forward(g: &PoolGeometry, x: &[f32], y: &mut [f32]) {
-    for ((c, i, j), out) in g.positions().zip(y.iter_mut()) {
-        *out = x[g.argmax(x, c, i, j)];
+    if g.kernel == 2 && g.stride == 2 {
+        // The common 2×2 pooling, with the window unrolled (same choice of element as `argmax`).
+        g.for_each_window(|o, start| {
+            let (a, b, c, d) = (x[start], x[start + 1], x[start + g.width], x[start + g.width + 1]);
+            y[o] = pick(pick(pick(a, b), c), d);
+        });
+    } else {
+        g.for_each_window(|o, start| y[o] = x[g.argmax(x, start)]);
+    }
+}
+
+/// The larger of `best` and `v`, keeping `best` on ties and propagating NaN like [`PoolGeometry::argmax`].
+#[inline(always)]
+fn pick(best: f32, v: f32) -> f32 {
+    if v > best || (v.is_nan() && !best.is_nan()) {
+        v
+    } else {
+        best
     }
 }
 
@@ -67,28 +93,25 @@ pub fn max_pool_forward(g: &PoolGeometry, x: &[f32], y: &mut [f32]) {
 /// The argmax is recomputed from `x` instead of stored, so the forward pass keeps no index buffer.
 pub fn max_pool_backward(g: &PoolGeometry, x: &[f32], dy: &[f32], dx: &mut [f32]) {
     dx.fill(0.0);
-    for ((c, i, j), &d) in g.positions().zip(dy) {
-        dx[g.argmax(x, c, i, j)] += d;
-    }
+    g.for_each_window(|o, start| dx[g.argmax(x, start)] += dy[o]);
 }
 
 /// `y[c][i][j] =` mean of the window.
 pub fn avg_pool_forward(g: &PoolGeometry, x: &[f32], y: &mut [f32]) {
     let scale = 1.0 / (g.kernel * g.kernel) as f32;
-    for ((c, i, j), out) in g.positions().zip(y.iter_mut()) {
-        let mut sum = 0.0;
-        g.window(c, i, j, |idx| sum += x[idx]);
-        *out = sum * scale;
-    }
+    g.for_each_window(|o, start| y[o] = g.window_sum(x, start) * scale);
 }
 
 /// Spreads each output gradient evenly over its window.
 pub fn avg_pool_backward(g: &PoolGeometry, dy: &[f32], dx: &mut [f32]) {
     dx.fill(0.0);
     let scale = 1.0 / (g.kernel * g.kernel) as f32;
-    for ((c, i, j), &d) in g.positions().zip(dy) {
-        g.window(c, i, j, |idx| dx[idx] += d * scale);
-    }
+    g.for_each_window(|o, start| {
+        let d = dy[o] * scale;
+        for ki in 0..g.kernel {
+            dx[start + ki * g.width..][..g.kernel].iter_mut().for_each(|v| *v += d);
+        }
+    });
 }
 
 #[cfg(test)]

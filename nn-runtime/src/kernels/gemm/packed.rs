@@ -108,7 +108,7 @@ unsafe fn body<S: Simd>(
         let nc = NC.min(n - jc);
         for pc in (0..k).step_by(KC) {
             let kc = KC.min(k - pc);
-            pack_b(&b, pc, kc, jc, nc, nr, pb);
+            pack_b::<S>(&b, pc, kc, jc, nc, nr, pb);
             let add = accumulate || pc > 0;
             for ic in (0..m).step_by(MC) {
                 let mc = MC.min(m - ic);
@@ -146,13 +146,21 @@ unsafe fn body<S: Simd>(
 
 /// Copies `B[pc..pc+kc, jc..jc+nc]` into panels of `nr` columns, each `kc` rows of `nr` values, zero-padded.
 #[inline(always)]
-fn pack_b(b: &MatRef<'_>, pc: usize, kc: usize, jc: usize, nc: usize, nr: usize, out: &mut [f32]) {
+fn pack_b<S: Simd>(b: &MatRef<'_>, pc: usize, kc: usize, jc: usize, nc: usize, nr: usize, out: &mut [f32]) {
     for (panel, j0) in (0..nc).step_by(nr).enumerate() {
         let cols = nr.min(nc - j0);
         let dst = &mut out[panel * kc * nr..(panel + 1) * kc * nr];
         for (p, row) in dst.chunks_exact_mut(nr).enumerate() {
             let base = (pc + p) * b.row_stride + (jc + j0) * b.col_stride;
-            if b.col_stride == 1 {
+            if b.col_stride == 1 && cols == nr {
+                // A full row of the panel: NV vector copies (a library memcpy call costs more at this size).
+                let src = &b.data[base..base + nr];
+                for v in 0..NV {
+                    // SAFETY: `src` and `row` both hold nr = NV·LANES values; S is supported (caller's contract).
+                    unsafe { S::store(row.as_mut_ptr().add(v * S::LANES), S::load(src.as_ptr().add(v * S::LANES))) };
+                }
+                continue;
+            } else if b.col_stride == 1 {
                 row[..cols].copy_from_slice(&b.data[base..base + cols]);
             } else {
                 for (j, v) in row[..cols].iter_mut().enumerate() {

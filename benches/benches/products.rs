@@ -1,0 +1,100 @@
+//! `nn`'s matrix product against the `gemm` crate and `matrixmultiply` on the products of its `Linear` layers at
+//! batch 64 (forward `X·Wᵀ`, weight gradient `dYᵀ·X`, input gradient `dY·W`), one thread each. Throughput is in
+//! floating-point operations (2·m·n·k per product): criterion's "elem/s" reads as FLOP/s.
+
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use nn::kernels::{gemm, MatRef};
+use nn::Rng;
+use std::hint::black_box;
+
+fn random(n: usize, seed: u64) -> Vec<f32> {
+    let mut rng = Rng::new(seed, 0);
+    (0..n).map(|_| rng.uniform(-1.0, 1.0)).collect()
+}
+
+/// `C[m×n] = A·B` where A is `m×k` and B is `k×n`, each either row-major or the transpose of a row-major matrix.
+fn product(c: &mut Criterion, name: &str, (m, k, n): (usize, usize, usize), a_t: bool, b_t: bool) {
+    let (a, b) = (random(m * k, 1), random(k * n, 2));
+    let mut out = vec![0.0f32; m * n];
+    // Strides (row, column) of A and B as stored.
+    let (rsa, csa) = if a_t { (1, m) } else { (k, 1) };
+    let (rsb, csb) = if b_t { (1, k) } else { (n, 1) };
+    let mut g = c.benchmark_group(name);
+    g.throughput(Throughput::Elements((2 * m * n * k) as u64));
+    g.bench_function("nn", |bench| {
+        let av = if a_t { MatRef::row_major(&a, k, m).t() } else { MatRef::row_major(&a, m, k) };
+        let bv = if b_t { MatRef::row_major(&b, n, k).t() } else { MatRef::row_major(&b, k, n) };
+        bench.iter(|| gemm(av, bv, 0.0, black_box(&mut out)))
+    });
+    g.bench_function("gemm", |bench| {
+        bench.iter(|| {
+            // SAFETY: the pointers cover m×k, k×n and m×n f32 values with the strides given.
+            unsafe {
+                gemm::gemm(
+                    m,
+                    n,
+                    k,
+                    out.as_mut_ptr(),
+                    1,
+                    n as isize,
+                    false,
+                    a.as_ptr(),
+                    csa as isize,
+                    rsa as isize,
+                    b.as_ptr(),
+                    csb as isize,
+                    rsb as isize,
+                    0.0,
+                    1.0,
+                    false,
+                    false,
+                    false,
+                    gemm::Parallelism::None,
+                )
+            };
+            black_box(&out);
+        })
+    });
+    g.bench_function("matrixmultiply", |bench| {
+        bench.iter(|| {
+            // SAFETY: as above.
+            unsafe {
+                matrixmultiply::sgemm(
+                    m,
+                    k,
+                    n,
+                    1.0,
+                    a.as_ptr(),
+                    rsa as isize,
+                    csa as isize,
+                    b.as_ptr(),
+                    rsb as isize,
+                    csb as isize,
+                    0.0,
+                    out.as_mut_ptr(),
+                    n as isize,
+                    1,
+                )
+            };
+            black_box(&out);
+        })
+    });
+    g.finish();
+}
+
+fn benches(c: &mut Criterion) {
+    // MLP first layer (784 → 512) and LeNet-5's fc1 (256 → 120), batch 64.
+    for (layer, i, o) in [("mlp_fc1", 784, 512), ("lenet_fc1", 256, 120)] {
+        product(c, &format!("linear_forward_{layer}_b64"), (64, i, o), false, true);
+        product(c, &format!("linear_weight_grad_{layer}_b64"), (o, 64, i), true, false);
+        product(c, &format!("linear_input_grad_{layer}_b64"), (64, o, i), false, false);
+    }
+    product(c, "square_512", (512, 512, 512), false, false);
+}
+
+criterion_group! {
+    name = products;
+    config = Criterion::default().warm_up_time(std::time::Duration::from_secs(1)).measurement_time(std::time::Duration::from_secs(3));
+    targets = benches
+}
+criterion_main!(products);
