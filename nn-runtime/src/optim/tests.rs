@@ -1,5 +1,8 @@
 //! Each optimizer against its published update rule, written out independently here in f64.
 
+// The reference computations below read best as the index arithmetic of their formulas.
+#![allow(clippy::needless_range_loop)]
+
 use super::*;
 use crate::Error;
 
