@@ -165,7 +165,9 @@ pub trait Network: Sized + Send + Sync {
         let mut dx_all = d_inputs.map(Self::Input::flat_mut);
         let mut grads = std::mem::take(&mut self.state_mut().grads);
         grads.resize(Self::PARAMS, 0.0);
-        grads.fill(0.0);
+        if xs.is_empty() {
+            grads.fill(0.0);
+        }
         let result = run_chunks(
             self,
             xs.len(),
@@ -175,12 +177,11 @@ pub trait Network: Sized + Send + Sync {
                 let d = Self::Output::flat(&d_outputs[c * CHUNK..(c * CHUNK + CHUNK).min(xs.len())]);
                 ws.grad_out[..d.len()].copy_from_slice(d);
                 let mut dx = std::mem::take(&mut ws.dx);
-                ws.grads.fill(0.0);
                 net.backward_chunk(x, ws, want_dx.then(|| &mut dx[..x.len()]));
                 ws.dx = dx;
             },
             |ws, c| {
-                crate::kernels::add_assign(&mut grads, &ws.grads);
+                add_chunk_gradient(&mut grads, &ws.grads, c);
                 if let Some(all) = dx_all.as_deref_mut() {
                     let start = c * CHUNK * Self::Input::LEN;
                     let len = (all.len() - start).min(CHUNK * Self::Input::LEN);
@@ -348,6 +349,16 @@ fn run_chunks<N: Network>(
     result
 }
 
+/// Adds chunk `c`'s gradient to the batch gradient; the first chunk's is copied, so the batch gradient needs no
+/// clearing (the same bits as adding it to zeros).
+fn add_chunk_gradient(total: &mut [f32], chunk: &[f32], c: usize) {
+    if c == 0 {
+        total.copy_from_slice(chunk);
+    } else {
+        crate::kernels::add_assign(total, chunk);
+    }
+}
+
 /// The mean loss of a batch, with (`backward`) or without its gradient.
 fn batch_loss<N: Network, L: Loss<N::Output>>(
     net: &mut N,
@@ -365,7 +376,6 @@ fn batch_loss<N: Network, L: Loss<N::Output>>(
     let mut grads = std::mem::take(&mut net.state_mut().grads);
     if backward {
         grads.resize(N::PARAMS, 0.0);
-        grads.fill(0.0);
     }
     let mut total = 0.0f64;
     let result = run_chunks(
@@ -388,14 +398,13 @@ fn batch_loss<N: Network, L: Loss<N::Output>>(
                 }
             }
             if backward {
-                ws.grads.fill(0.0);
                 net.backward_chunk(x, ws, None);
             }
         },
-        |ws, _| {
+        |ws, c| {
             total += ws.total;
             if backward {
-                crate::kernels::add_assign(&mut grads, &ws.grads);
+                add_chunk_gradient(&mut grads, &ws.grads, c);
             }
             Ok(())
         },

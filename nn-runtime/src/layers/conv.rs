@@ -120,13 +120,15 @@ impl<
         let (col, dcol) = scratch[..Self::SCRATCH].split_at_mut(Self::PATCH * Self::POSITIONS);
         let weights = MatRef::row_major(&params[..O * Self::PATCH], O, Self::PATCH);
         let mut dx_chunks = io.dx.map(|dx| dx.chunks_exact_mut(Self::IN));
-        for (x, dy) in io.x.chunks_exact(Self::IN).zip(io.dy.chunks_exact(Self::OUT)) {
+        db.fill(0.0);
+        for (sample, (x, dy)) in io.x.chunks_exact(Self::IN).zip(io.dy.chunks_exact(Self::OUT)).enumerate() {
             // The column matrix is rebuilt rather than kept from forward: it is cheap next to the GEMMs and
             // keeping it would cost `n` times the memory.
             im2col(&Self::GEOMETRY, x, col);
             let dy_mat = MatRef::row_major(dy, O, Self::POSITIONS);
-            // dW[O×CKK] += dY[O×L] · colᵀ
-            gemm(dy_mat, MatRef::row_major(col, Self::PATCH, Self::POSITIONS).t(), 1.0, dw);
+            // dW[O×CKK] (+)= dY[O×L] · colᵀ: the first sample overwrites, the others add.
+            let beta = if sample == 0 { 0.0 } else { 1.0 };
+            gemm(dy_mat, MatRef::row_major(col, Self::PATCH, Self::POSITIONS).t(), beta, dw);
             if BIAS {
                 for (g, row) in db.iter_mut().zip(dy.chunks_exact(Self::POSITIONS)) {
                     *g += row.iter().sum::<f32>();

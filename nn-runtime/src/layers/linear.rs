@@ -73,9 +73,10 @@ impl<const I: usize, const O: usize, const BIAS: bool> Layer for Linear<I, O, BI
     fn backward(&self, params: &[f32], io: Backward<'_>, grads: &mut [f32], _scratch: &mut [f32]) {
         let n = io.x.len() / I;
         let (dw, db) = grads.split_at_mut(O * I);
-        // dW[O×I] += dYᵀ · X
-        gemm(MatRef::row_major(io.dy, n, O).t(), MatRef::row_major(io.x, n, I), 1.0, dw);
+        // dW[O×I] = dYᵀ · X
+        gemm(MatRef::row_major(io.dy, n, O).t(), MatRef::row_major(io.x, n, I), 0.0, dw);
         if BIAS {
+            db.fill(0.0);
             sum_rows_into(io.dy, db);
         }
         if let Some(dx) = io.dx {

@@ -51,7 +51,8 @@ pub trait Layer: Copy + Send + Sync {
     /// Computes `y` (`n × OUT`) from `x` (`n × IN`).
     fn forward(&self, params: &[f32], x: &[f32], y: &mut [f32], scratch: &mut [f32]);
 
-    /// Adds the gradient of the parameters to `grads` and, if asked, writes the input gradient.
+    /// Writes the gradient of the parameters, summed over the chunk's samples, into `grads` (overwriting it, so
+    /// nobody has to clear the buffer first) and, if asked, the input gradient into `io.dx`.
     fn backward(&self, params: &[f32], io: Backward<'_>, grads: &mut [f32], scratch: &mut [f32]);
 }
 

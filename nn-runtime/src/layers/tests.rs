@@ -44,8 +44,8 @@ fn grad_check<L: Layer>(layer: L, seed: u64) {
         let numeric = (f(&params, &hi, &mut scratch) - f(&params, &lo, &mut scratch)) / f64::from(2.0 * EPS);
         compare("input", i, dx[i], numeric);
     }
-    // Backward without an input gradient must give the same parameter gradient.
-    let mut again = vec![0.0; L::PARAMS];
+    // Backward without an input gradient must give the same parameter gradient, overwriting what was there.
+    let mut again = vec![f32::NAN; L::PARAMS];
     layer.backward(&params, Backward { x: &x, y: &y, dy: &r, dx: None }, &mut again, &mut scratch);
     assert_eq!(grads, again);
 }
