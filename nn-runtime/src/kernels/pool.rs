@@ -93,7 +93,21 @@ fn pick(best: f32, v: f32) -> f32 {
 /// The argmax is recomputed from `x` instead of stored, so the forward pass keeps no index buffer.
 pub fn max_pool_backward(g: &PoolGeometry, x: &[f32], dy: &[f32], dx: &mut [f32]) {
     dx.fill(0.0);
-    g.for_each_window(|o, start| dx[g.argmax(x, start)] += dy[o]);
+    if g.kernel == 2 && g.stride == 2 {
+        // Non-overlapping 2×2 windows: each input gets at most one gradient, so it can be written, not added.
+        g.for_each_window(|o, start| {
+            let (a, b) = (start, start + g.width);
+            let mut best = a;
+            for idx in [a + 1, b, b + 1] {
+                if x[idx] > x[best] || (x[idx].is_nan() && !x[best].is_nan()) {
+                    best = idx;
+                }
+            }
+            dx[best] = dy[o];
+        });
+    } else {
+        g.for_each_window(|o, start| dx[g.argmax(x, start)] += dy[o]);
+    }
 }
 
 /// `y[c][i][j] =` mean of the window.

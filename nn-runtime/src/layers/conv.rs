@@ -90,8 +90,8 @@ impl<
     const IN: usize = C * H * W;
     const OUT: usize = O * Self::POSITIONS;
     const PARAMS: usize = O * Self::PATCH + if BIAS { O } else { 0 };
-    /// One sample's column matrix, plus its gradient during backward.
-    const SCRATCH: usize = 2 * Self::PATCH * Self::POSITIONS;
+    /// One sample's column matrix, its gradient, and the transposed weight gradient during backward.
+    const SCRATCH: usize = 2 * Self::PATCH * Self::POSITIONS + Self::PATCH * O;
 
     fn init(&self, params: &mut [f32], rng: &mut Rng) {
         let (w, b) = params.split_at_mut(O * Self::PATCH);
@@ -117,7 +117,8 @@ impl<
 
     fn backward(&self, params: &[f32], io: Backward<'_>, grads: &mut [f32], scratch: &mut [f32]) {
         let (dw, db) = grads.split_at_mut(O * Self::PATCH);
-        let (col, dcol) = scratch[..Self::SCRATCH].split_at_mut(Self::PATCH * Self::POSITIONS);
+        let (col, rest) = scratch[..Self::SCRATCH].split_at_mut(Self::PATCH * Self::POSITIONS);
+        let (dcol, dw_t) = rest.split_at_mut(Self::PATCH * Self::POSITIONS);
         let weights = MatRef::row_major(&params[..O * Self::PATCH], O, Self::PATCH);
         let mut dx_chunks = io.dx.map(|dx| dx.chunks_exact_mut(Self::IN));
         db.fill(0.0);
@@ -126,9 +127,10 @@ impl<
             // keeping it would cost `n` times the memory.
             im2col(&Self::GEOMETRY, x, col);
             let dy_mat = MatRef::row_major(dy, O, Self::POSITIONS);
-            // dW[O×CKK] (+)= dY[O×L] · colᵀ: the first sample overwrites, the others add.
+            // dWᵀ[CKK×O] (+)= col · dYᵀ, transposed into dW after the last sample. In this orientation the
+            // operand read across its rows is the small dYᵀ (L×O), not the column matrix (L×CKK).
             let beta = if sample == 0 { 0.0 } else { 1.0 };
-            gemm(dy_mat, MatRef::row_major(col, Self::PATCH, Self::POSITIONS).t(), beta, dw);
+            gemm(MatRef::row_major(col, Self::PATCH, Self::POSITIONS), dy_mat.t(), beta, dw_t);
             if BIAS {
                 for (g, row) in db.iter_mut().zip(dy.chunks_exact(Self::POSITIONS)) {
                     *g += row.iter().sum::<f32>();
@@ -139,6 +141,15 @@ impl<
                 gemm(weights.t(), dy_mat, 0.0, dcol);
                 dx.fill(0.0);
                 col2im_add(&Self::GEOMETRY, dcol, dx);
+            }
+        }
+        if io.x.is_empty() {
+            dw.fill(0.0);
+        } else {
+            for (o, row) in dw.chunks_exact_mut(Self::PATCH).enumerate() {
+                for (q, v) in row.iter_mut().enumerate() {
+                    *v = dw_t[q * O + o];
+                }
             }
         }
     }
