@@ -4,12 +4,14 @@
 //! where a faster implementation (SIMD, a tuned GEMM) can replace the scalar one without touching layers or the
 //! macro's output. Every kernel here has a naive reference in its tests.
 
+mod conv_direct;
 mod elementwise;
 mod gemm;
 mod im2col;
 mod pool;
 pub mod simd;
 
+pub use conv_direct::{conv2d_direct, conv2d_direct_on, direct_applies};
 pub(crate) use elementwise::sigmoid;
 pub use elementwise::{
     add_assign, add_row_vector, elu_backward, elu_forward, leaky_relu_backward, leaky_relu_forward, relu_backward,

@@ -1,7 +1,7 @@
 //! The vector operations kernels are written in, one implementation per instruction set, and the choice of
 //! instruction set: detected once, cached, and overridable with the `NN_KERNEL` environment variable.
 //!
-//! A kernel body is written once as an `#[inline(always)]` function generic over [`Simd`]; a thin wrapper per
+//! A kernel body is written once as an `#[inline(always)]` function generic over `Simd`; a thin wrapper per
 //! instruction set, compiled with `#[target_feature(enable = ...)]`, instantiates it, so the body is compiled with
 //! those instructions available (the pattern of `matrixmultiply`'s `sgemm_kernel`).
 

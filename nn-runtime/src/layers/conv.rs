@@ -1,7 +1,9 @@
-//! `Conv2d`: 2-D cross-correlation with square kernels, stride and zero padding, computed as im2col + GEMM.
+//! `Conv2d`: 2-D cross-correlation with square kernels, stride and zero padding. The forward pass is a direct
+//! convolution where it applies (stride 1, no padding) and im2col + GEMM otherwise; the backward pass is im2col +
+//! GEMM.
 
 use super::{Backward, Init, Layer};
-use crate::kernels::{col2im_add, gemm, im2col, ConvGeometry, MatRef};
+use crate::kernels::{col2im_add, conv2d_direct, direct_applies, gemm, im2col, ConvGeometry, MatRef};
 use crate::sample::{view, view_mut};
 use crate::Rng;
 
@@ -101,6 +103,13 @@ impl<
 
     fn forward(&self, params: &[f32], x: &[f32], y: &mut [f32], scratch: &mut [f32]) {
         let (w, b) = params.split_at(O * Self::PATCH);
+        if direct_applies(&Self::GEOMETRY) {
+            let bias = if BIAS { Some(b) } else { None };
+            for (x, y) in x.chunks_exact(Self::IN).zip(y.chunks_exact_mut(Self::OUT)) {
+                conv2d_direct(&Self::GEOMETRY, w, bias, x, y);
+            }
+            return;
+        }
         let col = &mut scratch[..Self::PATCH * Self::POSITIONS];
         let weights = MatRef::row_major(w, O, Self::PATCH);
         for (x, y) in x.chunks_exact(Self::IN).zip(y.chunks_exact_mut(Self::OUT)) {

@@ -1,0 +1,183 @@
+//! Direct 2-D convolution for stride 1 without padding: output rows computed straight from input rows, with no
+//! column matrix. For the small channel counts of LeNet-style networks this beats im2col + GEMM, whose products
+//! are then too thin (M = 6 output channels, K = 25) for a register-tiled kernel, and whose column matrix costs as
+//! much to build as the product.
+
+use super::im2col::ConvGeometry;
+use super::simd::{active, Isa, Scalar, Simd};
+
+/// Output channels computed together: four accumulator rows share each loaded input vector.
+const OB: usize = 4;
+
+/// Whether [`conv2d_direct`] handles this geometry.
+pub fn direct_applies(g: &ConvGeometry) -> bool {
+    g.stride == 1 && g.padding == 0
+}
+
+/// `y[o][i][j] = b[o] + Σ_c Σ_ki Σ_kj w[o][c][ki][kj] · x[c][i+ki][j+kj]` for one sample; `w` is
+/// `[O][C][K][K]`, `y` is `[O][OH][OW]`.
+///
+/// # Panics
+/// If the geometry has a stride other than 1 or padding (see [`direct_applies`]), or the slices have the wrong
+/// lengths.
+pub fn conv2d_direct(g: &ConvGeometry, w: &[f32], bias: Option<&[f32]>, x: &[f32], y: &mut [f32]) {
+    conv2d_direct_on(active(), g, w, bias, x, y);
+}
+
+/// [`conv2d_direct`] on a given instruction set (for tests of each path).
+///
+/// # Panics
+/// As [`conv2d_direct`], and if this CPU does not support `isa`.
+pub fn conv2d_direct_on(isa: Isa, g: &ConvGeometry, w: &[f32], bias: Option<&[f32]>, x: &[f32], y: &mut [f32]) {
+    assert!(direct_applies(g), "direct convolution needs stride 1 and no padding");
+    assert!(isa.is_supported(), "this CPU does not support {}", isa.name());
+    let patch = g.channels * g.kernel * g.kernel;
+    let o = w.len() / patch.max(1);
+    assert_eq!(w.len(), o * patch, "weights are not [O][C][K][K]");
+    assert_eq!(x.len(), g.channels * g.height * g.width, "input is not C×H×W");
+    assert_eq!(y.len(), o * g.out_height() * g.out_width(), "output is not O×OH×OW");
+    if let Some(b) = bias {
+        assert_eq!(b.len(), o, "one bias per output channel");
+    }
+    // SAFETY: `isa` is supported; the lengths were checked above, which is all `body` relies on.
+    unsafe {
+        match isa {
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx2 => avx2(g, w, bias, x, y),
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx512 => avx512(g, w, bias, x, y),
+            #[cfg(target_arch = "aarch64")]
+            Isa::Neon => neon(g, w, bias, x, y),
+            _ => body::<Scalar>(g, w, bias, x, y),
+        }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn avx2(g: &ConvGeometry, w: &[f32], bias: Option<&[f32]>, x: &[f32], y: &mut [f32]) {
+    // SAFETY: forwarded contract of `body`.
+    unsafe { body::<super::simd::Avx2>(g, w, bias, x, y) }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn avx512(g: &ConvGeometry, w: &[f32], bias: Option<&[f32]>, x: &[f32], y: &mut [f32]) {
+    // SAFETY: forwarded contract of `body`.
+    unsafe { body::<super::simd::Avx512>(g, w, bias, x, y) }
+}
+
+#[cfg(target_arch = "aarch64")]
+#[target_feature(enable = "neon")]
+unsafe fn neon(g: &ConvGeometry, w: &[f32], bias: Option<&[f32]>, x: &[f32], y: &mut [f32]) {
+    // SAFETY: forwarded contract of `body`.
+    unsafe { body::<super::simd::Neon>(g, w, bias, x, y) }
+}
+
+/// # Safety
+/// `S` must be supported by the CPU; the slice lengths must be those [`conv2d_direct_on`] checks.
+#[inline(always)]
+unsafe fn body<S: Simd>(g: &ConvGeometry, w: &[f32], bias: Option<&[f32]>, x: &[f32], y: &mut [f32]) {
+    let (c, h, wd, k) = (g.channels, g.height, g.width, g.kernel);
+    let (oh, ow) = (g.out_height(), g.out_width());
+    let patch = c * k * k;
+    let outs = w.len() / patch;
+    let l = S::LANES;
+    let full = ow / l * l;
+    let mut o0 = 0;
+    while o0 < outs {
+        let ob = OB.min(outs - o0);
+        for i in 0..oh {
+            // Vector columns: `ob` channels × one vector of outputs, sharing each input load.
+            let mut j = 0;
+            while j < full {
+                // SAFETY (block): every input read is at x[ci][i+ki][j+kj .. j+kj+l] with j + l ≤ ow, so
+                // j + kj + l ≤ ow + k − 1 = wd and i + ki < h; every output write is y[o][i][j .. j+l], inside y.
+                unsafe {
+                    let mut acc = [S::zero(); OB];
+                    for (q, a) in acc.iter_mut().enumerate().take(ob) {
+                        *a = S::splat(bias.map_or(0.0, |b| b[o0 + q]));
+                    }
+                    for ci in 0..c {
+                        for ki in 0..k {
+                            let row = x.as_ptr().add((ci * h + i + ki) * wd + j);
+                            let wrow = (ci * k + ki) * k;
+                            for kj in 0..k {
+                                let v = S::load(row.add(kj));
+                                for (q, a) in acc.iter_mut().enumerate().take(ob) {
+                                    *a = S::fma(*a, S::splat(*w.get_unchecked((o0 + q) * patch + wrow + kj)), v);
+                                }
+                            }
+                        }
+                    }
+                    for (q, a) in acc.iter().enumerate().take(ob) {
+                        S::store(y.as_mut_ptr().add(((o0 + q) * oh + i) * ow + j), *a);
+                    }
+                }
+                j += l;
+            }
+            // The remaining columns, one value at a time.
+            for j in full..ow {
+                for q in 0..ob {
+                    let o = o0 + q;
+                    let mut s = bias.map_or(0.0, |b| b[o]);
+                    for ci in 0..c {
+                        for ki in 0..k {
+                            let row = &x[(ci * h + i + ki) * wd + j..][..k];
+                            let wr = &w[o * patch + (ci * k + ki) * k..][..k];
+                            s += row.iter().zip(wr).map(|(a, b)| a * b).sum::<f32>();
+                        }
+                    }
+                    y[(o * oh + i) * ow + j] = s;
+                }
+            }
+        }
+        o0 += ob;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kernels::{gemm, im2col, MatRef};
+    use crate::test_util::{assert_close, random_vec};
+
+    #[test]
+    fn every_path_matches_im2col_and_gemm() {
+        for isa in Isa::ALL.into_iter().filter(|i| !i.is_supported()) {
+            eprintln!("direct convolution tests: skipping {} (not supported by this CPU)", isa.name());
+        }
+        // (C, H, W, O, K): LeNet's two layers, widths around the lane counts, a 1×1 kernel, single channels.
+        let shapes = [
+            (1, 28, 28, 6, 5),
+            (6, 12, 12, 16, 5),
+            (3, 9, 20, 5, 3),
+            (2, 6, 17, 7, 2),
+            (4, 5, 5, 3, 1),
+            (1, 3, 3, 1, 3),
+            (2, 8, 24, 9, 1),
+        ];
+        for isa in Isa::supported() {
+            for (seed, &(c, h, w, o, k)) in shapes.iter().enumerate() {
+                let g = ConvGeometry { channels: c, height: h, width: w, kernel: k, stride: 1, padding: 0 };
+                let (oh, ow) = (g.out_height(), g.out_width());
+                let x = random_vec(c * h * w, seed as u64);
+                let wt = random_vec(o * c * k * k, 10 + seed as u64);
+                let b = random_vec(o, 20 + seed as u64);
+                let mut col = vec![0.0; g.col_rows() * g.col_cols()];
+                im2col(&g, &x, &mut col);
+                let mut want = vec![0.0; o * oh * ow];
+                gemm(MatRef::row_major(&wt, o, c * k * k), MatRef::row_major(&col, c * k * k, oh * ow), 0.0, &mut want);
+                for (q, row) in want.chunks_exact_mut(oh * ow).enumerate() {
+                    row.iter_mut().for_each(|v| *v += b[q]);
+                }
+                let mut got = vec![f32::NAN; want.len()];
+                conv2d_direct_on(isa, &g, &wt, Some(&b), &x, &mut got);
+                assert_close(&got, &want, 1e-5, &format!("{} {c}×{h}×{w} o={o} k={k}", isa.name()));
+                conv2d_direct_on(isa, &g, &wt, None, &x, &mut got);
+                let no_bias: Vec<f32> = want.iter().enumerate().map(|(i, v)| v - b[i / (oh * ow)]).collect();
+                assert_close(&got, &no_bias, 1e-5, "without bias");
+            }
+        }
+    }
+}
