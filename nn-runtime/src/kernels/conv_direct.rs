@@ -6,9 +6,6 @@
 use super::im2col::ConvGeometry;
 use super::simd::{active, Isa, Scalar, Simd};
 
-/// Output channels computed together: four accumulator rows share each loaded input vector.
-const OB: usize = 4;
-
 /// Whether [`conv2d_direct`] handles this geometry.
 pub fn direct_applies(g: &ConvGeometry) -> bool {
     g.stride == 1 && g.padding == 0
@@ -78,61 +75,94 @@ unsafe fn neon(g: &ConvGeometry, w: &[f32], bias: Option<&[f32]>, x: &[f32], y: 
 /// `S` must be supported by the CPU; the slice lengths must be those [`conv2d_direct_on`] checks.
 #[inline(always)]
 unsafe fn body<S: Simd>(g: &ConvGeometry, w: &[f32], bias: Option<&[f32]>, x: &[f32], y: &mut [f32]) {
+    let outs = w.len() / (g.channels * g.kernel * g.kernel);
+    let mut o0 = 0;
+    // Blocks of 8, then 4, 2, 1 output channels: the block size is a constant, so its accumulators stay in
+    // registers, and 8 independent chains hide the latency of the multiply-adds.
+    // SAFETY (all four): forwarded contract; each block covers channels o0..o0+B < outs.
+    unsafe {
+        while o0 + 8 <= outs {
+            block::<S, 8>(g, w, bias, x, y, o0);
+            o0 += 8;
+        }
+        while o0 + 4 <= outs {
+            block::<S, 4>(g, w, bias, x, y, o0);
+            o0 += 4;
+        }
+        while o0 + 2 <= outs {
+            block::<S, 2>(g, w, bias, x, y, o0);
+            o0 += 2;
+        }
+        while o0 < outs {
+            block::<S, 1>(g, w, bias, x, y, o0);
+            o0 += 1;
+        }
+    }
+}
+
+/// Output channels `o0 .. o0 + B`, every row.
+///
+/// # Safety
+/// As [`body`], and `o0 + B` must not exceed the number of output channels.
+#[inline(always)]
+unsafe fn block<S: Simd, const B: usize>(
+    g: &ConvGeometry,
+    w: &[f32],
+    bias: Option<&[f32]>,
+    x: &[f32],
+    y: &mut [f32],
+    o0: usize,
+) {
     let (c, h, wd, k) = (g.channels, g.height, g.width, g.kernel);
     let (oh, ow) = (g.out_height(), g.out_width());
     let patch = c * k * k;
-    let outs = w.len() / patch;
     let l = S::LANES;
     let full = ow / l * l;
-    let mut o0 = 0;
-    while o0 < outs {
-        let ob = OB.min(outs - o0);
-        for i in 0..oh {
-            // Vector columns: `ob` channels × one vector of outputs, sharing each input load.
-            let mut j = 0;
-            while j < full {
-                // SAFETY (block): every input read is at x[ci][i+ki][j+kj .. j+kj+l] with j + l ≤ ow, so
-                // j + kj + l ≤ ow + k − 1 = wd and i + ki < h; every output write is y[o][i][j .. j+l], inside y.
-                unsafe {
-                    let mut acc = [S::zero(); OB];
-                    for (q, a) in acc.iter_mut().enumerate().take(ob) {
-                        *a = S::splat(bias.map_or(0.0, |b| b[o0 + q]));
-                    }
-                    for ci in 0..c {
-                        for ki in 0..k {
-                            let row = x.as_ptr().add((ci * h + i + ki) * wd + j);
-                            let wrow = (ci * k + ki) * k;
-                            for kj in 0..k {
-                                let v = S::load(row.add(kj));
-                                for (q, a) in acc.iter_mut().enumerate().take(ob) {
-                                    *a = S::fma(*a, S::splat(*w.get_unchecked((o0 + q) * patch + wrow + kj)), v);
-                                }
+    let mut start = [0.0f32; B];
+    for (q, v) in start.iter_mut().enumerate() {
+        *v = bias.map_or(0.0, |b| b[o0 + q]);
+    }
+    let wp = w.as_ptr().wrapping_add(o0 * patch);
+    for i in 0..oh {
+        let mut j = 0;
+        while j < full {
+            // SAFETY: input reads are x[ci][i+ki][j+kj .. j+kj+l] with j + l ≤ ow, so j + kj + l ≤ wd, and
+            // i + ki < h; weight reads are w[o0+q][..patch] with o0 + q < O; output writes are y[o][i][j .. j+l].
+            unsafe {
+                let mut acc = start.map(|b| S::splat(b));
+                for ci in 0..c {
+                    for ki in 0..k {
+                        let row = x.as_ptr().add((ci * h + i + ki) * wd + j);
+                        let tap = (ci * k + ki) * k;
+                        for kj in 0..k {
+                            let v = S::load(row.add(kj));
+                            for (q, a) in acc.iter_mut().enumerate() {
+                                *a = S::fma(*a, S::splat(*wp.add(q * patch + tap + kj)), v);
                             }
                         }
                     }
-                    for (q, a) in acc.iter().enumerate().take(ob) {
-                        S::store(y.as_mut_ptr().add(((o0 + q) * oh + i) * ow + j), *a);
-                    }
                 }
-                j += l;
+                for (q, a) in acc.iter().enumerate() {
+                    S::store(y.as_mut_ptr().add(((o0 + q) * oh + i) * ow + j), *a);
+                }
             }
-            // The remaining columns, one value at a time.
-            for j in full..ow {
-                for q in 0..ob {
-                    let o = o0 + q;
-                    let mut s = bias.map_or(0.0, |b| b[o]);
-                    for ci in 0..c {
-                        for ki in 0..k {
-                            let row = &x[(ci * h + i + ki) * wd + j..][..k];
-                            let wr = &w[o * patch + (ci * k + ki) * k..][..k];
-                            s += row.iter().zip(wr).map(|(a, b)| a * b).sum::<f32>();
-                        }
+            j += l;
+        }
+        // The remaining columns, one value at a time.
+        for j in full..ow {
+            for (q, &b) in start.iter().enumerate() {
+                let o = o0 + q;
+                let mut s = b;
+                for ci in 0..c {
+                    for ki in 0..k {
+                        let row = &x[(ci * h + i + ki) * wd + j..][..k];
+                        let wr = &w[o * patch + (ci * k + ki) * k..][..k];
+                        s += row.iter().zip(wr).map(|(a, b)| a * b).sum::<f32>();
                     }
-                    y[(o * oh + i) * ow + j] = s;
                 }
+                y[(o * oh + i) * ow + j] = s;
             }
         }
-        o0 += ob;
     }
 }
 
