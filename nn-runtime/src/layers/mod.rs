@@ -42,7 +42,7 @@ pub trait Layer: Copy + Send + Sync {
     const OUT: usize;
     /// Number of parameters.
     const PARAMS: usize = 0;
-    /// Scratch values the layer needs while processing one sample (e.g. the im2col matrix).
+    /// Scratch values the layer needs while processing a chunk (e.g. one sample's im2col matrix).
     const SCRATCH: usize = 0;
 
     /// Initialises `params` (of length [`Layer::PARAMS`]).

@@ -147,8 +147,12 @@ fn linear_forward_by_hand() {
     // W = [[1, 2, 3], [-1, 0, 1]], b = [0.5, -0.5]
     let params = [1.0, 2.0, 3.0, -1.0, 0.0, 1.0, 0.5, -0.5];
     let mut y = [0.0; 4];
-    layer.forward(&params, &[1.0, 1.0, 1.0, 2.0, 0.0, -1.0], &mut y, &mut []);
+    let mut scratch = vec![0.0; <Linear<3, 2, true> as Layer>::SCRATCH];
+    layer.forward(&params, &[1.0, 1.0, 1.0, 2.0, 0.0, -1.0], &mut y, &mut scratch);
     assert_eq!(y, [6.5, -0.5, -0.5, -3.5]);
+    let mut one = [0.0; 2];
+    layer.forward(&params, &[2.0, 0.0, -1.0], &mut one, &mut scratch);
+    assert_eq!(one, [-0.5, -3.5], "one sample takes the matrix-vector path");
     assert_eq!(layer.weight(&params), &[[1.0, 2.0, 3.0], [-1.0, 0.0, 1.0]]);
 }
 
