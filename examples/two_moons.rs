@@ -1,4 +1,5 @@
-//! Trains a small MLP on scikit-learn's "two moons" (generated here from a seed) and reports test accuracy.
+//! Trains a small MLP on scikit-learn's "two moons" (`nn::data::two_moons`, generated from a seed) and reports
+//! test accuracy.
 //!
 //! `cargo run --release --example two_moons -- [--epochs N] [--seed S]`
 
@@ -10,19 +11,6 @@ network! {
     pub struct MoonNet {
         Input<2> -> fc1: Linear<2, 32> -> ReLU -> fc2: Linear<32, 32> -> ReLU -> fc3: Linear<32, 2>
     }
-}
-
-/// Two interleaving half circles with Gaussian noise, alternating classes.
-fn moons(n: usize, noise: f32, seed: u64) -> (Vec<[f32; 2]>, Vec<usize>) {
-    let mut rng = Rng::new(seed, 0);
-    (0..n)
-        .map(|i| {
-            let class = i % 2;
-            let t = rng.uniform(0.0, std::f32::consts::PI);
-            let (x, y) = if class == 0 { (t.cos(), t.sin()) } else { (1.0 - t.cos(), 0.5 - t.sin()) };
-            ([x + rng.normal(0.0, noise), y + rng.normal(0.0, noise)], class)
-        })
-        .unzip()
 }
 
 fn arg(name: &str, default: u64) -> u64 {
@@ -38,8 +26,10 @@ fn arg(name: &str, default: u64) -> u64 {
 
 fn main() {
     let (epochs, seed) = (arg("--epochs", 60), arg("--seed", 1));
-    let (train_x, train_y) = moons(1000, 0.15, seed);
-    let (test_x, test_y) = moons(500, 0.15, seed + 1);
+    let train = nn::data::two_moons(1000, 0.15, seed);
+    let test = nn::data::two_moons(500, 0.15, seed + 1);
+    let (train_x, train_y) = (&train.inputs, &train.targets);
+    let (test_x, test_y) = (&test.inputs, &test.targets);
     let mut net = MoonNet::new(seed);
     println!("{}", MoonNet::summary());
     let mut opt = Adam::new(AdamConfig { lr: 0.01, ..Default::default() });
@@ -54,9 +44,9 @@ fn main() {
             total += net.train_step(&xs, &ys, &CrossEntropy, &mut opt) * batch.len() as f32;
         }
         if epoch % 10 == 0 || epoch == epochs {
-            let accuracy = net.accuracy(&train_x, &train_y);
+            let accuracy = net.accuracy(train_x, train_y);
             println!("epoch {epoch:3}: loss {:.4}, train accuracy {accuracy:.4}", total / train_x.len() as f32);
         }
     }
-    println!("test accuracy: {:.4}", net.accuracy(&test_x, &test_y));
+    println!("test accuracy: {:.4}", net.accuracy(test_x, test_y));
 }

@@ -24,19 +24,6 @@ fn xor_is_learned_exactly() {
     assert!(last < 0.05 * first, "loss went from {first} to {last}");
 }
 
-/// Two interleaving half circles (scikit-learn's `make_moons`) with Gaussian noise.
-fn moons(n: usize, noise: f32, seed: u64) -> (Vec<[f32; 2]>, Vec<usize>) {
-    let mut rng = Rng::new(seed, 0);
-    (0..n)
-        .map(|i| {
-            let class = i % 2;
-            let t = rng.uniform(0.0, std::f32::consts::PI);
-            let (x, y) = if class == 0 { (t.cos(), t.sin()) } else { (1.0 - t.cos(), 0.5 - t.sin()) };
-            ([x + rng.normal(0.0, noise), y + rng.normal(0.0, noise)], class)
-        })
-        .unzip()
-}
-
 network! {
     struct MoonNet {
         Input<2> -> Linear<2, 32> -> ReLU -> Linear<32, 32> -> ReLU -> Linear<32, 2>
@@ -45,8 +32,9 @@ network! {
 
 #[test]
 fn two_moons_reach_95_percent_on_held_out_points() {
-    let (train_x, train_y) = moons(600, 0.15, 1);
-    let (test_x, test_y) = moons(300, 0.15, 2);
+    let train = nn::data::two_moons(600, 0.15, 1);
+    let test = nn::data::two_moons(300, 0.15, 2);
+    let (train_x, train_y) = (train.inputs, train.targets);
     let mut net = MoonNet::new(3);
     let mut opt = Adam::new(AdamConfig { lr: 0.01, ..Default::default() });
     let mut order: Vec<usize> = (0..train_x.len()).collect();
@@ -59,6 +47,6 @@ fn two_moons_reach_95_percent_on_held_out_points() {
             net.train_step(&xs, &ys, &CrossEntropy, &mut opt);
         }
     }
-    let accuracy = net.accuracy(&test_x, &test_y);
+    let accuracy = net.accuracy(&test.inputs, &test.targets);
     assert!(accuracy >= 0.95, "test accuracy {accuracy}");
 }

@@ -1,4 +1,5 @@
-//! Data sets and loading: IDX (MNIST, Fashion-MNIST), CIFAR-10 binary, the 8×8 digits CSV, and a batch loader.
+//! Data sets and loading: IDX (MNIST, Fashion-MNIST), CIFAR-10 binary, the 8×8 digits CSV, generated two moons,
+//! and a batch loader.
 //!
 //! Every reader returns samples as the network's own input type (`X: Sample`), with pixels scaled to `[0, 1]`,
 //! and reports a malformed file as an [`Error`](crate::Error) naming the file and the problem — never a panic.
@@ -9,6 +10,7 @@ mod digits;
 mod file;
 mod idx;
 mod loader;
+mod synthetic;
 
 pub use cifar::{load_cifar10, load_cifar10_batch, parse_cifar10, CIFAR10_CLASSES};
 pub use dataset::{one_hot, Dataset};
@@ -19,6 +21,7 @@ pub use idx::{
     FASHION_MNIST_CLASSES,
 };
 pub use loader::Loader;
+pub use synthetic::two_moons;
 
 #[cfg(test)]
 mod tests;
