@@ -82,7 +82,7 @@ pub mod prelude {
         Adam, AdamConfig, AdamW, AdamWConfig, Lbfgs, LbfgsConfig, Optimizer, RmsProp, RmsPropConfig, Sgd, SgdConfig,
     };
     pub use nn_runtime::train::{evaluate, fit, EarlyStopping, Monitor, Schedule, TrainConfig};
-    pub use nn_runtime::{Network, Sample};
+    pub use nn_runtime::{Network, Parallelism, Sample};
 }
 
 /// Items the generated code names; not part of the public API.

@@ -166,6 +166,127 @@ unsafe fn block<S: Simd, const B: usize>(
     }
 }
 
+/// Largest kernel [`conv2d_direct_weight_grad`] handles (its accumulators, one per kernel column, are registers).
+pub const MAX_DIRECT_GRAD_KERNEL: usize = 8;
+
+/// The weight gradient of [`conv2d_direct`] for one sample: `dw[o][c][ki][kj] (+)= Σᵢ Σⱼ dy[o][i][j] ·
+/// x[c][i+ki][j+kj]` — overwritten when `accumulate` is false — computed from the rows of `x` without a column
+/// matrix.
+///
+/// # Panics
+/// If the geometry has a stride other than 1, padding, or a kernel wider than [`MAX_DIRECT_GRAD_KERNEL`], or the
+/// slices have the wrong lengths.
+pub fn conv2d_direct_weight_grad(g: &ConvGeometry, dy: &[f32], x: &[f32], dw: &mut [f32], accumulate: bool) {
+    conv2d_direct_weight_grad_on(active(), g, dy, x, dw, accumulate);
+}
+
+/// [`conv2d_direct_weight_grad`] on a given instruction set (for tests of each path).
+///
+/// # Panics
+/// As [`conv2d_direct_weight_grad`], and if this CPU does not support `isa`.
+pub fn conv2d_direct_weight_grad_on(
+    isa: Isa,
+    g: &ConvGeometry,
+    dy: &[f32],
+    x: &[f32],
+    dw: &mut [f32],
+    accumulate: bool,
+) {
+    assert!(direct_applies(g), "direct convolution needs stride 1 and no padding");
+    assert!(g.kernel <= MAX_DIRECT_GRAD_KERNEL, "kernel wider than {MAX_DIRECT_GRAD_KERNEL}");
+    assert!(isa.is_supported(), "this CPU does not support {}", isa.name());
+    let patch = g.channels * g.kernel * g.kernel;
+    let o = dw.len() / patch.max(1);
+    assert_eq!(dw.len(), o * patch, "weight gradient is not [O][C][K][K]");
+    assert_eq!(x.len(), g.channels * g.height * g.width, "input is not C×H×W");
+    assert_eq!(dy.len(), o * g.out_height() * g.out_width(), "output gradient is not O×OH×OW");
+    // SAFETY: `isa` is supported; the lengths were checked above, which is all `grad_body` relies on.
+    unsafe {
+        match isa {
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx2 => grad_avx2(g, dy, x, dw, accumulate),
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx512 => grad_avx512(g, dy, x, dw, accumulate),
+            #[cfg(target_arch = "aarch64")]
+            Isa::Neon => grad_neon(g, dy, x, dw, accumulate),
+            _ => grad_body::<Scalar>(g, dy, x, dw, accumulate),
+        }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn grad_avx2(g: &ConvGeometry, dy: &[f32], x: &[f32], dw: &mut [f32], acc: bool) {
+    // SAFETY: forwarded contract of `grad_body`.
+    unsafe { grad_body::<super::simd::Avx2>(g, dy, x, dw, acc) }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn grad_avx512(g: &ConvGeometry, dy: &[f32], x: &[f32], dw: &mut [f32], acc: bool) {
+    // SAFETY: forwarded contract of `grad_body`.
+    unsafe { grad_body::<super::simd::Avx512>(g, dy, x, dw, acc) }
+}
+
+#[cfg(target_arch = "aarch64")]
+#[target_feature(enable = "neon")]
+unsafe fn grad_neon(g: &ConvGeometry, dy: &[f32], x: &[f32], dw: &mut [f32], acc: bool) {
+    // SAFETY: forwarded contract of `grad_body`.
+    unsafe { grad_body::<super::simd::Neon>(g, dy, x, dw, acc) }
+}
+
+/// # Safety
+/// `S` must be supported by the CPU; the slice lengths and kernel size must be those
+/// [`conv2d_direct_weight_grad_on`] checks.
+#[inline(always)]
+unsafe fn grad_body<S: Simd>(g: &ConvGeometry, dy: &[f32], x: &[f32], dw: &mut [f32], accumulate: bool) {
+    let (c, h, wd, k) = (g.channels, g.height, g.width, g.kernel);
+    let (oh, ow) = (g.out_height(), g.out_width());
+    let patch = c * k * k;
+    let outs = dw.len() / patch;
+    let l = S::LANES;
+    let full = ow / l * l;
+    for o in 0..outs {
+        for ci in 0..c {
+            for ki in 0..k {
+                // One accumulator per kernel column: they share each load of `dy` and run as independent chains.
+                // SAFETY: reads dy[o][i][j .. j+l] and x[ci][i+ki][j+kj .. j+kj+l] with j + l ≤ ow, so
+                // j + kj + l ≤ wd and i + ki < h.
+                let mut sums = [0.0f32; MAX_DIRECT_GRAD_KERNEL];
+                unsafe {
+                    let mut acc = [S::zero(); MAX_DIRECT_GRAD_KERNEL];
+                    for i in 0..oh {
+                        let drow = dy.as_ptr().add((o * oh + i) * ow);
+                        let xrow = x.as_ptr().add((ci * h + i + ki) * wd);
+                        let mut j = 0;
+                        while j < full {
+                            let d = S::load(drow.add(j));
+                            for (kj, a) in acc.iter_mut().enumerate().take(k) {
+                                *a = S::fma(*a, d, S::load(xrow.add(j + kj)));
+                            }
+                            j += l;
+                        }
+                    }
+                    for (sum, a) in sums.iter_mut().zip(&acc).take(k) {
+                        *sum = S::sum(*a);
+                    }
+                }
+                for i in 0..oh {
+                    let drow = &dy[(o * oh + i) * ow..][..ow];
+                    let xrow = &x[(ci * h + i + ki) * wd..][..wd];
+                    for (kj, sum) in sums.iter_mut().enumerate().take(k) {
+                        *sum += drow[full..].iter().zip(&xrow[full + kj..]).map(|(a, b)| a * b).sum::<f32>();
+                    }
+                }
+                let out = &mut dw[o * patch + (ci * k + ki) * k..][..k];
+                for (v, &sum) in out.iter_mut().zip(&sums) {
+                    *v = if accumulate { *v + sum } else { sum };
+                }
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -207,6 +328,23 @@ mod tests {
                 conv2d_direct_on(isa, &g, &wt, None, &x, &mut got);
                 let no_bias: Vec<f32> = want.iter().enumerate().map(|(i, v)| v - b[i / (oh * ow)]).collect();
                 assert_close(&got, &no_bias, 1e-5, "without bias");
+
+                // Weight gradient: dY · colᵀ.
+                let dy = random_vec(o * oh * ow, 30 + seed as u64);
+                let mut want_dw = vec![0.0; o * c * k * k];
+                gemm(
+                    MatRef::row_major(&dy, o, oh * ow),
+                    MatRef::row_major(&col, c * k * k, oh * ow).t(),
+                    0.0,
+                    &mut want_dw,
+                );
+                let tol = 1e-5 * ((oh * ow) as f32).sqrt();
+                let mut dw = vec![f32::NAN; want_dw.len()];
+                conv2d_direct_weight_grad_on(isa, &g, &dy, &x, &mut dw, false);
+                assert_close(&dw, &want_dw, tol, &format!("{} weight gradient {c}×{h}×{w} o={o} k={k}", isa.name()));
+                conv2d_direct_weight_grad_on(isa, &g, &dy, &x, &mut dw, true);
+                let twice: Vec<f32> = want_dw.iter().map(|v| 2.0 * v).collect();
+                assert_close(&dw, &twice, tol, "accumulated weight gradient");
             }
         }
     }

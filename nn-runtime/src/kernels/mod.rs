@@ -11,7 +11,10 @@ mod im2col;
 mod pool;
 pub mod simd;
 
-pub use conv_direct::{conv2d_direct, conv2d_direct_on, direct_applies};
+pub use conv_direct::{
+    conv2d_direct, conv2d_direct_on, conv2d_direct_weight_grad, conv2d_direct_weight_grad_on, direct_applies,
+    MAX_DIRECT_GRAD_KERNEL,
+};
 pub(crate) use elementwise::sigmoid;
 pub use elementwise::{
     add_assign, add_row_vector, elu_backward, elu_forward, leaky_relu_backward, leaky_relu_forward, relu_backward,

@@ -1,9 +1,12 @@
 //! `Conv2d`: 2-D cross-correlation with square kernels, stride and zero padding. The forward pass is a direct
-//! convolution where it applies (stride 1, no padding) and im2col + GEMM otherwise; the backward pass is im2col +
-//! GEMM.
+//! convolution where it applies (stride 1, no padding) and im2col + GEMM otherwise; so is the weight gradient; the
+//! input gradient is a GEMM folded back with col2im.
 
 use super::{Backward, Init, Layer};
-use crate::kernels::{col2im_add, conv2d_direct, direct_applies, gemm, im2col, ConvGeometry, MatRef};
+use crate::kernels::{
+    col2im_add, conv2d_direct, conv2d_direct_weight_grad, direct_applies, gemm, im2col, ConvGeometry, MatRef,
+    MAX_DIRECT_GRAD_KERNEL,
+};
 use crate::sample::{view, view_mut};
 use crate::Rng;
 
@@ -131,15 +134,20 @@ impl<
         let weights = MatRef::row_major(&params[..O * Self::PATCH], O, Self::PATCH);
         let mut dx_chunks = io.dx.map(|dx| dx.chunks_exact_mut(Self::IN));
         db.fill(0.0);
+        let direct = direct_applies(&Self::GEOMETRY) && K <= MAX_DIRECT_GRAD_KERNEL;
         for (sample, (x, dy)) in io.x.chunks_exact(Self::IN).zip(io.dy.chunks_exact(Self::OUT)).enumerate() {
-            // The column matrix is rebuilt rather than kept from forward: it is cheap next to the GEMMs and
-            // keeping it would cost `n` times the memory.
-            im2col(&Self::GEOMETRY, x, col);
             let dy_mat = MatRef::row_major(dy, O, Self::POSITIONS);
-            // dWᵀ[CKK×O] (+)= col · dYᵀ, transposed into dW after the last sample. In this orientation the
-            // operand read across its rows is the small dYᵀ (L×O), not the column matrix (L×CKK).
-            let beta = if sample == 0 { 0.0 } else { 1.0 };
-            gemm(MatRef::row_major(col, Self::PATCH, Self::POSITIONS), dy_mat.t(), beta, dw_t);
+            if direct {
+                // Straight from the input rows: no column matrix at all.
+                conv2d_direct_weight_grad(&Self::GEOMETRY, dy, x, dw, sample > 0);
+            } else {
+                // The column matrix is rebuilt rather than kept from forward: keeping it would cost `n` times
+                // the memory. dWᵀ[CKK×O] (+)= col · dYᵀ, transposed into dW after the last sample: in this
+                // orientation the operand read across its rows is the small dYᵀ (L×O), not col (L×CKK).
+                im2col(&Self::GEOMETRY, x, col);
+                let beta = if sample == 0 { 0.0 } else { 1.0 };
+                gemm(MatRef::row_major(col, Self::PATCH, Self::POSITIONS), dy_mat.t(), beta, dw_t);
+            }
             if BIAS {
                 for (g, row) in db.iter_mut().zip(dy.chunks_exact(Self::POSITIONS)) {
                     *g += row.iter().sum::<f32>();
@@ -154,7 +162,7 @@ impl<
         }
         if io.x.is_empty() {
             dw.fill(0.0);
-        } else {
+        } else if !direct {
             for (o, row) in dw.chunks_exact_mut(Self::PATCH).enumerate() {
                 for (q, v) in row.iter_mut().enumerate() {
                     *v = dw_t[q * O + o];
