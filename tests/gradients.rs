@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{check_input_gradients, check_param_gradients, random_samples};
+use common::{check_input_gradients, check_param_gradients, random_samples, LeNet5};
 use nn::prelude::*;
 
 network! {
@@ -16,18 +16,6 @@ network! {
         -> fc4: Linear<8, 6, bias = false> -> LeakyReLU<0.1>
         -> fc5: Linear<6, 4> -> ReLU
         -> out: Linear<4, 3>
-    }
-}
-
-network! {
-    pub struct LeNet5 {
-        Input<1, 28, 28>
-        -> conv1: Conv2d<1, 6, 5> -> ReLU -> MaxPool<2, 2>
-        -> conv2: Conv2d<6, 16, 5> -> ReLU -> MaxPool<2, 2>
-        -> Flatten
-        -> fc1: Linear<256, 120> -> ReLU
-        -> fc2: Linear<120, 84> -> ReLU
-        -> fc3: Linear<84, 10>
     }
 }
 

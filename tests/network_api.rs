@@ -2,30 +2,16 @@
 
 mod common;
 
-use common::random_samples;
+use common::{random_samples, Image, LeNet5};
 use nn::prelude::*;
 use nn::Error;
 
 network! {
-    /// LeNet-5 for 28×28 digits.
-    #[derive(Clone)]
-    pub struct LeNet5 {
-        Input<1, 28, 28>
-        -> conv1: Conv2d<1, 6, 5> -> ReLU -> MaxPool<2, 2>
-        -> conv2: Conv2d<6, 16, 5> -> ReLU -> MaxPool<2, 2>
-        -> Flatten
-        -> fc1: Linear<256, 120> -> ReLU
-        -> fc2: Linear<120, 84> -> ReLU
-        -> fc3: Linear<84, 10>
-    }
-
     /// Unnamed layers, named like a PyTorch `nn.Sequential`.
     struct Sequential {
         Input<4> -> Linear<4, 3, init = he_normal> -> ReLU -> Linear<3, 2, bias = false> -> Softmax
     }
 }
-
-type Image = [[[f32; 28]; 28]; 1];
 
 #[test]
 fn lenet_shapes_parameters_and_names_match_pytorch() {

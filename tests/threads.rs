@@ -2,20 +2,9 @@
 
 mod common;
 
-use common::random_samples;
+use common::{random_samples, Image, LeNet5};
 use nn::prelude::*;
 use nn::Parallelism;
-
-network! {
-    struct LeNet5 {
-        Input<1, 28, 28>
-        -> conv1: Conv2d<1, 6, 5> -> ReLU -> MaxPool<2, 2>
-        -> conv2: Conv2d<6, 16, 5> -> ReLU -> MaxPool<2, 2>
-        -> Flatten -> fc1: Linear<256, 120> -> ReLU -> fc2: Linear<120, 84> -> ReLU -> fc3: Linear<84, 10>
-    }
-}
-
-type Image = [[[f32; 28]; 28]; 1];
 
 /// Parameters and gradients, losses, outputs, input gradients and accuracy after a few training steps.
 type Run = (Vec<f32>, Vec<f32>, Vec<[f32; 10]>, Vec<Image>, f32);

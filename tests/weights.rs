@@ -1,17 +1,13 @@
 //! Weight files: round trips, PyTorch-written files, and every mismatch reported at once.
 
+mod common;
+
+use common::LeNet5;
 use nn::io::{load_weights, save_weights};
 use nn::prelude::*;
 use nn::{Error, WeightProblem};
 
 network! {
-    struct LeNet5 {
-        Input<1, 28, 28>
-        -> conv1: Conv2d<1, 6, 5> -> ReLU -> MaxPool<2, 2>
-        -> conv2: Conv2d<6, 16, 5> -> ReLU -> MaxPool<2, 2>
-        -> Flatten -> fc1: Linear<256, 120> -> ReLU -> fc2: Linear<120, 84> -> ReLU -> fc3: Linear<84, 10>
-    }
-
     struct Other {
         Input<1, 28, 28>
         -> conv1: Conv2d<1, 6, 3> -> ReLU -> MaxPool<2, 2>

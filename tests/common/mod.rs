@@ -4,6 +4,23 @@
 use nn::prelude::*;
 use nn::Rng;
 
+network! {
+    /// LeNet-5 for 28×28 digits, as in the README; shared by the test binaries.
+    #[derive(Clone)]
+    pub struct LeNet5 {
+        Input<1, 28, 28>
+        -> conv1: Conv2d<1, 6, 5> -> ReLU -> MaxPool<2, 2>
+        -> conv2: Conv2d<6, 16, 5> -> ReLU -> MaxPool<2, 2>
+        -> Flatten
+        -> fc1: Linear<256, 120> -> ReLU
+        -> fc2: Linear<120, 84> -> ReLU
+        -> fc3: Linear<84, 10>
+    }
+}
+
+/// One LeNet-5 input.
+pub type Image = [[[f32; 28]; 28]; 1];
+
 /// `n` samples of `T` with values uniform in `[lo, hi)`.
 pub fn random_samples<T: Sample>(n: usize, lo: f32, hi: f32, seed: u64) -> Vec<T> {
     let mut rng = Rng::new(seed, 99);
