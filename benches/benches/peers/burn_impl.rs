@@ -76,40 +76,35 @@ fn labels(y: &[usize], device: &Device) -> Tensor<1, Int> {
     Tensor::from_data(TensorData::new(y, [n]), device)
 }
 
+/// Times SGD steps of `$model` on inputs `$x` (already on the autodiff device) and labels `$y`.
+macro_rules! bench_train {
+    ($g:expr, $device:expr, $model:expr, $x:expr, $y:expr, $lr:expr) => {{
+        let mut model = Some($model);
+        let mut optim = SgdConfig::new().init();
+        let loss_fn = CrossEntropyLossConfig::new().init(&$device);
+        let (x, y) = ($x, labels($y, &$device));
+        $g.bench_function("burn", |b| {
+            b.iter(|| {
+                let m = model.take().expect("model");
+                let loss = loss_fn.forward(m.forward(x.clone()), y.clone());
+                let grads = GradientsParams::from_grads(loss.backward(), &m);
+                model = Some(optim.step(f64::from($lr), m, grads));
+                black_box(loss);
+            })
+        });
+    }};
+}
+
 pub fn lenet_train(g: &mut Group<'_>, x: &[f32], y: &[usize], batch: usize, lr: f32) {
     let device = Device::flex().autodiff();
-    let mut model = Some(LeNet::new(&device));
-    let mut optim = SgdConfig::new().init();
-    let loss_fn = CrossEntropyLossConfig::new().init(&device);
     let x: Tensor<4> = Tensor::from_data(TensorData::new(x.to_vec(), [batch, 1, 28, 28]), &device);
-    let y = labels(y, &device);
-    g.bench_function("burn", |b| {
-        b.iter(|| {
-            let m = model.take().expect("model");
-            let loss = loss_fn.forward(m.forward(x.clone()), y.clone());
-            let grads = GradientsParams::from_grads(loss.backward(), &m);
-            model = Some(optim.step(f64::from(lr), m, grads));
-            black_box(loss);
-        })
-    });
+    bench_train!(g, device, LeNet::new(&device), x, y, lr);
 }
 
 pub fn mlp_train(g: &mut Group<'_>, x: &[f32], y: &[usize], batch: usize, lr: f32) {
     let device = Device::flex().autodiff();
-    let mut model = Some(Mlp::new(&device));
-    let mut optim = SgdConfig::new().init();
-    let loss_fn = CrossEntropyLossConfig::new().init(&device);
     let x: Tensor<2> = Tensor::from_data(TensorData::new(x.to_vec(), [batch, 784]), &device);
-    let y = labels(y, &device);
-    g.bench_function("burn", |b| {
-        b.iter(|| {
-            let m = model.take().expect("model");
-            let loss = loss_fn.forward(m.forward(x.clone()), y.clone());
-            let grads = GradientsParams::from_grads(loss.backward(), &m);
-            model = Some(optim.step(f64::from(lr), m, grads));
-            black_box(loss);
-        })
-    });
+    bench_train!(g, device, Mlp::new(&device), x, y, lr);
 }
 
 pub fn lenet_infer(g: &mut Group<'_>, x: &[f32], batch: usize) {
