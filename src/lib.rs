@@ -67,8 +67,8 @@
 
 pub use nn_macros::network;
 pub use nn_runtime::{
-    argmax, data, io, kernels, layers, loss, optim, train, view, view_mut, Error, LayerInfo, Network, Parallelism,
-    Params, Result, Rng, Sample, TensorInfo, WeightProblem, CHUNK,
+    argmax, data, io, kernels, layers, loss, optim, regularize, train, view, view_mut, Error, LayerInfo, Network,
+    Parallelism, Params, Result, Rng, Sample, TensorInfo, WeightProblem, CHUNK,
 };
 
 /// Everything a program that declares and trains networks needs: `use nn::prelude::*;`.
@@ -81,6 +81,7 @@ pub mod prelude {
     pub use nn_runtime::optim::{
         Adam, AdamConfig, AdamW, AdamWConfig, Lbfgs, LbfgsConfig, Optimizer, RmsProp, RmsPropConfig, Sgd, SgdConfig,
     };
+    pub use nn_runtime::regularize::Regularization;
     pub use nn_runtime::train::{evaluate, fit, EarlyStopping, Monitor, Schedule, TrainConfig};
     pub use nn_runtime::{Network, Parallelism, Sample};
 }

@@ -19,6 +19,7 @@ pub mod loss;
 mod network;
 pub mod optim;
 mod params;
+pub mod regularize;
 mod rng;
 mod sample;
 mod summary;

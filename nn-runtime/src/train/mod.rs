@@ -14,6 +14,7 @@ use crate::data::{Dataset, Loader};
 use crate::loss::Loss;
 use crate::network::Network;
 use crate::optim::Optimizer;
+use crate::regularize::{add_weight_penalty, apply_max_norm, clip_grad_norm, clip_grad_value, Regularization};
 use crate::sample::{argmax, Sample};
 use crate::{Error, Result};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -86,6 +87,8 @@ pub struct TrainConfig {
     pub progress: bool,
     /// Write loss and accuracy curves (SVG) here after every epoch.
     pub curves: Option<PathBuf>,
+    /// Weight penalties (added to the reported training loss), max-norm and gradient clipping.
+    pub regularization: Regularization,
 }
 
 impl Default for TrainConfig {
@@ -103,6 +106,7 @@ impl Default for TrainConfig {
             verbose: true,
             progress: true,
             curves: None,
+            regularization: Regularization::default(),
         }
     }
 }
@@ -203,7 +207,7 @@ where
         let mut ratios = Vec::new();
         for (step, batch) in loader.epoch(epoch).enumerate() {
             train.gather_into(batch, &mut xs, &mut ts);
-            let value = net.loss_and_grad(&xs, &ts, loss)?;
+            let value = net.loss_and_grad(&xs, &ts, loss)? + regularize(net, &config.regularization);
             if !value.is_finite() {
                 bar.abandon();
                 return Err(Error::NonFiniteLoss { epoch, step: step + 1, loss: value });
@@ -219,6 +223,9 @@ where
                 before.copy_from_slice(net.params());
             }
             step_optimizer(net, optimizer);
+            if let Some(c) = config.regularization.max_norm {
+                apply_max_norm::<N>(net.params_mut(), c);
+            }
             if last {
                 ratios = update_ratios::<N>(&before, net.params());
             }
@@ -269,6 +276,20 @@ where
     Ok(history)
 }
 
+/// Adds the weight penalties to the gradient `loss_and_grad` left in the network and clips it; returns the penalty.
+fn regularize<N: Network>(net: &mut N, r: &Regularization) -> f32 {
+    let mut state = std::mem::take(net.state_mut());
+    let penalty = add_weight_penalty::<N>(net.params(), &mut state.grads, r.l1, r.l2);
+    if let Some(c) = r.clip_value {
+        clip_grad_value(&mut state.grads, c);
+    }
+    if let Some(c) = r.clip_norm {
+        clip_grad_norm(&mut state.grads, c);
+    }
+    std::mem::swap(net.state_mut(), &mut state);
+    penalty
+}
+
 /// The optimizer update with the gradient `loss_and_grad` left in the network.
 fn step_optimizer<N: Network, O: Optimizer>(net: &mut N, optimizer: &mut O) {
     let mut state = std::mem::take(net.state_mut());
@@ -296,6 +317,7 @@ fn validate<X, T>(config: &TrainConfig, train: &Dataset<X, T>, valid: Option<&Da
     if config.resume && config.checkpoint.is_none() {
         return bad("resume", "needs a `checkpoint` path");
     }
+    config.regularization.validate()?;
     config.schedule.validate()
 }
 

@@ -1,0 +1,92 @@
+//! Weight penalties, max-norm and gradient clipping (`nn::regularize`), alone and inside `fit`.
+
+use nn::prelude::*;
+use nn::regularize::{add_weight_penalty, apply_max_norm, clip_grad_norm, clip_grad_value};
+use std::path::Path;
+
+network! {
+    struct Mlp {
+        Input<784> -> fc1: Linear<784, 32> -> ReLU -> fc2: Linear<32, 10>
+    }
+}
+
+#[test]
+fn penalties_match_their_finite_differences_and_spare_biases() {
+    let net = Mlp::new(1);
+    // Evaluate away from the kink of |w| at 0, which a difference step of 1e-3 could cross.
+    let params: Vec<f32> = net.params.iter().map(|&w| if w.abs() < 0.01 { 0.05f32.copysign(w) } else { w }).collect();
+    let (l1, l2) = (0.01, 0.1);
+    let mut grads = vec![0.0; Mlp::PARAMS];
+    let value = add_weight_penalty::<Mlp>(&params, &mut grads, l1, l2);
+    let penalty = |p: &[f32]| -> f64 {
+        let mut g = vec![0.0; Mlp::PARAMS];
+        f64::from(add_weight_penalty::<Mlp>(p, &mut g, l1, l2))
+    };
+    assert!((f64::from(value) - penalty(&params)).abs() < 1e-6);
+    for i in (0..Mlp::PARAMS).step_by(97) {
+        let (mut hi, mut lo) = (params.clone(), params.clone());
+        hi[i] += 1e-3;
+        lo[i] -= 1e-3;
+        let numeric = (penalty(&hi) - penalty(&lo)) / 2e-3;
+        assert!((numeric - f64::from(grads[i])).abs() < 1e-3, "param {i}: {numeric} vs {}", grads[i]);
+    }
+    let bias = Mlp::TENSORS.iter().find(|t| t.name == "fc1.bias").unwrap();
+    assert!(grads[bias.offset..bias.offset + bias.len()].iter().all(|&g| g == 0.0), "biases are not penalised");
+}
+
+#[test]
+fn clipping_bounds_the_gradient() {
+    let mut g = vec![3.0f32, -4.0, 0.0];
+    assert_eq!(clip_grad_norm(&mut g, 1.0), 5.0);
+    let norm = g.iter().map(|v| v * v).sum::<f32>().sqrt();
+    assert!((norm - 1.0).abs() < 1e-5 && (g[0] / g[1] + 0.75).abs() < 1e-6, "{g:?}");
+    let mut small = vec![0.1f32, 0.2];
+    clip_grad_norm(&mut small, 1.0);
+    assert_eq!(small, [0.1, 0.2], "short gradients are left alone");
+    let mut v = vec![-5.0f32, 0.5, 2.0];
+    clip_grad_value(&mut v, 1.0);
+    assert_eq!(v, [-1.0, 0.5, 1.0]);
+}
+
+#[test]
+fn max_norm_leaves_no_unit_above_c() {
+    let mut net = Mlp::new(2);
+    net.params.iter_mut().for_each(|p| *p *= 50.0);
+    let bias_before = net.param("fc1.bias").unwrap().to_vec();
+    apply_max_norm::<Mlp>(&mut net.params, 3.0);
+    for w in net.fc1.weight(&net.params).iter() {
+        let n = w.iter().map(|v| v * v).sum::<f32>().sqrt();
+        assert!(n <= 3.0 + 1e-4, "{n}");
+    }
+    assert_eq!(net.param("fc1.bias").unwrap(), &bias_before[..]);
+}
+
+#[test]
+fn fit_applies_max_norm_penalties_and_clipping() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/mnist-sample");
+    let (train, test) = load_mnist::<[f32; 784]>(&dir).unwrap();
+    let quiet = |r| TrainConfig {
+        epochs: 2,
+        batch_size: 32,
+        verbose: false,
+        progress: false,
+        regularization: r,
+        ..Default::default()
+    };
+    let mut plain = Mlp::new(3);
+    let mut opt = Adam::new(AdamConfig { lr: 1e-2, ..Default::default() });
+    fit(&mut plain, &mut opt, &CrossEntropy, &train, Some(&test), &quiet(Regularization::default())).unwrap();
+    let mut constrained = Mlp::new(3);
+    let mut opt = Adam::new(AdamConfig { lr: 1e-2, ..Default::default() });
+    let r = Regularization { l2: 1e-2, max_norm: Some(0.5), clip_norm: Some(1.0), ..Default::default() };
+    let history = fit(&mut constrained, &mut opt, &CrossEntropy, &train, Some(&test), &quiet(r)).unwrap();
+    assert!(history.last().unwrap().valid_accuracy.unwrap() > 0.6);
+    let max_row = |net: &Mlp| {
+        net.fc1.weight(&net.params).iter().map(|w| w.iter().map(|v| v * v).sum::<f32>().sqrt()).fold(0.0, f32::max)
+    };
+    assert!(max_row(&constrained) <= 0.5 + 1e-4);
+    assert!(max_row(&plain) > 0.5, "the constraint was needed: {}", max_row(&plain));
+    let bad = Regularization { l1: -1.0, ..Default::default() };
+    let err = fit(&mut plain, &mut opt, &CrossEntropy, &train, None, &quiet(bad)).unwrap_err();
+    assert_eq!(err.to_string(), "invalid training setting `l1`: -1 must be a finite number ≥ 0");
+}
