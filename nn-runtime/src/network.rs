@@ -130,12 +130,19 @@ pub trait Network: Sized + Send + Sync {
         run_chunks(
             self,
             xs.len(),
-            |net, ws, c| net.forward_chunk(chunk_input::<Self>(xs, c), ws),
+            |net, ws, c| {
+                forward_output(net, chunk_input::<Self>(xs, c), ws);
+            },
             |ws, c| {
-                let x = chunk_input::<Self>(xs, c);
-                let len = x.len() / Self::Input::LEN * Self::Output::LEN;
+                let y = output(
+                    chunk_input::<Self>(xs, c),
+                    &ws.acts,
+                    Self::OUTPUT_BUFFER,
+                    Self::Input::LEN,
+                    Self::Output::LEN,
+                );
                 let start = c * CHUNK * Self::Output::LEN;
-                out[start..start + len].copy_from_slice(buffer(x, &ws.acts, Self::OUTPUT_BUFFER, len));
+                out[start..start + y.len()].copy_from_slice(y);
                 Ok(())
             },
         )
@@ -228,11 +235,10 @@ pub trait Network: Sized + Send + Sync {
             self,
             xs.len(),
             |net, ws, c| {
-                let x = chunk_input::<Self>(xs, c);
-                net.forward_chunk(x, ws);
-                let out = buffer(x, &ws.acts, Self::OUTPUT_BUFFER, x.len() / Self::Input::LEN * Self::Output::LEN);
+                let out = forward_output(net, chunk_input::<Self>(xs, c), ws);
                 let lc = &labels[c * CHUNK..];
-                ws.total = out.chunks_exact(Self::Output::LEN).zip(lc).filter(|(y, &l)| argmax(y) == l).count() as f64;
+                let hits = out.chunks_exact(Self::Output::LEN).zip(lc).filter(|(y, &l)| argmax(y) == l).count();
+                ws.total = hits as f64;
             },
             |ws, _| {
                 correct += ws.total;
@@ -305,6 +311,17 @@ fn check_len(inputs: usize, other: usize, what: &'static str) -> Result<()> {
 /// The flat input of chunk `c`.
 fn chunk_input<N: Network>(xs: &[N::Input], c: usize) -> &[f32] {
     N::Input::flat(&xs[c * CHUNK..(c * CHUNK + CHUNK).min(xs.len())])
+}
+
+/// Runs the forward pass of chunk `x` and returns its outputs (`n × Output::LEN` values).
+fn forward_output<'w, N: Network>(net: &N, x: &'w [f32], ws: &'w mut Workspace) -> &'w [f32] {
+    net.forward_chunk(x, ws);
+    output(x, &ws.acts, N::OUTPUT_BUFFER, N::Input::LEN, N::Output::LEN)
+}
+
+/// The outputs of the chunk `x` last run forward in `ws`.
+fn output<'w>(x: &'w [f32], acts: &'w [Vec<f32>], k: usize, in_len: usize, out_len: usize) -> &'w [f32] {
+    buffer(x, acts, k, x.len() / in_len * out_len)
 }
 
 /// Runs `work` on every chunk of a batch of `len` samples — on the calling thread, or in waves of parallel chunks
@@ -383,8 +400,8 @@ fn batch_loss<N: Network, L: Loss<N::Output>>(
         xs.len(),
         |net, ws, c| {
             let x = chunk_input::<N>(xs, c);
-            net.forward_chunk(x, ws);
-            let out = buffer(x, &ws.acts, N::OUTPUT_BUFFER, x.len() / N::Input::LEN * width);
+            forward_output(net, x, ws);
+            let out = output(x, &ws.acts, N::OUTPUT_BUFFER, N::Input::LEN, width);
             let tc = &targets[c * CHUNK..];
             ws.total = 0.0;
             for (i, ((y, t), g)) in out.chunks_exact(width).zip(tc).zip(ws.grad_out.chunks_exact_mut(width)).enumerate()

@@ -132,13 +132,17 @@ where
     }
     const BATCH: usize = 256;
     let mut outputs = vec![N::Output::zeroed(); BATCH.min(data.len())];
+    let mut grad = vec![0.0f32; N::Output::LEN];
     let (mut total, mut correct) = (0.0f64, 0usize);
+    let mut index = 0;
+    // One forward pass per batch gives both the loss and the predictions.
     for (xs, ts) in data.inputs.chunks(BATCH).zip(data.targets.chunks(BATCH)) {
-        total += f64::from(net.evaluate_loss(xs, ts, loss)?) * xs.len() as f64;
         let ys = &mut outputs[..xs.len()];
         net.forward_batch(xs, ys);
-        for (y, t) in ys.iter().zip(ts) {
-            correct += usize::from(argmax(N::Output::flat(std::slice::from_ref(y))) == t.class());
+        for (y, t) in N::Output::flat(ys).chunks_exact(N::Output::LEN).zip(ts) {
+            total += f64::from(loss.sample_loss(y, t, index, 1.0, &mut grad)?);
+            correct += usize::from(argmax(y) == t.class());
+            index += 1;
         }
     }
     Ok(Evaluation { loss: (total / data.len() as f64) as f32, accuracy: correct as f32 / data.len() as f32 })
