@@ -92,6 +92,10 @@ pub const LAYER_NAMES: &[&str] = &[
     "Sigmoid",
     "Tanh",
     "Softmax",
+    "Dropout",
+    "BatchNorm",
+    "Maxout",
+    "PReLU",
 ];
 
 /// The specification of layer `name`, if it is one.
@@ -120,6 +124,23 @@ pub fn spec(name: &str) -> Option<Spec> {
         "LeakyReLU" => (vec![Param { name: "SLOPE", ty: Type::Float, default: Some(Bound::Float(0.01)) }], vec![]),
         "ELU" => (vec![Param { name: "ALPHA", ty: Type::Float, default: Some(Bound::Float(1.0)) }], vec![]),
         "Flatten" | "ReLU" | "Sigmoid" | "Tanh" | "Softmax" => (vec![], vec![]),
+        "Dropout" => (vec![Param { name: "P", ty: Type::Float, default: Some(Bound::Float(0.5)) }], vec![]),
+        // FEATURES defaults to the incoming channels (0 stands for "not given"); `check` compares it when given.
+        "BatchNorm" => (
+            vec![Param { name: "FEATURES", ty: Type::Size, default: Some(Bound::Int(0)) }],
+            vec![
+                Param { name: "eps", ty: Type::Float, default: Some(Bound::Float(1e-5)) },
+                Param { name: "momentum", ty: Type::Float, default: Some(Bound::Float(0.1)) },
+            ],
+        ),
+        "Maxout" => (
+            vec![req("IN", Type::Size), req("OUT", Type::Size), req("PIECES", Type::Size)],
+            vec![Param { name: "init", ty: Type::Init, default: Some(Bound::Init("PyTorch")) }],
+        ),
+        "PReLU" => (
+            vec![Param { name: "SLOPES", ty: Type::Size, default: Some(Bound::Int(1)) }],
+            vec![Param { name: "init", ty: Type::Float, default: Some(Bound::Float(0.25)) }],
+        ),
         _ => return None,
     };
     Some(Spec { name: LAYER_NAMES.iter().find(|n| **n == name)?, positional, options })

@@ -49,6 +49,11 @@ pub enum Kind {
     Sigmoid,
     Tanh,
     Softmax,
+    Dropout { p: f64 },
+    /// `c` channels of `s` values each.
+    BatchNorm { c: usize, s: usize, eps: f64, momentum: f64 },
+    Maxout { i: usize, o: usize, k: usize, init: &'static str },
+    PReLU { slopes: usize, init: f64 },
 }
 
 impl Kind {
@@ -57,8 +62,26 @@ impl Kind {
         match *self {
             Kind::Linear { i, o, bias, .. } => with_bias(vec![o, i], o, bias),
             Kind::Conv2d { c, o, k, bias, .. } => with_bias(vec![o, c, k, k], o, bias),
+            Kind::BatchNorm { c, .. } => with_bias(vec![c], c, true),
+            Kind::Maxout { i, o, k, .. } => with_bias(vec![o * k, i], o * k, true),
+            Kind::PReLU { slopes, .. } => vec![("weight", vec![slopes])],
             _ => vec![],
         }
+    }
+
+    /// Named buffer tensors (saved with the weights, not trained) and their shapes, as PyTorch names them.
+    pub fn buffers(&self) -> Vec<(&'static str, Vec<usize>)> {
+        match *self {
+            Kind::BatchNorm { c, .. } => {
+                vec![("running_mean", vec![c]), ("running_var", vec![c]), ("num_batches_tracked", vec![])]
+            }
+            _ => vec![],
+        }
+    }
+
+    /// Number of buffer values.
+    pub fn buffer_len(&self) -> usize {
+        self.buffers().iter().map(|(_, s)| s.iter().product::<usize>()).sum()
     }
 
     /// Number of parameters.
@@ -221,6 +244,10 @@ fn check_layer(item: &Item, input: &Shape, is_last: bool, cx: &mut Ctxt) -> Opti
         "ELU" => Ok(Kind::Elu(args.float("ALPHA"))),
         "Sigmoid" => Ok(Kind::Sigmoid),
         "Tanh" => Ok(Kind::Tanh),
+        "Dropout" => dropout(&decl, &args).map_err(|m| item.error(m)),
+        "BatchNorm" => batch_norm(&decl, &args, input, &mut soft).map_err(|m| item.error(m)),
+        "Maxout" => maxout(&decl, &args, input, &mut soft).map_err(|m| item.error(m)),
+        "PReLU" => prelu(&decl, &args, input).map_err(|m| item.error(m)),
         "Softmax" => match input {
             Shape::Flat { .. } => Ok(Kind::Softmax),
             _ => Err(item.error(format!(
@@ -302,6 +329,83 @@ fn pool(name: &str, decl: &str, args: &Args, input: &Shape) -> Result<Kind, Stri
     Ok(if name == "MaxPool" { Kind::MaxPool { c, h, w, k, s } } else { Kind::AvgPool { c, h, w, k, s } })
 }
 
+fn dropout(decl: &str, args: &Args) -> Result<Kind, String> {
+    let p = args.float("P");
+    if !(0.0..1.0).contains(&p) {
+        return Err(format!(
+            "`{decl}` has drop probability {}, but it must be at least 0 and below 1 (PyTorch's `p`: 0.5 drops half \
+             the values)",
+            crate::parse::format_float(p)
+        ));
+    }
+    Ok(Kind::Dropout { p })
+}
+
+fn batch_norm(decl: &str, args: &Args, input: &Shape, soft: &mut Vec<String>) -> Result<Kind, String> {
+    let (c, s, what) = match input {
+        Shape::Image([c, h, w]) => (*c, h * w, "channel"),
+        _ => (input.len(), 1, "feature"),
+    };
+    let given = args.int("FEATURES");
+    if given != 0 && given != c {
+        soft.push(format!(
+            "`{decl}` normalises {given} {what}{}, but the previous layer produces {} ({c} {what}{}); write \
+             `BatchNorm<{c}>`, or just `BatchNorm`",
+            plural(given),
+            input.describe(),
+            plural(c)
+        ));
+    }
+    let (eps, momentum) = (args.float("eps"), args.float("momentum"));
+    if eps <= 0.0 {
+        return Err(format!("`{decl}` needs `eps` > 0 (PyTorch's default is 1e-5)"));
+    }
+    if !(0.0..=1.0).contains(&momentum) {
+        return Err(format!("`{decl}` needs `momentum` between 0 and 1 (PyTorch's default is 0.1)"));
+    }
+    Ok(Kind::BatchNorm { c, s, eps, momentum })
+}
+
+fn maxout(decl: &str, args: &Args, input: &Shape, soft: &mut Vec<String>) -> Result<Kind, String> {
+    let (i, o, k) = (args.int("IN"), args.int("OUT"), args.int("PIECES"));
+    match input {
+        Shape::Image(_) => Err(format!(
+            "`{decl}` needs a flat input, but the previous layer produces a {} tensor; insert `-> Flatten` before \
+             this layer (it then receives {} features)",
+            input.describe(),
+            input.len()
+        )),
+        Shape::Flat { len, .. } => {
+            if *len != i {
+                soft.push(format!(
+                    "`{decl}` expects {i} input features, but the previous layer produces {}; did you mean `{}`?",
+                    input.describe(),
+                    decl.replacen(&format!("<{i}"), &format!("<{len}"), 1)
+                ));
+            }
+            Ok(Kind::Maxout { i: *len, o, k, init: args.init("init") })
+        }
+        Shape::Unknown => Ok(Kind::Maxout { i, o, k, init: args.init("init") }),
+    }
+}
+
+fn prelu(decl: &str, args: &Args, input: &Shape) -> Result<Kind, String> {
+    let slopes = args.int("SLOPES");
+    let (c, what) = match input {
+        Shape::Image([c, ..]) => (*c, "channel"),
+        _ => (input.len(), "feature"),
+    };
+    if slopes != 1 && slopes != c {
+        return Err(format!(
+            "`{decl}` has {slopes} slopes, but the previous layer produces {} ({c} {what}{}); write `PReLU` for one \
+             shared slope or `PReLU<{c}>` for one per {what}",
+            input.describe(),
+            plural(c)
+        ));
+    }
+    Ok(Kind::PReLU { slopes, init: args.float("init") })
+}
+
 fn image(decl: &str, input: &Shape) -> Result<[usize; 3], String> {
     match input {
         Shape::Image(d) => Ok(*d),
@@ -329,6 +433,7 @@ fn output_shape(kind: &Kind, input: &Shape) -> Shape {
         Kind::MaxPool { c, h, w, k, s } | Kind::AvgPool { c, h, w, k, s } => {
             Shape::Image([c, (h - k) / s + 1, (w - k) / s + 1])
         }
+        Kind::Maxout { o, .. } => Shape::Flat { len: o, from: None },
         Kind::Flatten => match input {
             Shape::Image(d) => Shape::Flat { len: input.len(), from: Some(*d) },
             other => other.clone(),
@@ -339,7 +444,7 @@ fn output_shape(kind: &Kind, input: &Shape) -> Shape {
 
 /// The output shape a layer declares by itself (for `Linear`), so checking can go on after an error in it.
 fn declared_output(item: &Item) -> Option<Shape> {
-    if item.kind != "Linear" {
+    if item.kind != "Linear" && item.kind != "Maxout" {
         return None;
     }
     match item.args.get(1).map(|a| (&a.key, &a.value)) {
@@ -363,6 +468,12 @@ fn check_names(items: &[Item], cx: &mut Ctxt) {
             cx.push(syn::Error::new(
                 name.span(),
                 "`params` is reserved for the network's parameter buffer; choose another layer name",
+            ));
+        }
+        if text == "buffers" {
+            cx.push(syn::Error::new(
+                name.span(),
+                "`buffers` is reserved for the network's running statistics; choose another layer name",
             ));
         }
         let clash = fields.iter().enumerate().find(|(other, f)| *other != index && *f == text);

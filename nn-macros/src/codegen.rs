@@ -32,9 +32,9 @@ pub fn network(net: &Network, checked: &Checked) -> TokenStream {
         );
         quote!(#[doc = #doc] pub #field: #ty)
     });
-    let constructors = checked.layers.iter().zip(&plan.offsets).map(|(l, &offset)| {
+    let constructors = checked.layers.iter().zip(&plan.offsets).enumerate().map(|(index, (l, &offset))| {
         let field = &l.field;
-        let value = layer_value(l, offset);
+        let value = layer_value(l, index, offset, &plan);
         quote!(#field: #value)
     });
     let inits = checked.layers.iter().zip(&plan.offsets).enumerate().filter(|(_, (l, _))| l.kind.params() > 0).map(
@@ -42,6 +42,9 @@ pub fn network(net: &Network, checked: &Checked) -> TokenStream {
             let field = &l.field;
             let end = offset + l.kind.params();
             let stream = index as u64;
+            if matches!(l.kind, Kind::BatchNorm { .. }) {
+                return quote!(net.#field.init(&mut net.params, &mut net.buffers););
+            }
             quote! {
                 #rt::layers::Layer::init(&net.#field, &mut net.params[#offset..#end], &mut #rt::Rng::new(seed, #stream));
             }
@@ -49,32 +52,76 @@ pub fn network(net: &Network, checked: &Checked) -> TokenStream {
     );
     let forward = plan.steps.iter().map(|s| {
         let field = &checked.layers[s.layer].field;
-        let Step { from, to, in_len, out_len, offset, params, .. } = *s;
+        let Step { from, to, in_len, out_len, offset, params, stage, .. } = *s;
         let end = offset + params;
-        quote! {{
-            let (x, y) = #rt::layer_io(input, acts, #from, #to, n * #in_len, n * #out_len);
-            #rt::layers::Layer::forward(&self.#field, &params[#offset..#end], x, y, scratch);
-        }}
+        let io = quote!(let (x, y) = #rt::layer_io(input, acts, #from, #to, n * #in_len, n * #out_len););
+        if let Some(j) = s.norm {
+            let next = j + 1;
+            return quote! {{
+                #io
+                match stage {
+                    ::core::option::Option::None => self.#field.forward_eval(&params[#offset..#end], &self.buffers, x, y),
+                    ::core::option::Option::Some(t) => {
+                        if t == #j {
+                            self.#field.partial_stats(x, partials);
+                        }
+                        if t == #next {
+                            self.#field.forward_train(&params[#offset..#end], pass, x, y);
+                        }
+                    }
+                }
+            }};
+        }
+        quote! {
+            if run(#stage) {
+                #io
+                #rt::layers::Layer::forward(&self.#field, &params[#offset..#end], x, y, scratch, pass);
+            }
+        }
     });
     let backward = plan.steps.iter().enumerate().rev().map(|(i, s)| {
         let field = &checked.layers[s.layer].field;
-        let Step { from, to, in_len, out_len, offset, params, .. } = *s;
+        let Step { from, to, in_len, out_len, offset, params, stage, .. } = *s;
         let end = offset + params;
         let dx = if i == 0 { quote!(dx.take()) } else { quote!(::core::option::Option::Some(&mut h[..n * #in_len])) };
+        let io = quote! {
+            #rt::layers::Backward {
+                x: #rt::buffer(input, acts, #from, n * #in_len),
+                y: #rt::buffer(input, acts, #to, n * #out_len),
+                dy: &g[..n * #out_len],
+                dx: #dx,
+                pass: *pass,
+            }
+        };
+        if let Some(j) = s.norm {
+            let next = j + 1;
+            return quote! {
+                match stage {
+                    ::core::option::Option::None => {
+                        self.#field.backward_eval(&params[#offset..#end], &self.buffers, #io, &mut grads[#offset..#end]);
+                        ::core::mem::swap(&mut g, &mut h);
+                    }
+                    ::core::option::Option::Some(t) => {
+                        if t == #next {
+                            let io = #rt::layers::Backward { dx: ::core::option::Option::None, ..#io };
+                            self.#field.backward_sums(pass, &io, &mut grads[#offset..#end], partials);
+                        }
+                        if t == #j {
+                            let io = #io;
+                            if let ::core::option::Option::Some(d) = io.dx {
+                                self.#field.backward_train(&params[#offset..#end], pass, io.x, io.dy, d);
+                            }
+                            ::core::mem::swap(&mut g, &mut h);
+                        }
+                    }
+                }
+            };
+        }
         quote! {
-            #rt::layers::Layer::backward(
-                &self.#field,
-                &params[#offset..#end],
-                #rt::layers::Backward {
-                    x: #rt::buffer(input, acts, #from, n * #in_len),
-                    y: #rt::buffer(input, acts, #to, n * #out_len),
-                    dy: &g[..n * #out_len],
-                    dx: #dx,
-                },
-                &mut grads[#offset..#end],
-                scratch,
-            );
-            ::core::mem::swap(&mut g, &mut h);
+            if run(#stage) {
+                #rt::layers::Layer::backward(&self.#field, &params[#offset..#end], #io, &mut grads[#offset..#end], scratch);
+                ::core::mem::swap(&mut g, &mut h);
+            }
         }
     });
     let no_layers_backward = plan.steps.is_empty().then(|| {
@@ -89,7 +136,7 @@ pub fn network(net: &Network, checked: &Checked) -> TokenStream {
     let buffers = &plan.buffers;
     let width = plan.width;
     let output_buffer = plan.output_buffer;
-    let scratch_terms = checked.layers.iter().filter(|l| !matches!(l.kind, Kind::Flatten)).map(|l| {
+    let scratch_terms = checked.layers.iter().filter(|l| is_layer(&l.kind)).map(|l| {
         let ty = layer_type(l);
         quote!(<#ty as #rt::layers::Layer>::SCRATCH)
     });
@@ -113,9 +160,34 @@ pub fn network(net: &Network, checked: &Checked) -> TokenStream {
             })
             .collect::<Vec<_>>()
     });
+    let buffer_infos = checked.layers.iter().zip(&plan.buffer_offsets).flat_map(|(l, &offset)| {
+        let mut at = offset;
+        l.kind
+            .buffers()
+            .into_iter()
+            .map(|(suffix, shape)| {
+                let name = format!("{}.{suffix}", l.prefix);
+                let tokens = quote!(#rt::TensorInfo { name: #name, shape: &[#(#shape),*], offset: #at });
+                at += shape.iter().product::<usize>();
+                tokens
+            })
+            .collect::<Vec<_>>()
+    });
+    let norm_infos = plan.norms.iter().map(|&(layer, ref tokens)| {
+        let _ = layer;
+        tokens.clone()
+    });
+    let total_buffers = plan.total_buffers;
+    let flips = &plan.flips;
     let assertions = checked.layers.iter().filter(|l| !matches!(l.kind, Kind::Flatten)).map(|l| {
         let ty = layer_type(l);
         let (i, o, p) = (l.input.len(), l.output.len(), l.kind.params());
+        if !is_layer(&l.kind) {
+            let b = l.kind.buffer_len();
+            return quote! {
+                ::core::assert!(<#ty>::LEN == #i && #i == #o && <#ty>::PARAMS == #p && <#ty>::BUFFERS == #b);
+            };
+        }
         quote! {
             ::core::assert!(
                 <#ty as #rt::layers::Layer>::IN == #i
@@ -134,6 +206,9 @@ pub fn network(net: &Network, checked: &Checked) -> TokenStream {
             /// All parameters in one contiguous buffer, in the order of `Network::TENSORS`. Layer fields give typed
             /// views into it, e.g. `net.fc1.weight(&net.params)`.
             pub params: #rt::Params,
+            /// Buffers: state saved with the weights but not trained (batch norm's running statistics), in the
+            /// order of `Network::BUFFER_TENSORS`; empty without batch norm.
+            pub buffers: #rt::Params,
             __nn_state: #rt::State,
         }
 
@@ -153,7 +228,9 @@ pub fn network(net: &Network, checked: &Checked) -> TokenStream {
             const PARAMS: usize = #total;
             const LAYERS: &'static [#rt::LayerInfo] = &[#(#layer_infos),*];
             const TENSORS: &'static [#rt::TensorInfo] = &[#(#tensor_infos),*];
-            const BUFFERS: &'static [usize] = &[#(#buffers),*];
+            const BUFFER_TENSORS: &'static [#rt::TensorInfo] = &[#(#buffer_infos),*];
+            const NORMS: &'static [#rt::layers::NormInfo] = &[#(#norm_infos),*];
+            const ACTIVATIONS: &'static [usize] = &[#(#buffers),*];
             const SCRATCH: usize = #rt::layers::max_of(&[#(#scratch_terms),*]);
             const WIDTH: usize = #width;
             const OUTPUT_BUFFER: usize = #output_buffer;
@@ -162,11 +239,11 @@ pub fn network(net: &Network, checked: &Checked) -> TokenStream {
                 let mut net = Self {
                     #(#constructors,)*
                     params: #rt::Params::zeros(#total),
+                    buffers: #rt::Params::zeros(#total_buffers),
                     __nn_state: ::core::default::Default::default(),
                 };
                 #(#inits)*
-                net.__nn_state = #rt::State::new::<Self>();
-                let _ = seed;
+                net.__nn_state = #rt::State::new::<Self>(seed);
                 net
             }
 
@@ -178,6 +255,14 @@ pub fn network(net: &Network, checked: &Checked) -> TokenStream {
                 &mut self.params
             }
 
+            fn buffers(&self) -> &[f32] {
+                &self.buffers
+            }
+
+            fn buffers_mut(&mut self) -> &mut [f32] {
+                &mut self.buffers
+            }
+
             fn state(&self) -> &#rt::State {
                 &self.__nn_state
             }
@@ -187,10 +272,17 @@ pub fn network(net: &Network, checked: &Checked) -> TokenStream {
             }
 
             #[allow(unused_variables)]
-            fn forward_chunk(&self, input: &[f32], ws: &mut #rt::Workspace) {
+            fn forward_chunk(
+                &self,
+                input: &[f32],
+                ws: &mut #rt::Workspace,
+                pass: &#rt::Pass<'_>,
+                stage: ::core::option::Option<usize>,
+            ) {
                 let n = input.len() / #in_len;
                 let params: &[f32] = &self.params;
-                let #rt::Workspace { acts, scratch, .. } = ws;
+                let #rt::Workspace { acts, scratch, partials, .. } = ws;
+                let run = |s: usize| stage.is_none_or(|t| t == s);
                 #(#forward)*
             }
 
@@ -200,11 +292,18 @@ pub fn network(net: &Network, checked: &Checked) -> TokenStream {
                 input: &[f32],
                 ws: &mut #rt::Workspace,
                 mut dx: ::core::option::Option<&mut [f32]>,
+                pass: &#rt::Pass<'_>,
+                stage: ::core::option::Option<usize>,
             ) {
                 let n = input.len() / #in_len;
                 let params: &[f32] = &self.params;
-                let #rt::Workspace { acts, scratch, grad_out, grad_in, grads, .. } = ws;
-                let (mut g, mut h): (&mut [f32], &mut [f32]) = (grad_out, grad_in);
+                let #rt::Workspace { acts, scratch, grad_out, grad_in, grads, partials, .. } = ws;
+                let run = |s: usize| stage.is_none_or(|t| t == s);
+                // Where a stage's incoming gradient is: the stages before it in backward order swapped the two
+                // buffers this many times.
+                let flipped = stage.is_some_and(|s| [#(#flips),*][s]);
+                let (mut g, mut h): (&mut [f32], &mut [f32]) =
+                    if flipped { (grad_in, grad_out) } else { (grad_out, grad_in) };
                 #(#backward)*
                 #no_layers_backward
             }
@@ -212,14 +311,20 @@ pub fn network(net: &Network, checked: &Checked) -> TokenStream {
     }
 }
 
-/// Where each layer reads and writes, and where its parameters live.
+/// Where each layer reads and writes, and where its parameters and buffers live.
 struct Plan {
     steps: Vec<Step>,
     offsets: Vec<usize>,
+    buffer_offsets: Vec<usize>,
     buffers: Vec<usize>,
     width: usize,
     output_buffer: usize,
     total_params: usize,
+    total_buffers: usize,
+    /// The batch-norm layers in order: layer index and `NormInfo` expression.
+    norms: Vec<(usize, TokenStream)>,
+    /// Per stage of a staged backward pass: whether the gradient buffers start swapped.
+    flips: Vec<bool>,
 }
 
 #[derive(Clone, Copy)]
@@ -231,21 +336,50 @@ struct Step {
     out_len: usize,
     offset: usize,
     params: usize,
+    /// The stage of a staged training pass this layer runs in (the number of batch-norm layers before it).
+    stage: usize,
+    /// For a batch-norm layer, its index among them; it ends stage `j` (statistics) and starts stage `j + 1`.
+    norm: Option<usize>,
 }
 
 impl Plan {
     fn new(checked: &Checked) -> Self {
-        let (mut steps, mut offsets, mut buffers) = (Vec::new(), Vec::new(), Vec::new());
-        let mut current = 0;
-        let mut offset = 0;
+        let (mut steps, mut offsets, mut buffer_offsets, mut buffers) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let mut norms = Vec::new();
+        let (mut current, mut offset, mut buffer_offset, mut stats, mut partials) = (0, 0, 0, 0, 0);
         let mut width = checked.input.len();
         for (index, layer) in checked.layers.iter().enumerate() {
             offsets.push(offset);
+            buffer_offsets.push(buffer_offset);
             let params = layer.kind.params();
             width = width.max(layer.output.len());
+            let norm = if let Kind::BatchNorm { c, s, eps, momentum } = layer.kind {
+                let name = layer.field.to_string();
+                let (eps, momentum) = (Literal::f32_suffixed(eps as f32), Literal::f32_suffixed(momentum as f32));
+                let info = quote! {
+                    ::nn::__private::layers::NormInfo {
+                        name: #name,
+                        channels: #c,
+                        spatial: #s,
+                        params: #offset,
+                        buffers: #buffer_offset,
+                        stats: #stats,
+                        partials: #partials,
+                        eps: #eps,
+                        momentum: #momentum,
+                    }
+                };
+                norms.push((index, info));
+                stats += 4 * c;
+                partials += 2 * c;
+                Some(norms.len() - 1)
+            } else {
+                None
+            };
             if !matches!(layer.kind, Kind::Flatten) {
                 buffers.push(layer.output.len());
                 let to = buffers.len();
+                let stage = norms.len() - usize::from(norm.is_some());
                 steps.push(Step {
                     layer: index,
                     from: current,
@@ -254,13 +388,36 @@ impl Plan {
                     out_len: layer.output.len(),
                     offset,
                     params,
+                    stage,
+                    norm,
                 });
                 current = to;
             }
             offset += params;
+            buffer_offset += layer.kind.buffer_len();
         }
-        Plan { steps, offsets, buffers, width, output_buffer: current, total_params: offset }
+        // Backward swaps the gradient buffers once per layer: a batch-norm layer `j` does it in stage `j`.
+        let swaps: Vec<usize> = steps.iter().map(|s| s.norm.unwrap_or(s.stage)).collect();
+        let flips = (0..=norms.len()).map(|stage| swaps.iter().filter(|&&s| s > stage).count() % 2 == 1).collect();
+        Plan {
+            steps,
+            offsets,
+            buffer_offsets,
+            buffers,
+            width,
+            output_buffer: current,
+            total_params: offset,
+            total_buffers: buffer_offset,
+            norms,
+            flips,
+        }
     }
+}
+
+/// Whether the layer implements the runtime's `Layer` trait (batch norm has its own staged entry points;
+/// `Flatten` emits nothing).
+fn is_layer(kind: &Kind) -> bool {
+    !matches!(kind, Kind::Flatten | Kind::BatchNorm { .. })
 }
 
 /// `[[[f32; W]; H]; C]` for an image, `[f32; N]` for features.
@@ -289,14 +446,31 @@ fn layer_type(l: &Layer) -> TokenStream {
         Kind::Sigmoid => quote!(#rt::Sigmoid<#n>),
         Kind::Tanh => quote!(#rt::Tanh<#n>),
         Kind::Softmax => quote!(#rt::Softmax<#n>),
+        Kind::Dropout { .. } => quote!(#rt::Dropout<#n>),
+        Kind::BatchNorm { c, s, .. } => quote!(#rt::BatchNorm<#c, #s>),
+        Kind::Maxout { i, o, k, .. } => quote!(#rt::Maxout<#i, #o, #k>),
+        Kind::PReLU { slopes, .. } => quote!(#rt::PReLU<#n, #slopes>),
     }
 }
 
-/// The expression constructing a layer's descriptor.
-fn layer_value(l: &Layer, offset: usize) -> TokenStream {
+/// The expression constructing a layer's descriptor (`index` is its position, its random stream).
+fn layer_value(l: &Layer, index: usize, offset: usize, plan: &Plan) -> TokenStream {
     let ty = layer_type(l);
     match l.kind {
-        Kind::Linear { init, .. } | Kind::Conv2d { init, .. } => {
+        Kind::Dropout { p } => {
+            let p = Literal::f32_suffixed(p as f32);
+            let stream = index as u64;
+            quote!(<#ty>::new(#p, #stream))
+        }
+        Kind::BatchNorm { .. } => {
+            let info = plan.norms.iter().find(|(i, _)| *i == index).map(|(_, t)| t.clone());
+            quote!(<#ty>::new(#info))
+        }
+        Kind::PReLU { init, .. } => {
+            let init = Literal::f32_suffixed(init as f32);
+            quote!(<#ty>::new(#offset, #init))
+        }
+        Kind::Linear { init, .. } | Kind::Conv2d { init, .. } | Kind::Maxout { init, .. } => {
             let init = init_variant(init);
             quote!(<#ty>::new(#offset, #init))
         }
@@ -356,7 +530,7 @@ pub fn placeholder(net: &Network, partial: &Partial) -> TokenStream {
             const PARAMS: usize = 0;
             const LAYERS: &'static [#rt::LayerInfo] = &[];
             const TENSORS: &'static [#rt::TensorInfo] = &[];
-            const BUFFERS: &'static [usize] = &[];
+            const ACTIVATIONS: &'static [usize] = &[];
             const SCRATCH: usize = 0;
             const WIDTH: usize = 0;
             const OUTPUT_BUFFER: usize = 0;
@@ -375,10 +549,23 @@ pub fn placeholder(net: &Network, partial: &Partial) -> TokenStream {
             fn state_mut(&mut self) -> &mut #rt::State {
                 ::core::unimplemented!()
             }
-            fn forward_chunk(&self, _: &[f32], _: &mut #rt::Workspace) {
+            fn forward_chunk(
+                &self,
+                _: &[f32],
+                _: &mut #rt::Workspace,
+                _: &#rt::Pass<'_>,
+                _: ::core::option::Option<usize>,
+            ) {
                 ::core::unimplemented!()
             }
-            fn backward_chunk(&self, _: &[f32], _: &mut #rt::Workspace, _: ::core::option::Option<&mut [f32]>) {
+            fn backward_chunk(
+                &self,
+                _: &[f32],
+                _: &mut #rt::Workspace,
+                _: ::core::option::Option<&mut [f32]>,
+                _: &#rt::Pass<'_>,
+                _: ::core::option::Option<usize>,
+            ) {
                 ::core::unimplemented!()
             }
         }

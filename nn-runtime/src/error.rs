@@ -95,6 +95,17 @@ pub enum Error {
         /// What is wrong.
         problem: String,
     },
+    /// A batch-norm layer in training mode was given one value per channel, whose variance is undefined.
+    #[error(
+        "batch-norm layer `{layer}` needs more than one value per channel in training, but this batch gives \
+         {values}; use a larger batch, or switch the network to eval mode"
+    )]
+    BatchTooSmall {
+        /// The layer's field name.
+        layer: &'static str,
+        /// Values per channel in the batch (samples × positions).
+        values: usize,
+    },
 }
 
 impl Error {

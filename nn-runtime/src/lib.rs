@@ -11,6 +11,7 @@
 #![warn(missing_docs)]
 
 pub mod data;
+mod driver;
 mod error;
 pub mod io;
 pub mod kernels;
@@ -19,6 +20,7 @@ pub mod loss;
 mod network;
 pub mod optim;
 mod params;
+mod pass;
 pub mod regularize;
 mod rng;
 mod sample;
@@ -32,6 +34,7 @@ mod test_util;
 pub use error::{Error, Result, WeightProblem};
 pub use network::{LayerInfo, Network, TensorInfo};
 pub use params::Params;
+pub use pass::{Mode, Pass};
 pub use rng::Rng;
 pub use sample::{argmax, view, view_mut, Sample};
 pub use workspace::{buffer, layer_io, Parallelism, State, Workspace, CHUNK};

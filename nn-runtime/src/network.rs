@@ -4,8 +4,11 @@
 //! passes over one chunk of samples, and the sizes of its buffers. Everything else (batching, losses, gradient
 //! accumulation, optimizer steps) is written once here as provided methods.
 
+use crate::driver::{self, Backprop};
+use crate::layers::NormInfo;
 use crate::loss::Loss;
 use crate::optim::Optimizer;
+use crate::pass::{Mode, Pass};
 use crate::sample::{argmax, Sample};
 use crate::workspace::{buffer, Parallelism, State, Workspace, CHUNK};
 use crate::{Error, Result};
@@ -62,10 +65,15 @@ pub trait Network: Sized + Send + Sync {
     const LAYERS: &'static [LayerInfo];
     /// The parameter tensors in buffer order, with `state_dict` names.
     const TENSORS: &'static [TensorInfo];
+    /// The buffer tensors — state that is saved with the weights but not trained, such as batch norm's
+    /// `running_mean`, `running_var` and `num_batches_tracked` — in [`Network::buffers`] order.
+    const BUFFER_TENSORS: &'static [TensorInfo] = &[];
+    /// The batch-norm layers, in order.
+    const NORMS: &'static [NormInfo] = &[];
 
     #[doc(hidden)]
     /// Values per sample of each internal activation buffer.
-    const BUFFERS: &'static [usize];
+    const ACTIVATIONS: &'static [usize];
     #[doc(hidden)]
     /// Largest per-sample scratch any layer needs.
     const SCRATCH: usize;
@@ -85,6 +93,16 @@ pub trait Network: Sized + Send + Sync {
     /// All parameters, mutably.
     fn params_mut(&mut self) -> &mut [f32];
 
+    /// All buffer values (see [`Network::BUFFER_TENSORS`]); empty for networks without batch norm.
+    fn buffers(&self) -> &[f32] {
+        &[]
+    }
+
+    /// All buffer values, mutably.
+    fn buffers_mut(&mut self) -> &mut [f32] {
+        &mut []
+    }
+
     #[doc(hidden)]
     fn state(&self) -> &State;
 
@@ -92,12 +110,53 @@ pub trait Network: Sized + Send + Sync {
     fn state_mut(&mut self) -> &mut State;
 
     #[doc(hidden)]
-    /// Forward pass of one chunk: `x` holds `n ≤ CHUNK` flat samples; outputs land in `ws`.
-    fn forward_chunk(&self, x: &[f32], ws: &mut Workspace);
+    /// Forward pass of one chunk: `x` holds `n ≤ CHUNK` flat samples; outputs land in `ws`. `stage` is `None`
+    /// for the whole pass, or one stage of a staged training pass (see `driver`).
+    fn forward_chunk(&self, x: &[f32], ws: &mut Workspace, pass: &Pass<'_>, stage: Option<usize>);
 
     #[doc(hidden)]
-    /// Backward pass of the chunk last run forward: reads `ws.grad_out`, adds into `ws.grads`.
-    fn backward_chunk(&self, x: &[f32], ws: &mut Workspace, dx: Option<&mut [f32]>);
+    /// Backward pass of the chunk last run forward: reads `ws.grad_out`, writes `ws.grads`.
+    fn backward_chunk(
+        &self,
+        x: &[f32],
+        ws: &mut Workspace,
+        dx: Option<&mut [f32]>,
+        pass: &Pass<'_>,
+        stage: Option<usize>,
+    );
+
+    /// The current mode: [`Mode::Train`] (the default for a new network) or [`Mode::Eval`].
+    fn mode(&self) -> Mode {
+        self.state().mode
+    }
+
+    /// Switches between training and evaluation behaviour of dropout and batch norm. Every method that runs the
+    /// network follows the mode; switching is cheap.
+    fn set_mode(&mut self, mode: Mode) {
+        self.state_mut().mode = mode;
+    }
+
+    /// Switches to [`Mode::Train`] (as PyTorch's `model.train()`).
+    fn train(&mut self) {
+        self.set_mode(Mode::Train);
+    }
+
+    /// Switches to [`Mode::Eval`] (as PyTorch's `model.eval()`): dropout off, batch norm on running statistics;
+    /// outputs are then deterministic.
+    fn eval(&mut self) {
+        self.set_mode(Mode::Eval);
+    }
+
+    /// Training passes run so far; dropout masks are drawn from the network's seed and this counter, so a
+    /// network restored with the same counter draws the same masks.
+    fn step_counter(&self) -> u64 {
+        self.state().step
+    }
+
+    /// Sets the training-pass counter (used when resuming from a checkpoint).
+    fn set_step_counter(&mut self, step: u64) {
+        self.state_mut().step = step;
+    }
 
     /// Spreads the chunks of each batch over a pool of threads (or not). Results are bit-identical for every
     /// setting; only the speed changes. The pool is built here, once.
@@ -127,25 +186,13 @@ pub trait Network: Sized + Send + Sync {
     fn try_forward_batch(&mut self, xs: &[Self::Input], ys: &mut [Self::Output]) -> Result<()> {
         check_len(xs.len(), ys.len(), "output slots")?;
         let out = Self::Output::flat_mut(ys);
-        run_chunks(
-            self,
-            xs.len(),
-            |net, ws, c| {
-                forward_output(net, chunk_input::<Self>(xs, c), ws);
-            },
-            |ws, c| {
-                let y = output(
-                    chunk_input::<Self>(xs, c),
-                    &ws.acts,
-                    Self::OUTPUT_BUFFER,
-                    Self::Input::LEN,
-                    Self::Output::LEN,
-                );
-                let start = c * CHUNK * Self::Output::LEN;
-                out[start..start + y.len()].copy_from_slice(y);
-                Ok(())
-            },
-        )
+        driver::run(self, xs, |_, _, _, _| {}, Backprop::No, |ws, c| {
+            let x = driver::chunk_input::<Self>(xs, c);
+            let y = output(x, &ws.acts, Self::OUTPUT_BUFFER, Self::Input::LEN, Self::Output::LEN);
+            let start = c * CHUNK * Self::Output::LEN;
+            out[start..start + y.len()].copy_from_slice(y);
+            Ok(())
+        })
     }
 
     /// Outputs for a batch, in a new vector.
@@ -168,25 +215,21 @@ pub trait Network: Sized + Send + Sync {
         if let Some(d) = &d_inputs {
             check_len(xs.len(), d.len(), "input-gradient slots")?;
         }
-        let want_dx = d_inputs.is_some();
+        let backprop = if d_inputs.is_some() { Backprop::ParamsAndInput } else { Backprop::Params };
         let mut dx_all = d_inputs.map(Self::Input::flat_mut);
         let mut grads = std::mem::take(&mut self.state_mut().grads);
         grads.resize(Self::PARAMS, 0.0);
         if xs.is_empty() {
             grads.fill(0.0);
         }
-        let result = run_chunks(
+        let result = driver::run(
             self,
-            xs.len(),
-            |net, ws, c| {
-                let x = chunk_input::<Self>(xs, c);
-                net.forward_chunk(x, ws);
+            xs,
+            |_, ws, _, c| {
                 let d = Self::Output::flat(&d_outputs[c * CHUNK..(c * CHUNK + CHUNK).min(xs.len())]);
                 ws.grad_out[..d.len()].copy_from_slice(d);
-                let mut dx = std::mem::take(&mut ws.dx);
-                net.backward_chunk(x, ws, want_dx.then(|| &mut dx[..x.len()]));
-                ws.dx = dx;
             },
+            backprop,
             |ws, c| {
                 add_chunk_gradient(&mut grads, &ws.grads, c);
                 if let Some(all) = dx_all.as_deref_mut() {
@@ -231,20 +274,22 @@ pub trait Network: Sized + Send + Sync {
             return 0.0;
         }
         let mut correct = 0.0;
-        let _ = run_chunks(
+        let result = driver::run(
             self,
-            xs.len(),
-            |net, ws, c| {
-                let out = forward_output(net, chunk_input::<Self>(xs, c), ws);
+            xs,
+            |_, ws, x, c| {
+                let out = output(x, &ws.acts, Self::OUTPUT_BUFFER, Self::Input::LEN, Self::Output::LEN);
                 let lc = &labels[c * CHUNK..];
                 let hits = out.chunks_exact(Self::Output::LEN).zip(lc).filter(|(y, &l)| argmax(y) == l).count();
                 ws.total = hits as f64;
             },
+            Backprop::No,
             |ws, _| {
                 correct += ws.total;
                 Ok(())
             },
         );
+        result.unwrap_or_else(|e| panic!("{e}"));
         (correct / xs.len() as f64) as f32
     }
 
@@ -308,62 +353,9 @@ fn check_len(inputs: usize, other: usize, what: &'static str) -> Result<()> {
     }
 }
 
-/// The flat input of chunk `c`.
-fn chunk_input<N: Network>(xs: &[N::Input], c: usize) -> &[f32] {
-    N::Input::flat(&xs[c * CHUNK..(c * CHUNK + CHUNK).min(xs.len())])
-}
-
-/// Runs the forward pass of chunk `x` and returns its outputs (`n × Output::LEN` values).
-fn forward_output<'w, N: Network>(net: &N, x: &'w [f32], ws: &'w mut Workspace) -> &'w [f32] {
-    net.forward_chunk(x, ws);
-    output(x, &ws.acts, N::OUTPUT_BUFFER, N::Input::LEN, N::Output::LEN)
-}
-
 /// The outputs of the chunk `x` last run forward in `ws`.
 fn output<'w>(x: &'w [f32], acts: &'w [Vec<f32>], k: usize, in_len: usize, out_len: usize) -> &'w [f32] {
     buffer(x, acts, k, x.len() / in_len * out_len)
-}
-
-/// Runs `work` on every chunk of a batch of `len` samples — on the calling thread, or in waves of parallel chunks
-/// on the network's pool — and `reduce` on each chunk's workspace in chunk order, on the calling thread.
-///
-/// Each chunk's work depends only on its own samples, and reductions happen in chunk order, so the result is the
-/// same bits for every thread count. Nothing is allocated: the workspaces exist already (one per thread).
-fn run_chunks<N: Network>(
-    net: &mut N,
-    len: usize,
-    work: impl Fn(&N, &mut Workspace, usize) + Sync,
-    mut reduce: impl FnMut(&mut Workspace, usize) -> Result<()>,
-) -> Result<()> {
-    let mut st = std::mem::take(net.state_mut());
-    st.ensure::<N>();
-    let chunks = len.div_ceil(CHUNK);
-    let width = st.width(chunks);
-    let mut result = Ok(());
-    for start in (0..chunks).step_by(width) {
-        let wave = &mut st.workspaces[..width.min(chunks - start)];
-        match (&st.pool, wave.len()) {
-            (Some(pool), 2..) => {
-                use rayon::prelude::*;
-                let net = &*net;
-                let work = &work;
-                pool.install(|| wave.par_iter_mut().enumerate().for_each(|(i, ws)| work(net, ws, start + i)));
-            }
-            _ => wave.iter_mut().enumerate().for_each(|(i, ws)| work(net, ws, start + i)),
-        }
-        for (i, ws) in wave.iter_mut().enumerate() {
-            if let Some(e) = ws.error.take() {
-                result = Err(e);
-            } else if result.is_ok() {
-                result = reduce(ws, start + i);
-            }
-        }
-        if result.is_err() {
-            break;
-        }
-    }
-    *net.state_mut() = st;
-    result
 }
 
 /// Adds chunk `c`'s gradient to the batch gradient; the first chunk's is copied, so the batch gradient needs no
@@ -395,12 +387,10 @@ fn batch_loss<N: Network, L: Loss<N::Output>>(
         grads.resize(N::PARAMS, 0.0);
     }
     let mut total = 0.0f64;
-    let result = run_chunks(
+    let result = driver::run(
         net,
-        xs.len(),
-        |net, ws, c| {
-            let x = chunk_input::<N>(xs, c);
-            forward_output(net, x, ws);
+        xs,
+        |_, ws, x, c| {
             let out = output(x, &ws.acts, N::OUTPUT_BUFFER, N::Input::LEN, width);
             let tc = &targets[c * CHUNK..];
             ws.total = 0.0;
@@ -414,10 +404,8 @@ fn batch_loss<N: Network, L: Loss<N::Output>>(
                     }
                 }
             }
-            if backward {
-                net.backward_chunk(x, ws, None);
-            }
         },
+        if backward { Backprop::Params } else { Backprop::No },
         |ws, c| {
             total += ws.total;
             if backward {

@@ -2,6 +2,7 @@
 //! spreads chunks over threads.
 
 use crate::network::Network;
+use crate::pass::Mode;
 use crate::{Error, Result};
 use std::sync::Arc;
 
@@ -39,6 +40,8 @@ pub struct Workspace {
     pub grads: Vec<f32>,
     /// The chunk's input gradient, when one is asked for.
     pub(crate) dx: Vec<f32>,
+    /// The chunk's partial sums for the batch-norm layers (`Σx`, `Σx²` forward; `Σdy`, `Σdy·x̂` backward).
+    pub partials: Vec<f64>,
     /// The chunk's summed loss (or correct predictions), read back in chunk order.
     pub(crate) total: f64,
     /// The first error the chunk met.
@@ -50,37 +53,55 @@ impl Workspace {
     pub fn new<N: Network>() -> Self {
         use crate::sample::Sample;
         Self {
-            acts: N::BUFFERS.iter().map(|&len| vec![0.0; CHUNK * len]).collect(),
+            acts: N::ACTIVATIONS.iter().map(|&len| vec![0.0; CHUNK * len]).collect(),
             scratch: vec![0.0; N::SCRATCH],
             grad_out: vec![0.0; CHUNK * N::WIDTH],
             grad_in: vec![0.0; CHUNK * N::WIDTH],
             grads: vec![0.0; N::PARAMS],
             dx: vec![0.0; CHUNK * N::Input::LEN],
+            partials: vec![0.0; N::NORMS.iter().map(|n| 2 * n.channels).sum()],
             total: 0.0,
             error: None,
         }
     }
 }
 
-/// Everything a network keeps besides its parameters: workspaces, the batch gradient, the thread pool.
+/// Everything a network keeps besides its parameters and buffers: workspaces, the batch gradient, the thread
+/// pool, the mode, and the seed and step counter that random layers draw from.
 #[derive(Clone, Debug, Default)]
 pub struct State {
     pub(crate) workspaces: Vec<Workspace>,
     pub(crate) grads: Vec<f32>,
     pub(crate) parallelism: Parallelism,
     pub(crate) pool: Option<Arc<rayon::ThreadPool>>,
+    pub(crate) mode: Mode,
+    pub(crate) seed: u64,
+    pub(crate) step: u64,
+    /// Batch statistics of the batch-norm layers during a training pass.
+    pub(crate) norms: Vec<f32>,
 }
 
 impl State {
-    /// State sized for network `N` (allocated once, when the network is created).
-    pub fn new<N: Network>() -> Self {
-        Self { workspaces: vec![Workspace::new::<N>()], grads: vec![0.0; N::PARAMS], ..Self::default() }
+    /// State sized for network `N`, created from `seed` (allocated once, when the network is created).
+    pub fn new<N: Network>(seed: u64) -> Self {
+        Self {
+            workspaces: vec![Workspace::new::<N>()],
+            grads: vec![0.0; N::PARAMS],
+            seed,
+            norms: vec![0.0; N::NORMS.iter().map(|n| 4 * n.channels).sum()],
+            ..Self::default()
+        }
     }
 
-    /// Allocates the workspaces if this state was emptied (after a panic inside a pass, say).
-    pub(crate) fn ensure<N: Network>(&mut self) {
+    /// Makes sure there are at least `count` workspaces, and one per thread (a state emptied by a panic inside a
+    /// pass is rebuilt here). A staged pass needs one per chunk; they are kept for the next pass.
+    pub(crate) fn ensure<N: Network>(&mut self, count: usize) {
         let width = if let Parallelism::Threads(n) = self.parallelism { n.max(1) } else { 1 };
-        while self.workspaces.len() < width {
+        let norms = N::NORMS.iter().map(|n| 4 * n.channels).sum();
+        if self.norms.len() != norms {
+            self.norms = vec![0.0; norms];
+        }
+        while self.workspaces.len() < width.max(count) {
             self.workspaces.push(Workspace::new::<N>());
         }
     }

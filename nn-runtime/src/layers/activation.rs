@@ -1,6 +1,6 @@
 //! Activation functions over `N` values per sample (any shape; they act element-wise, Softmax per sample).
 
-use super::{Backward, Layer};
+use super::{Backward, Layer, Pass};
 use crate::kernels;
 
 /// Declares an activation layer: a descriptor (with its one setting, if any) and its `Layer` impl.
@@ -19,7 +19,7 @@ macro_rules! activation {
             const IN: usize = N;
             const OUT: usize = N;
 
-            fn forward(&self, _params: &[f32], $x: &[f32], $y: &mut [f32], _scratch: &mut [f32]) {
+            fn forward(&self, _params: &[f32], $x: &[f32], $y: &mut [f32], _scratch: &mut [f32], _pass: &Pass<'_>) {
                 let $s = self;
                 $fwd
             }

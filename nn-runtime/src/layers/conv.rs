@@ -2,7 +2,7 @@
 //! convolution where it applies (stride 1, no padding) and im2col + GEMM otherwise; so is the weight gradient; the
 //! input gradient is a GEMM folded back with col2im.
 
-use super::{Backward, Init, Layer};
+use super::{Backward, Init, Layer, Pass};
 use crate::kernels::{
     col2im_add, conv2d_direct, conv2d_direct_weight_grad, direct_applies, gemm, im2col, ConvGeometry, MatRef,
     MAX_DIRECT_GRAD_KERNEL,
@@ -104,7 +104,7 @@ impl<
         self.init.fill_bias(b, Self::PATCH, rng);
     }
 
-    fn forward(&self, params: &[f32], x: &[f32], y: &mut [f32], scratch: &mut [f32]) {
+    fn forward(&self, params: &[f32], x: &[f32], y: &mut [f32], scratch: &mut [f32], _pass: &Pass<'_>) {
         let (w, b) = params.split_at(O * Self::PATCH);
         if direct_applies(&Self::GEOMETRY) {
             let bias = if BIAS { Some(b) } else { None };

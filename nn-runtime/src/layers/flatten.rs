@@ -1,6 +1,6 @@
 //! `Flatten`: a change of type, not of memory.
 
-use super::{Backward, Layer};
+use super::{Backward, Layer, Pass};
 
 /// Turns a `C×H×W` shape into `C·H·W` features.
 ///
@@ -13,7 +13,7 @@ impl<const N: usize> Layer for Flatten<N> {
     const IN: usize = N;
     const OUT: usize = N;
 
-    fn forward(&self, _params: &[f32], x: &[f32], y: &mut [f32], _scratch: &mut [f32]) {
+    fn forward(&self, _params: &[f32], x: &[f32], y: &mut [f32], _scratch: &mut [f32], _pass: &Pass<'_>) {
         y.copy_from_slice(x);
     }
 

@@ -1,6 +1,6 @@
 //! `Linear<I, O>`: `y = W·x + b`, with PyTorch's layout (`weight` is `[O][I]`, then `bias` `[O]`).
 
-use super::{Backward, Init, Layer};
+use super::{Backward, Init, Layer, Pass};
 use crate::kernels::{add_row_vector, gemm, sum_rows_into, MatRef};
 use crate::sample::{view, view_mut};
 use crate::workspace::CHUNK;
@@ -64,7 +64,7 @@ impl<const I: usize, const O: usize, const BIAS: bool> Layer for Linear<I, O, BI
     /// Room for the transposed output of a chunk.
     const SCRATCH: usize = O * CHUNK;
 
-    fn forward(&self, params: &[f32], x: &[f32], y: &mut [f32], scratch: &mut [f32]) {
+    fn forward(&self, params: &[f32], x: &[f32], y: &mut [f32], scratch: &mut [f32], _pass: &Pass<'_>) {
         let n = x.len() / I;
         let (w, b) = params.split_at(O * I);
         if n > 1 && n <= CHUNK {

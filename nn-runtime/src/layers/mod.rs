@@ -8,18 +8,27 @@
 
 mod activation;
 mod conv;
+mod dropout;
 mod flatten;
 mod init;
 mod linear;
+mod maxout;
+mod norm;
 mod pool;
+mod prelu;
 
 pub use activation::{LeakyReLU, ReLU, Sigmoid, Softmax, Tanh, ELU};
 pub use conv::Conv2d;
+pub use dropout::Dropout;
 pub use flatten::Flatten;
 pub use init::Init;
 pub use linear::Linear;
+pub use maxout::Maxout;
+pub use norm::{BatchNorm, NormInfo};
 pub use pool::{AvgPool2d, MaxPool2d};
+pub use prelu::PReLU;
 
+pub use crate::pass::{Mode, Pass};
 use crate::Rng;
 
 /// What a layer's backward pass reads and writes besides its parameters.
@@ -32,6 +41,8 @@ pub struct Backward<'a> {
     pub dy: &'a [f32],
     /// Where to write the gradient with respect to `x` (overwritten), or `None` when nobody needs it.
     pub dx: Option<&'a mut [f32]>,
+    /// The pass this is the backward half of.
+    pub pass: Pass<'a>,
 }
 
 /// One layer of a network, as the generated code drives it.
@@ -48,8 +59,8 @@ pub trait Layer: Copy + Send + Sync {
     /// Initialises `params` (of length [`Layer::PARAMS`]).
     fn init(&self, _params: &mut [f32], _rng: &mut Rng) {}
 
-    /// Computes `y` (`n × OUT`) from `x` (`n × IN`).
-    fn forward(&self, params: &[f32], x: &[f32], y: &mut [f32], scratch: &mut [f32]);
+    /// Computes `y` (`n × OUT`) from `x` (`n × IN`); `pass` says the mode and where the chunk lies in its batch.
+    fn forward(&self, params: &[f32], x: &[f32], y: &mut [f32], scratch: &mut [f32], pass: &Pass<'_>);
 
     /// Writes the gradient of the parameters, summed over the chunk's samples, into `grads` (overwriting it, so
     /// nobody has to clear the buffer first) and, if asked, the input gradient into `io.dx`.

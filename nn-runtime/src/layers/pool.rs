@@ -1,6 +1,6 @@
 //! `MaxPool<K, S>` and `AvgPool<K, S>` over `C×H×W` inputs.
 
-use super::{Backward, Layer};
+use super::{Backward, Layer, Pass};
 use crate::kernels::{avg_pool_backward, avg_pool_forward, max_pool_backward, max_pool_forward, PoolGeometry};
 
 macro_rules! pool_layer {
@@ -23,7 +23,7 @@ macro_rules! pool_layer {
             const IN: usize = C * H * W;
             const OUT: usize = C * Self::OUT_HEIGHT * Self::OUT_WIDTH;
 
-            fn forward(&self, _params: &[f32], x: &[f32], y: &mut [f32], _scratch: &mut [f32]) {
+            fn forward(&self, _params: &[f32], x: &[f32], y: &mut [f32], _scratch: &mut [f32], _pass: &Pass<'_>) {
                 for (x, y) in x.chunks_exact(Self::IN).zip(y.chunks_exact_mut(Self::OUT)) {
                     $fwd(&Self::GEOMETRY, x, y);
                 }

@@ -3,6 +3,9 @@
 use super::*;
 use crate::test_util::{assert_close, random_vec};
 
+/// A pass in eval mode, for layers that do not care.
+const EVAL: Pass<'static> = Pass { mode: Mode::Eval, seed: 0, step: 0, first: 0, batch: 1, norms: &[] };
+
 /// Samples per check: more than one, so that batch handling (accumulation over samples) is exercised.
 const N: usize = 3;
 
@@ -15,16 +18,18 @@ fn grad_check<L: Layer>(layer: L, seed: u64) {
     let x = random_vec(N * L::IN, seed + 1);
     let r = random_vec(N * L::OUT, seed + 2);
     let mut scratch = vec![0.0; L::SCRATCH];
+    // Training mode: dropout's mask is a function of the pass, so the same mask serves every evaluation.
+    let pass = Pass::single(Mode::Train, seed, 3, N);
     let f = |p: &[f32], x: &[f32], scratch: &mut [f32]| -> f64 {
         let mut y = vec![0.0; N * L::OUT];
-        layer.forward(p, x, &mut y, scratch);
+        layer.forward(p, x, &mut y, scratch, &pass);
         y.iter().zip(&r).map(|(a, b)| f64::from(*a) * f64::from(*b)).sum()
     };
     let mut y = vec![0.0; N * L::OUT];
-    layer.forward(&params, &x, &mut y, &mut scratch);
+    layer.forward(&params, &x, &mut y, &mut scratch, &pass);
     let mut grads = vec![0.0; L::PARAMS];
     let mut dx = vec![f32::NAN; N * L::IN];
-    layer.backward(&params, Backward { x: &x, y: &y, dy: &r, dx: Some(&mut dx) }, &mut grads, &mut scratch);
+    layer.backward(&params, Backward { x: &x, y: &y, dy: &r, dx: Some(&mut dx), pass }, &mut grads, &mut scratch);
 
     let compare = |what: &str, i: usize, analytic: f32, numeric: f64| {
         let err = (f64::from(analytic) - numeric).abs();
@@ -46,8 +51,29 @@ fn grad_check<L: Layer>(layer: L, seed: u64) {
     }
     // Backward without an input gradient must give the same parameter gradient, overwriting what was there.
     let mut again = vec![f32::NAN; L::PARAMS];
-    layer.backward(&params, Backward { x: &x, y: &y, dy: &r, dx: None }, &mut again, &mut scratch);
+    layer.backward(&params, Backward { x: &x, y: &y, dy: &r, dx: None, pass }, &mut again, &mut scratch);
     assert_eq!(grads, again);
+}
+
+#[test]
+fn prelu_gradients() {
+    grad_check(PReLU::<12, 1>::new(0, 0.25), 11);
+    grad_check(PReLU::<12, 3>::new(0, -0.5), 12);
+    grad_check(PReLU::<5, 5>::new(0, 0.1), 13);
+}
+
+#[test]
+fn maxout_gradients() {
+    grad_check(Maxout::<5, 3, 2>::new(0, Init::PyTorch), 14);
+    grad_check(Maxout::<4, 2, 4>::new(0, Init::XavierNormal), 15);
+    grad_check(Maxout::<3, 1, 1>::new(0, Init::PyTorch), 16);
+}
+
+#[test]
+fn dropout_gradients_in_training_mode() {
+    grad_check(Dropout::<16>::new(0.5, 1), 17);
+    grad_check(Dropout::<7>::new(0.2, 4), 18);
+    grad_check(Dropout::<7>::new(0.0, 4), 19);
 }
 
 #[test]
@@ -131,7 +157,7 @@ fn conv_forward_matches_a_direct_loop_with_stride_and_padding() {
     layer.init(&mut params, &mut crate::Rng::new(1, 0));
     let x = random_vec(2 * <L as Layer>::IN, 2);
     let mut y = vec![0.0; 2 * <L as Layer>::OUT];
-    layer.forward(&params, &x, &mut y, &mut vec![0.0; <L as Layer>::SCRATCH]);
+    layer.forward(&params, &x, &mut y, &mut vec![0.0; <L as Layer>::SCRATCH], &EVAL);
     let (w, b) = params.split_at(4 * 3 * 9);
     for n in 0..2 {
         let want = naive_conv(&x[n * 216..(n + 1) * 216], w, b, (3, 9, 8), 4, 3, 2, 1);
@@ -148,10 +174,10 @@ fn linear_forward_by_hand() {
     let params = [1.0, 2.0, 3.0, -1.0, 0.0, 1.0, 0.5, -0.5];
     let mut y = [0.0; 4];
     let mut scratch = vec![0.0; <Linear<3, 2, true> as Layer>::SCRATCH];
-    layer.forward(&params, &[1.0, 1.0, 1.0, 2.0, 0.0, -1.0], &mut y, &mut scratch);
+    layer.forward(&params, &[1.0, 1.0, 1.0, 2.0, 0.0, -1.0], &mut y, &mut scratch, &EVAL);
     assert_eq!(y, [6.5, -0.5, -0.5, -3.5]);
     let mut one = [0.0; 2];
-    layer.forward(&params, &[2.0, 0.0, -1.0], &mut one, &mut scratch);
+    layer.forward(&params, &[2.0, 0.0, -1.0], &mut one, &mut scratch, &EVAL);
     assert_eq!(one, [-0.5, -3.5], "one sample takes the matrix-vector path");
     assert_eq!(layer.weight(&params), &[[1.0, 2.0, 3.0], [-1.0, 0.0, 1.0]]);
 }
@@ -160,8 +186,8 @@ fn linear_forward_by_hand() {
 fn pool_forward_on_two_channels_by_hand() {
     let x: Vec<f32> = (0..32).map(|v| v as f32).collect(); // 2×4×4
     let mut y = [0.0; 8];
-    MaxPool2d::<2, 4, 4, 2, 2>.forward(&[], &x, &mut y, &mut []);
+    MaxPool2d::<2, 4, 4, 2, 2>.forward(&[], &x, &mut y, &mut [], &EVAL);
     assert_eq!(y, [5.0, 7.0, 13.0, 15.0, 21.0, 23.0, 29.0, 31.0]);
-    AvgPool2d::<2, 4, 4, 2, 2>.forward(&[], &x, &mut y, &mut []);
+    AvgPool2d::<2, 4, 4, 2, 2>.forward(&[], &x, &mut y, &mut [], &EVAL);
     assert_eq!(y, [2.5, 4.5, 10.5, 12.5, 18.5, 20.5, 26.5, 28.5]);
 }

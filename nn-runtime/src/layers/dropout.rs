@@ -1,0 +1,77 @@
+//! `Dropout<P>` (Srivastava et al. 2014): in training, each value is zeroed with probability `p` and the survivors
+//! are scaled by `1/(1−p)` ("inverted" dropout, as PyTorch), so evaluation is the identity.
+
+use super::{Backward, Layer, Mode, Pass};
+
+/// Drops each of `N` values per sample with probability `p` while training.
+///
+/// Masks are a pure function of the network's seed, the layer, the training-pass counter, the sample's index in
+/// its batch and the value's index — drawn with a counter-based hash rather than a stateful generator — so a new
+/// mask comes every step, the same seed replays the same masks, the thread count never matters, and backward
+/// recomputes the mask instead of storing it.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Dropout<const N: usize> {
+    p: f32,
+    stream: u64,
+}
+
+impl<const N: usize> Dropout<N> {
+    /// Dropout with probability `p` (in `[0, 1)`), drawing from random stream `stream` (the layer's index).
+    ///
+    /// # Panics
+    /// If `p` is outside `[0, 1)` (the `network!` macro rejects such values at compile time).
+    pub const fn new(p: f32, stream: u64) -> Self {
+        assert!(p >= 0.0 && p < 1.0, "dropout probability must be in [0, 1)");
+        Self { p, stream }
+    }
+
+    /// The probability of dropping a value.
+    pub const fn p(&self) -> f32 {
+        self.p
+    }
+
+    /// Calls `f(index, factor)` for every value of the chunk, `factor` being 0 (dropped) or `1/(1−p)` (kept).
+    fn for_each_factor(&self, pass: &Pass<'_>, len: usize, mut f: impl FnMut(usize, f32)) {
+        let scale = 1.0 / (1.0 - self.p);
+        // Keep when a uniform 24-bit draw is at least p·2²⁴: exact for every p that is a multiple of 2⁻²⁴.
+        let threshold = (f64::from(self.p) * f64::from(1u32 << 24)).round() as u32;
+        let pass_key = mix(mix(mix(pass.seed) ^ self.stream) ^ pass.step);
+        for (s, start) in (0..len).step_by(N).enumerate() {
+            let sample_key = mix(pass_key ^ (pass.first + s) as u64);
+            for j in 0..N {
+                let draw = (mix(sample_key.wrapping_add(j as u64)) >> 40) as u32;
+                f(start + j, if draw >= threshold { scale } else { 0.0 });
+            }
+        }
+    }
+}
+
+/// SplitMix64's finaliser: a bijective mix whose outputs pass BigCrush as a counter-based generator.
+fn mix(mut z: u64) -> u64 {
+    z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+impl<const N: usize> Layer for Dropout<N> {
+    const IN: usize = N;
+    const OUT: usize = N;
+
+    fn forward(&self, _params: &[f32], x: &[f32], y: &mut [f32], _scratch: &mut [f32], pass: &Pass<'_>) {
+        if pass.mode == Mode::Eval || self.p == 0.0 {
+            y.copy_from_slice(x);
+            return;
+        }
+        self.for_each_factor(pass, x.len(), |i, factor| y[i] = x[i] * factor);
+    }
+
+    fn backward(&self, _params: &[f32], io: Backward<'_>, _grads: &mut [f32], _scratch: &mut [f32]) {
+        let Some(dx) = io.dx else { return };
+        if io.pass.mode == Mode::Eval || self.p == 0.0 {
+            dx.copy_from_slice(io.dy);
+            return;
+        }
+        self.for_each_factor(&io.pass, io.dy.len(), |i, factor| dx[i] = io.dy[i] * factor);
+    }
+}
