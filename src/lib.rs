@@ -67,14 +67,14 @@
 
 pub use nn_macros::network;
 pub use nn_runtime::{
-    argmax, data, io, kernels, layers, loss, optim, regularize, train, view, view_mut, Error, LayerInfo, Network,
+    argmax, data, io, kernels, layers, loss, optim, regularize, train, view, view_mut, Error, LayerInfo, Mode, Network,
     Parallelism, Params, Result, Rng, Sample, TensorInfo, WeightProblem, CHUNK,
 };
 
 /// Everything a program that declares and trains networks needs: `use nn::prelude::*;`.
 pub mod prelude {
     pub use crate::network;
-    pub use nn_runtime::data::{load_cifar10, load_digits, load_idx, load_mnist, one_hot, Dataset, Loader};
+    pub use nn_runtime::data::{load_cifar10, load_digits, load_idx, load_mnist, one_hot, Augment, Dataset, Loader};
     pub use nn_runtime::io::{load_weights, save_weights};
     pub use nn_runtime::layers::Init;
     pub use nn_runtime::loss::{BinaryCrossEntropyWithLogits, CategoricalCrossEntropy, CrossEntropy, Loss, Mse};
@@ -83,7 +83,7 @@ pub mod prelude {
     };
     pub use nn_runtime::regularize::Regularization;
     pub use nn_runtime::train::{evaluate, fit, EarlyStopping, Monitor, Schedule, TrainConfig};
-    pub use nn_runtime::{Network, Parallelism, Sample};
+    pub use nn_runtime::{Mode, Network, Parallelism, Sample};
 }
 
 /// Items the generated code names; not part of the public API.

@@ -101,3 +101,43 @@ fn gradients_over_a_batch_larger_than_one_chunk_are_sums_of_chunks() {
         assert!((f64::from(*b) - m).abs() < 1e-5, "{b} vs {m}");
     }
 }
+
+network! {
+    /// The lecture's other units: maxout pieces and learned leaky slopes, per channel and shared.
+    struct MaxoutPrelu {
+        Input<2, 5, 5>
+        -> conv: Conv2d<2, 3, 3> -> act1: PReLU<3, init = 0.1>
+        -> Flatten
+        -> mo: Maxout<27, 6, 3> -> act2: PReLU
+        -> out: Maxout<6, 3, 2, init = xavier_uniform>
+    }
+}
+
+#[test]
+fn maxout_and_prelu_in_a_network() {
+    let mut net = MaxoutPrelu::new(9);
+    assert_eq!(net.param("act1.weight").unwrap(), &[0.1; 3]);
+    assert_eq!(net.param("act2.weight").unwrap(), &[0.25], "PyTorch's initial slope");
+    let xs = random_samples::<[[[f32; 5]; 5]; 2]>(6, -1.0, 1.0, 9);
+    let checked = check_param_gradients(&mut net, &xs, &[0, 1, 2, 0, 1, 2], &CrossEntropy, usize::MAX);
+    assert_eq!(checked, MaxoutPrelu::PARAMS);
+    check_input_gradients(&mut net, &xs, 8);
+    // Maxout's output is the largest of its pieces.
+    let flat: Vec<f32> = net.predict(&xs[..1])[0].to_vec();
+    let hidden = {
+        network! {
+            struct Front { Input<2, 5, 5> -> conv: Conv2d<2, 3, 3> -> act1: PReLU<3> -> Flatten -> mo: Maxout<27, 6, 3> }
+        }
+        let mut front = Front::new(0);
+        front.params.copy_from_slice(&net.params[..Front::PARAMS]);
+        front.forward(&xs[0])
+    };
+    let slope = net.param("act2.weight").unwrap()[0];
+    let hidden: Vec<f32> = hidden.iter().map(|&v| if v > 0.0 { v } else { slope * v }).collect();
+    let (w, b) = (net.out.weight(&net.params), net.out.bias(&net.params));
+    for (o, &y) in flat.iter().enumerate() {
+        let pieces: Vec<f32> =
+            (0..2).map(|k| w[o * 2 + k].iter().zip(&hidden).map(|(a, h)| a * h).sum::<f32>() + b[o * 2 + k]).collect();
+        assert!((y - pieces[0].max(pieces[1])).abs() < 1e-5, "unit {o}: {y} vs {pieces:?}");
+    }
+}

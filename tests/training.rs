@@ -77,6 +77,34 @@ fn training_resumes_exactly_from_a_checkpoint() {
     assert_eq!(leftovers.len(), 2, "only the two checkpoints, no temporary files: {leftovers:?}");
 }
 
+network! {
+    struct Regularized {
+        Input<784> -> Linear<784, 32> -> bn: BatchNorm -> ReLU -> Dropout<0.3> -> Linear<32, 10>
+    }
+}
+
+#[test]
+fn dropout_and_batch_norm_resume_exactly_too() {
+    // The checkpoint holds the running statistics and the random state the dropout masks come from.
+    let (train, test) = sample();
+    let (train, test) = (train.take(300), test.take(100));
+    let dir = tempfile::tempdir().unwrap();
+    let config =
+        |epochs, ckpt: &str| TrainConfig { checkpoint: Some(dir.path().join(ckpt)), resume: true, ..quiet(epochs) };
+    let mut straight = Regularized::new(4);
+    let mut opt = Sgd::new(SgdConfig { lr: 0.05, momentum: 0.9, ..Default::default() });
+    fit(&mut straight, &mut opt, &CrossEntropy, &train, Some(&test), &config(3, "a.ckpt")).unwrap();
+    let mut first = Regularized::new(4);
+    let mut opt = Sgd::new(SgdConfig { lr: 0.05, momentum: 0.9, ..Default::default() });
+    fit(&mut first, &mut opt, &CrossEntropy, &train, Some(&test), &config(1, "b.ckpt")).unwrap();
+    let mut resumed = Regularized::new(77);
+    let mut opt = Sgd::new(SgdConfig { lr: 0.05, momentum: 0.9, ..Default::default() });
+    fit(&mut resumed, &mut opt, &CrossEntropy, &train, Some(&test), &config(3, "b.ckpt")).unwrap();
+    assert_eq!(resumed.params.to_vec(), straight.params.to_vec());
+    assert_eq!(resumed.buffers.to_vec(), straight.buffers.to_vec());
+    assert_eq!(resumed.random_state(), straight.random_state());
+}
+
 #[test]
 fn a_diverging_loss_stops_training_with_the_epoch_and_step() {
     let (train, _) = sample();

@@ -38,10 +38,37 @@ pub struct Layer {
 /// A layer with every size resolved.
 #[derive(Clone, Debug)]
 pub enum Kind {
-    Linear { i: usize, o: usize, bias: bool, init: &'static str },
-    Conv2d { c: usize, h: usize, w: usize, o: usize, k: usize, s: usize, p: usize, bias: bool, init: &'static str },
-    MaxPool { c: usize, h: usize, w: usize, k: usize, s: usize },
-    AvgPool { c: usize, h: usize, w: usize, k: usize, s: usize },
+    Linear {
+        i: usize,
+        o: usize,
+        bias: bool,
+        init: &'static str,
+    },
+    Conv2d {
+        c: usize,
+        h: usize,
+        w: usize,
+        o: usize,
+        k: usize,
+        s: usize,
+        p: usize,
+        bias: bool,
+        init: &'static str,
+    },
+    MaxPool {
+        c: usize,
+        h: usize,
+        w: usize,
+        k: usize,
+        s: usize,
+    },
+    AvgPool {
+        c: usize,
+        h: usize,
+        w: usize,
+        k: usize,
+        s: usize,
+    },
     Flatten,
     ReLU,
     LeakyReLU(f64),
@@ -49,11 +76,26 @@ pub enum Kind {
     Sigmoid,
     Tanh,
     Softmax,
-    Dropout { p: f64 },
+    Dropout {
+        p: f64,
+    },
     /// `c` channels of `s` values each.
-    BatchNorm { c: usize, s: usize, eps: f64, momentum: f64 },
-    Maxout { i: usize, o: usize, k: usize, init: &'static str },
-    PReLU { slopes: usize, init: f64 },
+    BatchNorm {
+        c: usize,
+        s: usize,
+        eps: f64,
+        momentum: f64,
+    },
+    Maxout {
+        i: usize,
+        o: usize,
+        k: usize,
+        init: &'static str,
+    },
+    PReLU {
+        slopes: usize,
+        init: f64,
+    },
 }
 
 impl Kind {

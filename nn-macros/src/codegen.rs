@@ -133,6 +133,7 @@ pub fn network(net: &Network, checked: &Checked) -> TokenStream {
     });
 
     let in_len = checked.input.len();
+    let input_dims = checked.input.dims();
     let buffers = &plan.buffers;
     let width = plan.width;
     let output_buffer = plan.output_buffer;
@@ -173,10 +174,7 @@ pub fn network(net: &Network, checked: &Checked) -> TokenStream {
             })
             .collect::<Vec<_>>()
     });
-    let norm_infos = plan.norms.iter().map(|&(layer, ref tokens)| {
-        let _ = layer;
-        tokens.clone()
-    });
+    let norm_infos = plan.norms.iter().map(|(_, tokens)| tokens);
     let total_buffers = plan.total_buffers;
     let flips = &plan.flips;
     let assertions = checked.layers.iter().filter(|l| !matches!(l.kind, Kind::Flatten)).map(|l| {
@@ -230,6 +228,7 @@ pub fn network(net: &Network, checked: &Checked) -> TokenStream {
             const TENSORS: &'static [#rt::TensorInfo] = &[#(#tensor_infos),*];
             const BUFFER_TENSORS: &'static [#rt::TensorInfo] = &[#(#buffer_infos),*];
             const NORMS: &'static [#rt::layers::NormInfo] = &[#(#norm_infos),*];
+            const INPUT_SHAPE: &'static [usize] = &[#(#input_dims),*];
             const ACTIVATIONS: &'static [usize] = &[#(#buffers),*];
             const SCRATCH: usize = #rt::layers::max_of(&[#(#scratch_terms),*]);
             const WIDTH: usize = #width;
@@ -344,7 +343,8 @@ struct Step {
 
 impl Plan {
     fn new(checked: &Checked) -> Self {
-        let (mut steps, mut offsets, mut buffer_offsets, mut buffers) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let (mut steps, mut offsets, mut buffer_offsets, mut buffers) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
         let mut norms = Vec::new();
         let (mut current, mut offset, mut buffer_offset, mut stats, mut partials) = (0, 0, 0, 0, 0);
         let mut width = checked.input.len();

@@ -5,6 +5,9 @@
 //! `safetensors.torch.save_file(model.state_dict(), path)` writes for the same PyTorch model, so weights move
 //! between the two in both directions. `load_weights` checks the whole file first and reports every missing,
 //! unexpected or mis-shaped tensor at once, changing nothing unless all fit.
+//!
+//! Buffers ([`Network::BUFFER_TENSORS`]: batch norm's `running_mean`, `running_var`, `num_batches_tracked`) are
+//! saved beside the parameters exactly as in a PyTorch `state_dict`, `num_batches_tracked` as an I64 scalar.
 
 use crate::network::Network;
 use crate::{Error, Result, WeightProblem};
@@ -21,6 +24,29 @@ pub struct Tensor {
     pub shape: Vec<usize>,
     /// Its values, row-major.
     pub values: Vec<f32>,
+    /// The element type in the file (`F32`, `F64`, `I64` or `I32`); integers are how PyTorch stores
+    /// `num_batches_tracked`.
+    pub dtype: String,
+}
+
+/// How a tensor is written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stored {
+    /// 32-bit floats.
+    F32,
+    /// 64-bit integers (values are whole numbers held in f32).
+    I64,
+}
+
+impl Stored {
+    /// PyTorch's type for a buffer of this name: `num_batches_tracked` is an integer.
+    pub fn for_name(name: &str) -> Self {
+        if name.ends_with("num_batches_tracked") {
+            Stored::I64
+        } else {
+            Stored::F32
+        }
+    }
 }
 
 /// Writes `bytes` to `path` so that readers see either the old file or the new one, never a partial write: the
@@ -54,13 +80,27 @@ pub fn to_safetensors<'a>(
     tensors: impl IntoIterator<Item = (&'a str, &'a [usize], &'a [f32])>,
     metadata: Option<HashMap<String, String>>,
 ) -> Result<Vec<u8>> {
-    let owned: Vec<(&str, Vec<usize>, Vec<u8>)> = tensors
+    to_safetensors_typed(tensors.into_iter().map(|(n, s, v)| (n, s, v, Stored::F32)), metadata)
+}
+
+/// Serialises named tensors, each written as `Stored` says, as safetensors bytes.
+pub fn to_safetensors_typed<'a>(
+    tensors: impl IntoIterator<Item = (&'a str, &'a [usize], &'a [f32], Stored)>,
+    metadata: Option<HashMap<String, String>>,
+) -> Result<Vec<u8>> {
+    let owned: Vec<(&str, Vec<usize>, Dtype, Vec<u8>)> = tensors
         .into_iter()
-        .map(|(name, shape, values)| (name, shape.to_vec(), values.iter().flat_map(|v| v.to_le_bytes()).collect()))
+        .map(|(name, shape, values, stored)| {
+            let (dtype, bytes) = match stored {
+                Stored::F32 => (Dtype::F32, values.iter().flat_map(|v| v.to_le_bytes()).collect()),
+                Stored::I64 => (Dtype::I64, values.iter().flat_map(|&v| (v as i64).to_le_bytes()).collect()),
+            };
+            (name, shape.to_vec(), dtype, bytes)
+        })
         .collect();
     let views = owned
         .iter()
-        .map(|(name, shape, bytes)| TensorView::new(Dtype::F32, shape.clone(), bytes).map(|v| (name.to_string(), v)))
+        .map(|(name, shape, dtype, bytes)| TensorView::new(*dtype, shape.clone(), bytes).map(|v| (name.to_string(), v)))
         .collect::<std::result::Result<Vec<_>, _>>()
         .map_err(|e| Error::format(Path::new("<memory>"), e.to_string()))?;
     safetensors::serialize(views, metadata).map_err(|e| Error::format(Path::new("<memory>"), e.to_string()))
@@ -86,12 +126,18 @@ pub fn read_safetensors(path: &Path) -> Result<(HashMap<String, Tensor>, HashMap
                 .chunks_exact(8)
                 .map(|b| f64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]) as f32)
                 .collect(),
+            Dtype::I64 => data
+                .chunks_exact(8)
+                .map(|b| i64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]) as f32)
+                .collect(),
+            Dtype::I32 => data.chunks_exact(4).map(|b| i32::from_le_bytes([b[0], b[1], b[2], b[3]]) as f32).collect(),
             other => {
                 problems.push(WeightProblem::Dtype { name: name.clone(), found: format!("{other:?}") });
                 continue;
             }
         };
-        tensors.insert(name, Tensor { shape: view.shape().to_vec(), values });
+        let dtype = format!("{:?}", view.dtype());
+        tensors.insert(name, Tensor { shape: view.shape().to_vec(), values, dtype });
     }
     if problems.is_empty() {
         Ok((tensors, metadata))
@@ -101,11 +147,19 @@ pub fn read_safetensors(path: &Path) -> Result<(HashMap<String, Tensor>, HashMap
     }
 }
 
-/// Saves `net`'s parameters to `path` (atomically) in PyTorch's `state_dict` naming and layout.
+/// Saves `net`'s parameters and buffers to `path` (atomically) in PyTorch's `state_dict` naming and layout.
 pub fn save_weights<N: Network>(net: &N, path: &Path) -> Result<()> {
-    let params = net.params();
-    let tensors = N::TENSORS.iter().map(|t| (t.name, t.shape, &params[t.offset..t.offset + t.len()]));
-    write_atomic(path, &to_safetensors(tensors, None)?)
+    write_atomic(path, &to_safetensors_typed(state_dict(net), None)?)
+}
+
+/// Every parameter and buffer tensor of `net` under its PyTorch name, and how to store it.
+pub(crate) fn state_dict<N: Network>(net: &N) -> impl Iterator<Item = (&str, &[usize], &[f32], Stored)> {
+    let (params, buffers) = (net.params(), net.buffers());
+    N::TENSORS.iter().map(move |t| (t.name, t.shape, &params[t.offset..t.offset + t.len()], Stored::F32)).chain(
+        N::BUFFER_TENSORS
+            .iter()
+            .map(move |t| (t.name, t.shape, &buffers[t.offset..t.offset + t.len()], Stored::for_name(t.name))),
+    )
 }
 
 /// Loads parameters saved by [`save_weights`] or by PyTorch (`safetensors.torch.save_file(model.state_dict())`).
@@ -119,20 +173,31 @@ pub fn load_weights<N: Network>(net: &mut N, path: &Path) -> Result<()> {
     if !problems.is_empty() {
         return Err(Error::WeightFile { path: path.to_path_buf(), problems });
     }
-    let params = net.params_mut();
-    for t in N::TENSORS {
-        let tensor = tensors.remove(t.name).expect("checked by fit_problems");
-        params[t.offset..t.offset + t.len()].copy_from_slice(&tensor.values);
-    }
+    copy_in(net, |name| tensors.remove(name).expect("checked by fit_problems").values);
     Ok(())
 }
 
-/// Every way `tensors` fails to match `N`'s parameters, in a stable order.
+/// Copies every parameter and buffer tensor into `net`, `take(name)` giving its values (already checked).
+pub(crate) fn copy_in<N: Network>(net: &mut N, mut take: impl FnMut(&str) -> Vec<f32>) {
+    for t in N::TENSORS {
+        net.params_mut()[t.offset..t.offset + t.len()].copy_from_slice(&take(t.name));
+    }
+    for t in N::BUFFER_TENSORS {
+        net.buffers_mut()[t.offset..t.offset + t.len()].copy_from_slice(&take(t.name));
+    }
+}
+
+/// Every way `tensors` fails to match `N`'s parameters and buffers, in a stable order.
 pub(crate) fn fit_problems<N: Network>(tensors: &HashMap<String, Tensor>) -> Vec<WeightProblem> {
     let mut problems = Vec::new();
-    for t in N::TENSORS {
+    let expected = || N::TENSORS.iter().chain(N::BUFFER_TENSORS);
+    for t in expected() {
         match tensors.get(t.name) {
             None => problems.push(WeightProblem::Missing(t.name.to_string())),
+            // Integers are PyTorch's type for counters (`num_batches_tracked`), never for trained values.
+            Some(found) if found.dtype.starts_with('I') && Stored::for_name(t.name) == Stored::F32 => {
+                problems.push(WeightProblem::Dtype { name: t.name.to_string(), found: found.dtype.clone() })
+            }
             Some(found) if found.shape != t.shape => problems.push(WeightProblem::Shape {
                 name: t.name.to_string(),
                 expected: t.shape.to_vec(),
@@ -141,7 +206,7 @@ pub(crate) fn fit_problems<N: Network>(tensors: &HashMap<String, Tensor>) -> Vec
             Some(_) => {}
         }
     }
-    let mut unexpected: Vec<&String> = tensors.keys().filter(|k| !N::TENSORS.iter().any(|t| t.name == *k)).collect();
+    let mut unexpected: Vec<&String> = tensors.keys().filter(|k| !expected().any(|t| t.name == *k)).collect();
     unexpected.sort();
     problems.extend(unexpected.into_iter().map(|k| WeightProblem::Unexpected(k.clone())));
     problems

@@ -68,6 +68,8 @@ pub trait Network: Sized + Send + Sync {
     /// The buffer tensors — state that is saved with the weights but not trained, such as batch norm's
     /// `running_mean`, `running_var` and `num_batches_tracked` — in [`Network::buffers`] order.
     const BUFFER_TENSORS: &'static [TensorInfo] = &[];
+    /// The shape of one input sample: `[features]` or `[channels, height, width]`.
+    const INPUT_SHAPE: &'static [usize] = &[];
     /// The batch-norm layers, in order.
     const NORMS: &'static [NormInfo] = &[];
 
@@ -147,15 +149,16 @@ pub trait Network: Sized + Send + Sync {
         self.set_mode(Mode::Eval);
     }
 
-    /// Training passes run so far; dropout masks are drawn from the network's seed and this counter, so a
-    /// network restored with the same counter draws the same masks.
-    fn step_counter(&self) -> u64 {
-        self.state().step
+    /// Where dropout masks come from: the seed given to `new` and the number of training-mode passes run so far.
+    /// Two networks with the same random state draw the same masks.
+    fn random_state(&self) -> (u64, u64) {
+        (self.state().seed, self.state().step)
     }
 
-    /// Sets the training-pass counter (used when resuming from a checkpoint).
-    fn set_step_counter(&mut self, step: u64) {
-        self.state_mut().step = step;
+    /// Sets the seed and pass counter that dropout masks are drawn from (a checkpoint restores them).
+    fn set_random_state(&mut self, seed: u64, step: u64) {
+        let state = self.state_mut();
+        (state.seed, state.step) = (seed, step);
     }
 
     /// Spreads the chunks of each batch over a pool of threads (or not). Results are bit-identical for every
@@ -186,13 +189,19 @@ pub trait Network: Sized + Send + Sync {
     fn try_forward_batch(&mut self, xs: &[Self::Input], ys: &mut [Self::Output]) -> Result<()> {
         check_len(xs.len(), ys.len(), "output slots")?;
         let out = Self::Output::flat_mut(ys);
-        driver::run(self, xs, |_, _, _, _| {}, Backprop::No, |ws, c| {
-            let x = driver::chunk_input::<Self>(xs, c);
-            let y = output(x, &ws.acts, Self::OUTPUT_BUFFER, Self::Input::LEN, Self::Output::LEN);
-            let start = c * CHUNK * Self::Output::LEN;
-            out[start..start + y.len()].copy_from_slice(y);
-            Ok(())
-        })
+        driver::run(
+            self,
+            xs,
+            |_, _, _, _| {},
+            Backprop::No,
+            |ws, c| {
+                let x = driver::chunk_input::<Self>(xs, c);
+                let y = output(x, &ws.acts, Self::OUTPUT_BUFFER, Self::Input::LEN, Self::Output::LEN);
+                let start = c * CHUNK * Self::Output::LEN;
+                out[start..start + y.len()].copy_from_slice(y);
+                Ok(())
+            },
+        )
     }
 
     /// Outputs for a batch, in a new vector.

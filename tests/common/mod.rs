@@ -64,6 +64,8 @@ pub fn check_param_gradients<N: Network, L: Loss<N::Output>>(
     loss: &L,
     per_tensor: usize,
 ) -> usize {
+    // Every evaluation replays the same dropout masks: they depend on the pass counter, reset before each.
+    let (seed, step) = net.random_state();
     let mid = f64::from(net.loss_and_grad(xs, targets, loss).expect("valid batch"));
     let grads = net.grads().to_vec();
     let mut rng = Rng::new(7, 7);
@@ -79,8 +81,10 @@ pub fn check_param_gradients<N: Network, L: Loss<N::Output>>(
             let at = t.offset + i;
             let original = net.params()[at];
             net.params_mut()[at] = original + EPS;
+            net.set_random_state(seed, step);
             let hi = net.evaluate_loss(xs, targets, loss).unwrap();
             net.params_mut()[at] = original - EPS;
+            net.set_random_state(seed, step);
             let lo = net.evaluate_loss(xs, targets, loss).unwrap();
             net.params_mut()[at] = original;
             let (lo, hi) = (f64::from(lo), f64::from(hi));
@@ -104,9 +108,11 @@ pub fn check_param_gradients<N: Network, L: Loss<N::Output>>(
 pub fn check_input_gradients<N: Network>(net: &mut N, xs: &[N::Input], count: usize) {
     let r: Vec<N::Output> = random_samples(xs.len(), -1.0, 1.0, 5);
     let mut dx = vec![N::Input::zeroed(); xs.len()];
+    let (seed, step) = net.random_state();
     net.backward(xs, &r, Some(&mut dx)).unwrap();
     let r_flat = N::Output::flat(&r).to_vec();
     let f = |net: &mut N, xs: &[N::Input]| -> f64 {
+        net.set_random_state(seed, step);
         let ys = net.predict(xs);
         N::Output::flat(&ys).iter().zip(&r_flat).map(|(a, b)| f64::from(*a) * f64::from(*b)).sum()
     };

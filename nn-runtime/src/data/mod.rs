@@ -1,9 +1,10 @@
 //! Data sets and loading: IDX (MNIST, Fashion-MNIST), CIFAR-10 binary, the 8×8 digits CSV, generated two moons,
-//! and a batch loader.
+//! a batch loader, and image augmentation.
 //!
 //! Every reader returns samples as the network's own input type (`X: Sample`), with pixels scaled to `[0, 1]`,
 //! and reports a malformed file as an [`Error`](crate::Error) naming the file and the problem — never a panic.
 
+mod augment;
 mod cifar;
 mod dataset;
 mod digits;
@@ -12,6 +13,7 @@ mod idx;
 mod loader;
 mod synthetic;
 
+pub use augment::Augment;
 pub use cifar::{load_cifar10, load_cifar10_batch, parse_cifar10, CIFAR10_CLASSES};
 pub use dataset::{one_hot, Dataset};
 pub use digits::{load_digits, parse_digits};

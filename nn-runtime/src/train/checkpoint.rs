@@ -2,14 +2,14 @@
 //! epoch, from which training resumes exactly.
 
 use super::history::{EpochRecord, History};
-use crate::io::{read_safetensors, to_safetensors, write_atomic};
+use crate::io::{read_safetensors, state_dict, to_safetensors_typed, write_atomic, Stored};
 use crate::network::Network;
 use crate::optim::{Optimizer, OptimizerState};
 use crate::{Error, Result};
 use std::collections::HashMap;
 use std::path::Path;
 
-const FORMAT: &str = "nn-checkpoint-1";
+const FORMAT: &str = "nn-checkpoint-2";
 
 /// Everything needed to continue a run after epoch `epoch`.
 pub(crate) struct Restored {
@@ -28,24 +28,20 @@ pub(crate) fn save<N: Network, O: Optimizer>(
     base_lr: f32,
     history: &History,
 ) -> Result<()> {
-    let params = net.params();
     let state = optimizer.state();
-    let names: Vec<String> = N::TENSORS.iter().map(|t| format!("model.{}", t.name)).collect();
+    let model: Vec<_> =
+        state_dict(net).map(|(name, shape, v, stored)| (format!("model.{name}"), shape, v, stored)).collect();
     let buffer_names: Vec<String> = state.buffers.iter().map(|(n, _)| format!("optimizer.{n}")).collect();
     let lens: Vec<[usize; 1]> = state.buffers.iter().map(|(_, v)| [v.len()]).collect();
-    let tensors = N::TENSORS
-        .iter()
-        .zip(&names)
-        .map(|(t, name)| (name.as_str(), t.shape, &params[t.offset..t.offset + t.len()]))
-        .chain(
-            state
-                .buffers
-                .iter()
-                .zip(&buffer_names)
-                .zip(&lens)
-                .filter(|((b, _), _)| !b.1.is_empty())
-                .map(|(((_, v), name), len)| (name.as_str(), &len[..], v.as_slice())),
-        );
+    let tensors = model.iter().map(|(name, shape, v, stored)| (name.as_str(), *shape, *v, *stored)).chain(
+        state
+            .buffers
+            .iter()
+            .zip(&buffer_names)
+            .zip(&lens)
+            .filter(|((b, _), _)| !b.1.is_empty())
+            .map(|(((_, v), name), len)| (name.as_str(), &len[..], v.as_slice(), Stored::F32)),
+    );
     let mut meta = HashMap::new();
     meta.insert("format".to_string(), FORMAT.to_string());
     meta.insert("epoch".to_string(), epoch.to_string());
@@ -55,10 +51,13 @@ pub(crate) fn save<N: Network, O: Optimizer>(
         meta.insert("first_loss".to_string(), first.to_string());
     }
     meta.insert("optimizer".to_string(), state.kind.clone());
+    let (seed, step) = net.random_state();
+    meta.insert("random_seed".to_string(), seed.to_string());
+    meta.insert("random_step".to_string(), step.to_string());
     for (name, value) in &state.scalars {
         meta.insert(format!("optimizer.{name}"), value.to_string());
     }
-    write_atomic(path, &to_safetensors(tensors, Some(meta))?)
+    write_atomic(path, &to_safetensors_typed(tensors, Some(meta))?)
 }
 
 /// Reads a checkpoint into `net` and `optimizer`.
@@ -89,11 +88,11 @@ pub(crate) fn load<N: Network, O: Optimizer>(path: &Path, net: &mut N, optimizer
         .filter_map(|(k, v)| k.strip_prefix("optimizer.").map(|k| (k.to_string(), v.parse::<f64>())))
         .map(|(k, v)| v.map(|v| (k, v)).map_err(|_| bad("optimizer scalar")))
         .collect::<Result<Vec<_>>>()?;
+    let integer = |key: &str| meta.get(key).and_then(|v| v.parse::<u64>().ok()).ok_or_else(|| bad(key));
+    let (seed, step) = (integer("random_seed")?, integer("random_step")?);
     optimizer.load_state(&OptimizerState { kind, scalars, buffers })?;
-    let params = net.params_mut();
-    for t in N::TENSORS {
-        params[t.offset..t.offset + t.len()].copy_from_slice(&model[t.name].values);
-    }
+    crate::io::copy_in(net, |name| model.remove(name).expect("checked by fit_problems").values);
+    net.set_random_state(seed, step);
     Ok(Restored {
         epoch: number("epoch")? as usize,
         base_lr: number("base_lr")? as f32,

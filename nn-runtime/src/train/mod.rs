@@ -10,10 +10,11 @@ pub use curves::write_curves;
 pub use history::{EpochRecord, History};
 pub use schedule::Schedule;
 
-use crate::data::{Dataset, Loader};
+use crate::data::{Augment, Dataset, Loader};
 use crate::loss::Loss;
 use crate::network::Network;
 use crate::optim::Optimizer;
+use crate::pass::Mode;
 use crate::regularize::{add_weight_penalty, apply_max_norm, clip_grad_norm, clip_grad_value, Regularization};
 use crate::sample::{argmax, Sample};
 use crate::{Error, Result};
@@ -89,6 +90,9 @@ pub struct TrainConfig {
     pub curves: Option<PathBuf>,
     /// Weight penalties (added to the reported training loss), max-norm and gradient clipping.
     pub regularization: Regularization,
+    /// Random image transformations applied to each training batch (image inputs only); evaluation data is
+    /// never augmented.
+    pub augment: Option<Augment>,
 }
 
 impl Default for TrainConfig {
@@ -106,6 +110,7 @@ impl Default for TrainConfig {
             verbose: true,
             progress: true,
             curves: None,
+            augment: None,
             regularization: Regularization::default(),
         }
     }
@@ -120,8 +125,22 @@ pub struct Evaluation {
     pub accuracy: f32,
 }
 
-/// Evaluates `net` on `data` (no gradients, nothing changes).
+/// Evaluates `net` on `data` in eval mode (dropout off, batch norm on its running statistics); no gradients,
+/// nothing changes, and the network's mode is restored afterwards.
 pub fn evaluate<N, L>(net: &mut N, data: &Dataset<N::Input, L::Target>, loss: &L) -> Result<Evaluation>
+where
+    N: Network,
+    L: Loss<N::Output>,
+    L::Target: ClassTarget,
+{
+    let mode = net.mode();
+    net.set_mode(Mode::Eval);
+    let result = evaluate_in_mode(net, data, loss);
+    net.set_mode(mode);
+    result
+}
+
+fn evaluate_in_mode<N, L>(net: &mut N, data: &Dataset<N::Input, L::Target>, loss: &L) -> Result<Evaluation>
 where
     N: Network,
     L: Loss<N::Output>,
@@ -150,6 +169,9 @@ where
 
 /// Trains `net` on `train` for `config.epochs` epochs, evaluating on `valid` after each.
 ///
+/// Steps run in [`Mode::Train`] and measurements in [`Mode::Eval`]; `fit` returns with the network in eval mode,
+/// ready for inference (call `net.train()` before stepping it by hand).
+///
 /// # Errors
 /// Invalid settings; a NaN or infinite loss ([`Error::NonFiniteLoss`], naming the epoch and step — the parameters
 /// are those before that step); bad targets; a checkpoint that cannot be written or read.
@@ -167,7 +189,39 @@ where
     L::Target: Clone + ClassTarget,
     O: Optimizer,
 {
+    let result = fit_epochs(net, optimizer, loss, train, valid, config);
+    net.set_mode(Mode::Eval);
+    result
+}
+
+fn fit_epochs<N, L, O>(
+    net: &mut N,
+    optimizer: &mut O,
+    loss: &L,
+    train: &Dataset<N::Input, L::Target>,
+    valid: Option<&Dataset<N::Input, L::Target>>,
+    config: &TrainConfig,
+) -> Result<History>
+where
+    N: Network,
+    L: Loss<N::Output>,
+    L::Target: Clone + ClassTarget,
+    O: Optimizer,
+{
     validate(config, train, valid)?;
+    let image_shape = match (config.augment, N::INPUT_SHAPE) {
+        (Some(a), &[c, h, w]) => {
+            a.validate([c, h, w])?;
+            Some((a, [c, h, w]))
+        }
+        (Some(_), shape) => {
+            return Err(Error::InvalidSetting {
+                name: "augment",
+                problem: format!("augmentation transforms images, but the network's input has shape {shape:?}"),
+            })
+        }
+        (None, _) => None,
+    };
     let mut loader = Loader::new(train.len(), config.batch_size)?.drop_last(config.drop_last);
     if let Some(seed) = config.shuffle {
         loader = loader.shuffled(seed);
@@ -209,8 +263,12 @@ where
         let steps = loader.batches_per_epoch();
         let (mut sum, mut seen) = (0.0f64, 0usize);
         let mut ratios = Vec::new();
+        net.set_mode(Mode::Train);
         for (step, batch) in loader.epoch(epoch).enumerate() {
             train.gather_into(batch, &mut xs, &mut ts);
+            if let Some((augment, shape)) = image_shape {
+                augment.apply(&mut xs, shape, batch, epoch)?;
+            }
             let value = net.loss_and_grad(&xs, &ts, loss)? + regularize(net, &config.regularization);
             if !value.is_finite() {
                 bar.abandon();
