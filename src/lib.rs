@@ -46,6 +46,10 @@
 //! | `LeakyReLU<SLOPE>` | slope (default 0.01) | | unchanged |
 //! | `ELU<ALPHA>` | α (default 1.0) | | unchanged |
 //! | `Softmax` | | | unchanged; last layer only |
+//! | `Dropout<P>` | drop probability (0.5), `0 ≤ P < 1` | | unchanged |
+//! | `BatchNorm<FEATURES>` | channels (optional, checked) | `eps = 1e-5`, `momentum = 0.1` | unchanged; per feature after `[N]`, per channel after `[C, H, W]` |
+//! | `Maxout<IN, OUT, PIECES>` | sizes | `init` | `[IN] → [OUT]` |
+//! | `PReLU<SLOPES>` | 1 (default) or channels | `init = 0.25` | unchanged |
 //!
 //! `init` is one of `pytorch` (the default: PyTorch's own initialisation of that layer), `xavier_uniform`,
 //! `xavier_normal`, `he_uniform`, `he_normal`.
@@ -57,9 +61,30 @@
 //! # What the macro generates
 //!
 //! A struct with one public field per layer (a small descriptor with typed views of that layer's parameters),
-//! `pub params: Params` (every parameter in one contiguous buffer), an inherent `new(seed)`, and an implementation of
-//! [`Network`]: `Input`/`Output` array types, `PARAMS`, `forward`, `forward_batch`, `backward`, `loss_and_grad`,
-//! `train_step` and more. Its rustdoc lists every layer with its output shape and parameter count.
+//! `pub params: Params` (every parameter in one contiguous buffer), `pub buffers: Params` (batch norm's running
+//! statistics), an inherent `new(seed)`, and an implementation of [`Network`]: `Input`/`Output` array types,
+//! `PARAMS`, `forward`, `forward_batch`, `backward`, `loss_and_grad`, `train_step`, the train/eval [`Mode`]
+//! (`set_mode`, `train()`, `eval()`) and more. Its rustdoc lists every layer with its output shape and parameter
+//! count.
+//!
+//! ```
+//! use nn::prelude::*;
+//!
+//! network! {
+//!     struct Regularized {
+//!         Input<16> -> fc1: Linear<16, 32> -> bn: BatchNorm -> ReLU -> Dropout<0.5> -> fc2: Linear<32, 4>
+//!     }
+//! }
+//!
+//! let mut net = Regularized::new(0);
+//! assert_eq!(net.mode(), Mode::Train);
+//! let xs = [[0.1; 16], [0.2; 16], [0.3; 16]];
+//! let mut adam = Adam::new(AdamConfig::default());
+//! net.train_step(&xs, &[0, 1, 2], &CrossEntropy, &mut adam); // batch statistics, random masks
+//! net.eval(); // running statistics, no dropout: deterministic
+//! assert_eq!(net.forward(&xs[0]), net.forward(&xs[0]));
+//! assert_eq!(net.bn.running_mean(&net.buffers).len(), 32);
+//! ```
 //!
 //! Generated code names the runtime as `::nn::__private`, so depend on this crate under its own name `nn`.
 

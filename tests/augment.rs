@@ -54,6 +54,12 @@ fn translations_and_crops_shift_whole_pixels_with_zero_fill() {
         }
         assert!(images.iter().any(|i| *i != original), "some images move");
     }
+    // With a fill value, uncovered pixels take it.
+    let mut images = vec![numbered(); 16];
+    Augment::new(3).translate(2).fill(-7.0).apply(&mut images, [2, 6, 6], &(0..16).collect::<Vec<_>>(), 0).unwrap();
+    let moved = images.iter().find(|i| **i != numbered()).expect("some image moved");
+    assert!(moved.iter().flatten().flatten().any(|&v| v == -7.0));
+    assert!(moved.iter().flatten().flatten().all(|&v| v == -7.0 || v >= 1.0));
 }
 
 #[test]

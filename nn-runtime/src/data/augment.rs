@@ -9,7 +9,8 @@ use crate::{Error, Result, Rng};
 /// Each sample's transformation is drawn from the seed, the epoch and the sample's index in its data set — not
 /// from the batch it lands in or the thread that handles it — so a run is reproducible from its seed, each epoch
 /// sees new variants, and resuming from a checkpoint replays the same ones. Labels are never touched; pixels that
-/// come from outside the image are 0 (apply augmentation before normalising, or to data whose background is 0).
+/// come from outside the image get the `fill` value (0 unless set; for normalised data, the normalised
+/// background, e.g. `−0.1307/0.3081` for MNIST).
 ///
 /// ```
 /// use nn_runtime::data::Augment;
@@ -30,12 +31,20 @@ pub struct Augment {
     pub max_shift: usize,
     /// Rotate about the centre by a random angle in `±max_rotation` degrees (bilinear); 0 for none.
     pub max_rotation: f32,
+    /// The value of pixels that come from outside the image.
+    pub fill: f32,
 }
 
 impl Augment {
     /// No transformation yet, drawing from `seed`; add them with the builder methods.
     pub fn new(seed: u64) -> Self {
-        Self { seed, crop_padding: 0, flip: false, max_shift: 0, max_rotation: 0.0 }
+        Self { seed, crop_padding: 0, flip: false, max_shift: 0, max_rotation: 0.0, fill: 0.0 }
+    }
+
+    /// The value of pixels that come from outside the image (the background).
+    pub fn fill(mut self, value: f32) -> Self {
+        self.fill = value;
+        self
     }
 
     /// Random crops after padding by `padding` pixels.
@@ -70,6 +79,9 @@ impl Augment {
     pub fn validate(&self, shape: [usize; 3]) -> Result<()> {
         let bad = |problem: String| Err(Error::InvalidSetting { name: "augment", problem });
         let [_, h, w] = shape;
+        if !self.fill.is_finite() {
+            return bad(format!("fill must be finite, not {}", self.fill));
+        }
         if !self.max_rotation.is_finite() || self.max_rotation < 0.0 {
             return bad(format!("max_rotation must be a finite number of degrees ≥ 0, not {}", self.max_rotation));
         }
@@ -112,7 +124,7 @@ impl Augment {
                 continue;
             }
             source.copy_from_slice(image);
-            t.resample(&source, image, shape);
+            t.resample(&source, image, shape, self.fill);
         }
         Ok(())
     }
@@ -153,7 +165,7 @@ impl Transform {
 
     /// Each output pixel reads the source at the inverse-mapped position: exact copies for shifts and flips,
     /// bilinear interpolation when rotated.
-    fn resample(&self, source: &[f32], out: &mut [f32], [c, h, w]: [usize; 3]) {
+    fn resample(&self, source: &[f32], out: &mut [f32], [c, h, w]: [usize; 3], fill: f32) {
         let (cy, cx) = ((h as f32 - 1.0) / 2.0, (w as f32 - 1.0) / 2.0);
         let (sin, cos) = self.angle.sin_cos();
         for y in 0..h {
@@ -167,20 +179,20 @@ impl Transform {
                 }
                 for ch in 0..c {
                     let plane = &source[ch * h * w..(ch + 1) * h * w];
-                    out[ch * h * w + y * w + x] = bilinear(plane, h, w, sy, sx);
+                    out[ch * h * w + y * w + x] = bilinear(plane, h, w, sy, sx, fill);
                 }
             }
         }
     }
 }
 
-/// The plane's value at `(y, x)`, interpolated between the four nearest pixels; 0 outside the image.
-fn bilinear(plane: &[f32], h: usize, w: usize, y: f32, x: f32) -> f32 {
+/// The plane's value at `(y, x)`, interpolated between the four nearest pixels; `fill` outside the image.
+fn bilinear(plane: &[f32], h: usize, w: usize, y: f32, x: f32, fill: f32) -> f32 {
     let (y0, x0) = (y.floor(), x.floor());
     let (fy, fx) = (y - y0, x - x0);
     let at = |yy: f32, xx: f32| -> f32 {
         if yy < 0.0 || xx < 0.0 || yy >= h as f32 || xx >= w as f32 {
-            0.0
+            fill
         } else {
             plane[yy as usize * w + xx as usize]
         }
