@@ -36,15 +36,8 @@ fn run<N: Network<Input = [f32; 784], Output = [f32; 10]>>(
 ) -> (f32, f32) {
     println!("-- {name}");
     let mut adam = Adam::new(AdamConfig { lr: 1e-3, ..Default::default() });
-    let config = TrainConfig {
-        epochs,
-        batch_size: 64,
-        shuffle: Some(0),
-        train_accuracy: true,
-        ..Default::default()
-    };
-    let history =
-        fit(net, &mut adam, &CrossEntropy, data.0, Some(data.1), &config).unwrap_or_else(|e| common::fail(e));
+    let config = TrainConfig { epochs, batch_size: 64, shuffle: Some(0), train_accuracy: true, ..Default::default() };
+    let history = fit(net, &mut adam, &CrossEntropy, data.0, Some(data.1), &config).unwrap_or_else(|e| common::fail(e));
     let last = history.last().expect("at least one epoch");
     (last.train_accuracy.unwrap_or(0.0), last.valid_accuracy.unwrap_or(0.0))
 }

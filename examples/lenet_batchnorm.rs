@@ -74,14 +74,13 @@ fn main() {
     println!("weights (with running statistics): {}", weights.display());
     // Shifted-in pixels get the normalised background value.
     let augment = Augment::new(7).translate(2).rotate(10.0).fill(-MEAN / STD);
-    let augmented = run("LeNet-5 + batch norm + augmentation", &mut LeNet5Bn::new(42), data, args.epochs, Some(augment));
+    let augmented =
+        run("LeNet-5 + batch norm + augmentation", &mut LeNet5Bn::new(42), data, args.epochs, Some(augment));
 
     println!("\n| network | test accuracy |\n|---|---:|");
-    for (name, accuracy) in [
-        ("LeNet-5", plain),
-        ("LeNet-5 + batch norm", with_bn),
-        ("LeNet-5 + batch norm + augmentation", augmented),
-    ] {
+    for (name, accuracy) in
+        [("LeNet-5", plain), ("LeNet-5 + batch norm", with_bn), ("LeNet-5 + batch norm + augmentation", augmented)]
+    {
         println!("| {name} | {accuracy:.4} |");
     }
     println!("test accuracy: {with_bn:.4}");

@@ -35,14 +35,48 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static GLOBAL: Counting = Counting;
 
+/// The tests of this binary run one at a time: the counter is global.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 fn allocations_during(f: impl FnOnce()) -> usize {
     let before = ALLOCATIONS.load(Ordering::SeqCst);
     f();
     ALLOCATIONS.load(Ordering::SeqCst) - before
 }
 
+network! {
+    struct Regularized {
+        Input<1, 12, 12> -> conv: Conv2d<1, 4, 3> -> bn1: BatchNorm -> ReLU -> Flatten
+        -> fc1: Linear<400, 32> -> bn2: BatchNorm -> ReLU -> Dropout<0.5> -> fc2: Linear<32, 10>
+    }
+}
+
+#[test]
+fn batch_norm_and_dropout_allocate_nothing_after_the_first_call() {
+    let _serial = SERIAL.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut net = Regularized::new(1);
+    let xs = vec![[[[0.25f32; 12]; 12]; 1]; 70];
+    let labels: Vec<usize> = (0..70).map(|i| i % 10).collect();
+    let mut adam = Adam::new(AdamConfig::default());
+    net.set_parallelism(nn::Parallelism::Threads(2)).unwrap();
+    net.train_step(&xs, &labels, &CrossEntropy, &mut adam);
+    net.eval();
+    let _ = net.forward(&xs[0]);
+    let n = allocations_during(|| {
+        for _ in 0..3 {
+            net.train();
+            net.train_step(&xs, &labels, &CrossEntropy, &mut adam);
+            net.train_step(&xs[..40], &labels[..40], &CrossEntropy, &mut adam);
+            net.eval();
+            let _ = net.forward(&xs[1]);
+        }
+    });
+    assert_eq!(n, 0, "allocations in steady-state training through batch norm and dropout");
+}
+
 #[test]
 fn training_steps_and_inference_allocate_nothing_after_the_first_call() {
+    let _serial = SERIAL.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     let mut net = LeNet5::new(1);
     let xs = vec![[[[0.25f32; 28]; 28]; 1]; 70];
     let labels: Vec<usize> = (0..70).map(|i| i % 10).collect();

@@ -90,3 +90,26 @@ fn fit_applies_max_norm_penalties_and_clipping() {
     let err = fit(&mut plain, &mut opt, &CrossEntropy, &train, None, &quiet(bad)).unwrap_err();
     assert_eq!(err.to_string(), "invalid training setting `l1`: -1 must be a finite number ≥ 0");
 }
+
+network! {
+    struct Normed {
+        Input<8> -> fc: Linear<8, 4> -> bn: BatchNorm -> act: PReLU<4> -> out: Linear<4, 2>
+    }
+}
+
+#[test]
+fn penalties_and_max_norm_spare_batch_norm_scales_and_prelu_slopes() {
+    let mut net = Normed::new(0);
+    net.params.iter_mut().for_each(|p| *p = 9.0);
+    let mut grads = vec![0.0; Normed::PARAMS];
+    add_weight_penalty::<Normed>(&net.params, &mut grads, 0.1, 0.1);
+    apply_max_norm::<Normed>(&mut net.params, 1.0);
+    for name in ["bn.weight", "bn.bias", "act.weight", "fc.bias", "out.bias"] {
+        let t = Normed::TENSORS.iter().find(|t| t.name == name).unwrap();
+        assert!(grads[t.offset..t.offset + t.len()].iter().all(|&g| g == 0.0), "{name} penalised");
+        assert!(net.param(name).unwrap().iter().all(|&v| v == 9.0), "{name} constrained");
+    }
+    let fc = Normed::TENSORS.iter().find(|t| t.name == "fc.weight").unwrap();
+    assert!(grads[fc.offset..fc.offset + fc.len()].iter().all(|&g| g > 0.0), "weight matrices are penalised");
+    assert!(net.param("fc.weight").unwrap().iter().all(|&v| v < 9.0), "and constrained");
+}

@@ -171,6 +171,10 @@ pub trait Network: Sized + Send + Sync {
     }
 
     /// The output for one sample. Allocates nothing.
+    ///
+    /// # Panics
+    /// In [`Mode::Train`] through a batch-norm layer, whose statistics need more than one value per channel
+    /// (PyTorch refuses too): call [`Network::eval`] for inference.
     fn forward(&mut self, x: &Self::Input) -> Self::Output {
         let mut y = Self::Output::zeroed();
         self.forward_batch(std::slice::from_ref(x), std::slice::from_mut(&mut y));
@@ -180,7 +184,8 @@ pub trait Network: Sized + Send + Sync {
     /// Outputs for a batch, written into `ys`.
     ///
     /// # Panics
-    /// If `xs` and `ys` differ in length; [`Network::try_forward_batch`] returns the error instead.
+    /// If `xs` and `ys` differ in length, or on a batch of one sample in training mode through batch norm;
+    /// [`Network::try_forward_batch`] returns the error instead.
     fn forward_batch(&mut self, xs: &[Self::Input], ys: &mut [Self::Output]) {
         self.try_forward_batch(xs, ys).unwrap_or_else(|e| panic!("{e}"));
     }
@@ -276,7 +281,7 @@ pub trait Network: Sized + Send + Sync {
     /// Fraction of samples whose largest output is at the labelled class (0 for an empty batch).
     ///
     /// # Panics
-    /// If `xs` and `labels` differ in length.
+    /// If `xs` and `labels` differ in length, or on a batch of one sample in training mode through batch norm.
     fn accuracy(&mut self, xs: &[Self::Input], labels: &[usize]) -> f32 {
         check_len(xs.len(), labels.len(), "labels").unwrap_or_else(|e| panic!("{e}"));
         if xs.is_empty() {

@@ -1,7 +1,9 @@
 //! Weight penalties, weight constraints and gradient clipping, applied around an optimizer step.
 //!
-//! Penalties and constraints act on weight tensors only (names ending in `.weight`), not on biases, as is usual.
-//! A weight tensor's first dimension is its output units: a unit's incoming weights are one row of `[out, ...]`.
+//! Penalties and constraints act on the weight matrices and kernels only (tensors named `*.weight` with at least
+//! two dimensions): not on biases, nor on one-dimensional weights such as batch norm's scale γ or PReLU's slopes,
+//! as is usual. A weight tensor's first dimension is its output units: a unit's incoming weights are one row of
+//! `[out, ...]`.
 
 use crate::network::Network;
 use crate::{Error, Result};
@@ -50,7 +52,7 @@ pub fn add_weight_penalty<N: Network>(params: &[f32], grads: &mut [f32], l1: f32
         return 0.0;
     }
     let mut penalty = 0.0f64;
-    for t in N::TENSORS.iter().filter(|t| t.name.ends_with(".weight")) {
+    for t in N::TENSORS.iter().filter(|t| is_weight_matrix(t)) {
         let range = t.offset..t.offset + t.len();
         for (g, &w) in grads[range.clone()].iter_mut().zip(&params[range]) {
             penalty += f64::from(l1 * w.abs() + 0.5 * l2 * w * w);
@@ -85,7 +87,7 @@ pub fn clip_grad_value(grads: &mut [f32], clip: f32) {
 
 /// Scales each unit's incoming weights (each row of each weight tensor) down to L2 norm `c` where it is longer.
 pub fn apply_max_norm<N: Network>(params: &mut [f32], c: f32) {
-    for t in N::TENSORS.iter().filter(|t| t.name.ends_with(".weight") && !t.shape.is_empty()) {
+    for t in N::TENSORS.iter().filter(|t| is_weight_matrix(t)) {
         let row = t.len() / t.shape[0];
         for unit in params[t.offset..t.offset + t.len()].chunks_exact_mut(row.max(1)) {
             let norm = unit.iter().map(|&w| f64::from(w) * f64::from(w)).sum::<f64>().sqrt() as f32;
@@ -95,4 +97,9 @@ pub fn apply_max_norm<N: Network>(params: &mut [f32], c: f32) {
             }
         }
     }
+}
+
+/// Whether penalties and constraints apply to `t`: a `*.weight` with at least two dimensions.
+fn is_weight_matrix(t: &crate::TensorInfo) -> bool {
+    t.name.ends_with(".weight") && t.shape.len() >= 2
 }
