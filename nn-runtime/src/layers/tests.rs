@@ -89,6 +89,11 @@ fn conv_gradients() {
     grad_check(Conv2d::<2, 6, 7, 3, 3, 2, 1, true>::new(0, Init::HeUniform), 5);
     grad_check(Conv2d::<1, 4, 4, 2, 4, 1, 2, false>::new(0, Init::XavierNormal), 6);
     grad_check(Conv2d::<3, 5, 5, 2, 1, 1, 0, true>::new(0, Init::PyTorch), 7);
+    // The direct path's input gradient (full correlation with flipped kernels) on non-square inputs, at the
+    // largest direct kernel, and one size beyond it (im2col).
+    grad_check(Conv2d::<3, 9, 7, 4, 5, 1, 0, false>::new(0, Init::PyTorch), 8);
+    grad_check(Conv2d::<2, 10, 9, 3, 8, 1, 0, true>::new(0, Init::PyTorch), 9);
+    grad_check(Conv2d::<1, 10, 11, 2, 9, 1, 0, true>::new(0, Init::PyTorch), 10);
 }
 
 #[test]
