@@ -1,6 +1,6 @@
-//! `Conv2d`: 2-D cross-correlation with square kernels, stride and zero padding. Where a direct convolution applies
-//! (stride 1, no padding) all three passes use it — the input gradient as the full correlation of the output
-//! gradient with the flipped kernels — and im2col + GEMM (folded back with col2im for the input gradient) otherwise.
+//! `Conv2d`: 2-D cross-correlation with square kernels, stride and zero padding. The forward pass is a direct
+//! convolution where it applies (stride 1, no padding) and im2col + GEMM otherwise; so is the weight gradient; the
+//! input gradient is a GEMM folded back with col2im.
 
 use super::{Backward, Init, Layer, Pass};
 use crate::kernels::{
@@ -47,17 +47,6 @@ impl<
     pub const OUT_WIDTH: usize = Self::GEOMETRY.out_width();
     const POSITIONS: usize = Self::GEOMETRY.col_cols();
     const PATCH: usize = C * K * K;
-    /// The input gradient as a direct convolution: the output gradient, zero-padded by `K − 1` on every side,
-    /// correlated with the kernels flipped and with input and output channels swapped.
-    const TRANSPOSED: ConvGeometry = ConvGeometry {
-        channels: O,
-        height: Self::OUT_HEIGHT + 2 * (K - 1),
-        width: Self::OUT_WIDTH + 2 * (K - 1),
-        kernel: K,
-        stride: 1,
-        padding: 0,
-    };
-    const PADDED: usize = O * Self::TRANSPOSED.height * Self::TRANSPOSED.width;
 
     /// A layer whose parameters start at `offset` in the network's parameter buffer.
     pub const fn new(offset: usize, init: Init) -> Self {
@@ -106,10 +95,8 @@ impl<
     const IN: usize = C * H * W;
     const OUT: usize = O * Self::POSITIONS;
     const PARAMS: usize = O * Self::PATCH + if BIAS { O } else { 0 };
-    /// One sample's column matrix, its gradient, and the transposed weight gradient during backward; or, on the
-    /// direct path, the flipped kernels and one sample's padded output gradient.
-    const SCRATCH: usize =
-        super::max_of(&[2 * Self::PATCH * Self::POSITIONS + Self::PATCH * O, Self::PATCH * O + Self::PADDED]);
+    /// One sample's column matrix, its gradient, and the transposed weight gradient during backward.
+    const SCRATCH: usize = 2 * Self::PATCH * Self::POSITIONS + Self::PATCH * O;
 
     fn init(&self, params: &mut [f32], rng: &mut Rng) {
         let (w, b) = params.split_at_mut(O * Self::PATCH);
@@ -142,82 +129,30 @@ impl<
 
     fn backward(&self, params: &[f32], io: Backward<'_>, grads: &mut [f32], scratch: &mut [f32]) {
         let (dw, db) = grads.split_at_mut(O * Self::PATCH);
+        let (col, rest) = scratch[..Self::SCRATCH].split_at_mut(Self::PATCH * Self::POSITIONS);
+        let (dcol, dw_t) = rest.split_at_mut(Self::PATCH * Self::POSITIONS);
+        let weights = MatRef::row_major(&params[..O * Self::PATCH], O, Self::PATCH);
+        let mut dx_chunks = io.dx.map(|dx| dx.chunks_exact_mut(Self::IN));
         db.fill(0.0);
-        if io.x.is_empty() {
-            dw.fill(0.0);
-            return;
-        }
-        if BIAS {
-            for dy in io.dy.chunks_exact(Self::OUT) {
+        let direct = direct_applies(&Self::GEOMETRY) && K <= MAX_DIRECT_GRAD_KERNEL;
+        for (sample, (x, dy)) in io.x.chunks_exact(Self::IN).zip(io.dy.chunks_exact(Self::OUT)).enumerate() {
+            let dy_mat = MatRef::row_major(dy, O, Self::POSITIONS);
+            if direct {
+                // Straight from the input rows: no column matrix at all.
+                conv2d_direct_weight_grad(&Self::GEOMETRY, dy, x, dw, sample > 0);
+            } else {
+                // The column matrix is rebuilt rather than kept from forward: keeping it would cost `n` times
+                // the memory. dWᵀ[CKK×O] (+)= col · dYᵀ, transposed into dW after the last sample: in this
+                // orientation the operand read across its rows is the small dYᵀ (L×O), not col (L×CKK).
+                im2col(&Self::GEOMETRY, x, col);
+                let beta = if sample == 0 { 0.0 } else { 1.0 };
+                gemm(MatRef::row_major(col, Self::PATCH, Self::POSITIONS), dy_mat.t(), beta, dw_t);
+            }
+            if BIAS {
                 for (g, row) in db.iter_mut().zip(dy.chunks_exact(Self::POSITIONS)) {
                     *g += row.iter().sum::<f32>();
                 }
             }
-        }
-        let w = &params[..O * Self::PATCH];
-        if direct_applies(&Self::GEOMETRY) && K <= MAX_DIRECT_GRAD_KERNEL {
-            self.backward_direct(w, io, dw, scratch);
-        } else {
-            self.backward_im2col(w, io, dw, scratch);
-        }
-    }
-}
-
-impl<
-        const C: usize,
-        const H: usize,
-        const W: usize,
-        const O: usize,
-        const K: usize,
-        const S: usize,
-        const P: usize,
-        const BIAS: bool,
-    > Conv2d<C, H, W, O, K, S, P, BIAS>
-{
-    /// Stride 1, no padding: both gradients as direct convolutions, with no column matrix.
-    fn backward_direct(&self, w: &[f32], io: Backward<'_>, dw: &mut [f32], scratch: &mut [f32]) {
-        for (sample, (x, dy)) in io.x.chunks_exact(Self::IN).zip(io.dy.chunks_exact(Self::OUT)).enumerate() {
-            conv2d_direct_weight_grad(&Self::GEOMETRY, dy, x, dw, sample > 0);
-        }
-        let Some(dx) = io.dx else { return };
-        let (flipped, padded) = scratch[..Self::PATCH * O + Self::PADDED].split_at_mut(Self::PATCH * O);
-        // flipped[c][o][p][q] = w[o][c][K−1−p][K−1−q]
-        for (o, kernels) in w.chunks_exact(Self::PATCH).enumerate() {
-            for (c, kernel) in kernels.chunks_exact(K * K).enumerate() {
-                let to = &mut flipped[(c * O + o) * K * K..(c * O + o + 1) * K * K];
-                to.iter_mut().zip(kernel.iter().rev()).for_each(|(t, &v)| *t = v);
-            }
-        }
-        // The border stays zero; each sample overwrites only the interior.
-        padded.fill(0.0);
-        let (ph, pw) = (Self::TRANSPOSED.height, Self::TRANSPOSED.width);
-        let (oh, ow) = (Self::OUT_HEIGHT, Self::OUT_WIDTH);
-        for (dy, dx) in io.dy.chunks_exact(Self::OUT).zip(dx.chunks_exact_mut(Self::IN)) {
-            for (plane, rows) in padded.chunks_exact_mut(ph * pw).zip(dy.chunks_exact(oh * ow)) {
-                for (i, row) in rows.chunks_exact(ow).enumerate() {
-                    let start = (i + K - 1) * pw + K - 1;
-                    plane[start..start + ow].copy_from_slice(row);
-                }
-            }
-            conv2d_direct(&Self::TRANSPOSED, flipped, None, padded, dx);
-        }
-    }
-
-    /// The general case: im2col + GEMM for the weight gradient, GEMM + col2im for the input gradient.
-    fn backward_im2col(&self, w: &[f32], io: Backward<'_>, dw: &mut [f32], scratch: &mut [f32]) {
-        let (col, rest) =
-            scratch[..2 * Self::PATCH * Self::POSITIONS + Self::PATCH * O].split_at_mut(Self::PATCH * Self::POSITIONS);
-        let (dcol, dw_t) = rest.split_at_mut(Self::PATCH * Self::POSITIONS);
-        let weights = MatRef::row_major(w, O, Self::PATCH);
-        let mut dx_chunks = io.dx.map(|dx| dx.chunks_exact_mut(Self::IN));
-        for (sample, (x, dy)) in io.x.chunks_exact(Self::IN).zip(io.dy.chunks_exact(Self::OUT)).enumerate() {
-            let dy_mat = MatRef::row_major(dy, O, Self::POSITIONS);
-            // The column matrix is rebuilt rather than kept from forward: keeping it would cost `n` times the
-            // memory. dWᵀ[CKK×O] (+)= col · dYᵀ, transposed into dW after the last sample: in this orientation the
-            // operand read across its rows is the small dYᵀ (L×O), not col (L×CKK).
-            im2col(&Self::GEOMETRY, x, col);
-            let beta = if sample == 0 { 0.0 } else { 1.0 };
-            gemm(MatRef::row_major(col, Self::PATCH, Self::POSITIONS), dy_mat.t(), beta, dw_t);
             if let Some(dx) = dx_chunks.as_mut().and_then(Iterator::next) {
                 // dcol[CKK×L] = Wᵀ · dY, folded back onto the image.
                 gemm(weights.t(), dy_mat, 0.0, dcol);
@@ -225,9 +160,13 @@ impl<
                 col2im_add(&Self::GEOMETRY, dcol, dx);
             }
         }
-        for (o, row) in dw.chunks_exact_mut(Self::PATCH).enumerate() {
-            for (q, v) in row.iter_mut().enumerate() {
-                *v = dw_t[q * O + o];
+        if io.x.is_empty() {
+            dw.fill(0.0);
+        } else if !direct {
+            for (o, row) in dw.chunks_exact_mut(Self::PATCH).enumerate() {
+                for (q, v) in row.iter_mut().enumerate() {
+                    *v = dw_t[q * O + o];
+                }
             }
         }
     }
