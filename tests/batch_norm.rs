@@ -208,3 +208,20 @@ fn training_with_batch_norm_is_bit_identical_for_any_thread_count() {
         assert!(run(threads) == reference, "{threads} threads");
     }
 }
+
+network! {
+    /// Awkward placements: two batch norms in a row, dropout between, and batch norm last.
+    struct Stacked {
+        Input<5> -> a: BatchNorm -> b: BatchNorm<eps = 0.01> -> Dropout<0.2> -> fc: Linear<5, 6> -> ReLU
+        -> c: BatchNorm -> out: Linear<6, 3> -> d: BatchNorm
+    }
+}
+
+#[test]
+fn stacked_batch_norms_with_dropout_between() {
+    let mut net = Stacked::new(11);
+    let xs = random_samples::<[f32; 5]>(BATCH, -2.0, 2.0, 11);
+    let labels: Vec<usize> = (0..BATCH).map(|i| i % 3).collect();
+    check_param_gradients(&mut net, &xs, &labels, &CrossEntropy, usize::MAX);
+    check_input_gradients(&mut net, &xs[..35], 3);
+}
