@@ -95,6 +95,11 @@ impl NormInfo {
 
 /// Batch normalisation of `C` channels of `S` values each per sample; parameters `weight` (γ, starts at 1) and
 /// `bias` (β, starts at 0), buffers `running_mean`, `running_var` and `num_batches_tracked`, as in PyTorch.
+///
+/// The generated code drives it (it is not a [`super::Layer`]: its output depends on the whole batch). In the
+/// entry points below, `params` is the layer's own slice of the parameter buffer (γ then β) and `buffers` the
+/// network's whole buffer array; the typed views (`weight`, `running_mean`, ...) take the whole arrays, as
+/// `net.bn1.running_mean(&net.buffers)`.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct BatchNorm<const C: usize, const S: usize> {
     info: NormInfo,
