@@ -169,118 +169,173 @@ unsafe fn block<S: Simd, const B: usize>(
 /// Largest kernel [`conv2d_direct_weight_grad`] handles (its accumulators, one per kernel column, are registers).
 pub const MAX_DIRECT_GRAD_KERNEL: usize = 8;
 
-/// The weight gradient of [`conv2d_direct`] for one sample: `dw[o][c][ki][kj] (+)= Σᵢ Σⱼ dy[o][i][j] ·
-/// x[c][i+ki][j+kj]` — overwritten when `accumulate` is false — computed from the rows of `x` without a column
-/// matrix.
+/// The weight gradient of [`conv2d_direct`] summed over a batch: `dw[o][c][ki][kj] = Σₛ Σᵢ Σⱼ dy[s][o][i][j] ·
+/// x[s][c][i+ki][j+kj]` (overwritten), computed from the rows of `x` without a column matrix. `x` holds `n`
+/// samples of `C×H×W`, `dy` the same `n` of `O×OH×OW`.
+///
+/// The sum runs over the whole batch in vector registers before each horizontal reduction, so the per-sample
+/// cost is pure multiply-adds.
 ///
 /// # Panics
 /// If the geometry has a stride other than 1, padding, or a kernel wider than [`MAX_DIRECT_GRAD_KERNEL`], or the
-/// slices have the wrong lengths.
-pub fn conv2d_direct_weight_grad(g: &ConvGeometry, dy: &[f32], x: &[f32], dw: &mut [f32], accumulate: bool) {
-    conv2d_direct_weight_grad_on(active(), g, dy, x, dw, accumulate);
+/// slices have inconsistent lengths.
+pub fn conv2d_direct_weight_grad(g: &ConvGeometry, dy: &[f32], x: &[f32], dw: &mut [f32]) {
+    conv2d_direct_weight_grad_on(active(), g, dy, x, dw);
 }
 
 /// [`conv2d_direct_weight_grad`] on a given instruction set (for tests of each path).
 ///
 /// # Panics
 /// As [`conv2d_direct_weight_grad`], and if this CPU does not support `isa`.
-pub fn conv2d_direct_weight_grad_on(
-    isa: Isa,
-    g: &ConvGeometry,
-    dy: &[f32],
-    x: &[f32],
-    dw: &mut [f32],
-    accumulate: bool,
-) {
+pub fn conv2d_direct_weight_grad_on(isa: Isa, g: &ConvGeometry, dy: &[f32], x: &[f32], dw: &mut [f32]) {
     assert!(direct_applies(g), "direct convolution needs stride 1 and no padding");
-    assert!(g.kernel <= MAX_DIRECT_GRAD_KERNEL, "kernel wider than {MAX_DIRECT_GRAD_KERNEL}");
+    assert!((1..=MAX_DIRECT_GRAD_KERNEL).contains(&g.kernel), "kernel wider than {MAX_DIRECT_GRAD_KERNEL}");
     assert!(isa.is_supported(), "this CPU does not support {}", isa.name());
     let patch = g.channels * g.kernel * g.kernel;
     let o = dw.len() / patch.max(1);
     assert_eq!(dw.len(), o * patch, "weight gradient is not [O][C][K][K]");
-    assert_eq!(x.len(), g.channels * g.height * g.width, "input is not C×H×W");
-    assert_eq!(dy.len(), o * g.out_height() * g.out_width(), "output gradient is not O×OH×OW");
+    let sample = g.channels * g.height * g.width;
+    let n = x.len() / sample.max(1);
+    assert_eq!(x.len(), n * sample, "input is not n×C×H×W");
+    assert_eq!(dy.len(), n * o * g.out_height() * g.out_width(), "output gradient is not n×O×OH×OW");
     // SAFETY: `isa` is supported; the lengths were checked above, which is all `grad_body` relies on.
     unsafe {
         match isa {
             #[cfg(target_arch = "x86_64")]
-            Isa::Avx2 => grad_avx2(g, dy, x, dw, accumulate),
+            Isa::Avx2 => grad_avx2(g, dy, x, dw),
             #[cfg(target_arch = "x86_64")]
-            Isa::Avx512 => grad_avx512(g, dy, x, dw, accumulate),
+            Isa::Avx512 => grad_avx512(g, dy, x, dw),
             #[cfg(target_arch = "aarch64")]
-            Isa::Neon => grad_neon(g, dy, x, dw, accumulate),
-            _ => grad_body::<Scalar>(g, dy, x, dw, accumulate),
+            Isa::Neon => grad_neon(g, dy, x, dw),
+            _ => grad_body::<Scalar>(g, dy, x, dw),
         }
     }
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-unsafe fn grad_avx2(g: &ConvGeometry, dy: &[f32], x: &[f32], dw: &mut [f32], acc: bool) {
+unsafe fn grad_avx2(g: &ConvGeometry, dy: &[f32], x: &[f32], dw: &mut [f32]) {
     // SAFETY: forwarded contract of `grad_body`.
-    unsafe { grad_body::<super::simd::Avx2>(g, dy, x, dw, acc) }
+    unsafe { grad_body::<super::simd::Avx2>(g, dy, x, dw) }
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
-unsafe fn grad_avx512(g: &ConvGeometry, dy: &[f32], x: &[f32], dw: &mut [f32], acc: bool) {
+unsafe fn grad_avx512(g: &ConvGeometry, dy: &[f32], x: &[f32], dw: &mut [f32]) {
     // SAFETY: forwarded contract of `grad_body`.
-    unsafe { grad_body::<super::simd::Avx512>(g, dy, x, dw, acc) }
+    unsafe { grad_body::<super::simd::Avx512>(g, dy, x, dw) }
 }
 
 #[cfg(target_arch = "aarch64")]
 #[target_feature(enable = "neon")]
-unsafe fn grad_neon(g: &ConvGeometry, dy: &[f32], x: &[f32], dw: &mut [f32], acc: bool) {
+unsafe fn grad_neon(g: &ConvGeometry, dy: &[f32], x: &[f32], dw: &mut [f32]) {
     // SAFETY: forwarded contract of `grad_body`.
-    unsafe { grad_body::<super::simd::Neon>(g, dy, x, dw, acc) }
+    unsafe { grad_body::<super::simd::Neon>(g, dy, x, dw) }
 }
 
 /// # Safety
 /// `S` must be supported by the CPU; the slice lengths and kernel size must be those
 /// [`conv2d_direct_weight_grad_on`] checks.
 #[inline(always)]
-unsafe fn grad_body<S: Simd>(g: &ConvGeometry, dy: &[f32], x: &[f32], dw: &mut [f32], accumulate: bool) {
-    let (c, h, wd, k) = (g.channels, g.height, g.width, g.kernel);
+unsafe fn grad_body<S: Simd>(g: &ConvGeometry, dy: &[f32], x: &[f32], dw: &mut [f32]) {
+    // The kernel width as a constant, so the accumulators of a block are a fixed set of registers.
+    // SAFETY (all arms): forwarded contract; the kernel size is the arm's.
+    unsafe {
+        match g.kernel {
+            1 => grad_k::<S, 1>(g, dy, x, dw),
+            2 => grad_k::<S, 2>(g, dy, x, dw),
+            3 => grad_k::<S, 3>(g, dy, x, dw),
+            4 => grad_k::<S, 4>(g, dy, x, dw),
+            5 => grad_k::<S, 5>(g, dy, x, dw),
+            6 => grad_k::<S, 6>(g, dy, x, dw),
+            7 => grad_k::<S, 7>(g, dy, x, dw),
+            _ => grad_k::<S, 8>(g, dy, x, dw),
+        }
+    }
+}
+
+/// # Safety
+/// As [`grad_body`], with `g.kernel == K`.
+#[inline(always)]
+unsafe fn grad_k<S: Simd, const K: usize>(g: &ConvGeometry, dy: &[f32], x: &[f32], dw: &mut [f32]) {
+    let outs = dw.len() / (g.channels * K * K);
+    let mut o = 0;
+    // Two output channels at a time share every load of `x` (2·K accumulators, at most 10 of the 16 AVX2
+    // registers); wider kernels take one at a time.
+    // SAFETY (both loops): forwarded contract; each block covers channels o..o+B < outs.
+    unsafe {
+        if K <= 5 {
+            while o + 2 <= outs {
+                grad_block::<S, K, 2>(g, dy, x, dw, o);
+                o += 2;
+            }
+        }
+        while o < outs {
+            grad_block::<S, K, 1>(g, dy, x, dw, o);
+            o += 1;
+        }
+    }
+}
+
+/// Output channels `o0 .. o0 + B`: every input channel and kernel row, summed over the batch.
+///
+/// # Safety
+/// As [`grad_k`], and `o0 + B` must not exceed the number of output channels.
+// Index loops over the constant bounds `K` and `B` address several arrays at once and unroll fully, which keeps
+// the accumulators in registers.
+#[allow(clippy::needless_range_loop)]
+#[inline(always)]
+unsafe fn grad_block<S: Simd, const K: usize, const B: usize>(
+    g: &ConvGeometry,
+    dy: &[f32],
+    x: &[f32],
+    dw: &mut [f32],
+    o0: usize,
+) {
+    let (c, h, wd) = (g.channels, g.height, g.width);
     let (oh, ow) = (g.out_height(), g.out_width());
-    let patch = c * k * k;
-    let outs = dw.len() / patch;
+    let outs = dw.len() / (c * K * K);
+    let n = x.len() / (c * h * wd);
     let l = S::LANES;
     let full = ow / l * l;
-    for o in 0..outs {
-        for ci in 0..c {
-            for ki in 0..k {
-                // One accumulator per kernel column: they share each load of `dy` and run as independent chains.
-                // SAFETY: reads dy[o][i][j .. j+l] and x[ci][i+ki][j+kj .. j+kj+l] with j + l ≤ ow, so
-                // j + kj + l ≤ wd and i + ki < h.
-                let mut sums = [0.0f32; MAX_DIRECT_GRAD_KERNEL];
-                unsafe {
-                    let mut acc = [S::zero(); MAX_DIRECT_GRAD_KERNEL];
+    for ci in 0..c {
+        for ki in 0..K {
+            // SAFETY: reads dy[s][o0+q][i][j .. j+l] and x[s][ci][i+ki][j+kj .. j+kj+l] with j + l ≤ ow (or single
+            // values at j < ow), so j + kj < wd and i + ki < h; s < n, o0 + q < outs.
+            unsafe {
+                let mut acc = [[S::zero(); K]; B];
+                let mut tail = [[0.0f32; K]; B];
+                for s in 0..n {
                     for i in 0..oh {
-                        let drow = dy.as_ptr().add((o * oh + i) * ow);
-                        let xrow = x.as_ptr().add((ci * h + i + ki) * wd);
+                        let xrow = x.as_ptr().add(((s * c + ci) * h + i + ki) * wd);
+                        let drows: [*const f32; B] =
+                            std::array::from_fn(|q| dy.as_ptr().add(((s * outs + o0 + q) * oh + i) * ow));
                         let mut j = 0;
                         while j < full {
-                            let d = S::load(drow.add(j));
-                            for (kj, a) in acc.iter_mut().enumerate().take(k) {
-                                *a = S::fma(*a, d, S::load(xrow.add(j + kj)));
+                            let d: [S::V; B] = std::array::from_fn(|q| S::load(drows[q].add(j)));
+                            for kj in 0..K {
+                                let v = S::load(xrow.add(j + kj));
+                                for q in 0..B {
+                                    acc[q][kj] = S::fma(acc[q][kj], d[q], v);
+                                }
                             }
                             j += l;
                         }
-                    }
-                    for (sum, a) in sums.iter_mut().zip(&acc).take(k) {
-                        *sum = S::sum(*a);
-                    }
-                }
-                for i in 0..oh {
-                    let drow = &dy[(o * oh + i) * ow..][..ow];
-                    let xrow = &x[(ci * h + i + ki) * wd..][..wd];
-                    for (kj, sum) in sums.iter_mut().enumerate().take(k) {
-                        *sum += drow[full..].iter().zip(&xrow[full + kj..]).map(|(a, b)| a * b).sum::<f32>();
+                        for j in full..ow {
+                            for q in 0..B {
+                                let d = *drows[q].add(j);
+                                for kj in 0..K {
+                                    tail[q][kj] += d * *xrow.add(j + kj);
+                                }
+                            }
+                        }
                     }
                 }
-                let out = &mut dw[o * patch + (ci * k + ki) * k..][..k];
-                for (v, &sum) in out.iter_mut().zip(&sums) {
-                    *v = if accumulate { *v + sum } else { sum };
+                for q in 0..B {
+                    let out = &mut dw[(o0 + q) * c * K * K + (ci * K + ki) * K..][..K];
+                    for kj in 0..K {
+                        out[kj] = S::sum(acc[q][kj]) + tail[q][kj];
+                    }
                 }
             }
         }
@@ -340,11 +395,14 @@ mod tests {
                 );
                 let tol = 1e-5 * ((oh * ow) as f32).sqrt();
                 let mut dw = vec![f32::NAN; want_dw.len()];
-                conv2d_direct_weight_grad_on(isa, &g, &dy, &x, &mut dw, false);
+                conv2d_direct_weight_grad_on(isa, &g, &dy, &x, &mut dw);
                 assert_close(&dw, &want_dw, tol, &format!("{} weight gradient {c}×{h}×{w} o={o} k={k}", isa.name()));
-                conv2d_direct_weight_grad_on(isa, &g, &dy, &x, &mut dw, true);
-                let twice: Vec<f32> = want_dw.iter().map(|v| 2.0 * v).collect();
-                assert_close(&dw, &twice, tol, "accumulated weight gradient");
+                // Over a batch of three: the sum of the per-sample gradients (the same sample repeated, scaled).
+                let xs: Vec<f32> = [1.0f32, -0.5, 2.0].iter().flat_map(|&a| x.iter().map(move |v| a * v)).collect();
+                let dys: Vec<f32> = [1.0f32, 1.0, 1.0].iter().flat_map(|_| dy.iter().copied()).collect();
+                conv2d_direct_weight_grad_on(isa, &g, &dys, &xs, &mut dw);
+                let scaled: Vec<f32> = want_dw.iter().map(|v| 2.5 * v).collect();
+                assert_close(&dw, &scaled, 3.0 * tol, "weight gradient summed over a batch");
             }
         }
     }

@@ -68,24 +68,71 @@ impl PoolGeometry {
 /// `y[c][i][j] = max` of the window.
 pub fn max_pool_forward(g: &PoolGeometry, x: &[f32], y: &mut [f32]) {
     if g.kernel == 2 && g.stride == 2 {
-        // The common 2×2 pooling, with the window unrolled (same choice of element as `argmax`).
-        g.for_each_window(|o, start| {
-            let (a, b, c, d) = (x[start], x[start + 1], x[start + g.width], x[start + g.width + 1]);
-            y[o] = pick(pick(pick(a, b), c), d);
-        });
+        #[cfg(target_arch = "x86_64")]
+        if has_avx2() {
+            // SAFETY: the CPU has AVX2 and FMA (the active instruction set says so).
+            unsafe { max_pool_2x2_forward_avx2(g, x, y) };
+            return;
+        }
+        max_pool_2x2_forward(g, x, y);
     } else {
         g.for_each_window(|o, start| y[o] = x[g.argmax(x, start)]);
+    }
+}
+
+/// Whether the 2×2 kernels run compiled for AVX2 (which lets the compiler vectorise their row loops: their
+/// comparisons and selects need nothing the portable build lacks but width).
+#[cfg(target_arch = "x86_64")]
+fn has_avx2() -> bool {
+    matches!(super::simd::active(), super::Isa::Avx2 | super::Isa::Avx512)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn max_pool_2x2_forward_avx2(g: &PoolGeometry, x: &[f32], y: &mut [f32]) {
+    max_pool_2x2_forward(g, x, y);
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn max_pool_2x2_backward_avx2(g: &PoolGeometry, x: &[f32], dy: &[f32], dx: &mut [f32]) {
+    max_pool_2x2_backward(g, x, dy, dx);
+}
+
+/// 2×2 windows, stride 2, a pair of input rows at a time (the same choice of element as `argmax`).
+#[inline(always)]
+fn max_pool_2x2_forward(g: &PoolGeometry, x: &[f32], y: &mut [f32]) {
+    let (w, ow) = (g.width, g.out_width());
+    for (plane, out) in x.chunks_exact(g.height * w).zip(y.chunks_exact_mut(g.out_height() * ow)) {
+        for (rows, out) in plane.chunks_exact(2 * w).zip(out.chunks_exact_mut(ow)) {
+            let (top, bottom) = rows.split_at(w);
+            let pairs = top.chunks_exact(2).zip(bottom.chunks_exact(2));
+            for (y, (t, b)) in out.iter_mut().zip(pairs) {
+                *y = pick(pick(pick(t[0], t[1]), b[0]), b[1]);
+            }
+        }
     }
 }
 
 /// The larger of `best` and `v`, keeping `best` on ties and propagating NaN like [`PoolGeometry::argmax`].
 #[inline(always)]
 fn pick(best: f32, v: f32) -> f32 {
-    if v > best || (v.is_nan() && !best.is_nan()) {
-        v
-    } else {
-        best
-    }
+    select(beats(v, best), v, best)
+}
+
+/// `if flag { a } else { b }` through bit masks: the compiler turns a plain `if` on random data into a branch
+/// that mispredicts half the time.
+#[inline(always)]
+fn select(flag: bool, a: f32, b: f32) -> f32 {
+    let mask = u32::from(flag).wrapping_neg();
+    f32::from_bits((a.to_bits() & mask) | (b.to_bits() & !mask))
+}
+
+/// Whether `v` replaces `best` as a window's maximum: larger, or NaN where `best` is not.
+#[inline(always)]
+fn beats(v: f32, best: f32) -> bool {
+    // Bitwise, not short-circuit: no branches, so row loops can become vector compares and blends.
+    (v > best) | (v.is_nan() & !best.is_nan())
 }
 
 /// Routes each output gradient to the window's first maximal input (the element PyTorch also picks).
@@ -94,19 +141,41 @@ fn pick(best: f32, v: f32) -> f32 {
 pub fn max_pool_backward(g: &PoolGeometry, x: &[f32], dy: &[f32], dx: &mut [f32]) {
     dx.fill(0.0);
     if g.kernel == 2 && g.stride == 2 {
-        // Non-overlapping 2×2 windows: each input gets at most one gradient, so it can be written, not added.
-        g.for_each_window(|o, start| {
-            let (a, b) = (start, start + g.width);
-            let mut best = a;
-            for idx in [a + 1, b, b + 1] {
-                if x[idx] > x[best] || (x[idx].is_nan() && !x[best].is_nan()) {
-                    best = idx;
-                }
-            }
-            dx[best] = dy[o];
-        });
+        #[cfg(target_arch = "x86_64")]
+        if has_avx2() {
+            // SAFETY: the CPU has AVX2 and FMA (the active instruction set says so).
+            unsafe { max_pool_2x2_backward_avx2(g, x, dy, dx) };
+            return;
+        }
+        max_pool_2x2_backward(g, x, dy, dx);
     } else {
         g.for_each_window(|o, start| dx[g.argmax(x, start)] += dy[o]);
+    }
+}
+
+/// Non-overlapping 2×2 windows, a pair of rows at a time: the winner of each window is found without branches
+/// and gets the gradient in one store (`dx` is already zero).
+#[inline(always)]
+fn max_pool_2x2_backward(g: &PoolGeometry, x: &[f32], dy: &[f32], dx: &mut [f32]) {
+    let (w, ow) = (g.width, g.out_width());
+    let planes = x.chunks_exact(g.height * w).zip(dx.chunks_exact_mut(g.height * w));
+    for ((plane, dplane), dys) in planes.zip(dy.chunks_exact(g.out_height() * ow)) {
+        let rows = plane.chunks_exact(2 * w).zip(dplane.chunks_exact_mut(2 * w));
+        for ((rows, drows), dys) in rows.zip(dys.chunks_exact(ow)) {
+            let (top, bottom) = rows.split_at(w);
+            let windows = top.chunks_exact(2).zip(bottom.chunks_exact(2));
+            for (j, ((t, b), &d)) in windows.zip(dys).enumerate() {
+                let second = beats(t[1], t[0]);
+                let best = select(second, t[1], t[0]);
+                let third = beats(b[0], best);
+                let best = select(third, b[0], best);
+                let fourth = beats(b[1], best);
+                // 0..4 in window order: the last position that beat everything before it.
+                let (third, fourth) = (usize::from(third), usize::from(fourth));
+                let winner = fourth * 3 + (1 - fourth) * (third * 2 + (1 - third) * usize::from(second));
+                drows[(winner >> 1) * w + 2 * j + (winner & 1)] = d;
+            }
+        }
     }
 }
 

@@ -135,12 +135,13 @@ impl<
         let mut dx_chunks = io.dx.map(|dx| dx.chunks_exact_mut(Self::IN));
         db.fill(0.0);
         let direct = direct_applies(&Self::GEOMETRY) && K <= MAX_DIRECT_GRAD_KERNEL;
+        if direct && !io.x.is_empty() {
+            // Straight from the input rows, summed over the chunk: no column matrix at all.
+            conv2d_direct_weight_grad(&Self::GEOMETRY, io.dy, io.x, dw);
+        }
         for (sample, (x, dy)) in io.x.chunks_exact(Self::IN).zip(io.dy.chunks_exact(Self::OUT)).enumerate() {
             let dy_mat = MatRef::row_major(dy, O, Self::POSITIONS);
-            if direct {
-                // Straight from the input rows: no column matrix at all.
-                conv2d_direct_weight_grad(&Self::GEOMETRY, dy, x, dw, sample > 0);
-            } else {
+            if !direct {
                 // The column matrix is rebuilt rather than kept from forward: keeping it would cost `n` times
                 // the memory. dWᵀ[CKK×O] (+)= col · dYᵀ, transposed into dW after the last sample: in this
                 // orientation the operand read across its rows is the small dYᵀ (L×O), not col (L×CKK).
