@@ -76,42 +76,46 @@ unsafe fn neon(g: &ConvGeometry, w: &[f32], bias: Option<&[f32]>, x: &[f32], y: 
 #[inline(always)]
 unsafe fn body<S: Simd>(g: &ConvGeometry, w: &[f32], bias: Option<&[f32]>, x: &[f32], y: &mut [f32]) {
     let outs = w.len() / (g.channels * g.kernel * g.kernel);
+    let oh = g.out_height();
+    let pairs = oh / 2 * 2;
     let mut o0 = 0;
-    // Blocks of 8, then 4, 2, 1 output channels: the block size is a constant, so its accumulators stay in
-    // registers, and 8 independent chains hide the latency of the multiply-adds.
-    // SAFETY (all four): forwarded contract; each block covers channels o0..o0+B < outs.
+    // Blocks of 4, then 2, 1 output channels over pairs of output rows: each weight broadcast feeds two rows and
+    // each input load four channels, so a tap costs 4 + 2 loads for 8 multiply-adds (8 accumulators in
+    // registers, constants for the compiler), and 8 independent chains hide the latency of the multiply-adds.
+    // SAFETY (all): forwarded contract; each block covers channels o0..o0+B < outs and rows inside 0..oh.
     unsafe {
-        while o0 + 8 <= outs {
-            block::<S, 8>(g, w, bias, x, y, o0);
-            o0 += 8;
-        }
         while o0 + 4 <= outs {
-            block::<S, 4>(g, w, bias, x, y, o0);
+            block::<S, 4, 2>(g, w, bias, x, y, o0, 0..pairs);
+            block::<S, 4, 1>(g, w, bias, x, y, o0, pairs..oh);
             o0 += 4;
         }
         while o0 + 2 <= outs {
-            block::<S, 2>(g, w, bias, x, y, o0);
+            block::<S, 2, 2>(g, w, bias, x, y, o0, 0..pairs);
+            block::<S, 2, 1>(g, w, bias, x, y, o0, pairs..oh);
             o0 += 2;
         }
         while o0 < outs {
-            block::<S, 1>(g, w, bias, x, y, o0);
+            block::<S, 1, 2>(g, w, bias, x, y, o0, 0..pairs);
+            block::<S, 1, 1>(g, w, bias, x, y, o0, pairs..oh);
             o0 += 1;
         }
     }
 }
 
-/// Output channels `o0 .. o0 + B`, every row.
+/// Output channels `o0 .. o0 + B`, output rows `rows` taken `R` at a time (`rows` has a multiple of `R` rows).
 ///
 /// # Safety
-/// As [`body`], and `o0 + B` must not exceed the number of output channels.
+/// As [`body`], `o0 + B` must not exceed the number of output channels, and `rows` must lie inside the output.
 #[inline(always)]
-unsafe fn block<S: Simd, const B: usize>(
+#[allow(clippy::needless_range_loop)] // constant-bound index loops over several arrays keep them in registers
+unsafe fn block<S: Simd, const B: usize, const R: usize>(
     g: &ConvGeometry,
     w: &[f32],
     bias: Option<&[f32]>,
     x: &[f32],
     y: &mut [f32],
     o0: usize,
+    rows: std::ops::Range<usize>,
 ) {
     let (c, h, wd, k) = (g.channels, g.height, g.width, g.kernel);
     let (oh, ow) = (g.out_height(), g.out_width());
@@ -123,44 +127,58 @@ unsafe fn block<S: Simd, const B: usize>(
         *v = bias.map_or(0.0, |b| b[o0 + q]);
     }
     let wp = w.as_ptr().wrapping_add(o0 * patch);
-    for i in 0..oh {
+    for i in rows.step_by(R) {
         let mut j = 0;
         while j < full {
-            // SAFETY: input reads are x[ci][i+ki][j+kj .. j+kj+l] with j + l ≤ ow, so j + kj + l ≤ wd, and
-            // i + ki < h; weight reads are w[o0+q][..patch] with o0 + q < O; output writes are y[o][i][j .. j+l].
+            // SAFETY: input reads are x[ci][i+r+ki][j+kj .. j+kj+l] with j + l ≤ ow, so j + kj + l ≤ wd, and
+            // i + r < oh so i + r + ki < h; weight reads are w[o0+q][..patch] with o0 + q < O; output writes are
+            // y[o0+q][i+r][j .. j+l].
             unsafe {
-                let mut acc = start.map(|b| S::splat(b));
+                let mut acc = [[S::zero(); R]; B];
+                for q in 0..B {
+                    acc[q] = [S::splat(start[q]); R];
+                }
                 for ci in 0..c {
                     for ki in 0..k {
                         let row = x.as_ptr().add((ci * h + i + ki) * wd + j);
                         let tap = (ci * k + ki) * k;
                         for kj in 0..k {
-                            let v = S::load(row.add(kj));
-                            for (q, a) in acc.iter_mut().enumerate() {
-                                *a = S::fma(*a, S::splat(*wp.add(q * patch + tap + kj)), v);
+                            let mut v = [S::zero(); R];
+                            for r in 0..R {
+                                v[r] = S::load(row.add(r * wd + kj));
+                            }
+                            for q in 0..B {
+                                let wq = S::splat(*wp.add(q * patch + tap + kj));
+                                for r in 0..R {
+                                    acc[q][r] = S::fma(acc[q][r], wq, v[r]);
+                                }
                             }
                         }
                     }
                 }
-                for (q, a) in acc.iter().enumerate() {
-                    S::store(y.as_mut_ptr().add(((o0 + q) * oh + i) * ow + j), *a);
+                for q in 0..B {
+                    for r in 0..R {
+                        S::store(y.as_mut_ptr().add(((o0 + q) * oh + i + r) * ow + j), acc[q][r]);
+                    }
                 }
             }
             j += l;
         }
         // The remaining columns, one value at a time.
-        for j in full..ow {
-            for (q, &b) in start.iter().enumerate() {
-                let o = o0 + q;
-                let mut s = b;
-                for ci in 0..c {
-                    for ki in 0..k {
-                        let row = &x[(ci * h + i + ki) * wd + j..][..k];
-                        let wr = &w[o * patch + (ci * k + ki) * k..][..k];
-                        s += row.iter().zip(wr).map(|(a, b)| a * b).sum::<f32>();
+        for r in 0..R {
+            for j in full..ow {
+                for (q, &b) in start.iter().enumerate() {
+                    let o = o0 + q;
+                    let mut s = b;
+                    for ci in 0..c {
+                        for ki in 0..k {
+                            let row = &x[(ci * h + i + r + ki) * wd + j..][..k];
+                            let wr = &w[o * patch + (ci * k + ki) * k..][..k];
+                            s += row.iter().zip(wr).map(|(a, b)| a * b).sum::<f32>();
+                        }
                     }
+                    y[(o * oh + i + r) * ow + j] = s;
                 }
-                y[(o * oh + i) * ow + j] = s;
             }
         }
     }
