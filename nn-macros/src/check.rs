@@ -35,6 +35,9 @@ pub struct Layer {
     pub output: Shape,
 }
 
+/// Named tensors of a layer with their shapes: `("weight", [out, in])`, ...
+pub type Tensors = Vec<(&'static str, Vec<usize>)>;
+
 /// A layer with every size resolved.
 #[derive(Clone, Debug)]
 pub enum Kind {
@@ -100,7 +103,7 @@ pub enum Kind {
 
 impl Kind {
     /// Named parameter tensors and their shapes.
-    pub fn tensors(&self) -> Vec<(&'static str, Vec<usize>)> {
+    pub fn tensors(&self) -> Tensors {
         match *self {
             Kind::Linear { i, o, bias, .. } => with_bias(vec![o, i], o, bias),
             Kind::Conv2d { c, o, k, bias, .. } => with_bias(vec![o, c, k, k], o, bias),
@@ -112,7 +115,7 @@ impl Kind {
     }
 
     /// Named buffer tensors (saved with the weights, not trained) and their shapes, as PyTorch names them.
-    pub fn buffers(&self) -> Vec<(&'static str, Vec<usize>)> {
+    pub fn buffers(&self) -> Tensors {
         match *self {
             Kind::BatchNorm { c, .. } => {
                 vec![("running_mean", vec![c]), ("running_var", vec![c]), ("num_batches_tracked", vec![])]
@@ -132,7 +135,7 @@ impl Kind {
     }
 }
 
-fn with_bias(weight: Vec<usize>, o: usize, bias: bool) -> Vec<(&'static str, Vec<usize>)> {
+fn with_bias(weight: Vec<usize>, o: usize, bias: bool) -> Tensors {
     let mut t = vec![("weight", weight)];
     if bias {
         t.push(("bias", vec![o]));
@@ -307,7 +310,13 @@ fn check_layer(item: &Item, input: &Shape, is_last: bool, cx: &mut Ctxt) -> Opti
 }
 
 fn linear(decl: &str, args: &Args, input: &Shape, soft: &mut Vec<String>) -> Result<Kind, String> {
-    let (i, o) = (args.int("IN"), args.int("OUT"));
+    let i = flat_features(decl, args.int("IN"), input, soft)?;
+    Ok(Kind::Linear { i, o: args.int("OUT"), bias: args.bool("bias"), init: args.init("init") })
+}
+
+/// The features arriving at a layer that takes `[IN]` (`Linear`, `Maxout`): an image is an error (a `Flatten` is
+/// missing); a different count is a soft error, and checking goes on with the count that arrives.
+fn flat_features(decl: &str, i: usize, input: &Shape, soft: &mut Vec<String>) -> Result<usize, String> {
     match input {
         Shape::Image(_) => Err(format!(
             "`{decl}` needs a flat input, but the previous layer produces a {} tensor; insert `-> Flatten` before \
@@ -321,9 +330,9 @@ fn linear(decl: &str, args: &Args, input: &Shape, soft: &mut Vec<String>) -> Res
                 input.describe(),
                 decl.replacen(&format!("<{i}"), &format!("<{len}"), 1)
             ));
-            Ok(Kind::Linear { i: *len, o, bias: args.bool("bias"), init: args.init("init") })
+            Ok(*len)
         }
-        _ => Ok(Kind::Linear { i, o, bias: args.bool("bias"), init: args.init("init") }),
+        _ => Ok(i),
     }
 }
 
@@ -409,26 +418,8 @@ fn batch_norm(decl: &str, args: &Args, input: &Shape, soft: &mut Vec<String>) ->
 }
 
 fn maxout(decl: &str, args: &Args, input: &Shape, soft: &mut Vec<String>) -> Result<Kind, String> {
-    let (i, o, k) = (args.int("IN"), args.int("OUT"), args.int("PIECES"));
-    match input {
-        Shape::Image(_) => Err(format!(
-            "`{decl}` needs a flat input, but the previous layer produces a {} tensor; insert `-> Flatten` before \
-             this layer (it then receives {} features)",
-            input.describe(),
-            input.len()
-        )),
-        Shape::Flat { len, .. } => {
-            if *len != i {
-                soft.push(format!(
-                    "`{decl}` expects {i} input features, but the previous layer produces {}; did you mean `{}`?",
-                    input.describe(),
-                    decl.replacen(&format!("<{i}"), &format!("<{len}"), 1)
-                ));
-            }
-            Ok(Kind::Maxout { i: *len, o, k, init: args.init("init") })
-        }
-        Shape::Unknown => Ok(Kind::Maxout { i, o, k, init: args.init("init") }),
-    }
+    let i = flat_features(decl, args.int("IN"), input, soft)?;
+    Ok(Kind::Maxout { i, o: args.int("OUT"), k: args.int("PIECES"), init: args.init("init") })
 }
 
 fn prelu(decl: &str, args: &Args, input: &Shape) -> Result<Kind, String> {

@@ -5,7 +5,7 @@
 //! size is a literal. `Flatten` emits nothing: activations are flat row-major buffers already, so its output
 //! buffer is its input buffer.
 
-use crate::check::{Checked, Kind, Layer, Partial};
+use crate::check::{Checked, Kind, Layer, Partial, Tensors};
 use crate::parse::Network;
 use crate::shape::Shape;
 use proc_macro2::{Literal, TokenStream};
@@ -148,32 +148,8 @@ pub fn network(net: &Network, checked: &Checked) -> TokenStream {
         let params = l.kind.params();
         quote!(#rt::LayerInfo { name: #name, declaration: #decl, output_shape: &[#(#dims),*], params: #params })
     });
-    let tensor_infos = checked.layers.iter().zip(&plan.offsets).flat_map(|(l, &offset)| {
-        let mut at = offset;
-        l.kind
-            .tensors()
-            .into_iter()
-            .map(|(suffix, shape)| {
-                let name = format!("{}.{suffix}", l.prefix);
-                let tokens = quote!(#rt::TensorInfo { name: #name, shape: &[#(#shape),*], offset: #at });
-                at += shape.iter().product::<usize>();
-                tokens
-            })
-            .collect::<Vec<_>>()
-    });
-    let buffer_infos = checked.layers.iter().zip(&plan.buffer_offsets).flat_map(|(l, &offset)| {
-        let mut at = offset;
-        l.kind
-            .buffers()
-            .into_iter()
-            .map(|(suffix, shape)| {
-                let name = format!("{}.{suffix}", l.prefix);
-                let tokens = quote!(#rt::TensorInfo { name: #name, shape: &[#(#shape),*], offset: #at });
-                at += shape.iter().product::<usize>();
-                tokens
-            })
-            .collect::<Vec<_>>()
-    });
+    let tensor_infos = tensor_table(checked, &plan.offsets, Kind::tensors);
+    let buffer_infos = tensor_table(checked, &plan.buffer_offsets, Kind::buffers);
     let norm_infos = plan.norms.iter().map(|(_, tokens)| tokens);
     let total_buffers = plan.total_buffers;
     let flips = &plan.flips;
@@ -412,6 +388,22 @@ impl Plan {
             flips,
         }
     }
+}
+
+/// `TensorInfo` expressions for every layer's tensors as `tensors` lists them (parameters or buffers), named
+/// `{prefix}.{suffix}`, laid out from each layer's offset in the matching buffer.
+fn tensor_table(checked: &Checked, offsets: &[usize], tensors: fn(&Kind) -> Tensors) -> Vec<TokenStream> {
+    let rt = quote!(::nn::__private);
+    let mut table = Vec::new();
+    for (l, &offset) in checked.layers.iter().zip(offsets) {
+        let mut at = offset;
+        for (suffix, shape) in tensors(&l.kind) {
+            let name = format!("{}.{suffix}", l.prefix);
+            table.push(quote!(#rt::TensorInfo { name: #name, shape: &[#(#shape),*], offset: #at }));
+            at += shape.iter().product::<usize>();
+        }
+    }
+    table
 }
 
 /// Whether the layer implements the runtime's `Layer` trait (batch norm has its own staged entry points;
