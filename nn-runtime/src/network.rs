@@ -199,6 +199,7 @@ pub trait Network: Sized + Send + Sync {
             xs,
             |_, _, _, _| {},
             Backprop::No,
+            &mut [],
             |ws, c| {
                 let x = driver::chunk_input::<Self>(xs, c);
                 let y = output(x, &ws.acts, Self::OUTPUT_BUFFER, Self::Input::LEN, Self::Output::LEN);
@@ -244,8 +245,8 @@ pub trait Network: Sized + Send + Sync {
                 ws.grad_out[..d.len()].copy_from_slice(d);
             },
             backprop,
+            &mut grads,
             |ws, c| {
-                add_chunk_gradient(&mut grads, &ws.grads, c);
                 if let Some(all) = dx_all.as_deref_mut() {
                     let start = c * CHUNK * Self::Input::LEN;
                     let len = (all.len() - start).min(CHUNK * Self::Input::LEN);
@@ -298,6 +299,7 @@ pub trait Network: Sized + Send + Sync {
                 ws.total = hits as f64;
             },
             Backprop::No,
+            &mut [],
             |ws, _| {
                 correct += ws.total;
                 Ok(())
@@ -372,16 +374,6 @@ fn output<'w>(x: &'w [f32], acts: &'w [Vec<f32>], k: usize, in_len: usize, out_l
     buffer(x, acts, k, x.len() / in_len * out_len)
 }
 
-/// Adds chunk `c`'s gradient to the batch gradient; the first chunk's is copied, so the batch gradient needs no
-/// clearing (the same bits as adding it to zeros).
-fn add_chunk_gradient(total: &mut [f32], chunk: &[f32], c: usize) {
-    if c == 0 {
-        total.copy_from_slice(chunk);
-    } else {
-        crate::kernels::add_assign(total, chunk);
-    }
-}
-
 /// The mean loss of a batch, with (`backward`) or without its gradient.
 fn batch_loss<N: Network, L: Loss<N::Output>>(
     net: &mut N,
@@ -420,11 +412,9 @@ fn batch_loss<N: Network, L: Loss<N::Output>>(
             }
         },
         if backward { Backprop::Params } else { Backprop::No },
-        |ws, c| {
+        &mut grads,
+        |ws, _| {
             total += ws.total;
-            if backward {
-                add_chunk_gradient(&mut grads, &ws.grads, c);
-            }
             Ok(())
         },
     );

@@ -3,7 +3,6 @@
 use super::{Backward, Init, Layer, Pass};
 use crate::kernels::{add_row_vector, gemm, sum_rows_into, MatRef};
 use crate::sample::{view, view_mut};
-use crate::workspace::CHUNK;
 use crate::Rng;
 
 /// A fully connected layer from `I` to `O` features; `BIAS` says whether it has a bias.
@@ -61,26 +60,11 @@ impl<const I: usize, const O: usize, const BIAS: bool> Layer for Linear<I, O, BI
         self.init.fill_bias(b, I, rng);
     }
 
-    /// Room for the transposed output of a chunk.
-    const SCRATCH: usize = O * CHUNK;
-
-    fn forward(&self, params: &[f32], x: &[f32], y: &mut [f32], scratch: &mut [f32], _pass: &Pass<'_>) {
+    fn forward(&self, params: &[f32], x: &[f32], y: &mut [f32], _scratch: &mut [f32], _pass: &Pass<'_>) {
         let n = x.len() / I;
         let (w, b) = params.split_at(O * I);
-        if n > 1 && n <= CHUNK {
-            // Yᵀ[O×n] = W · Xᵀ, then transposed: the product then reads W row by row instead of gathering the
-            // columns of Wᵀ, which costs as much as the product itself at chunk sizes.
-            let yt = &mut scratch[..O * n];
-            gemm(MatRef::row_major(w, O, I), MatRef::row_major(x, n, I).t(), 0.0, yt);
-            for (o, row) in yt.chunks_exact(n).enumerate() {
-                let bias = if BIAS { b[o] } else { 0.0 };
-                for (s, &v) in row.iter().enumerate() {
-                    y[s * O + o] = v + bias;
-                }
-            }
-            return;
-        }
-        // Y[n×O] = X[n×I] · Wᵀ (a matrix-vector product for one sample).
+        // Y[n×O] = X[n×I] · Wᵀ (the GEMM computes it as `W·Xᵀ` to read W in place; one sample is a
+        // matrix-vector product).
         gemm(MatRef::row_major(x, n, I), MatRef::row_major(w, O, I).t(), 0.0, y);
         if BIAS {
             add_row_vector(y, b);

@@ -1,5 +1,10 @@
 //! The packed GEMM (Goto's algorithm, as in BLIS and `matrixmultiply`): B is copied in `KC × NR` panels and A in
 //! `MR × KC` panels, so the micro-kernel streams both from cache while an `MR × NR` block of C stays in registers.
+//!
+//! A row-major A (unit column stride) is not packed: the micro-kernel broadcasts straight from its `MR` rows, as
+//! BLIS's small-matrix kernels do. Packing it would be a strided gather of every element (one per `2·n` flops),
+//! which made `Linear`'s forward product `W·Xᵀ` — where A is the whole weight matrix and `n` a 32-sample chunk —
+//! run at half the speed of the other products.
 
 use super::MatRef;
 use crate::kernels::simd::{Isa, Scalar, Simd};
@@ -36,6 +41,9 @@ pub(crate) fn prepare_thread() {
 pub(super) fn gemm(isa: Isa, a: MatRef<'_>, b: MatRef<'_>, accumulate: bool, c: &mut [f32]) {
     check_view(&a);
     check_view(&b);
+    // `Cᵀ = Bᵀ·Aᵀ`, written back transposed, when that gathers less (`X·Wᵀ`: W is then read in place).
+    let ct = packing_cost(&b.t(), &a.t()) < packing_cost(&a, &b);
+    let (a, b) = if ct { (b.t(), a.t()) } else { (a, b) };
     BUFFERS.with(|cell| {
         let mut guard = cell.borrow_mut();
         let (pa, pb) = &mut *guard;
@@ -43,15 +51,29 @@ pub(super) fn gemm(isa: Isa, a: MatRef<'_>, b: MatRef<'_>, accumulate: bool, c: 
         unsafe {
             match isa {
                 #[cfg(target_arch = "x86_64")]
-                Isa::Avx2 => avx2(a, b, accumulate, c, pa, pb),
+                Isa::Avx2 => avx2(a, b, accumulate, c, ct, pa, pb),
                 #[cfg(target_arch = "x86_64")]
-                Isa::Avx512 => avx512(a, b, accumulate, c, pa, pb),
+                Isa::Avx512 => avx512(a, b, accumulate, c, ct, pa, pb),
                 #[cfg(target_arch = "aarch64")]
-                Isa::Neon => neon(a, b, accumulate, c, pa, pb),
-                _ => body::<Scalar>(a, b, accumulate, c, pa, pb),
+                Isa::Neon => neon(a, b, accumulate, c, ct, pa, pb),
+                _ => body::<Scalar>(a, b, accumulate, c, ct, pa, pb),
             }
         }
     });
+}
+
+/// What packing `a · b` costs, in units of one copied value: a row-major A is read in place; a column-major A
+/// and a row-major B are copied by contiguous runs; any other operand is gathered value by value, at about four
+/// times the cost.
+fn packing_cost(a: &MatRef<'_>, b: &MatRef<'_>) -> usize {
+    const GATHER: usize = 4;
+    let a_cost = match (a.col_stride, a.row_stride) {
+        (1, _) => 0,
+        (_, 1) => 1,
+        _ => GATHER,
+    };
+    let b_cost = if b.col_stride == 1 { 1 } else { GATHER };
+    a_cost * a.rows * a.cols + b_cost * b.rows * b.cols
 }
 
 /// Every element of a view must lie inside its slice; checked once so packing can skip bounds checks.
@@ -64,25 +86,35 @@ fn check_view(m: &MatRef<'_>) {
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-unsafe fn avx2(a: MatRef<'_>, b: MatRef<'_>, acc: bool, c: &mut [f32], pa: &mut Vec<f32>, pb: &mut Vec<f32>) {
+unsafe fn avx2(a: MatRef<'_>, b: MatRef<'_>, acc: bool, c: &mut [f32], ct: bool, pa: &mut Vec<f32>, pb: &mut Vec<f32>) {
     // SAFETY: forwarded contract of `body`.
-    unsafe { body::<crate::kernels::simd::Avx2>(a, b, acc, c, pa, pb) }
+    unsafe { body::<crate::kernels::simd::Avx2>(a, b, acc, c, ct, pa, pb) }
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
-unsafe fn avx512(a: MatRef<'_>, b: MatRef<'_>, acc: bool, c: &mut [f32], pa: &mut Vec<f32>, pb: &mut Vec<f32>) {
+unsafe fn avx512(
+    a: MatRef<'_>,
+    b: MatRef<'_>,
+    acc: bool,
+    c: &mut [f32],
+    ct: bool,
+    pa: &mut Vec<f32>,
+    pb: &mut Vec<f32>,
+) {
     // SAFETY: forwarded contract of `body`.
-    unsafe { body::<crate::kernels::simd::Avx512>(a, b, acc, c, pa, pb) }
+    unsafe { body::<crate::kernels::simd::Avx512>(a, b, acc, c, ct, pa, pb) }
 }
 
 #[cfg(target_arch = "aarch64")]
 #[target_feature(enable = "neon")]
-unsafe fn neon(a: MatRef<'_>, b: MatRef<'_>, acc: bool, c: &mut [f32], pa: &mut Vec<f32>, pb: &mut Vec<f32>) {
+unsafe fn neon(a: MatRef<'_>, b: MatRef<'_>, acc: bool, c: &mut [f32], ct: bool, pa: &mut Vec<f32>, pb: &mut Vec<f32>) {
     // SAFETY: forwarded contract of `body`.
-    unsafe { body::<crate::kernels::simd::Neon>(a, b, acc, c, pa, pb) }
+    unsafe { body::<crate::kernels::simd::Neon>(a, b, acc, c, ct, pa, pb) }
 }
 
+/// `c (+)= a · b`, or `c (+)= (a · b)ᵀ` if `ct` (C then holds `b.cols × a.rows` values, row-major).
+///
 /// # Safety
 /// `S` must be supported by the CPU; both views must lie within their slices; `c` has `a.rows × b.cols` values.
 #[inline(always)]
@@ -91,11 +123,14 @@ unsafe fn body<S: Simd>(
     b: MatRef<'_>,
     accumulate: bool,
     c: &mut [f32],
+    ct: bool,
     pa: &mut Vec<f32>,
     pb: &mut Vec<f32>,
 ) {
     let nr = NV * S::LANES;
     let (m, k, n) = (a.rows, a.cols, b.cols);
+    // Where element (i, j) of the product goes: c[i·rs + j·cs].
+    let (rs, cs) = if ct { (1, m) } else { (n, 1) };
     let (a_len, b_len) = (MC * KC, KC * NC.div_ceil(nr) * nr);
     if pa.len() < a_len {
         pa.resize(a_len, 0.0);
@@ -104,6 +139,7 @@ unsafe fn body<S: Simd>(
         pb.resize(b_len, 0.0);
     }
     let mut tile = [0.0f32; MR * 64];
+    let direct_a = a.col_stride == 1;
     for jc in (0..n).step_by(NC) {
         let nc = NC.min(n - jc);
         for pc in (0..k).step_by(KC) {
@@ -112,28 +148,39 @@ unsafe fn body<S: Simd>(
             let add = accumulate || pc > 0;
             for ic in (0..m).step_by(MC) {
                 let mc = MC.min(m - ic);
-                pack_a(&a, ic, mc, pc, kc, pa);
+                if !direct_a {
+                    pack_a(&a, ic, mc, pc, kc, pa);
+                }
                 for jr in (0..nc).step_by(nr) {
                     let cols = nr.min(nc - jr);
                     let bp = pb[jr / nr * kc * nr..].as_ptr();
                     for ir in (0..mc).step_by(MR) {
                         let rows = MR.min(mc - ir);
-                        let ap = pa[ir / MR * kc * MR..].as_ptr();
-                        let at = (ic + ir) * n + jc + jr;
-                        if rows == MR && cols == nr {
-                            // SAFETY: the packed panels hold kc·MR and kc·nr values; the C tile, MR rows of nr
-                            // columns from `at` with row stride n, lies inside `c` (full tile).
-                            unsafe { micro::<S>(kc, ap, bp, c.as_mut_ptr().add(at), n, add) };
+                        let at = (ic + ir) * rs + (jc + jr) * cs;
+                        // A full tile of a row-major C is written by the micro-kernel in place.
+                        let full = rows == MR && cols == nr && !ct;
+                        let (ldc, out) = if full { (n, c[at..].as_mut_ptr()) } else { (nr, tile.as_mut_ptr()) };
+                        if direct_a {
+                            // Rows past the last real one read the last real row again; their results go to
+                            // `tile` and are dropped.
+                            let ap = std::array::from_fn(|i| {
+                                a.data[(ic + ir + i.min(rows - 1)) * a.row_stride + pc..].as_ptr()
+                            });
+                            // SAFETY: each row pointer has kc values (the view lies in its slice); the packed B
+                            // panel holds kc·nr values; `out` is the C tile (MR rows of nr columns from `at`
+                            // with row stride n, inside `c` when the tile is full) or `tile` (MR × nr ≤ MR × 64).
+                            unsafe { micro::<S, false>(kc, ap, bp, out, ldc, add && full) };
                         } else {
-                            // SAFETY: as above, writing the full tile into `tile` (MR × nr ≤ MR × 64).
-                            unsafe { micro::<S>(kc, ap, bp, tile.as_mut_ptr(), nr, false) };
+                            let ap = [pa[ir / MR * kc * MR..].as_ptr(); MR];
+                            // SAFETY: as above, with the packed A panel holding kc·MR values.
+                            unsafe { micro::<S, true>(kc, ap, bp, out, ldc, add && full) };
+                        }
+                        if !full {
                             for i in 0..rows {
-                                let out = &mut c[at + i * n..at + i * n + cols];
                                 let src = &tile[i * nr..i * nr + cols];
-                                if add {
-                                    out.iter_mut().zip(src).for_each(|(o, s)| *o += s);
-                                } else {
-                                    out.copy_from_slice(src);
+                                for (j, &v) in src.iter().enumerate() {
+                                    let out = &mut c[at + i * rs + j * cs];
+                                    *out = if add { *out + v } else { v };
                                 }
                             }
                         }
@@ -202,13 +249,21 @@ fn pack_a(a: &MatRef<'_>, ic: usize, mc: usize, pc: usize, kc: usize, out: &mut 
     }
 }
 
-/// The `MR × NR` register tile: `C (+)= Apanel · Bpanel` over `kc` steps.
+/// The `MR × NR` register tile: `C (+)= A · Bpanel` over `kc` steps, with A a packed panel (`PACKED`: `a[0]`
+/// holds `kc` steps of `MR` values) or `MR` row pointers (`a[i]` holds row `i`'s `kc` values).
 ///
 /// # Safety
-/// `S` supported; `a` holds `kc·MR` values, `b` holds `kc·NR`; `c` points at MR rows of NR writable values with
-/// row stride `ldc`.
+/// `S` supported; `a` as above; `b` holds `kc·NR`; `c` points at MR rows of NR writable values with row stride
+/// `ldc`.
 #[inline(always)]
-unsafe fn micro<S: Simd>(kc: usize, a: *const f32, b: *const f32, c: *mut f32, ldc: usize, accumulate: bool) {
+unsafe fn micro<S: Simd, const PACKED: bool>(
+    kc: usize,
+    a: [*const f32; MR],
+    b: *const f32,
+    c: *mut f32,
+    ldc: usize,
+    accumulate: bool,
+) {
     let l = S::LANES;
     let nr = NV * l;
     // SAFETY (whole body): every offset stays within the bounds stated in the contract.
@@ -218,7 +273,7 @@ unsafe fn micro<S: Simd>(kc: usize, a: *const f32, b: *const f32, c: *mut f32, l
             let b0 = S::load(b.add(p * nr));
             let b1 = S::load(b.add(p * nr + l));
             for (i, row) in acc.iter_mut().enumerate() {
-                let ai = S::splat(*a.add(p * MR + i));
+                let ai = S::splat(if PACKED { *a[0].add(p * MR + i) } else { *a[i].add(p) });
                 row[0] = S::fma(row[0], ai, b0);
                 row[1] = S::fma(row[1], ai, b1);
             }

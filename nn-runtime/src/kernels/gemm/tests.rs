@@ -68,7 +68,8 @@ fn every_path_matches_the_reference_across_cache_blocks() {
     // Larger than KC (256), MC (96) and, for n, NC (1024), with ragged remainders.
     for isa in paths() {
         for (m, k, n) in [(97, 300, 45), (13, 257, 1030), (100, 70, 33), (1, 784, 512), (1, 300, 1030), (2, 513, 9)] {
-            for (ta, tb) in [(false, false), (false, true), (true, false)] {
+            // (false, true) with a small m runs as `Cᵀ = Bᵀ·Aᵀ` (see `packed::packing_cost`).
+            for (ta, tb) in [(false, false), (false, true), (true, false), (true, true)] {
                 check(isa, m, k, n, ta, tb, (m * k + n) as u64);
             }
         }
@@ -80,7 +81,7 @@ fn the_layer_shapes_match_the_reference() {
     // The products LeNet-5 and the 784-512-512-10 MLP run, batch 32.
     for isa in paths() {
         for (m, k, n, ta, tb) in [
-            (32, 784, 512, false, true),  // Linear forward: X · Wᵀ
+            (32, 784, 512, false, true),  // Linear forward: X · Wᵀ (computed as W · Xᵀ)
             (512, 32, 784, true, false),  // Linear dW: dYᵀ · X
             (32, 512, 784, false, false), // Linear dX: dY · W
             (6, 25, 576, false, false),   // conv1 forward: W · col
