@@ -60,26 +60,38 @@ unsafe fn neon(a: &[f32], b: *const f32, rs: usize, cs: usize, acc: bool, c: &mu
 unsafe fn body<S: Simd>(a: &[f32], b: *const f32, rs: usize, cs: usize, accumulate: bool, c: &mut [f32]) {
     let (k, l) = (a.len(), S::LANES);
     if rs == 1 {
-        // Column j of B is contiguous: c[j] = a · B[:, j].
-        for (j, out) in c.iter_mut().enumerate() {
-            // SAFETY: column j spans b[j·cs .. j·cs + k], all readable by the contract.
-            let col = unsafe { b.add(j * cs) };
+        // Column j of B is contiguous: c[j] = a · B[:, j], four columns at a time so that each load of `a`
+        // feeds four independent multiply-add chains (one column alone is bound by the FMA latency, and its
+        // horizontal sum costs as much as a short dot product).
+        let vectors = k / l * l;
+        let mut j = 0;
+        while j < c.len() {
+            let cols = (c.len() - j).min(4);
+            // SAFETY: columns j..j + cols span b[(j + t)·cs ..][..k], readable by the contract; a missing fourth
+            // column repeats the last real one (its sum is dropped).
+            let col: [*const f32; 4] = std::array::from_fn(|t| unsafe { b.add((j + t.min(cols - 1)) * cs) });
             let mut acc = [unsafe { S::zero() }; 4];
             let mut p = 0;
-            while p + 4 * l <= k {
-                for (u, v) in acc.iter_mut().enumerate() {
-                    // SAFETY: p + u·l + l ≤ k, inside both `a` and the column.
-                    unsafe { *v = S::fma(*v, S::load(a.as_ptr().add(p + u * l)), S::load(col.add(p + u * l))) };
+            while p < vectors {
+                // SAFETY: p + l ≤ k, inside `a` and every column.
+                unsafe {
+                    let x = S::load(a.as_ptr().add(p));
+                    for (v, col) in acc.iter_mut().zip(&col) {
+                        *v = S::fma(*v, x, S::load(col.add(p)));
+                    }
                 }
-                p += 4 * l;
+                p += l;
             }
-            // SAFETY: lane sums of registers built above.
-            let mut sum = unsafe { S::sum(S::add(S::add(acc[0], acc[1]), S::add(acc[2], acc[3]))) };
-            for (q, &aq) in a.iter().enumerate().skip(p) {
-                // SAFETY: q < k.
-                sum += aq * unsafe { *col.add(q) };
+            for t in 0..cols {
+                // SAFETY: lane sums of registers built above; q < k inside the column.
+                let mut sum = unsafe { S::sum(acc[t]) };
+                for (q, &aq) in a.iter().enumerate().skip(vectors) {
+                    sum += aq * unsafe { *col[t].add(q) };
+                }
+                let out = &mut c[j + t];
+                *out = if accumulate { *out + sum } else { sum };
             }
-            *out = if accumulate { *out + sum } else { sum };
+            j += cols;
         }
     } else {
         // Row p of B is contiguous: c += a[p] · B[p, :].
