@@ -9,6 +9,8 @@ mod elementwise;
 mod gemm;
 mod im2col;
 mod pool;
+#[cfg(target_arch = "x86_64")]
+mod pool_avx2;
 pub mod simd;
 
 pub use conv_direct::{

@@ -74,7 +74,7 @@ pub fn max_pool_forward(g: &PoolGeometry, x: &[f32], y: &mut [f32]) {
             unsafe { max_pool_2x2_forward_avx2(g, x, y) };
             return;
         }
-        max_pool_2x2_forward(g, x, y);
+        max_pool_2x2_forward(g, x, y, |_, _, _| 0);
     } else {
         g.for_each_window(|o, start| y[o] = x[g.argmax(x, start)]);
     }
@@ -87,27 +87,44 @@ fn has_avx2() -> bool {
     matches!(super::simd::active(), super::Isa::Avx2 | super::Isa::Avx512)
 }
 
+/// The 2×2 forward pass with eight windows per step in AVX2 (`pool_avx2`), the rest of each row portable.
+///
+/// # Safety
+/// The CPU must have AVX2.
 #[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
+#[target_feature(enable = "avx2")]
 unsafe fn max_pool_2x2_forward_avx2(g: &PoolGeometry, x: &[f32], y: &mut [f32]) {
-    max_pool_2x2_forward(g, x, y);
+    max_pool_2x2_forward(g, x, y, |top, bottom, out| super::pool_avx2::forward_rows(top, bottom, out));
 }
 
+/// The 2×2 backward pass with eight windows per step in AVX2 (`pool_avx2`), the rest of each row portable.
+///
+/// # Safety
+/// The CPU must have AVX2.
 #[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
+#[target_feature(enable = "avx2")]
 unsafe fn max_pool_2x2_backward_avx2(g: &PoolGeometry, x: &[f32], dy: &[f32], dx: &mut [f32]) {
-    max_pool_2x2_backward(g, x, dy, dx);
+    max_pool_2x2_backward(g, x, dy, dx, |top, bottom, dy, dtop, dbottom| {
+        super::pool_avx2::backward_rows(top, bottom, dy, dtop, dbottom)
+    });
 }
 
-/// 2×2 windows, stride 2, a pair of input rows at a time (the same choice of element as `argmax`).
+/// 2×2 windows, stride 2, a pair of input rows at a time (the same choice of element as `argmax`):
+/// `fast(top, bottom, out)` does the first windows of a row pair and says how many, this does the rest.
 #[inline(always)]
-fn max_pool_2x2_forward(g: &PoolGeometry, x: &[f32], y: &mut [f32]) {
+fn max_pool_2x2_forward(
+    g: &PoolGeometry,
+    x: &[f32],
+    y: &mut [f32],
+    fast: impl Fn(&[f32], &[f32], &mut [f32]) -> usize,
+) {
     let (w, ow) = (g.width, g.out_width());
     for (plane, out) in x.chunks_exact(g.height * w).zip(y.chunks_exact_mut(g.out_height() * ow)) {
         for (rows, out) in plane.chunks_exact(2 * w).zip(out.chunks_exact_mut(ow)) {
             let (top, bottom) = rows.split_at(w);
-            let pairs = top.chunks_exact(2).zip(bottom.chunks_exact(2));
-            for (y, (t, b)) in out.iter_mut().zip(pairs) {
+            let done = fast(top, bottom, out);
+            let pairs = top[2 * done..].chunks_exact(2).zip(bottom[2 * done..].chunks_exact(2));
+            for (y, (t, b)) in out[done..].iter_mut().zip(pairs) {
                 *y = pick(pick(pick(t[0], t[1]), b[0]), b[1]);
             }
         }
@@ -139,32 +156,46 @@ fn beats(v: f32, best: f32) -> bool {
 ///
 /// The argmax is recomputed from `x` instead of stored, so the forward pass keeps no index buffer.
 pub fn max_pool_backward(g: &PoolGeometry, x: &[f32], dy: &[f32], dx: &mut [f32]) {
-    dx.fill(0.0);
     if g.kernel == 2 && g.stride == 2 {
+        // The windows write all four of their elements; only an odd last row or column is left to clear.
+        if g.height % 2 == 1 || g.width % 2 == 1 {
+            dx.fill(0.0);
+        }
         #[cfg(target_arch = "x86_64")]
         if has_avx2() {
             // SAFETY: the CPU has AVX2 and FMA (the active instruction set says so).
             unsafe { max_pool_2x2_backward_avx2(g, x, dy, dx) };
             return;
         }
-        max_pool_2x2_backward(g, x, dy, dx);
+        max_pool_2x2_backward(g, x, dy, dx, |_, _, _, _, _| 0);
     } else {
+        dx.fill(0.0);
         g.for_each_window(|o, start| dx[g.argmax(x, start)] += dy[o]);
     }
 }
 
 /// Non-overlapping 2×2 windows, a pair of rows at a time: the winner of each window is found without branches
-/// and gets the gradient in one store (`dx` is already zero).
+/// and gets the gradient, its other three elements zero (an odd last row or column of `dx` is left as it is).
+/// `fast(top, bottom, dy, dtop, dbottom)` does the first windows of a row pair and says how many; this does the
+/// rest.
 #[inline(always)]
-fn max_pool_2x2_backward(g: &PoolGeometry, x: &[f32], dy: &[f32], dx: &mut [f32]) {
+fn max_pool_2x2_backward(
+    g: &PoolGeometry,
+    x: &[f32],
+    dy: &[f32],
+    dx: &mut [f32],
+    fast: impl Fn(&[f32], &[f32], &[f32], &mut [f32], &mut [f32]) -> usize,
+) {
     let (w, ow) = (g.width, g.out_width());
     let planes = x.chunks_exact(g.height * w).zip(dx.chunks_exact_mut(g.height * w));
     for ((plane, dplane), dys) in planes.zip(dy.chunks_exact(g.out_height() * ow)) {
         let rows = plane.chunks_exact(2 * w).zip(dplane.chunks_exact_mut(2 * w));
         for ((rows, drows), dys) in rows.zip(dys.chunks_exact(ow)) {
             let (top, bottom) = rows.split_at(w);
+            let (dtop, dbottom) = drows.split_at_mut(w);
+            let done = fast(top, bottom, dys, dtop, dbottom);
             let windows = top.chunks_exact(2).zip(bottom.chunks_exact(2));
-            for (j, ((t, b), &d)) in windows.zip(dys).enumerate() {
+            for (j, ((t, b), &d)) in windows.zip(dys).enumerate().skip(done) {
                 let second = beats(t[1], t[0]);
                 let best = select(second, t[1], t[0]);
                 let third = beats(b[0], best);
@@ -173,6 +204,9 @@ fn max_pool_2x2_backward(g: &PoolGeometry, x: &[f32], dy: &[f32], dx: &mut [f32]
                 // 0..4 in window order: the last position that beat everything before it.
                 let (third, fourth) = (usize::from(third), usize::from(fourth));
                 let winner = fourth * 3 + (1 - fourth) * (third * 2 + (1 - third) * usize::from(second));
+                for at in [2 * j, 2 * j + 1, w + 2 * j, w + 2 * j + 1] {
+                    drows[at] = 0.0;
+                }
                 drows[(winner >> 1) * w + 2 * j + (winner & 1)] = d;
             }
         }
@@ -219,6 +253,93 @@ mod tests {
         let mut dx = [0.0; 16];
         max_pool_backward(&g, &x, &[1.0, 2.0, 3.0, 4.0], &mut dx);
         assert_eq!(dx, [0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 2.0, 0.0, 3.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 4.0]);
+    }
+
+    /// Values with many ties (a few integers, both zeros) and NaNs, to exercise every branch of the argmax.
+    fn tricky(len: usize, seed: u64) -> Vec<f32> {
+        let u = crate::test_util::random_vec(len, seed);
+        u.iter()
+            .map(|&v| match ((v + 1.0) * 8.0) as u32 {
+                0 => f32::NAN,
+                1 => -0.0,
+                2 => 0.0,
+                k => (k % 4) as f32 - 1.5,
+            })
+            .collect()
+    }
+
+    /// Forward and backward of the general window code, the reference for the 2×2 paths.
+    fn reference(g: &PoolGeometry, x: &[f32], dy: &[f32]) -> (Vec<f32>, Vec<f32>) {
+        let mut y = vec![0.0; dy.len()];
+        let mut dx = vec![0.0; x.len()];
+        g.for_each_window(|o, start| {
+            let best = g.argmax(x, start);
+            y[o] = x[best];
+            dx[best] += dy[o];
+        });
+        (y, dx)
+    }
+
+    fn assert_same_bits(got: &[f32], want: &[f32], what: &str) {
+        let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(got), bits(want), "{what}");
+    }
+
+    #[test]
+    fn the_2x2_paths_match_the_general_window_code() {
+        // Widths below, at and around the four and eight windows of an AVX2 step; odd heights and widths drop a
+        // row or column.
+        let shapes = [
+            (1, 2, 2),
+            (1, 2, 7),
+            (1, 2, 8),
+            (1, 2, 15),
+            (1, 2, 16),
+            (2, 3, 17),
+            (3, 6, 18),
+            (1, 4, 25),
+            (1, 4, 33),
+            (6, 24, 24),
+            (16, 8, 8),
+            (2, 9, 40),
+        ];
+        for (seed, &(channels, height, width)) in shapes.iter().enumerate() {
+            let g = PoolGeometry { channels, height, width, kernel: 2, stride: 2 };
+            let x = tricky(channels * height * width, seed as u64);
+            let outputs = channels * g.out_height() * g.out_width();
+            // Gradients of no exact zero, so `0 + d` in the reference has the bits of `d`.
+            let dy: Vec<f32> =
+                crate::test_util::random_vec(outputs, 100 + seed as u64).iter().map(|v| v + 2.0).collect();
+            let (y_want, dx_want) = reference(&g, &x, &dy);
+            let what = format!("{channels}×{height}×{width}");
+            // The row-pair kernels write every element of their windows; an odd last row or column is cleared
+            // by the caller, so start from NaN where the windows cover all and from zero elsewhere.
+            let stale = if height % 2 == 0 && width % 2 == 0 { f32::NAN } else { 0.0 };
+            let (mut y, mut dx) = (vec![0.0; outputs], vec![stale; x.len()]);
+            max_pool_2x2_forward(&g, &x, &mut y, |_, _, _| 0);
+            assert_same_bits(&y, &y_want, &format!("portable forward {what}"));
+            max_pool_2x2_backward(&g, &x, &dy, &mut dx, |_, _, _, _, _| 0);
+            assert_same_bits(&dx, &dx_want, &format!("portable backward {what}"));
+            #[cfg(target_arch = "x86_64")]
+            if std::arch::is_x86_feature_detected!("avx2") {
+                y.fill(f32::NAN);
+                // SAFETY: AVX2 was detected just above.
+                unsafe { max_pool_2x2_forward_avx2(&g, &x, &mut y) };
+                assert_same_bits(&y, &y_want, &format!("AVX2 forward {what}"));
+                dx.fill(stale);
+                // SAFETY: as above.
+                unsafe { max_pool_2x2_backward_avx2(&g, &x, &dy, &mut dx) };
+                assert_same_bits(&dx, &dx_want, &format!("AVX2 backward {what}"));
+            } else {
+                eprintln!("pool tests: skipping the AVX2 path (not supported by this CPU)");
+            }
+            // The public entry points, on whichever path is active.
+            max_pool_forward(&g, &x, &mut y);
+            assert_same_bits(&y, &y_want, &format!("max_pool_forward {what}"));
+            dx.fill(f32::NAN);
+            max_pool_backward(&g, &x, &dy, &mut dx);
+            assert_same_bits(&dx, &dx_want, &format!("max_pool_backward {what}"));
+        }
     }
 
     #[test]
