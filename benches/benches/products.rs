@@ -1,6 +1,10 @@
 //! `nn`'s matrix product against the `gemm` crate and `matrixmultiply` on the products of its `Linear` layers at
 //! batch 64 (forward `X·Wᵀ`, weight gradient `dYᵀ·X`, input gradient `dY·W`), one thread each. Throughput is in
 //! floating-point operations (2·m·n·k per product): criterion's "elem/s" reads as FLOP/s.
+//!
+//! One more group measures a roof instead of a product: `read_mlp_weights` sums as many floats as the
+//! 784-512-512-10 MLP has parameters (2.6 MB, more than a core's L2, so they stream from L3) on one core, the
+//! least a batch-1 inference of that MLP must do.
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use nn::kernels::{gemm, MatRef};
@@ -90,6 +94,45 @@ fn benches(c: &mut Criterion) {
         product(c, &format!("linear_input_grad_{layer}_b64"), (64, o, i), false, false);
     }
     product(c, "square_512", (512, 512, 512), false, false);
+    read_roof(c);
+}
+
+/// Parameters of the 784-512-512-10 MLP.
+const MLP_PARAMS: usize = 784 * 512 + 512 + 512 * 512 + 512 + 512 * 10 + 10;
+
+/// One core streaming the MLP's weights: the floor under its batch-1 inference.
+fn read_roof(c: &mut Criterion) {
+    let weights = random(MLP_PARAMS, 3);
+    let mut g = c.benchmark_group("read_mlp_weights");
+    g.throughput(Throughput::Bytes((MLP_PARAMS * 4) as u64));
+    g.bench_function("sum", |bench| bench.iter(|| sum(black_box(&weights))));
+    g.finish();
+}
+
+/// A sum in 64 independent lanes, which the compiler turns into vector adds that keep up with the loads (AVX2
+/// where the CPU has it, as `nn`'s kernels use).
+fn sum(values: &[f32]) -> f32 {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU has AVX2 (checked just above).
+        return unsafe { sum_avx2(values) };
+    }
+    sum_lanes(values)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn sum_avx2(values: &[f32]) -> f32 {
+    sum_lanes(values)
+}
+
+#[inline(always)]
+fn sum_lanes(values: &[f32]) -> f32 {
+    let mut lanes = [0.0f32; 64];
+    for chunk in values.chunks_exact(64) {
+        lanes.iter_mut().zip(chunk).for_each(|(l, v)| *l += v);
+    }
+    lanes.iter().sum::<f32>() + values.chunks_exact(64).remainder().iter().sum::<f32>()
 }
 
 criterion_group! {
