@@ -51,6 +51,32 @@ network! {
     }
 }
 
+network! {
+    /// More parameters (125,610) than one piece of the parallel gradient sum, so the threads share the sum.
+    struct Wide {
+        Input<784> -> Linear<784, 150> -> ReLU -> Linear<150, 50> -> ReLU -> Linear<50, 10>
+    }
+}
+
+#[test]
+fn a_gradient_sum_shared_out_over_the_threads_allocates_nothing() {
+    let _serial = SERIAL.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut net = Wide::new(1);
+    net.set_parallelism(nn::Parallelism::Threads(2)).unwrap();
+    let xs = vec![[0.5f32; 784]; 100];
+    let labels: Vec<usize> = (0..100).map(|i| i % 10).collect();
+    let mut sgd = Sgd::new(SgdConfig { lr: 0.01, momentum: 0.9, ..Default::default() });
+    net.train_step(&xs, &labels, &CrossEntropy, &mut sgd);
+    let _ = net.forward(&xs[0]);
+    let n = allocations_during(|| {
+        for _ in 0..3 {
+            net.train_step(&xs, &labels, &CrossEntropy, &mut sgd);
+            let _ = net.forward(&xs[1]);
+        }
+    });
+    assert_eq!(n, 0, "allocations in parallel training with a shared gradient sum");
+}
+
 #[test]
 fn batch_norm_and_dropout_allocate_nothing_after_the_first_call() {
     let _serial = SERIAL.lock().unwrap_or_else(std::sync::PoisonError::into_inner);

@@ -5,36 +5,69 @@ mod common;
 use common::{random_samples, Image, LeNet5};
 use nn::prelude::*;
 use nn::Parallelism;
+use nn::Sample;
+
+network! {
+    /// More parameters (125,610) than one piece of the parallel gradient sum, so the sum is shared out.
+    struct Wide {
+        Input<784> -> Linear<784, 150> -> ReLU -> Linear<150, 50> -> Tanh -> Linear<50, 10>
+    }
+}
 
 /// Parameters and gradients, losses, outputs, input gradients and accuracy after a few training steps.
-type Run = (Vec<f32>, Vec<f32>, Vec<[f32; 10]>, Vec<Image>, f32);
+type Run<N> = (Vec<f32>, Vec<f32>, Vec<<N as Network>::Output>, Vec<<N as Network>::Input>, f32);
 
-fn run(parallelism: Parallelism) -> Run {
-    let xs = random_samples::<Image>(150, 0.0, 1.0, 1);
+fn run<N: Network>(parallelism: Parallelism) -> Run<N>
+where
+    CrossEntropy: Loss<N::Output, Target = usize>,
+{
+    let xs = random_samples::<N::Input>(150, 0.0, 1.0, 1);
     let labels: Vec<usize> = (0..150).map(|i| (i * 7) % 10).collect();
-    let mut net = LeNet5::new(3);
+    let mut net = N::new(3);
     net.set_parallelism(parallelism).unwrap();
     let mut opt = Adam::new(AdamConfig::default());
     let losses: Vec<f32> = (0..4).map(|_| net.train_step(&xs, &labels, &CrossEntropy, &mut opt)).collect();
     let outputs = net.predict(&xs);
-    let mut d_in = vec![[[[0.0; 28]; 28]; 1]; xs.len()];
+    let mut d_in = vec![N::Input::zeroed(); xs.len()];
     net.backward(&xs, &outputs, Some(&mut d_in)).unwrap();
     let accuracy = net.accuracy(&xs, &labels);
-    let mut params = net.params.to_vec();
+    let mut params = net.params().to_vec();
     params.extend(net.grads());
     (params, losses, outputs, d_in, accuracy)
 }
 
+/// Compares every part of a run by its bits.
+fn assert_same_bits<N: Network>(serial: &Run<N>, parallel: &Run<N>, threads: usize) {
+    let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+    assert_eq!(bits(&serial.0), bits(&parallel.0), "parameters and gradients differ with {threads} threads");
+    assert_eq!(bits(&serial.1), bits(&parallel.1), "losses, {threads} threads");
+    assert_eq!(
+        bits(N::Output::flat(&serial.2)),
+        bits(N::Output::flat(&parallel.2)),
+        "outputs differ with {threads} threads"
+    );
+    assert_eq!(
+        bits(N::Input::flat(&serial.3)),
+        bits(N::Input::flat(&parallel.3)),
+        "input gradients differ with {threads} threads"
+    );
+    assert_eq!(serial.4.to_bits(), parallel.4.to_bits());
+}
+
 #[test]
 fn one_to_four_threads_give_identical_bits() {
-    let serial = run(Parallelism::None);
+    let serial = run::<LeNet5>(Parallelism::None);
     for threads in 1..=4 {
-        let parallel = run(Parallelism::Threads(threads));
-        assert!(serial.0 == parallel.0, "parameters and gradients differ with {threads} threads");
-        assert_eq!(serial.1, parallel.1, "losses, {threads} threads");
-        assert!(serial.2 == parallel.2, "outputs differ with {threads} threads");
-        assert!(serial.3 == parallel.3, "input gradients differ with {threads} threads");
-        assert_eq!(serial.4, parallel.4);
+        assert_same_bits::<LeNet5>(&serial, &run::<LeNet5>(Parallelism::Threads(threads)), threads);
+    }
+}
+
+#[test]
+fn a_gradient_sum_shared_out_over_the_threads_gives_identical_bits() {
+    const { assert!(<Wide as Network>::PARAMS > 65_536, "Wide must span more than one piece of the gradient sum") };
+    let serial = run::<Wide>(Parallelism::None);
+    for threads in 1..=4 {
+        assert_same_bits::<Wide>(&serial, &run::<Wide>(Parallelism::Threads(threads)), threads);
     }
 }
 
