@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::LeNet5;
+use common::{LeNet5, Wide};
 use nn::prelude::*;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -48,13 +48,6 @@ network! {
     struct Regularized {
         Input<1, 12, 12> -> conv: Conv2d<1, 4, 3> -> bn1: BatchNorm -> ReLU -> Flatten
         -> fc1: Linear<400, 32> -> bn2: BatchNorm -> ReLU -> Dropout<0.5> -> fc2: Linear<32, 10>
-    }
-}
-
-network! {
-    /// More parameters (125,610) than one piece of the parallel gradient sum, so the threads share the sum.
-    struct Wide {
-        Input<784> -> Linear<784, 150> -> ReLU -> Linear<150, 50> -> ReLU -> Linear<50, 10>
     }
 }
 

@@ -2,17 +2,9 @@
 
 mod common;
 
-use common::{random_samples, Image, LeNet5};
+use common::{random_samples, Image, LeNet5, Wide};
 use nn::prelude::*;
 use nn::Parallelism;
-use nn::Sample;
-
-network! {
-    /// More parameters (125,610) than one piece of the parallel gradient sum, so the sum is shared out.
-    struct Wide {
-        Input<784> -> Linear<784, 150> -> ReLU -> Linear<150, 50> -> Tanh -> Linear<50, 10>
-    }
-}
 
 /// Parameters and gradients, losses, outputs, input gradients and accuracy after a few training steps.
 type Run<N> = (Vec<f32>, Vec<f32>, Vec<<N as Network>::Output>, Vec<<N as Network>::Input>, f32);

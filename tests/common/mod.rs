@@ -18,6 +18,14 @@ network! {
     }
 }
 
+network! {
+    /// An MLP with more parameters (125,610) than one 65,536-parameter piece of the runtime's parallel gradient
+    /// sum, so that threads share the sum out.
+    pub struct Wide {
+        Input<784> -> Linear<784, 150> -> ReLU -> Linear<150, 50> -> Tanh -> Linear<50, 10>
+    }
+}
+
 /// One LeNet-5 input.
 pub type Image = [[[f32; 28]; 28]; 1];
 
