@@ -87,6 +87,52 @@ pub enum Error {
         /// The loss value.
         loss: f32,
     },
+    /// Training produced a NaN or infinite gradient (the loss itself was finite).
+    #[error(
+        "the gradient of `{tensor}` became non-finite at epoch {epoch}, step {step} (the parameters are those before \
+         that step); lower the learning rate, clip the gradient or check the data"
+    )]
+    NonFiniteGradient {
+        /// Epoch, from 1.
+        epoch: usize,
+        /// Step within the epoch, from 1.
+        step: usize,
+        /// The first parameter tensor whose gradient holds a NaN or infinity.
+        tensor: &'static str,
+    },
+    /// An optimizer step left a parameter NaN or infinite.
+    #[error(
+        "parameter `{tensor}` became non-finite at epoch {epoch}, step {step} (the parameters are those after that \
+         step); lower the learning rate or clip the gradient"
+    )]
+    NonFiniteParameter {
+        /// Epoch, from 1.
+        epoch: usize,
+        /// Step within the epoch, from 1.
+        step: usize,
+        /// The first parameter tensor holding a NaN or infinity.
+        tensor: &'static str,
+    },
+    /// A data set holds a NaN or infinite input value, which no network can learn from.
+    #[error("sample {index} of the {set} data holds {value}; inputs must be finite numbers")]
+    NonFiniteInput {
+        /// Which data: `"training"`, `"validation"`, `"evaluation"`.
+        set: &'static str,
+        /// The sample's index in its data set.
+        index: usize,
+        /// The first non-finite value in it.
+        value: f32,
+    },
+    /// A data set whose inputs and targets differ in number (its fields are public, so nothing else prevents it).
+    #[error("the {set} data has {inputs} inputs but {targets} targets; build it with `Dataset::new`")]
+    DatasetMismatch {
+        /// Which data: `"training"`, `"validation"`, `"evaluation"`.
+        set: &'static str,
+        /// Number of inputs.
+        inputs: usize,
+        /// Number of targets.
+        targets: usize,
+    },
     /// A training setting that cannot work (zero batch size, no epochs, ...).
     #[error("invalid training setting `{name}`: {problem}")]
     InvalidSetting {

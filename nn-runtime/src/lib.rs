@@ -36,5 +36,5 @@ pub use network::{LayerInfo, Network, TensorInfo};
 pub use params::Params;
 pub use pass::{Mode, Pass};
 pub use rng::Rng;
-pub use sample::{argmax, view, view_mut, Sample};
+pub use sample::{argmax, predicted_class, view, view_mut, Sample};
 pub use workspace::{buffer, layer_io, Parallelism, State, Workspace, CHUNK};

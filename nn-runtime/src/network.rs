@@ -9,7 +9,7 @@ use crate::layers::NormInfo;
 use crate::loss::Loss;
 use crate::optim::Optimizer;
 use crate::pass::{Mode, Pass};
-use crate::sample::{argmax, Sample};
+use crate::sample::{predicted_class, Sample};
 use crate::workspace::{buffer, Parallelism, State, Workspace, CHUNK};
 use crate::{Error, Result};
 
@@ -279,7 +279,8 @@ pub trait Network: Sized + Send + Sync {
         batch_loss(self, xs, targets, loss, false)
     }
 
-    /// Fraction of samples whose largest output is at the labelled class (0 for an empty batch).
+    /// Fraction of samples whose largest output is at the labelled class (0 for an empty batch). A sample whose
+    /// output holds a NaN is a miss.
     ///
     /// # Panics
     /// If `xs` and `labels` differ in length, or on a batch of one sample in training mode through batch norm.
@@ -295,7 +296,8 @@ pub trait Network: Sized + Send + Sync {
             |_, ws, x, c| {
                 let out = output(x, &ws.acts, Self::OUTPUT_BUFFER, Self::Input::LEN, Self::Output::LEN);
                 let lc = &labels[c * CHUNK..];
-                let hits = out.chunks_exact(Self::Output::LEN).zip(lc).filter(|(y, &l)| argmax(y) == l).count();
+                let hits =
+                    out.chunks_exact(Self::Output::LEN).zip(lc).filter(|(y, &l)| predicted_class(y) == Some(l)).count();
                 ws.total = hits as f64;
             },
             Backprop::No,

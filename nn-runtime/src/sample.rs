@@ -108,14 +108,28 @@ pub fn view_mut<T: Sample>(values: &mut [f32]) -> &mut T {
 }
 
 /// Index of the largest value (the first, on ties): the predicted class of a row of logits or probabilities.
+///
+/// NaN counts as larger than any number, as in PyTorch's `argmax`: the index of the first NaN is returned if
+/// there is one. (Accuracy never counts a row with a NaN as a hit: see [`predicted_class`].) 0 for an empty row.
 pub fn argmax(values: &[f32]) -> usize {
     let mut best = 0;
     for (i, &v) in values.iter().enumerate() {
-        if v > values[best] {
+        let current = values[best];
+        if v > current || (v.is_nan() && !current.is_nan()) {
             best = i;
         }
     }
     best
+}
+
+/// The class a row of outputs predicts, or `None` if any of its values is NaN: a network whose output is NaN
+/// predicts nothing, and accuracy counts it as a miss whatever the label.
+pub fn predicted_class(values: &[f32]) -> Option<usize> {
+    if values.iter().any(|v| v.is_nan()) {
+        None
+    } else {
+        Some(argmax(values))
+    }
 }
 
 #[cfg(test)]
@@ -144,5 +158,10 @@ mod tests {
     #[test]
     fn argmax_picks_the_first_maximum() {
         assert_eq!(argmax(&[0.1, 0.7, 0.7, -1.0]), 1);
+        assert_eq!(argmax(&[0.1, f32::NAN, 0.7, f32::NAN]), 1, "NaN is the maximum, as torch.argmax");
+        assert_eq!(argmax(&[f32::NAN, 3.0]), 0);
+        assert_eq!(predicted_class(&[0.1, 0.7]), Some(1));
+        assert_eq!(predicted_class(&[f32::NAN; 3]), None);
+        assert_eq!(predicted_class(&[1.0, f32::NAN]), None);
     }
 }

@@ -22,6 +22,39 @@ impl<X, T> Dataset<X, T> {
     pub fn is_empty(&self) -> bool {
         self.inputs.is_empty()
     }
+
+    /// Checks that there is one target per input ([`Dataset::new`] ensures it; the fields are public, so
+    /// [`crate::train::fit`] and [`crate::train::evaluate`] check again on entry). `set` names the data in the
+    /// error.
+    ///
+    /// # Errors
+    /// [`Error::DatasetMismatch`].
+    pub fn check_lengths(&self, set: &'static str) -> Result<()> {
+        if self.inputs.len() == self.targets.len() {
+            Ok(())
+        } else {
+            Err(Error::DatasetMismatch { set, inputs: self.inputs.len(), targets: self.targets.len() })
+        }
+    }
+}
+
+impl<X: Sample, T> Dataset<X, T> {
+    /// Checks that every input value is a finite number (no NaN, no ±∞); `set` names the data in the error.
+    ///
+    /// # Errors
+    /// [`Error::NonFiniteInput`] naming the first such sample.
+    pub fn check_finite(&self, set: &'static str) -> Result<()> {
+        if X::LEN == 0 || crate::kernels::all_finite(X::flat(&self.inputs)) {
+            return Ok(());
+        }
+        let (index, value) = X::flat(&self.inputs)
+            .iter()
+            .enumerate()
+            .find(|(_, v)| !v.is_finite())
+            .map(|(i, &v)| (i / X::LEN, v))
+            .unwrap_or_default();
+        Err(Error::NonFiniteInput { set, index, value })
+    }
 }
 
 impl<X: Sample, T: Clone> Dataset<X, T> {
@@ -62,10 +95,16 @@ impl<X: Sample, T: Clone> Dataset<X, T> {
     /// Normalises every input value to `(x − mean) / std` (e.g. MNIST's 0.1307 and 0.3081).
     ///
     /// # Errors
-    /// If `std` is not a positive finite number.
+    /// If `mean` is not a finite number or `std` not a positive finite number.
     pub fn normalize(&mut self, mean: f32, std: f32) -> Result<()> {
-        if !(std > 0.0 && std.is_finite() && mean.is_finite()) {
-            return Err(Error::InvalidSetting { name: "std", problem: format!("{std} is not a positive number") });
+        if !mean.is_finite() {
+            return Err(Error::InvalidSetting { name: "mean", problem: format!("{mean} is not a finite number") });
+        }
+        if !(std > 0.0 && std.is_finite()) {
+            return Err(Error::InvalidSetting {
+                name: "std",
+                problem: format!("{std} is not a positive finite number"),
+            });
         }
         let inv = 1.0 / std;
         X::flat_mut(&mut self.inputs).iter_mut().for_each(|v| *v = (*v - mean) * inv);
@@ -86,8 +125,9 @@ impl<X: Sample> Dataset<X, usize> {
     /// The same samples with one-hot targets, for losses that compare arrays (`Mse`, binary cross-entropy).
     ///
     /// # Errors
-    /// If a label is not below `N`.
+    /// If a label is not below `N`, or the inputs and targets differ in number.
     pub fn one_hot<const N: usize>(&self) -> Result<Dataset<X, [f32; N]>> {
+        self.check_lengths("converted")?;
         let targets =
             self.targets
                 .iter()

@@ -3,14 +3,17 @@
 //! Backward functions take the forward input `x` and/or output `y`, whichever gives the derivative most cheaply
 //! and most accurately (sigmoid and tanh from `y`, the piecewise units from `x`).
 
-/// `y = max(x, 0)`.
+/// `y = max(x, 0)`; NaN stays NaN (as PyTorch's `relu`: a NaN input must not vanish into a finite output while
+/// its gradient poisons the weights).
 pub fn relu_forward(x: &[f32], y: &mut [f32]) {
-    y.iter_mut().zip(x).for_each(|(y, &x)| *y = if x > 0.0 { x } else { 0.0 });
+    // `x <= 0` is false for NaN, so NaN passes through; ±0 become +0.
+    y.iter_mut().zip(x).for_each(|(y, &x)| *y = if x <= 0.0 { 0.0 } else { x });
 }
 
-/// `dx = dy · [x > 0]` (the subgradient 0 at 0, as PyTorch).
+/// `dx = dy · [x > 0]` (the subgradient 0 at 0, as PyTorch); a NaN input passes `dy` through, as PyTorch's
+/// `threshold_backward`.
 pub fn relu_backward(x: &[f32], dy: &[f32], dx: &mut [f32]) {
-    dx.iter_mut().zip(x.iter().zip(dy)).for_each(|(dx, (&x, &dy))| *dx = if x > 0.0 { dy } else { 0.0 });
+    dx.iter_mut().zip(x.iter().zip(dy)).for_each(|(dx, (&x, &dy))| *dx = if x <= 0.0 { 0.0 } else { dy });
 }
 
 /// `y = x` for `x > 0`, else `slope · x`.
@@ -90,6 +93,23 @@ pub fn softmax_backward(width: usize, y: &[f32], dy: &[f32], dx: &mut [f32]) {
     }
 }
 
+/// Whether every value is finite (no NaN, no ±∞).
+///
+/// Reads the whole slice without an early exit, sixteen independent lanes at a time, so the compiler vectorises
+/// it: a training loop checks every gradient and parameter after each step with it.
+pub fn all_finite(values: &[f32]) -> bool {
+    const EXPONENT: u32 = 0x7f80_0000;
+    let (chunks, rest) = values.as_chunks::<16>();
+    let mut lanes = [0u32; 16];
+    for chunk in chunks {
+        for (lane, v) in lanes.iter_mut().zip(chunk) {
+            // All exponent bits set: ±∞ or NaN.
+            *lane |= u32::from(v.to_bits() & EXPONENT == EXPONENT);
+        }
+    }
+    lanes.iter().all(|&l| l == 0) && rest.iter().all(|v| v.is_finite())
+}
+
 /// `acc += x`, element by element.
 pub fn add_assign(acc: &mut [f32], x: &[f32]) {
     assert_eq!(acc.len(), x.len(), "add_assign: lengths differ");
@@ -127,6 +147,43 @@ mod tests {
         let mut dx = [0.0; 5];
         relu_backward(&x, &[1.0; 5], &mut dx);
         assert_eq!(dx, [0.0, 0.0, 0.0, 1.0, 1.0]);
+    }
+
+    #[test]
+    fn nan_propagates_through_every_activation() {
+        let x = [f32::NAN, -1.0, 2.0];
+        let mut y = [0.0; 3];
+        type Forward = fn(&[f32], &mut [f32]);
+        let forwards: [(&str, Forward); 6] = [
+            ("relu", relu_forward),
+            ("leaky relu", |x, y| leaky_relu_forward(0.01, x, y)),
+            ("elu", |x, y| elu_forward(1.0, x, y)),
+            ("sigmoid", sigmoid_forward),
+            ("tanh", tanh_forward),
+            ("softmax", |x, y| softmax_forward(3, x, y)),
+        ];
+        for (name, forward) in forwards {
+            forward(&x, &mut y);
+            assert!(y[0].is_nan(), "{name} turned NaN into {}", y[0]);
+        }
+        relu_forward(&[-0.0, 0.0, 3.0], &mut y);
+        assert_eq!(y.map(f32::to_bits), [0.0f32, 0.0, 3.0].map(f32::to_bits), "±0 become +0");
+    }
+
+    #[test]
+    fn all_finite_finds_any_nan_or_infinity() {
+        for len in [0, 1, 15, 16, 17, 100] {
+            let clean = vec![1.5f32; len];
+            assert!(all_finite(&clean));
+            for at in 0..len {
+                for bad in [f32::NAN, f32::INFINITY, f32::NEG_INFINITY] {
+                    let mut v = clean.clone();
+                    v[at] = bad;
+                    assert!(!all_finite(&v), "{bad} at {at} of {len}");
+                }
+            }
+        }
+        assert!(all_finite(&[f32::MAX, f32::MIN, f32::MIN_POSITIVE, 0.0, -0.0]));
     }
 
     #[test]

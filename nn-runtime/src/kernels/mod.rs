@@ -19,9 +19,9 @@ pub use conv_direct::{
 };
 pub(crate) use elementwise::sigmoid;
 pub use elementwise::{
-    add_assign, add_row_vector, elu_backward, elu_forward, leaky_relu_backward, leaky_relu_forward, relu_backward,
-    relu_forward, sigmoid_backward, sigmoid_forward, softmax_backward, softmax_forward, sum_rows_into, tanh_backward,
-    tanh_forward,
+    add_assign, add_row_vector, all_finite, elu_backward, elu_forward, leaky_relu_backward, leaky_relu_forward,
+    relu_backward, relu_forward, sigmoid_backward, sigmoid_forward, softmax_backward, softmax_forward, sum_rows_into,
+    tanh_backward, tanh_forward,
 };
 pub use gemm::{gemm, gemm_on, prepare_thread, MatRef};
 pub use im2col::{col2im_add, im2col, ConvGeometry};

@@ -40,15 +40,10 @@ impl<const I: usize, const O: usize, const K: usize> Maxout<I, O, K> {
     }
 }
 
-/// Index of the largest of `pieces` (the first on ties).
+/// Index of the largest of `pieces` (the first on ties; the first NaN if there is one, so NaN propagates as
+/// through max pooling and PyTorch's `max`).
 fn winner(pieces: &[f32]) -> usize {
-    let mut best = 0;
-    for (k, &v) in pieces.iter().enumerate() {
-        if v > pieces[best] {
-            best = k;
-        }
-    }
-    best
+    crate::sample::argmax(pieces)
 }
 
 impl<const I: usize, const O: usize, const K: usize> Layer for Maxout<I, O, K> {

@@ -16,7 +16,7 @@ use crate::network::Network;
 use crate::optim::Optimizer;
 use crate::pass::Mode;
 use crate::regularize::{add_weight_penalty, apply_max_norm, clip_grad_norm, clip_grad_value, Regularization};
-use crate::sample::{argmax, Sample};
+use crate::sample::{argmax, predicted_class, Sample};
 use crate::{Error, Result};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::IsTerminal;
@@ -126,8 +126,25 @@ pub struct Evaluation {
 }
 
 /// Evaluates `net` on `data` in eval mode (dropout off, batch norm on its running statistics); no gradients,
-/// nothing changes, and the network's mode is restored afterwards.
+/// nothing changes, and the network's mode is restored afterwards. A sample whose output holds a NaN counts as
+/// a miss.
+///
+/// # Errors
+/// An empty data set ([`Error::EmptyBatch`]), inputs and targets that differ in number
+/// ([`Error::DatasetMismatch`]), a non-finite input value ([`Error::NonFiniteInput`]), or a bad target.
 pub fn evaluate<N, L>(net: &mut N, data: &Dataset<N::Input, L::Target>, loss: &L) -> Result<Evaluation>
+where
+    N: Network,
+    L: Loss<N::Output>,
+    L::Target: ClassTarget,
+{
+    data.check_lengths("evaluation")?;
+    data.check_finite("evaluation")?;
+    evaluate_checked(net, data, loss)
+}
+
+/// [`evaluate`] of data already checked.
+fn evaluate_checked<N, L>(net: &mut N, data: &Dataset<N::Input, L::Target>, loss: &L) -> Result<Evaluation>
 where
     N: Network,
     L: Loss<N::Output>,
@@ -160,7 +177,7 @@ where
         net.forward_batch(xs, ys);
         for (y, t) in N::Output::flat(ys).chunks_exact(N::Output::LEN).zip(ts) {
             total += f64::from(loss.sample_loss(y, t, index, 1.0, &mut grad)?);
-            correct += usize::from(argmax(y) == t.class());
+            correct += usize::from(predicted_class(y) == Some(t.class()));
             index += 1;
         }
     }
@@ -173,8 +190,13 @@ where
 /// ready for inference (call `net.train()` before stepping it by hand).
 ///
 /// # Errors
-/// Invalid settings; a NaN or infinite loss ([`Error::NonFiniteLoss`], naming the epoch and step — the parameters
-/// are those before that step); bad targets; a checkpoint that cannot be written or read.
+/// Before the first step, everything that can be known then: invalid settings, inconsistent, empty or
+/// non-finite data ([`Error::DatasetMismatch`], [`Error::NonFiniteInput`]), a checkpoint or curves directory
+/// that is missing or cannot be written, a batch-norm network whose batches would hold a single value per
+/// channel ([`Error::BatchTooSmall`]). During training: a NaN or infinite loss ([`Error::NonFiniteLoss`]) or
+/// gradient ([`Error::NonFiniteGradient`]), both naming the epoch and step with the parameters as they were
+/// before it; a parameter made non-finite by an update ([`Error::NonFiniteParameter`]); bad targets; a
+/// checkpoint that cannot be written or read.
 pub fn fit<N, L, O>(
     net: &mut N,
     optimizer: &mut O,
@@ -208,7 +230,7 @@ where
     L::Target: Clone + ClassTarget,
     O: Optimizer,
 {
-    validate(config, train, valid)?;
+    validate::<N, _>(config, train, valid)?;
     let image_shape = match (config.augment, N::INPUT_SHAPE) {
         (Some(a), &[c, h, w]) => {
             a.validate([c, h, w])?;
@@ -274,6 +296,10 @@ where
                 bar.abandon();
                 return Err(Error::NonFiniteLoss { epoch, step: step + 1, loss: value });
             }
+            if let Some(tensor) = non_finite_tensor::<N>(net.grads()) {
+                bar.abandon();
+                return Err(Error::NonFiniteGradient { epoch, step: step + 1, tensor });
+            }
             if history.first_loss.is_none() {
                 history.first_loss = Some(value);
                 if config.verbose {
@@ -288,6 +314,10 @@ where
             if let Some(c) = config.regularization.max_norm {
                 apply_max_norm::<N>(net.params_mut(), c);
             }
+            if let Some(tensor) = non_finite_tensor::<N>(net.params()) {
+                bar.abandon();
+                return Err(Error::NonFiniteParameter { epoch, step: step + 1, tensor });
+            }
             if last {
                 ratios = update_ratios::<N>(&before, net.params());
             }
@@ -297,8 +327,9 @@ where
             bar.set_message(format!("loss {:.4}", sum / seen as f64));
         }
         bar.finish_and_clear();
-        let train_accuracy = if config.train_accuracy { Some(evaluate(net, train, loss)?.accuracy) } else { None };
-        let valid_eval = valid.map(|v| evaluate(net, v, loss)).transpose()?;
+        let train_accuracy =
+            if config.train_accuracy { Some(evaluate_checked(net, train, loss)?.accuracy) } else { None };
+        let valid_eval = valid.map(|v| evaluate_checked(net, v, loss)).transpose()?;
         let record = EpochRecord {
             epoch,
             lr,
@@ -359,7 +390,12 @@ fn step_optimizer<N: Network, O: Optimizer>(net: &mut N, optimizer: &mut O) {
     std::mem::swap(net.state_mut(), &mut state);
 }
 
-fn validate<X, T>(config: &TrainConfig, train: &Dataset<X, T>, valid: Option<&Dataset<X, T>>) -> Result<()> {
+/// Everything about a run that can be checked before its first step.
+fn validate<N: Network, T>(
+    config: &TrainConfig,
+    train: &Dataset<N::Input, T>,
+    valid: Option<&Dataset<N::Input, T>>,
+) -> Result<()> {
     let bad = |name, problem: &str| Err(Error::InvalidSetting { name, problem: problem.into() });
     if config.epochs == 0 {
         return bad("epochs", "must be at least 1");
@@ -367,20 +403,84 @@ fn validate<X, T>(config: &TrainConfig, train: &Dataset<X, T>, valid: Option<&Da
     if config.batch_size == 0 {
         return bad("batch_size", "must be at least 1");
     }
+    train.check_lengths("training")?;
     if train.inputs.is_empty() {
         return bad("train", "the training set is empty");
     }
+    if let Some(valid) = valid {
+        valid.check_lengths("validation")?;
+        if valid.is_empty() {
+            return bad("valid", "the validation set is empty; pass `None` to train without one");
+        }
+        valid.check_finite("validation")?;
+    }
+    train.check_finite("training")?;
     if config.drop_last && train.inputs.len() < config.batch_size {
         return bad("drop_last", "fewer samples than one batch, so every batch would be dropped");
     }
-    if config.early_stopping.is_some() && valid.is_none_or(|v| v.inputs.is_empty()) {
+    if config.early_stopping.is_some() && valid.is_none() {
         return bad("early_stopping", "needs validation data");
     }
     if config.resume && config.checkpoint.is_none() {
         return bad("resume", "needs a `checkpoint` path");
     }
+    check_batch_statistics::<N>(config, train.len())?;
+    for (name, path) in [("checkpoint", &config.checkpoint), ("curves", &config.curves)] {
+        if let Some(path) = path {
+            check_writable_dir(name, path)?;
+        }
+    }
     config.regularization.validate()?;
     config.schedule.validate()
+}
+
+/// A layer that normalises over the batch needs two values per channel: refuses batch sizes (including an
+/// epoch's short last batch) that would give it one.
+fn check_batch_statistics<N: Network>(config: &TrainConfig, samples: usize) -> Result<()> {
+    let Some(norm) = N::NORMS.iter().find(|n| n.spatial < 2) else { return Ok(()) };
+    let last = samples % config.batch_size;
+    let smallest = if last != 0 && !config.drop_last { last } else { config.batch_size.min(samples) };
+    if smallest * norm.spatial >= 2 {
+        return Ok(());
+    }
+    let problem = if smallest == config.batch_size || samples <= config.batch_size {
+        format!("batch-norm layer `{}` needs at least two samples per batch in training", norm.name)
+    } else {
+        format!(
+            "{samples} samples in batches of {} leave a last batch of one sample, which batch-norm layer `{}` \
+             cannot normalise; set `drop_last: true` or choose another batch size",
+            config.batch_size, norm.name
+        )
+    };
+    Err(Error::InvalidSetting { name: "batch_size", problem })
+}
+
+/// Checks that the directory `path` will be written in exists and takes new files, by creating and removing
+/// one, so a run does not fail after its first epoch's work.
+fn check_writable_dir(name: &'static str, path: &std::path::Path) -> Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => std::path::Path::new("."),
+    };
+    if !dir.is_dir() {
+        return Err(Error::InvalidSetting {
+            name,
+            problem: format!("the directory {} does not exist; create it first", dir.display()),
+        });
+    }
+    tempfile::Builder::new()
+        .prefix(".nn-write-test")
+        .tempfile_in(dir)
+        .map(drop)
+        .map_err(|e| Error::InvalidSetting { name, problem: format!("cannot write in {}: {e}", dir.display()) })
+}
+
+/// The name of the first tensor of `values` (laid out as the parameters) holding a NaN or infinity.
+fn non_finite_tensor<N: Network>(values: &[f32]) -> Option<&'static str> {
+    if crate::kernels::all_finite(values) {
+        return None;
+    }
+    N::TENSORS.iter().find(|t| !crate::kernels::all_finite(&values[t.offset..t.offset + t.len()])).map(|t| t.name)
 }
 
 fn monitored(config: &TrainConfig, r: &EpochRecord) -> Option<f32> {
