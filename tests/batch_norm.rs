@@ -168,7 +168,7 @@ fn weight_files_hold_running_statistics_under_pytorch_names() {
         ]
     );
     let tracked = &tensors["bn1.num_batches_tracked"];
-    assert_eq!((tracked.dtype.as_str(), tracked.shape.len(), tracked.values[0]), ("I64", 0, 3.0));
+    assert_eq!((tracked.dtype, tracked.shape.len(), tracked.values[0]), (nn::io::Dtype::I64, 0, 3.0));
 
     let mut loaded = Mlp::new(6);
     load_weights(&mut loaded, &path).unwrap();

@@ -114,7 +114,7 @@ fn reads_a_pytorch_state_dict_file_with_its_layouts() {
 
     std::fs::write(&path, handmade(&[("fc.weight", "I64", &[2, 3], vec![0; 48])])).unwrap();
     let err = load_weights(&mut net, &path).unwrap_err().to_string();
-    assert!(err.contains("tensor `fc.weight` is I64, not a float type"), "{err}");
+    assert!(err.contains("tensor `fc.weight` is stored as I64; weights must be F32, F64, F16 or BF16"), "{err}");
     std::fs::write(&path, b"not a safetensors file").unwrap();
     let err = load_weights(&mut net, &path).unwrap_err().to_string();
     assert!(err.contains("not a safetensors file"), "{err}");
@@ -133,4 +133,91 @@ fn saving_replaces_files_atomically() {
     assert_eq!(net.params.to_vec(), Tiny::new(2).params.to_vec());
     let err = save_weights(&net, &dir.path().join("missing-dir/w.safetensors")).unwrap_err();
     assert!(matches!(err, Error::Io { kind: std::io::ErrorKind::NotFound, .. }), "{err:?}");
+}
+
+#[test]
+fn reads_half_precision_files_exactly() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("half.safetensors");
+    // 1.0, -2.5, 0.099975586 (the f16 nearest 0.1) as F16; 0.5, -0.25 as BF16; the bias as F32.
+    let f16 = |bits: &[u16]| bits.iter().flat_map(|b| b.to_le_bytes()).collect::<Vec<u8>>();
+    let bytes = handmade(&[
+        ("fc.bias", "F32", &[2], f32s(&[0.0, 0.0])),
+        ("fc.weight", "F16", &[2, 3], f16(&[0x3c00, 0xc100, 0x2e66, 0x3c00, 0x3c00, 0x3c00])),
+        ("out.weight", "BF16", &[1, 2], f16(&[0x3f00, 0xbe80])),
+    ]);
+    std::fs::write(&path, bytes).unwrap();
+    let mut net = Tiny::new(0);
+    load_weights(&mut net, &path).unwrap();
+    assert_eq!(net.fc.weight(&net.params), &[[1.0, -2.5, 0.099975586], [1.0, 1.0, 1.0]]);
+    assert_eq!(net.param("out.weight"), Some(&[0.5, -0.25][..]));
+}
+
+#[test]
+fn weights_holding_nan_or_infinity_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("nan.safetensors");
+    let bytes = handmade(&[
+        ("fc.bias", "F32", &[2], f32s(&[0.0, f32::INFINITY])),
+        ("fc.weight", "F32", &[2, 3], f32s(&[1.0, 2.0, f32::NAN, 4.0, 5.0, 6.0])),
+        ("out.weight", "F32", &[1, 2], f32s(&[0.5, -0.25])),
+    ]);
+    std::fs::write(&path, bytes).unwrap();
+    let mut net = Tiny::new(0);
+    let before = net.params.to_vec();
+    let err = load_weights(&mut net, &path).unwrap_err();
+    let Error::WeightFile { problems, .. } = &err else { panic!("{err:?}") };
+    assert_eq!(
+        problems,
+        &[
+            WeightProblem::NonFinite { name: "fc.weight".into(), index: 2 },
+            WeightProblem::NonFinite { name: "fc.bias".into(), index: 1 }
+        ]
+    );
+    assert_eq!(net.params.to_vec(), before);
+}
+
+#[test]
+fn a_killed_writers_temporaries_are_removed_by_the_next_write_and_a_live_ones_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ck.safetensors");
+    // What a writer killed mid-write leaves: unlocked temporaries (27 of them were seen in one directory).
+    for i in 0..27 {
+        std::fs::write(dir.path().join(format!(".ck.safetensors.stale{i:02}.tmp")), vec![0u8; 1000]).unwrap();
+    }
+    // A writer still at work holds a lock on its temporary.
+    let live = dir.path().join(".ck.safetensors.live00.tmp");
+    let held = std::fs::File::create(&live).unwrap();
+    held.lock().unwrap();
+    // Someone else's files look alike but are not this path's temporaries.
+    std::fs::write(dir.path().join(".other.safetensors.x.tmp"), b"keep").unwrap();
+    save_weights(&Tiny::new(1), &path).unwrap();
+    let mut names: Vec<String> =
+        std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    names.sort();
+    assert_eq!(names, [".ck.safetensors.live00.tmp", ".other.safetensors.x.tmp", "ck.safetensors"]);
+    drop(held);
+    save_weights(&Tiny::new(1), &path).unwrap();
+    assert!(!live.exists(), "released, so stale: removed by the next write");
+}
+
+#[test]
+fn threads_saving_the_same_path_never_collide() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("shared.safetensors");
+    std::thread::scope(|s| {
+        for seed in 0..4 {
+            let path = &path;
+            s.spawn(move || {
+                let net = Tiny::new(seed);
+                for _ in 0..25 {
+                    save_weights(&net, path).expect("every save succeeds");
+                }
+            });
+        }
+    });
+    let mut net = Tiny::new(9);
+    load_weights(&mut net, &path).unwrap();
+    assert!((0..4).any(|seed| Tiny::new(seed).params.to_vec() == net.params.to_vec()), "one writer's whole file");
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "no temporaries left");
 }

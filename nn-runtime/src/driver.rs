@@ -53,7 +53,9 @@ pub(crate) fn run<N: Network>(
         fused(net, &mut st, xs, &middle, backprop, grads, &mut reduce)
     };
     if st.mode == Mode::Train {
-        st.step += 1;
+        // A counter that only keys dropout masks: wrapping after 2⁶⁴ passes is harmless, and a checkpoint may
+        // restore any value.
+        st.step = st.step.wrapping_add(1);
     }
     *net.state_mut() = st;
     result

@@ -57,8 +57,11 @@ pub enum Error {
         /// What is wrong, with the numbers involved.
         problem: String,
     },
-    /// A data set's samples do not have the size the network takes.
-    #[error("{}: samples have {found} values ({shape}), but the network's input takes {expected}", path.display())]
+    /// A data set's samples do not have the shape the network takes.
+    #[error(
+        "{}: samples are {shape} ({found} values), but the network's input is {expected_shape} ({expected} values)",
+        path.display()
+    )]
     SampleSize {
         /// The file.
         path: PathBuf,
@@ -68,6 +71,19 @@ pub enum Error {
         shape: String,
         /// Values per sample the network takes.
         expected: usize,
+        /// The shape of the network's input, e.g. `1×28×28`.
+        expected_shape: String,
+    },
+    /// A checkpoint holds a value `fit` could never have written: a field out of range, of the wrong length, or
+    /// not finite. Nothing is loaded.
+    #[error("{}: not a usable checkpoint: `{field}` {problem}", path.display())]
+    Checkpoint {
+        /// The file.
+        path: PathBuf,
+        /// The metadata key or tensor name.
+        field: String,
+        /// What is wrong with it.
+        problem: String,
     },
     /// A weight file does not fit the network; every problem is listed.
     #[error("{} does not fit the network:{}", path.display(), list(problems))]
@@ -183,12 +199,20 @@ pub enum WeightProblem {
         /// The file's shape.
         found: Vec<usize>,
     },
-    /// The tensor is not stored as a type we read (F32, F64, F16, BF16).
+    /// The tensor is not stored as a type we read: F32, F64, F16 and BF16 for every tensor, and the integers
+    /// I64 and I32 only for counters such as `num_batches_tracked`.
     Dtype {
         /// Tensor name.
         name: String,
         /// The file's element type.
         found: String,
+    },
+    /// The tensor holds a NaN or an infinity, which no trained network has.
+    NonFinite {
+        /// Tensor name.
+        name: String,
+        /// Index of the first such value.
+        index: usize,
     },
 }
 
@@ -200,7 +224,12 @@ impl std::fmt::Display for WeightProblem {
             WeightProblem::Shape { name, expected, found } => {
                 write!(f, "tensor `{name}` has shape {found:?}, the network needs {expected:?}")
             }
-            WeightProblem::Dtype { name, found } => write!(f, "tensor `{name}` is {found}, not a float type"),
+            WeightProblem::Dtype { name, found } => {
+                write!(f, "tensor `{name}` is stored as {found}; weights must be F32, F64, F16 or BF16")
+            }
+            WeightProblem::NonFinite { name, index } => {
+                write!(f, "tensor `{name}` holds a NaN or infinite value (at index {index})")
+            }
         }
     }
 }

@@ -12,9 +12,12 @@
 use crate::network::Network;
 use crate::{Error, Result, WeightProblem};
 use safetensors::tensor::TensorView;
-use safetensors::{Dtype, SafeTensors};
+use safetensors::SafeTensors;
+
+/// The element types of safetensors files (re-exported from the `safetensors` crate).
+pub use safetensors::Dtype;
 use std::collections::HashMap;
-use std::io::Write;
+use std::io::Write as _;
 use std::path::Path;
 
 /// A tensor read from a safetensors file, converted to f32.
@@ -24,9 +27,10 @@ pub struct Tensor {
     pub shape: Vec<usize>,
     /// Its values, row-major.
     pub values: Vec<f32>,
-    /// The element type in the file (`F32`, `F64`, `I64` or `I32`); integers are how PyTorch stores
-    /// `num_batches_tracked`.
-    pub dtype: String,
+    /// The element type in the file: `F32`, `F64`, `F16` or `BF16` (converted exactly: every value of the three
+    /// smaller types is an f32; F64 is rounded), or `I64` or `I32`, the integers PyTorch stores counters such as
+    /// `num_batches_tracked` in.
+    pub dtype: Dtype,
 }
 
 /// How a tensor is written.
@@ -50,29 +54,66 @@ impl Stored {
 }
 
 /// Writes `bytes` to `path` so that readers see either the old file or the new one, never a partial write: the
-/// data goes to a temporary file in the same directory, is flushed to disk, and is renamed over `path`.
+/// data goes to a new temporary file beside `path` (`.{name}.XXXXXX.tmp`, a unique name, so concurrent writers
+/// never share one), is flushed to disk, and is renamed over `path`.
+///
+/// The writer holds a lock on its temporary file until it is renamed. A process killed mid-write leaves its
+/// temporary behind, unlocked (the system releases the locks of a dead process); every later write to the same
+/// `path` removes such stale temporaries first, so they never accumulate, while a temporary another live writer
+/// is still filling is left alone.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
     };
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
-    let result = (|| {
-        let mut file = std::fs::File::create(&tmp)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        std::fs::rename(&tmp, path)?;
+    let prefix = format!(".{name}.");
+    remove_stale_temporaries(dir, &prefix);
+    let result = (|| -> std::io::Result<()> {
+        let mut tmp = loop {
+            let mut builder = tempfile::Builder::new();
+            builder.prefix(&prefix).suffix(TEMPORARY_SUFFIX);
+            #[cfg(unix)]
+            builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666)); // the umask applies, as for File::create
+            let tmp = builder.tempfile_in(dir)?;
+            tmp.as_file().lock()?;
+            // A cleaner may have taken the file for stale between its creation and the lock: then start again.
+            if tmp.path().exists() {
+                break tmp;
+            }
+        };
+        tmp.write_all(bytes)?;
+        tmp.as_file().sync_all()?;
+        tmp.persist(path).map_err(|e| e.error)?;
         // Make the rename itself durable where the platform allows opening a directory.
         if let Ok(d) = std::fs::File::open(dir) {
             let _ = d.sync_all();
         }
         Ok(())
     })();
-    result.map_err(|e: std::io::Error| {
-        let _ = std::fs::remove_file(&tmp);
-        Error::io(path, &e)
-    })
+    result.map_err(|e| Error::io(path, &e))
+}
+
+/// How [`write_atomic`]'s temporary files end.
+const TEMPORARY_SUFFIX: &str = ".tmp";
+
+/// Removes the temporaries `dir/{prefix}*.tmp` that no live writer holds (best effort: a file that cannot be
+/// opened, locked or removed is left for the next time).
+fn remove_stale_temporaries(dir: &Path, prefix: &str) {
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if !(name.starts_with(prefix) && name.ends_with(TEMPORARY_SUFFIX)) {
+            continue;
+        }
+        let path = entry.path();
+        if let Ok(file) = std::fs::File::open(&path) {
+            if file.try_lock().is_ok() {
+                let _ = std::fs::remove_file(&path);
+            }
+        }
+    }
 }
 
 /// Serialises named f32 tensors (and string metadata) as safetensors bytes.
@@ -106,7 +147,8 @@ pub fn to_safetensors_typed<'a>(
     safetensors::serialize(views, metadata).map_err(|e| Error::format(Path::new("<memory>"), e.to_string()))
 }
 
-/// Reads every tensor of a safetensors file (F32, or F64 converted), with the file's metadata.
+/// Reads every tensor of a safetensors file (F32, F64, F16, BF16, I64 and I32, converted to f32), with the
+/// file's metadata.
 ///
 /// Tensors of other element types are reported as [`WeightProblem::Dtype`] inside an [`Error::WeightFile`].
 pub fn read_safetensors(path: &Path) -> Result<(HashMap<String, Tensor>, HashMap<String, String>)> {
@@ -126,6 +168,8 @@ pub fn read_safetensors(path: &Path) -> Result<(HashMap<String, Tensor>, HashMap
                 .chunks_exact(8)
                 .map(|b| f64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]) as f32)
                 .collect(),
+            Dtype::F16 => data.chunks_exact(2).map(|b| half::f16::from_le_bytes([b[0], b[1]]).to_f32()).collect(),
+            Dtype::BF16 => data.chunks_exact(2).map(|b| half::bf16::from_le_bytes([b[0], b[1]]).to_f32()).collect(),
             Dtype::I64 => data
                 .chunks_exact(8)
                 .map(|b| i64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]) as f32)
@@ -136,8 +180,7 @@ pub fn read_safetensors(path: &Path) -> Result<(HashMap<String, Tensor>, HashMap
                 continue;
             }
         };
-        let dtype = format!("{:?}", view.dtype());
-        tensors.insert(name, Tensor { shape: view.shape().to_vec(), values, dtype });
+        tensors.insert(name, Tensor { shape: view.shape().to_vec(), values, dtype: view.dtype() });
     }
     if problems.is_empty() {
         Ok((tensors, metadata))
@@ -165,8 +208,8 @@ pub(crate) fn state_dict<N: Network>(net: &N) -> impl Iterator<Item = (&str, &[u
 /// Loads parameters saved by [`save_weights`] or by PyTorch (`safetensors.torch.save_file(model.state_dict())`).
 ///
 /// # Errors
-/// [`Error::WeightFile`] listing every tensor that is missing, unexpected, mis-shaped or of a non-float type; the
-/// network is left unchanged unless every tensor fits.
+/// [`Error::WeightFile`] listing every tensor that is missing, unexpected, mis-shaped, of an integer type where
+/// a float is needed, or holding a NaN or infinity; the network is left unchanged unless every tensor fits.
 pub fn load_weights<N: Network>(net: &mut N, path: &Path) -> Result<()> {
     let (mut tensors, _) = read_safetensors(path)?;
     let problems = fit_problems::<N>(&tensors);
@@ -195,15 +238,21 @@ pub(crate) fn fit_problems<N: Network>(tensors: &HashMap<String, Tensor>) -> Vec
         match tensors.get(t.name) {
             None => problems.push(WeightProblem::Missing(t.name.to_string())),
             // Integers are PyTorch's type for counters (`num_batches_tracked`), never for trained values.
-            Some(found) if found.dtype.starts_with('I') && Stored::for_name(t.name) == Stored::F32 => {
-                problems.push(WeightProblem::Dtype { name: t.name.to_string(), found: found.dtype.clone() })
+            Some(found)
+                if matches!(found.dtype, Dtype::I64 | Dtype::I32) && Stored::for_name(t.name) == Stored::F32 =>
+            {
+                problems.push(WeightProblem::Dtype { name: t.name.to_string(), found: format!("{:?}", found.dtype) })
             }
             Some(found) if found.shape != t.shape => problems.push(WeightProblem::Shape {
                 name: t.name.to_string(),
                 expected: t.shape.to_vec(),
                 found: found.shape.clone(),
             }),
-            Some(_) => {}
+            Some(found) => {
+                if let Some(index) = found.values.iter().position(|v| !v.is_finite()) {
+                    problems.push(WeightProblem::NonFinite { name: t.name.to_string(), index });
+                }
+            }
         }
     }
     let mut unexpected: Vec<&String> = tensors.keys().filter(|k| !expected().any(|t| t.name == *k)).collect();

@@ -12,6 +12,9 @@ pub trait Sample: Copy + Send + Sync + 'static {
     /// The all-zero sample.
     fn zeroed() -> Self;
 
+    /// The dimensions, outermost first: `[1, 28, 28]` for `[[[f32; 28]; 28]; 1]`, `[]` for `f32`.
+    fn shape() -> Vec<usize>;
+
     /// A slice of samples as one flat slice.
     fn flat(samples: &[Self]) -> &[f32];
 
@@ -38,6 +41,10 @@ impl Sample for f32 {
         0.0
     }
 
+    fn shape() -> Vec<usize> {
+        Vec::new()
+    }
+
     fn flat(samples: &[Self]) -> &[f32] {
         samples
     }
@@ -60,6 +67,12 @@ impl<T: Sample, const N: usize> Sample for [T; N] {
 
     fn zeroed() -> Self {
         [T::zeroed(); N]
+    }
+
+    fn shape() -> Vec<usize> {
+        let mut dims = vec![N];
+        dims.extend(T::shape());
+        dims
     }
 
     fn flat(samples: &[Self]) -> &[f32] {
@@ -140,6 +153,7 @@ mod tests {
     fn nested_arrays_round_trip_through_flat_views() {
         let mut xs = [[[1.0f32, 2.0], [3.0, 4.0]], [[5.0, 6.0], [7.0, 8.0]]];
         assert_eq!(<[[f32; 2]; 2]>::LEN, 4);
+        assert_eq!(<[[[f32; 28]; 14]; 1]>::shape(), [1, 14, 28]);
         assert_eq!(<[[f32; 2]; 2]>::flat(&xs), &[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0]);
         <[[f32; 2]; 2]>::flat_mut(&mut xs)[7] = 0.0;
         assert_eq!(xs[1][1][1], 0.0);

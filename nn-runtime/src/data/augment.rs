@@ -19,6 +19,7 @@ use crate::{Error, Result, Rng};
 /// augment.apply(&mut images, [1, 8, 8], &[0, 1, 2, 3], 1).unwrap();
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq)]
+#[must_use = "an `Augment` is a value: its builder methods return the changed copy"]
 pub struct Augment {
     /// The seed every transformation is drawn from.
     pub seed: u64,
@@ -85,7 +86,7 @@ impl Augment {
         if !self.max_rotation.is_finite() || self.max_rotation < 0.0 {
             return bad(format!("max_rotation must be a finite number of degrees ≥ 0, not {}", self.max_rotation));
         }
-        let reach = self.crop_padding + self.max_shift;
+        let reach = self.crop_padding.saturating_add(self.max_shift);
         if reach >= h.min(w) {
             return bad(format!(
                 "crop padding {} plus shift {} can move a {h}×{w} image entirely out of view; use less than {}",

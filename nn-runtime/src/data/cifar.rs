@@ -2,7 +2,7 @@
 //! each plane row-major) — the `[[[f32; 32]; 32]; 3]` layout of a `network!` input.
 
 use super::dataset::Dataset;
-use super::file::{find, read_maybe_gzip};
+use super::file::{check_sample_shape, find, read_maybe_gzip};
 use crate::sample::Sample;
 use crate::{Error, Result};
 use std::path::Path;
@@ -16,14 +16,7 @@ pub const CIFAR10_CLASSES: [&str; 10] =
 
 /// Parses the bytes of one CIFAR-10 batch file (`path` only names the source in errors).
 pub fn parse_cifar10<X: Sample>(bytes: &[u8], path: &Path) -> Result<Dataset<X, usize>> {
-    if X::LEN != PIXELS {
-        return Err(Error::SampleSize {
-            path: path.to_path_buf(),
-            found: PIXELS,
-            shape: "3×32×32".into(),
-            expected: X::LEN,
-        });
-    }
+    check_sample_shape::<X>(path, &[3, 32, 32])?;
     if !bytes.len().is_multiple_of(RECORD) {
         return Err(Error::format(
             path,

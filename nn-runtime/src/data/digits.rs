@@ -1,16 +1,14 @@
 //! scikit-learn's 8×8 digits (UCI optdigits): CSV rows of 64 pixel counts 0–16, then the class 0–9.
 
 use super::dataset::Dataset;
-use super::file::read_maybe_gzip;
+use super::file::{check_sample_shape, read_maybe_gzip};
 use crate::sample::Sample;
 use crate::{Error, Result};
 use std::path::Path;
 
 /// Parses the digits CSV (`path` only names the source in errors); pixels are scaled to `[0, 1]` (divided by 16).
 pub fn parse_digits<X: Sample>(bytes: &[u8], path: &Path) -> Result<Dataset<X, usize>> {
-    if X::LEN != 64 {
-        return Err(Error::SampleSize { path: path.to_path_buf(), found: 64, shape: "8×8".into(), expected: X::LEN });
-    }
+    check_sample_shape::<X>(path, &[8, 8])?;
     let text = std::str::from_utf8(bytes).map_err(|e| Error::format(path, format!("not text: {e}")))?;
     let mut inputs = Vec::new();
     let mut targets = Vec::new();

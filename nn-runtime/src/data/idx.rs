@@ -1,9 +1,10 @@
 //! The IDX format of MNIST and Fashion-MNIST: a big-endian header (magic, dimensions) and raw unsigned bytes.
 
 use super::dataset::Dataset;
-use super::file::{find, read_maybe_gzip};
+use super::file::{check_sample_shape, find, open_maybe_gzip, read_error, MAX_FILE_BYTES};
 use crate::sample::Sample;
 use crate::{Error, Result};
+use std::io::Read;
 use std::path::Path;
 
 /// Magic number of an IDX file of unsigned bytes with three dimensions (images).
@@ -79,33 +80,69 @@ pub fn parse_idx_labels(bytes: &[u8], path: &Path) -> Result<Vec<u8>> {
     Ok(bytes[8..].to_vec())
 }
 
-/// Reads an IDX image file, raw or gzip-compressed.
+/// Reads an IDX image file, raw or gzip-compressed (concatenated gzip members too). No more is read or
+/// decompressed than the header announces.
 pub fn read_idx_images(path: &Path) -> Result<IdxImages> {
-    parse_idx_images(&read_maybe_gzip(path)?, path)
+    read_images(path, |_, _| Ok(()))
+}
+
+/// [`read_idx_images`], with `check(rows, cols)` run on the header before any pixel is read.
+fn read_images(path: &Path, check: impl FnOnce(usize, usize) -> Result<()>) -> Result<IdxImages> {
+    let (dims, pixels) = read_idx(path, IMAGES_MAGIC, 3, |dims| {
+        let [count, rows, cols] = [dims[0], dims[1], dims[2]];
+        check(rows, cols)?;
+        Ok(format!("{count} images of {rows}×{cols}"))
+    })?;
+    Ok(IdxImages { count: dims[0], rows: dims[1], cols: dims[2], pixels })
 }
 
 /// Reads an IDX label file, raw or gzip-compressed.
 pub fn read_idx_labels(path: &Path) -> Result<Vec<u8>> {
-    parse_idx_labels(&read_maybe_gzip(path)?, path)
+    read_idx(path, LABELS_MAGIC, 1, |dims| Ok(format!("{} labels", dims[0]))).map(|(_, labels)| labels)
+}
+
+/// Reads the header of an IDX file of `dims` dimensions, lets `describe` check the dimensions and say what
+/// they announce, then reads exactly the announced bytes: a decompressed stream longer than announced is
+/// counted, not held in memory.
+fn read_idx(
+    path: &Path,
+    magic: u32,
+    dims: usize,
+    describe: impl FnOnce(&[usize]) -> Result<String>,
+) -> Result<(Vec<usize>, Vec<u8>)> {
+    let mut reader = open_maybe_gzip(path)?;
+    let mut head = Vec::new();
+    (&mut reader).take(4 + 4 * dims as u64).read_to_end(&mut head).map_err(|e| read_error(path, &e))?;
+    let sizes = header(&head, path, magic, dims)?;
+    let what = describe(&sizes)?;
+    let size = sizes.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d)).filter(|&s| s as u64 <= MAX_FILE_BYTES);
+    let size = size.ok_or_else(|| Error::format(path, format!("impossible dimensions: {what}")))?;
+    let mut data = Vec::new();
+    (&mut reader).take(size as u64).read_to_end(&mut data).map_err(|e| read_error(path, &e))?;
+    if data.len() < size {
+        return Err(Error::format(
+            path,
+            format!("truncated: the header announces {what} ({size} bytes), the file has {}", data.len()),
+        ));
+    }
+    let extra =
+        std::io::copy(&mut reader.take(MAX_FILE_BYTES), &mut std::io::sink()).map_err(|e| read_error(path, &e))?;
+    if extra > 0 {
+        return Err(Error::format(path, format!("{extra} bytes after the {what} the header announces")));
+    }
+    Ok((sizes, data))
 }
 
 /// Loads an image file and its label file as a data set of `X` (pixels scaled to `[0, 1]`).
 ///
 /// # Errors
-/// A malformed file, image and label counts that differ, a label not below `classes`, or images whose size is not
-/// `X`'s (e.g. 28×28 images for a network taking 32×32).
+/// A malformed file, image and label counts that differ, a label not below `classes`, or images whose shape is
+/// not `X`'s (e.g. 28×28 images for a network taking 32×32, or 14×56 images for one taking 1×28×28 — a flat `X`
+/// such as `[f32; 784]` takes any image of 784 pixels). The shape is checked from the header, before the pixels
+/// are read.
 pub fn load_idx<X: Sample>(images: &Path, labels: &Path, classes: usize) -> Result<Dataset<X, usize>> {
-    let img = read_idx_images(images)?;
+    let img = read_images(images, |rows, cols| check_sample_shape::<X>(images, &[rows, cols]))?;
     let lab = read_idx_labels(labels)?;
-    let size = img.rows * img.cols;
-    if size != X::LEN {
-        return Err(Error::SampleSize {
-            path: images.to_path_buf(),
-            found: size,
-            shape: format!("{}×{}", img.rows, img.cols),
-            expected: X::LEN,
-        });
-    }
     if img.count != lab.len() {
         return Err(Error::format(
             labels,

@@ -17,7 +17,7 @@ pub use augment::Augment;
 pub use cifar::{load_cifar10, load_cifar10_batch, parse_cifar10, CIFAR10_CLASSES};
 pub use dataset::{one_hot, Dataset};
 pub use digits::{load_digits, parse_digits};
-pub use file::read_maybe_gzip;
+pub use file::{read_maybe_gzip, MAX_FILE_BYTES};
 pub use idx::{
     load_idx, load_mnist, parse_idx_images, parse_idx_labels, read_idx_images, read_idx_labels, IdxImages,
     FASHION_MNIST_CLASSES,

@@ -87,12 +87,75 @@ fn inconsistent_idx_pairs_are_errors() {
     let err = load_idx::<[f32; 9]>(&i, &l, 10).unwrap_err();
     assert_eq!(
         err.to_string(),
-        format!("{}: samples have 4 values (2×2), but the network's input takes 9", i.display())
+        format!("{}: samples are 2×2 (4 values), but the network's input is 9 (9 values)", i.display())
     );
     let missing = load_idx::<[f32; 4]>(&dir.path().join("nope"), &l, 10).unwrap_err();
     assert!(matches!(missing, Error::Io { kind: std::io::ErrorKind::NotFound, .. }), "{missing:?}");
     std::fs::write(&i, [0x1f, 0x8b, 0, 1, 2]).unwrap();
     assert!(problem(load_idx::<[f32; 4]>(&i, &l, 10)).starts_with("corrupt gzip data"));
+}
+
+#[test]
+fn concatenated_gzip_members_read_as_one_stream() {
+    let dir = tempfile::tempdir().unwrap();
+    let bytes = idx_images(2, 2, 3, &[1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
+    // What `cat a.gz b.gz > c.gz` makes: two members, here splitting the file inside the pixels.
+    let mut two = gzip(&bytes[..21]);
+    two.extend(gzip(&bytes[21..]));
+    let path = dir.path().join("i.gz");
+    std::fs::write(&path, &two).unwrap();
+    let images = read_idx_images(&path).unwrap();
+    assert_eq!((images.count, images.pixels[11]), (2, 12));
+    assert_eq!(read_maybe_gzip(&path).unwrap(), bytes);
+}
+
+#[test]
+fn decompression_stops_at_what_the_header_announces() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bomb.gz");
+    // Two images announced, then 64 MiB of zeros: a file of about 64 KiB.
+    let mut bytes = idx_images(2, 2, 2, &[0; 8]);
+    bytes.resize(bytes.len() + (64 << 20), 0);
+    let small = gzip(&bytes);
+    assert!(small.len() < 100_000, "{}", small.len());
+    std::fs::write(&path, small).unwrap();
+    assert_eq!(
+        problem(read_idx_images(&path)),
+        format!("{} bytes after the 2 images of 2×2 the header announces", 64 << 20)
+    );
+    // A header announcing more than any file may hold is refused before anything is read.
+    std::fs::write(&path, gzip(&idx_images(u32::MAX, u32::MAX, 1000, &[]))).unwrap();
+    assert!(problem(read_idx_images(&path)).starts_with("impossible dimensions"));
+}
+
+#[test]
+fn images_must_have_the_networks_shape_not_just_its_pixel_count() {
+    let dir = tempfile::tempdir().unwrap();
+    let (i, l) = (dir.path().join("i"), dir.path().join("l"));
+    std::fs::write(&i, idx_images(1, 14, 56, &[3; 784])).unwrap();
+    std::fs::write(&l, idx_labels(&[1])).unwrap();
+    let err = load_idx::<[[[f32; 28]; 28]; 1]>(&i, &l, 10).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!("{}: samples are 14×56 (784 values), but the network's input is 1×28×28 (784 values)", i.display())
+    );
+    assert!(load_idx::<[[f32; 56]; 14]>(&i, &l, 10).is_ok());
+    assert!(load_idx::<[[[f32; 56]; 14]; 1]>(&i, &l, 10).is_ok());
+    assert!(load_idx::<[f32; 784]>(&i, &l, 10).is_ok(), "a flat input takes any image of 784 pixels");
+    assert!(matches!(parse_digits::<[[f32; 16]; 4]>(b"", Path::new("d")), Err(Error::SampleSize { .. })));
+}
+
+#[test]
+fn settings_errors_name_the_setting_at_fault() {
+    let mut d = Dataset::new(vec![[1.0f32; 2]], vec![0usize]).unwrap();
+    let err = d.normalize(f32::NAN, 0.3).unwrap_err();
+    assert_eq!(err.to_string(), "invalid training setting `mean`: NaN is not a finite number");
+    let err = d.normalize(0.1, -1.0).unwrap_err();
+    assert_eq!(err.to_string(), "invalid training setting `std`: -1 is not a positive finite number");
+    let mut images = vec![[[[0.0f32; 8]; 8]; 1]; 2];
+    let augment = Augment::new(1).random_crop(usize::MAX).translate(3);
+    assert!(augment.apply(&mut images, [1, 8, 8], &[0, 1], 1).is_err());
+    assert!(augment.validate([1, 8, 8]).is_err());
 }
 
 #[test]
@@ -187,11 +250,21 @@ fn readers_never_panic_on_random_or_truncated_bytes() {
         cifar_record(4, 1),
         b"0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,0,1,2,3,4,5,6,7,8,9,10,11,12,5\n".to_vec(),
     ];
+    let dir = tempfile::tempdir().unwrap();
+    let (file, zipped) = (dir.path().join("raw"), dir.path().join("zipped"));
     let run = |bytes: &[u8]| {
         let _ = parse_idx_images(bytes, p);
         let _ = parse_idx_labels(bytes, p);
         let _ = parse_cifar10::<[f32; 3072]>(bytes, p);
         let _ = parse_digits::<[f32; 64]>(bytes, p);
+        // The streaming readers, raw and through gzip (whose corruptions they meet too).
+        std::fs::write(&file, bytes).unwrap();
+        std::fs::write(&zipped, gzip(bytes)).unwrap();
+        for path in [&file, &zipped] {
+            let _ = read_idx_images(path);
+            let _ = read_idx_labels(path);
+            let _ = read_maybe_gzip(path);
+        }
     };
     for v in &valid {
         for cut in 0..=v.len() {
@@ -199,12 +272,17 @@ fn readers_never_panic_on_random_or_truncated_bytes() {
         }
     }
     let mut rng = Rng::new(1, 0);
-    for round in 0..3000 {
+    // More rounds with `NN_FUZZ_ITERATIONS` (see tests/fuzz.rs at the top of the workspace).
+    let rounds = std::env::var("NN_FUZZ_ITERATIONS").ok().and_then(|v| v.parse().ok()).unwrap_or(3000);
+    for round in 0..rounds {
         let bytes: Vec<u8> = if round % 2 == 0 {
             let len = rng.below(64);
             (0..len).map(|_| rng.below(256) as u8).collect()
         } else {
             let mut v = valid[rng.below(valid.len())].clone();
+            if round % 4 == 3 {
+                v = gzip(&v);
+            }
             for _ in 0..1 + rng.below(4) {
                 let i = rng.below(v.len());
                 v[i] = rng.below(256) as u8;

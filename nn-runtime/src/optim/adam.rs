@@ -57,7 +57,8 @@ struct Moments {
     m: Vec<f32>,
     v: Vec<f32>,
     v_max: Vec<f32>,
-    t: i32,
+    /// Steps taken (PyTorch's `step`).
+    t: u64,
 }
 
 impl Moments {
@@ -78,9 +79,11 @@ impl Moments {
         if amsgrad {
             size_state(&mut self.v_max, params.len(), "Adam");
         }
-        self.t += 1;
-        let c1 = 1.0 - beta1.powi(self.t);
-        let c2_sqrt = (1.0 - beta2.powi(self.t)).sqrt();
+        self.t = self.t.saturating_add(1);
+        // βᵗ is 0 in f32 long before t leaves the i32 range.
+        let t = i32::try_from(self.t).unwrap_or(i32::MAX);
+        let c1 = 1.0 - beta1.powi(t);
+        let c2_sqrt = (1.0 - beta2.powi(t)).sqrt();
         let step = lr / c1;
         for (i, (p, &g)) in params.iter_mut().zip(grads).enumerate() {
             let g = if self.decoupled {
@@ -152,18 +155,18 @@ impl AdamW {
 impl Moments {
     fn state(&self, kind: &str) -> OptimizerState {
         OptimizerState::new(kind)
-            .scalar("step", f64::from(self.t))
+            .scalar("step", self.t as f64)
             .buffer("exp_avg", &self.m)
             .buffer("exp_avg_sq", &self.v)
             .buffer("max_exp_avg_sq", &self.v_max)
     }
 
     fn load_state(&mut self, kind: &str, state: &OptimizerState) -> Result<()> {
-        state.expect(kind, &["step", "exp_avg", "exp_avg_sq", "max_exp_avg_sq"])?;
-        self.t = state.get_scalar("step") as i32;
-        self.m = state.get_buffer("exp_avg");
-        self.v = state.get_buffer("exp_avg_sq");
-        self.v_max = state.get_buffer("max_exp_avg_sq");
+        state.check_kind(kind, &["step", "exp_avg", "exp_avg_sq", "max_exp_avg_sq"])?;
+        // Checkpoints store the count as text of an f64, exact up to 2⁵³.
+        let t = state.count("step", 1 << 53)?;
+        let (v, v_max) = (state.get_squares("exp_avg_sq")?, state.get_squares("max_exp_avg_sq")?);
+        (self.t, self.m, self.v, self.v_max) = (t, state.get_buffer("exp_avg"), v, v_max);
         Ok(())
     }
 }

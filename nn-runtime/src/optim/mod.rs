@@ -43,7 +43,9 @@ pub trait Optimizer {
     /// Restores what [`Optimizer::state`] returned, so training continues exactly where it stopped.
     ///
     /// # Errors
-    /// If the state comes from another kind of optimizer or names buffers this one does not have.
+    /// If the state comes from another kind of optimizer, names state this one does not have, or holds values
+    /// this optimizer could never have produced (a negative or fractional step count, NaN, negative second
+    /// moments, buffers of different lengths); nothing changes then.
     fn load_state(&mut self, state: &OptimizerState) -> Result<()>;
 }
 
@@ -74,17 +76,43 @@ impl OptimizerState {
         self
     }
 
-    /// Checks the kind and that every scalar and buffer name is one of `known`.
-    pub(crate) fn expect(&self, kind: &str, known: &[&str]) -> Result<()> {
-        let bad = |problem: String| Err(Error::InvalidSetting { name: "optimizer state", problem });
+    /// Checks the kind, that every scalar and buffer name is one of `known`, and that the buffers are finite and
+    /// of one length (an optimizer's buffers hold one value per parameter).
+    pub(crate) fn check_kind(&self, kind: &str, known: &[&str]) -> Result<()> {
         if self.kind != kind {
-            return bad(format!("it belongs to a `{}` optimizer, not `{kind}`", self.kind));
+            return Err(bad_state(format!("it belongs to a `{}` optimizer, not `{kind}`", self.kind)));
         }
         let names = self.scalars.iter().map(|(n, _)| n).chain(self.buffers.iter().map(|(n, _)| n));
         if let Some(name) = names.into_iter().find(|n| !known.contains(&n.as_str())) {
-            return bad(format!("`{kind}` has no state called `{name}`"));
+            return Err(bad_state(format!("`{kind}` has no state called `{name}`")));
+        }
+        let mut lengths = self.buffers.iter().filter(|(_, v)| !v.is_empty());
+        if let Some((first, v)) = lengths.next() {
+            if let Some((other, w)) = lengths.find(|(_, w)| w.len() != v.len()) {
+                return Err(bad_state(format!(
+                    "`{first}` has {} values but `{other}` has {}; both hold one value per parameter",
+                    v.len(),
+                    w.len()
+                )));
+            }
+        }
+        if let Some((name, _)) = self.buffers.iter().find(|(_, v)| !crate::kernels::all_finite(v)) {
+            return Err(bad_state(format!("`{name}` holds a NaN or infinite value")));
+        }
+        if let Some((name, v)) = self.scalars.iter().find(|(_, v)| !v.is_finite()) {
+            return Err(bad_state(format!("`{name}` = {v} is not a finite number")));
         }
         Ok(())
+    }
+
+    /// The scalar `name` as a whole number in `0..=max` (0 if absent).
+    pub(crate) fn count(&self, name: &str, max: u64) -> Result<u64> {
+        let v = self.get_scalar(name);
+        if v >= 0.0 && v <= max as f64 && v.fract() == 0.0 {
+            Ok(v as u64)
+        } else {
+            Err(bad_state(format!("`{name}` = {v} is not a whole number in 0..={max}")))
+        }
     }
 
     pub(crate) fn get_scalar(&self, name: &str) -> f64 {
@@ -94,6 +122,19 @@ impl OptimizerState {
     pub(crate) fn get_buffer(&self, name: &str) -> Vec<f32> {
         self.buffers.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone()).unwrap_or_default()
     }
+
+    /// The buffer `name`, which holds squares (second moments) and so must not be negative.
+    pub(crate) fn get_squares(&self, name: &str) -> Result<Vec<f32>> {
+        let v = self.get_buffer(name);
+        match v.iter().position(|&x| x < 0.0) {
+            Some(i) => Err(bad_state(format!("`{name}` holds a negative value ({}) at {i}; it holds squares", v[i]))),
+            None => Ok(v),
+        }
+    }
+}
+
+fn bad_state(problem: String) -> Error {
+    Error::InvalidSetting { name: "optimizer state", problem }
 }
 
 /// Checks `value` against a predicate, naming the parameter and the valid range on failure.

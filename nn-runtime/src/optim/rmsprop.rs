@@ -112,8 +112,8 @@ impl Optimizer for RmsProp {
     }
 
     fn load_state(&mut self, state: &OptimizerState) -> Result<()> {
-        state.expect("rmsprop", &["square_avg", "grad_avg", "momentum_buffer"])?;
-        self.square_avg = state.get_buffer("square_avg");
+        state.check_kind("rmsprop", &["square_avg", "grad_avg", "momentum_buffer"])?;
+        self.square_avg = state.get_squares("square_avg")?;
         self.grad_avg = state.get_buffer("grad_avg");
         self.buffer = state.get_buffer("momentum_buffer");
         Ok(())

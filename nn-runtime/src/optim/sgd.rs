@@ -100,8 +100,8 @@ impl Optimizer for Sgd {
     }
 
     fn load_state(&mut self, state: &OptimizerState) -> Result<()> {
-        state.expect("sgd", &["started", "momentum_buffer"])?;
-        self.started = state.get_scalar("started") != 0.0;
+        state.check_kind("sgd", &["started", "momentum_buffer"])?;
+        self.started = state.count("started", 1)? == 1;
         self.buffer = state.get_buffer("momentum_buffer");
         Ok(())
     }

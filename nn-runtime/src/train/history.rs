@@ -63,27 +63,45 @@ impl History {
             .join("\n")
     }
 
-    /// Parses [`History::to_text`]; `None` if malformed.
-    pub(crate) fn from_text(text: &str) -> Option<Vec<EpochRecord>> {
-        let opt = |s: &str| if s == "-" { Some(None) } else { s.parse().ok().map(Some) };
-        text.lines()
-            .filter(|l| !l.is_empty())
-            .map(|line| {
-                let f: Vec<&str> = line.split(' ').collect();
-                if f.len() != 7 {
-                    return None;
-                }
-                Some(EpochRecord {
-                    epoch: f[0].parse().ok()?,
-                    lr: f[1].parse().ok()?,
-                    train_loss: f[2].parse().ok()?,
-                    train_accuracy: opt(f[3])?,
-                    valid_loss: opt(f[4])?,
-                    valid_accuracy: opt(f[5])?,
-                    update_ratios: Vec::new(),
-                    seconds: f[6].parse().ok()?,
-                })
-            })
-            .collect()
+    /// Parses [`History::to_text`], checking every value: records numbered 1, 2, … in order, rates, training
+    /// losses and times finite (and not negative where that makes no sense), accuracies in `[0, 1]`. The error
+    /// names the line and the problem.
+    pub(crate) fn from_text(text: &str) -> Result<Vec<EpochRecord>, String> {
+        text.lines().filter(|l| !l.is_empty()).enumerate().map(|(i, line)| parse_record(i + 1, line)).collect()
     }
+}
+
+/// One line of [`History::to_text`], which must be epoch `expected`.
+fn parse_record(expected: usize, line: &str) -> Result<EpochRecord, String> {
+    let bad = |what: &str| format!("line {expected} (`{line}`): {what}");
+    let f: Vec<&str> = line.split(' ').collect();
+    if f.len() != 7 {
+        return Err(bad(&format!("{} fields, expected 7", f.len())));
+    }
+    let number = |s: &str, what: &str, ok: fn(f32) -> bool| -> Result<f32, String> {
+        s.parse::<f32>().ok().filter(|&v| ok(v)).ok_or_else(|| bad(&format!("`{s}` is not {what}")))
+    };
+    let optional = |s: &str, what: &str, ok: fn(f32) -> bool| -> Result<Option<f32>, String> {
+        if s == "-" {
+            Ok(None)
+        } else {
+            number(s, what, ok).map(Some)
+        }
+    };
+    let epoch: usize = f[0].parse().map_err(|_| bad(&format!("`{}` is not an epoch number", f[0])))?;
+    if epoch != expected {
+        return Err(bad(&format!("epoch {epoch} where epoch {expected} belongs")));
+    }
+    let accuracy = |v: f32| (0.0..=1.0).contains(&v);
+    Ok(EpochRecord {
+        epoch,
+        lr: number(f[1], "a finite rate ≥ 0", |v| v.is_finite() && v >= 0.0)?,
+        train_loss: number(f[2], "a finite loss", f32::is_finite)?,
+        train_accuracy: optional(f[3], "an accuracy in [0, 1]", accuracy)?,
+        // A validation loss may be NaN or infinite (a network that diverges on held-out data only).
+        valid_loss: optional(f[4], "a loss", |_| true)?,
+        valid_accuracy: optional(f[5], "an accuracy in [0, 1]", accuracy)?,
+        update_ratios: Vec::new(),
+        seconds: number(f[6], "a finite time ≥ 0", |v| v.is_finite() && v >= 0.0)?,
+    })
 }
