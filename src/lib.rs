@@ -36,20 +36,31 @@
 //! }
 //! ```
 //!
-//! | layer | arguments | options | shape rule |
+//! <!-- layers -->
+//! | layer | arguments | options (default) | shape |
 //! |---|---|---|---|
-//! | `Linear<IN, OUT>` | sizes | `bias = true`, `init = pytorch` | `[IN] → [OUT]` |
-//! | `Conv2d<C_IN, C_OUT, K>` | sizes | `stride = 1`, `padding = 0`, `bias`, `init` | `[C, H, W] → [C_OUT, (H+2P−K)/S+1, (W+2P−K)/S+1]` |
-//! | `MaxPool<K, S>`, `AvgPool<K, S>` | window, stride (default `K`) | | `[C, H, W] → [C, (H−K)/S+1, (W−K)/S+1]` |
-//! | `Flatten` | | | `[C, H, W] → [C·H·W]` |
-//! | `ReLU`, `Sigmoid`, `Tanh` | | | unchanged |
-//! | `LeakyReLU<SLOPE>` | slope (default 0.01) | | unchanged |
-//! | `ELU<ALPHA>` | α (default 1.0) | | unchanged |
-//! | `Softmax` | | | unchanged; last layer only |
-//! | `Dropout<P>` | drop probability (0.5), `0 ≤ P < 1` | | unchanged |
-//! | `BatchNorm<FEATURES>` | channels (optional, checked) | `eps = 1e-5`, `momentum = 0.1` | unchanged; per feature after `[N]`, per channel after `[C, H, W]` |
-//! | `Maxout<IN, OUT, PIECES>` | sizes | `init` | `[IN] → [OUT]` |
-//! | `PReLU<SLOPES>` | 1 (default) or channels | `init = 0.25` | unchanged |
+//! | `Linear<IN, OUT>` | input and output features | `bias = true`, `init = pytorch` | `[IN] → [OUT]` |
+//! | `Conv2d<IN_CHANNELS, OUT_CHANNELS, KERNEL>` | input channels, output channels, kernel size | `stride = 1`, `padding = 0`, `bias = true`, `init = pytorch` | `[C, H, W] → [C_OUT, (H+2P−K)/S+1, (W+2P−K)/S+1]` |
+//! | `MaxPool<KERNEL, STRIDE>` | window, stride (`STRIDE` = KERNEL) |  | `[C, H, W] → [C, (H−K)/S+1, (W−K)/S+1]` |
+//! | `AvgPool<KERNEL, STRIDE>` | window, stride (`STRIDE` = KERNEL) |  | `[C, H, W] → [C, (H−K)/S+1, (W−K)/S+1]` |
+//! | `Flatten` |  |  | `[C, H, W] → [C·H·W]` (free: no copy) |
+//! | `ReLU` |  |  | unchanged |
+//! | `LeakyReLU<SLOPE>` | negative slope (`SLOPE` = 0.01) |  | unchanged |
+//! | `ELU<ALPHA>` | α (`ALPHA` = 1.0) |  | unchanged |
+//! | `Sigmoid` |  |  | unchanged |
+//! | `Tanh` |  |  | unchanged |
+//! | `GELU` | exact (with erf), or `approximate = "tanh"` as PyTorch | `approximate = none` | unchanged |
+//! | `SiLU` | (also called Swish) |  | unchanged |
+//! | `Softplus<BETA>` | β; the identity where `βx > threshold` (`BETA` = 1.0) | `threshold = 20.0` | unchanged |
+//! | `Hardtanh<MIN, MAX>` | the bounds (`MIN` = -1.0, `MAX` = 1.0) |  | unchanged |
+//! | `Mish` |  |  | unchanged |
+//! | `Softmax` |  |  | unchanged (per row); last layer only |
+//! | `LogSoftmax` |  |  | unchanged (per row); last layer only |
+//! | `Dropout<P>` | drop probability, `0 ≤ P < 1` (`P` = 0.5) |  | unchanged |
+//! | `BatchNorm<FEATURES>` | channels or features (checked if given) (`FEATURES` = the input's) | `eps = 0.00001`, `momentum = 0.1` | unchanged; per feature after `[N]` (PyTorch's `BatchNorm1d`), per channel after `[C, H, W]` (`BatchNorm2d`) |
+//! | `Maxout<IN, OUT, PIECES>` | input features, units, pieces per unit | `init = pytorch` | `[IN] → [OUT]`, each unit the max of `PIECES` affine pieces |
+//! | `PReLU<SLOPES>` | 1 (shared) or one per channel / feature (`SLOPES` = 1) | `init = 0.25` | unchanged |
+//! <!-- /layers -->
 //!
 //! `init` is one of `pytorch` (the default: PyTorch's own initialisation of that layer), `xavier_uniform`,
 //! `xavier_normal`, `he_uniform`, `he_normal`.
@@ -92,8 +103,9 @@
 
 pub use nn_macros::network;
 pub use nn_runtime::{
-    argmax, data, io, kernels, layers, loss, optim, regularize, train, view, view_mut, Error, LayerInfo, Mode, Network,
-    Parallelism, Params, Result, Rng, Sample, TensorInfo, WeightProblem, CHUNK,
+    argmax, data, io, kernels, layers, loss, optim, predicted_class, regularize, train, view, view_mut, Error,
+    LayerInfo, Mode, Network, Parallelism, Params, Parts, PartsMut, Result, Rng, Sample, TensorInfo, WeightProblem,
+    Workspace, CHUNK,
 };
 
 /// Everything a program that declares and trains networks needs: `use nn::prelude::*;`.
@@ -102,7 +114,7 @@ pub mod prelude {
     pub use nn_runtime::data::{load_cifar10, load_digits, load_idx, load_mnist, one_hot, Augment, Dataset, Loader};
     pub use nn_runtime::io::{load_weights, save_weights};
     pub use nn_runtime::layers::Init;
-    pub use nn_runtime::loss::{BinaryCrossEntropyWithLogits, CategoricalCrossEntropy, CrossEntropy, Loss, Mse};
+    pub use nn_runtime::loss::{BinaryCrossEntropyWithLogits, CategoricalCrossEntropy, CrossEntropy, Loss, Mse, Nll};
     pub use nn_runtime::optim::{
         Adam, AdamConfig, AdamW, AdamWConfig, Lbfgs, LbfgsConfig, Optimizer, RmsProp, RmsPropConfig, Sgd, SgdConfig,
     };
@@ -114,5 +126,6 @@ pub mod prelude {
 /// Items the generated code names; not part of the public API.
 #[doc(hidden)]
 pub mod __private {
-    pub use nn_runtime::*;
+    pub use nn_runtime::__private::*;
+    pub use nn_runtime::{layers, LayerInfo, Network, Params, Parts, PartsMut, Result, Rng, TensorInfo};
 }

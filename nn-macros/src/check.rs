@@ -1,18 +1,24 @@
-//! Stage 2: walk the chain, compute every layer's output shape, and collect every mistake with its numbers and
-//! a fix, each under the offending layer's tokens.
+//! Stage 2: walk the chain, check every layer against the shape arriving at it (through its kind's definition in
+//! `layers`), and collect every mistake with its numbers and a fix, each under the offending tokens.
+//!
+//! A mistake never stops the walk: each kind computes its output as well as the errors allow (an invalid option
+//! keeps the shape; a misspelt layer name is followed as the layer it most likely means), so the next mistake is
+//! reported in the same build.
 
-use crate::catalog::{self, bind, Args, LAYER_NAMES};
+use crate::args::Args;
 use crate::ctxt::Ctxt;
-use crate::parse::{Item, Network};
-use crate::shape::Shape;
+use crate::layers::{self, Layer};
+use crate::parse::{Item, Network, Value};
+use crate::shape::{Shape, MAX_VALUES};
 use crate::suggest::did_you_mean;
 use proc_macro2::Ident;
 use quote::format_ident;
+use syn::ext::IdentExt;
 
 /// A network whose every shape is known and consistent.
 pub struct Checked {
     pub input: Shape,
-    pub layers: Vec<Layer>,
+    pub layers: Vec<CheckedLayer>,
 }
 
 impl Checked {
@@ -23,154 +29,65 @@ impl Checked {
 }
 
 /// One checked layer.
-pub struct Layer {
+pub struct CheckedLayer {
     /// Struct field name: the user's name or `layer{index}`.
     pub field: Ident,
+    /// Whether the user named it (unnamed layers without parameters get no public field).
+    pub named: bool,
     /// Prefix of the layer's tensor names: the user's name, or the index as in PyTorch's `nn.Sequential`.
     pub prefix: String,
     /// As declared, normalised.
     pub declaration: String,
-    pub kind: Kind,
+    /// Its position in the chain (after `Input`), which names its random stream.
+    pub index: usize,
+    pub layer: Box<dyn Layer>,
     pub input: Shape,
     pub output: Shape,
 }
 
-/// Named tensors of a layer with their shapes: `("weight", [out, in])`, ...
-pub type Tensors = Vec<(&'static str, Vec<usize>)>;
-
-/// A layer with every size resolved.
-#[derive(Clone, Debug)]
-pub enum Kind {
-    Linear {
-        i: usize,
-        o: usize,
-        bias: bool,
-        init: &'static str,
-    },
-    Conv2d {
-        c: usize,
-        h: usize,
-        w: usize,
-        o: usize,
-        k: usize,
-        s: usize,
-        p: usize,
-        bias: bool,
-        init: &'static str,
-    },
-    MaxPool {
-        c: usize,
-        h: usize,
-        w: usize,
-        k: usize,
-        s: usize,
-    },
-    AvgPool {
-        c: usize,
-        h: usize,
-        w: usize,
-        k: usize,
-        s: usize,
-    },
-    Flatten,
-    ReLU,
-    LeakyReLU(f64),
-    Elu(f64),
-    Sigmoid,
-    Tanh,
-    Softmax,
-    Dropout {
-        p: f64,
-    },
-    /// `c` channels of `s` values each.
-    BatchNorm {
-        c: usize,
-        s: usize,
-        eps: f64,
-        momentum: f64,
-    },
-    Maxout {
-        i: usize,
-        o: usize,
-        k: usize,
-        init: &'static str,
-    },
-    PReLU {
-        slopes: usize,
-        init: f64,
-    },
-}
-
-impl Kind {
-    /// Named parameter tensors and their shapes.
-    pub fn tensors(&self) -> Tensors {
-        match *self {
-            Kind::Linear { i, o, bias, .. } => with_bias(vec![o, i], o, bias),
-            Kind::Conv2d { c, o, k, bias, .. } => with_bias(vec![o, c, k, k], o, bias),
-            Kind::BatchNorm { c, .. } => with_bias(vec![c], c, true),
-            Kind::Maxout { i, o, k, .. } => with_bias(vec![o * k, i], o * k, true),
-            Kind::PReLU { slopes, .. } => vec![("weight", vec![slopes])],
-            _ => vec![],
-        }
-    }
-
-    /// Named buffer tensors (saved with the weights, not trained) and their shapes, as PyTorch names them.
-    pub fn buffers(&self) -> Tensors {
-        match *self {
-            Kind::BatchNorm { c, .. } => {
-                vec![("running_mean", vec![c]), ("running_var", vec![c]), ("num_batches_tracked", vec![])]
-            }
-            _ => vec![],
-        }
-    }
-
-    /// Number of buffer values.
-    pub fn buffer_len(&self) -> usize {
-        self.buffers().iter().map(|(_, s)| s.iter().product::<usize>()).sum()
-    }
-
-    /// Number of parameters.
-    pub fn params(&self) -> usize {
-        self.tensors().iter().map(|(_, s)| s.iter().product::<usize>()).sum()
+impl CheckedLayer {
+    /// Whether the struct gets a public field for this layer.
+    pub fn has_field(&self) -> bool {
+        self.named || self.layer.params() > 0 || self.layer.buffer_len() > 0
     }
 }
 
-fn with_bias(weight: Vec<usize>, o: usize, bias: bool) -> Tensors {
-    let mut t = vec![("weight", weight)];
-    if bias {
-        t.push(("bias", vec![o]));
-    }
-    t
-}
-
-/// What survives a failed check, so the macro can still emit a placeholder with the right sample types.
+/// What is known of a network with errors, for the placeholder that keeps the user's code free of follow-on
+/// errors: the shapes, as far as known, and every field with its layer when it checked.
 pub struct Partial {
     pub input: Option<Shape>,
     pub output: Option<Shape>,
+    pub fields: Vec<(Ident, Option<Box<dyn Layer>>)>,
 }
 
-/// Checks `net`, returning the checked network or all errors.
-pub fn check(net: &Network) -> Result<Checked, (syn::Error, Partial)> {
+/// Names the generated code gives struct fields, or uses itself.
+const RESERVED: &[(&str, &str)] =
+    &[("params", "the network's parameter buffer"), ("buffers", "the network's running statistics")];
+
+/// Every error of a network, combined, and what is known for its placeholder.
+pub type Failed = Box<(syn::Error, Partial)>;
+
+/// Checks `net`; on any error, returns every error combined and what is known for the placeholder.
+pub fn check(net: &Network) -> Result<Checked, Failed> {
     let mut cx = Ctxt::default();
-    let Some((first, rest)) = net.items.split_first() else {
-        let error = syn::Error::new(net.body_span, "a network needs at least an input: `{ Input<784> -> ... }`");
-        return Err((error, Partial { input: None, output: None }));
-    };
+    let (first, rest) = net.items.split_first().expect("the parser requires at least one item");
     let input = if first.kind == "Input" {
         check_input(first, &mut cx)
     } else {
         cx.push(first.error(format!(
-            "a network must start with its input shape, e.g. `Input<784>` or `Input<1, 28, 28>`, but it starts \
-             with `{}`",
+            "a network must start with its input shape, e.g. `Input<784>` or `Input<1, 28, 28>`, but it starts with \
+             `{}`",
             first.declaration()
         )));
         None
     };
     let mut shape = input.clone().unwrap_or(Shape::Unknown);
     let mut layers = Vec::new();
+    let mut fields: Vec<(Ident, Option<()>)> = Vec::new();
     let mut complete = input.is_some();
     let last = rest.len().saturating_sub(1);
     for (index, item) in rest.iter().enumerate() {
+        let field = item.name.clone().unwrap_or_else(|| format_ident!("layer{index}"));
         if item.kind == "Input" {
             cx.push(item.error(
                 "`Input` may only appear once, at the start of the network; remove it here (layers take their \
@@ -179,37 +96,95 @@ pub fn check(net: &Network) -> Result<Checked, (syn::Error, Partial)> {
             complete = false;
             continue;
         }
-        match check_layer(item, &shape, index == last, &mut cx) {
-            Some((kind, ok)) => {
-                complete &= ok;
-                let output = output_shape(&kind, &shape);
-                let field = item.name.clone().unwrap_or_else(|| format_ident!("layer{}", index));
-                let prefix = item.name.as_ref().map_or_else(|| index.to_string(), Ident::to_string);
-                layers.push(Layer {
+        let (checked, ok) = check_item(item, &shape, index == last, &mut cx);
+        complete &= ok && checked.layer.is_some();
+        match checked.layer {
+            Some(layer) => {
+                let named = item.name.is_some();
+                if named || layer.params() > 0 || layer.buffer_len() > 0 {
+                    fields.push((field.clone(), None));
+                }
+                let prefix = item.name.as_ref().map_or_else(|| index.to_string(), |n| n.unraw().to_string());
+                layers.push(CheckedLayer {
                     field,
+                    named,
                     prefix,
                     declaration: item.declaration(),
-                    kind,
+                    index,
+                    layer,
                     input: shape.clone(),
-                    output: output.clone(),
+                    output: checked.output.clone(),
                 });
-                shape = output;
             }
             None => {
-                complete = false;
-                shape = declared_output(item).unwrap_or(Shape::Unknown);
+                if item.name.is_some() {
+                    fields.push((field, None));
+                }
             }
         }
+        shape = checked.output;
     }
     check_names(rest, &mut cx);
+    check_totals(net, &layers, &mut cx);
     match (cx.into_error(), input.clone()) {
         (None, Some(input)) if complete => Ok(Checked { input, layers }),
         (error, _) => {
             let error = error.unwrap_or_else(|| syn::Error::new(net.body_span, "the network is incomplete"));
             let output = (shape != Shape::Unknown).then_some(shape);
-            Err((error, Partial { input, output }))
+            // Typed fields for the layers that checked, in declaration order; each name once, and none that
+            // clashes with the struct's own fields (those are errors already).
+            let mut typed: Vec<(Ident, Option<Box<dyn Layer>>)> = Vec::new();
+            let mut checked = layers.into_iter().peekable();
+            for (field, _) in fields {
+                let layer = checked.next_if(|l| l.field == field).map(|l| l.layer);
+                let name = field.unraw().to_string();
+                if !typed.iter().any(|(f, _)| f.unraw() == name) && !is_reserved(&name) {
+                    typed.push((field, layer));
+                }
+            }
+            let input = input.or_else(|| guess_input(first));
+            Err(Box::new((error, Partial { input, output, fields: typed })))
         }
     }
+}
+
+/// Checks one item against the shape arriving at it: what the kind gave, and whether it was free of errors.
+/// An unknown name is reported, and followed as the kind it most likely means, so checking goes on.
+fn check_item(item: &Item, input: &Shape, is_last: bool, cx: &mut Ctxt) -> (layers::Checked, bool) {
+    let name = item.kind.to_string();
+    let Some(kind) = layers::find(&name) else {
+        let names: Vec<&str> = layers::all().map(|k| k.name()).collect();
+        let guess = did_you_mean(&name, &names);
+        let hint = guess.map(|s| format!("did you mean `{s}`? ")).unwrap_or_default();
+        cx.push(syn::Error::new(
+            item.kind.span(),
+            format!("unknown layer `{name}`; {hint}the layers are {}", names.join(", ")),
+        ));
+        // The shape the intended layer would give; its own errors are not reported (the name is wrong).
+        let output = guess.and_then(layers::find).map_or(Shape::Unknown, |kind| {
+            let mut args = Args::new(kind.name(), declared(kind), item, is_last);
+            kind.check(&mut args, input).output
+        });
+        return (layers::Checked::output(output), false);
+    };
+    let mut args = Args::new(kind.name(), declared(kind), item, is_last);
+    let checked = kind.check(&mut args, input);
+    let (errors, bound) = args.finish();
+    let ok = errors.is_empty();
+    for error in errors {
+        cx.push(error);
+    }
+    // A misspelt option or an ill-typed value may be one the shape depends on (`strid = 2`): the output is not
+    // trusted then, so no later layer is blamed for it.
+    let checked = if bound { checked } else { layers::Checked::unknown() };
+    (checked, ok)
+}
+
+/// The slots of `kind`, from describing it.
+pub fn declared(kind: &dyn layers::Kind) -> Vec<crate::args::Slot> {
+    let mut args = Args::describe(kind.name());
+    kind.check(&mut args, &Shape::Unknown);
+    args.slots().to_vec()
 }
 
 /// `Input<N>` or `Input<C, H, W>`.
@@ -217,14 +192,14 @@ fn check_input(item: &Item, cx: &mut Ctxt) -> Option<Shape> {
     let mut dims = Vec::new();
     for arg in &item.args {
         match (&arg.key, &arg.value) {
-            (None, crate::parse::Value::Int(0)) => {
+            (None, Value::Int(0)) => {
                 cx.push(
                     item.error(format!("`{}` has a zero size; every dimension must be at least 1", item.declaration())),
                 );
                 return None;
             }
-            (None, crate::parse::Value::Int(v)) => dims.push(*v as usize),
-            (None, crate::parse::Value::Ident(i)) if i == "Seq" => {
+            (None, Value::Int(v)) => dims.push(usize::try_from(*v).unwrap_or(usize::MAX)),
+            (None, Value::Ident(i)) if i == "Seq" => {
                 cx.push(arg.error(
                     "sequence inputs (`Input<Seq, N>`) need recurrent layers, which this version of `nn` does not \
                      have yet",
@@ -237,277 +212,80 @@ fn check_input(item: &Item, cx: &mut Ctxt) -> Option<Shape> {
             }
         }
     }
-    match dims[..] {
-        [len] => Some(Shape::Flat { len, from: None }),
-        [c, h, w] => Some(Shape::Image([c, h, w])),
+    let shape = match dims[..] {
+        [len] => Shape::flat(len),
+        [c, h, w] => Shape::image(c, h, w),
         _ => {
+            let lead = dims.len().saturating_sub(3);
+            let hint = if lead > 0 && dims[..lead].iter().all(|&d| d == 1) {
+                let shape: Vec<String> = dims[lead..].iter().map(ToString::to_string).collect();
+                format!("; the batch size is not part of a sample's shape: did you mean `Input<{}>`?", shape.join(", "))
+            } else {
+                String::new()
+            };
             cx.push(item.error(format!(
                 "`{}` has {} dimensions; write `Input<FEATURES>` for vectors or `Input<CHANNELS, HEIGHT, WIDTH>` for \
-                 images",
+                 images{hint}",
                 item.declaration(),
                 dims.len()
             )));
-            None
+            return None;
         }
-    }
-}
-
-/// Checks one layer against the shape arriving at it. Returns its resolved kind and whether it was free of
-/// errors, or `None` when an error leaves its output unknown.
-fn check_layer(item: &Item, input: &Shape, is_last: bool, cx: &mut Ctxt) -> Option<(Kind, bool)> {
-    let name = item.kind.to_string();
-    let Some(spec) = catalog::spec(&name) else {
-        let hint = did_you_mean(&name, LAYER_NAMES).map(|s| format!("did you mean `{s}`? ")).unwrap_or_default();
-        let known: Vec<&str> = LAYER_NAMES.iter().copied().filter(|n| *n != "Input").collect();
-        cx.push(syn::Error::new(
-            item.kind.span(),
-            format!("unknown layer `{name}`; {hint}the layers are {}", known.join(", ")),
-        ));
-        return None;
     };
-    let args = bind(&spec, item, &mut |e| cx.push(e))?;
-    let misplaced = name == "Softmax" && !is_last;
-    if misplaced {
-        cx.push(item.error(
-            "`Softmax` must be the last layer; to train a classifier, end the network with its logits and use \
-             `CrossEntropy`, which applies log-softmax itself",
-        ));
-    }
-    if *input == Shape::Unknown {
-        return None;
-    }
-    let decl = item.declaration();
-    // Mismatches after which the layer's output shape is still known: reported, and checking goes on with it.
-    let mut soft = Vec::new();
-    let kind = match name.as_str() {
-        "Linear" => linear(&decl, &args, input, &mut soft).map_err(|m| item.error(m)),
-        "Conv2d" => conv(&decl, &args, input, &mut soft).map_err(|m| item.error(m)),
-        "MaxPool" | "AvgPool" => pool(&name, &decl, &args, input).map_err(|m| item.error(m)),
-        "Flatten" => Ok(Kind::Flatten),
-        "ReLU" => Ok(Kind::ReLU),
-        "LeakyReLU" => Ok(Kind::LeakyReLU(args.float("SLOPE"))),
-        "ELU" => Ok(Kind::Elu(args.float("ALPHA"))),
-        "Sigmoid" => Ok(Kind::Sigmoid),
-        "Tanh" => Ok(Kind::Tanh),
-        "Dropout" => dropout(&decl, &args).map_err(|m| item.error(m)),
-        "BatchNorm" => batch_norm(&decl, &args, input, &mut soft).map_err(|m| item.error(m)),
-        "Maxout" => maxout(&decl, &args, input, &mut soft).map_err(|m| item.error(m)),
-        "PReLU" => prelu(&decl, &args, input).map_err(|m| item.error(m)),
-        "Softmax" => match input {
-            Shape::Flat { .. } => Ok(Kind::Softmax),
-            _ => Err(item.error(format!(
-                "`Softmax` normalises a vector, but the previous layer produces a {} tensor; insert `-> Flatten` \
-                 before it",
-                input.describe()
-            ))),
-        },
-        _ => Err(item.error(format!("`{name}` has no shape rule (a bug in `nn-macros`; please report it)"))),
-    };
-    for message in &soft {
-        cx.push(item.error(message));
-    }
-    kind.map_err(|e| cx.push(e)).ok().map(|k| (k, soft.is_empty() && !misplaced))
+    shape.map_err(|message| cx.push(item.error(format!("`{}`: {message}", item.declaration())))).ok()
 }
 
-fn linear(decl: &str, args: &Args, input: &Shape, soft: &mut Vec<String>) -> Result<Kind, String> {
-    let i = flat_features(decl, args.int("IN"), input, soft)?;
-    Ok(Kind::Linear { i, o: args.int("OUT"), bias: args.bool("bias"), init: args.init("init") })
-}
-
-/// The features arriving at a layer that takes `[IN]` (`Linear`, `Maxout`): an image is an error (a `Flatten` is
-/// missing); a different count is a soft error, and checking goes on with the count that arrives.
-fn flat_features(decl: &str, i: usize, input: &Shape, soft: &mut Vec<String>) -> Result<usize, String> {
-    match input {
-        Shape::Image(_) => Err(format!(
-            "`{decl}` needs a flat input, but the previous layer produces a {} tensor; insert `-> Flatten` before \
-             this layer (it then receives {} features)",
-            input.describe(),
-            input.len()
-        )),
-        Shape::Flat { len, .. } if *len != i => {
-            soft.push(format!(
-                "`{decl}` expects {i} input features, but the previous layer produces {}; did you mean `{}`?",
-                input.describe(),
-                decl.replacen(&format!("<{i}"), &format!("<{len}"), 1)
-            ));
-            Ok(*len)
-        }
-        _ => Ok(i),
+/// For the placeholder of a network whose `Input` is wrong: the shape it most likely means (`Input<1, 1, 28, 28>`
+/// with a batch dimension means `Input<1, 28, 28>`), so the user's `forward` calls raise no follow-on error.
+fn guess_input(item: &Item) -> Option<Shape> {
+    let dims: Vec<usize> = item
+        .args
+        .iter()
+        .map(|a| match (&a.key, &a.value) {
+            (None, Value::Int(v)) => usize::try_from(*v).ok(),
+            _ => None,
+        })
+        .collect::<Option<_>>()?;
+    let mut dims = &dims[..];
+    while dims.len() > 3 && dims[0] == 1 {
+        dims = &dims[1..];
     }
-}
-
-fn conv(decl: &str, args: &Args, input: &Shape, soft: &mut Vec<String>) -> Result<Kind, String> {
-    let (ci, o, k) = (args.int("IN_CHANNELS"), args.int("OUT_CHANNELS"), args.int("KERNEL"));
-    let (s, p) = (args.int("stride"), args.int("padding"));
-    let [c, h, w] = image(decl, input)?;
-    if c != ci {
-        soft.push(format!(
-            "`{decl}` expects {ci} input channel{}, but the previous layer produces {} ({c} channel{}); did you \
-             mean `{}`?",
-            plural(ci),
-            input.describe(),
-            plural(c),
-            decl.replacen(&format!("<{ci}"), &format!("<{c}"), 1)
-        ));
-    }
-    let (ph, pw) = (h + 2 * p, w + 2 * p);
-    if k > ph || k > pw {
-        let need = (k - h.min(w)).div_ceil(2);
-        return Err(format!(
-            "`{decl}` has a {k}×{k} kernel, larger than its {h}×{w} input{}; use a kernel of at most {} or \
-             `padding = {need}`",
-            if p > 0 { format!(" padded to {ph}×{pw}") } else { String::new() },
-            ph.min(pw)
-        ));
-    }
-    Ok(Kind::Conv2d { c, h, w, o, k, s, p, bias: args.bool("bias"), init: args.init("init") })
-}
-
-fn pool(name: &str, decl: &str, args: &Args, input: &Shape) -> Result<Kind, String> {
-    let k = args.int("KERNEL");
-    let s = match args.int("STRIDE") {
-        0 => k,
-        s => s,
-    };
-    let [c, h, w] = image(decl, input)?;
-    if k > h || k > w {
-        return Err(format!(
-            "`{decl}` has a {k}×{k} window, larger than its {h}×{w} input; use a window of at most {} or remove \
-             this layer",
-            h.min(w)
-        ));
-    }
-    Ok(if name == "MaxPool" { Kind::MaxPool { c, h, w, k, s } } else { Kind::AvgPool { c, h, w, k, s } })
-}
-
-fn dropout(decl: &str, args: &Args) -> Result<Kind, String> {
-    let p = args.float("P");
-    if !(0.0..1.0).contains(&p) {
-        return Err(format!(
-            "`{decl}` has drop probability {}, but it must be at least 0 and below 1 (PyTorch's `p`: 0.5 drops half \
-             the values)",
-            crate::parse::format_float(p)
-        ));
-    }
-    Ok(Kind::Dropout { p })
-}
-
-fn batch_norm(decl: &str, args: &Args, input: &Shape, soft: &mut Vec<String>) -> Result<Kind, String> {
-    let (c, s, what) = match input {
-        Shape::Image([c, h, w]) => (*c, h * w, "channel"),
-        _ => (input.len(), 1, "feature"),
-    };
-    let given = args.int("FEATURES");
-    if given != 0 && given != c {
-        soft.push(format!(
-            "`{decl}` normalises {given} {what}{}, but the previous layer produces {} ({c} {what}{}); write \
-             `BatchNorm<{c}>`, or just `BatchNorm`",
-            plural(given),
-            input.describe(),
-            plural(c)
-        ));
-    }
-    let (eps, momentum) = (args.float("eps"), args.float("momentum"));
-    if eps <= 0.0 {
-        return Err(format!("`{decl}` needs `eps` > 0 (PyTorch's default is 1e-5)"));
-    }
-    if !(0.0..=1.0).contains(&momentum) {
-        return Err(format!("`{decl}` needs `momentum` between 0 and 1 (PyTorch's default is 0.1)"));
-    }
-    Ok(Kind::BatchNorm { c, s, eps, momentum })
-}
-
-fn maxout(decl: &str, args: &Args, input: &Shape, soft: &mut Vec<String>) -> Result<Kind, String> {
-    let i = flat_features(decl, args.int("IN"), input, soft)?;
-    Ok(Kind::Maxout { i, o: args.int("OUT"), k: args.int("PIECES"), init: args.init("init") })
-}
-
-fn prelu(decl: &str, args: &Args, input: &Shape) -> Result<Kind, String> {
-    let slopes = args.int("SLOPES");
-    let (c, what) = match input {
-        Shape::Image([c, ..]) => (*c, "channel"),
-        _ => (input.len(), "feature"),
-    };
-    if slopes != 1 && slopes != c {
-        return Err(format!(
-            "`{decl}` has {slopes} slopes, but the previous layer produces {} ({c} {what}{}); write `PReLU` for one \
-             shared slope or `PReLU<{c}>` for one per {what}",
-            input.describe(),
-            plural(c)
-        ));
-    }
-    Ok(Kind::PReLU { slopes, init: args.float("init") })
-}
-
-fn image(decl: &str, input: &Shape) -> Result<[usize; 3], String> {
-    match input {
-        Shape::Image(d) => Ok(*d),
-        _ => Err(format!(
-            "`{decl}` needs a CHANNELS×HEIGHT×WIDTH input, but the previous layer produces {} features; image \
-             layers must come before `Flatten`",
-            input.describe()
-        )),
-    }
-}
-
-fn plural(n: usize) -> &'static str {
-    if n == 1 {
-        ""
-    } else {
-        "s"
-    }
-}
-
-/// The shape after a checked layer.
-fn output_shape(kind: &Kind, input: &Shape) -> Shape {
-    match *kind {
-        Kind::Linear { o, .. } => Shape::Flat { len: o, from: None },
-        Kind::Conv2d { h, w, o, k, s, p, .. } => Shape::Image([o, (h + 2 * p - k) / s + 1, (w + 2 * p - k) / s + 1]),
-        Kind::MaxPool { c, h, w, k, s } | Kind::AvgPool { c, h, w, k, s } => {
-            Shape::Image([c, (h - k) / s + 1, (w - k) / s + 1])
-        }
-        Kind::Maxout { o, .. } => Shape::Flat { len: o, from: None },
-        Kind::Flatten => match input {
-            Shape::Image(d) => Shape::Flat { len: input.len(), from: Some(*d) },
-            other => other.clone(),
-        },
-        _ => input.clone(),
-    }
-}
-
-/// The output shape a layer declares by itself (for `Linear`), so checking can go on after an error in it.
-fn declared_output(item: &Item) -> Option<Shape> {
-    if item.kind != "Linear" && item.kind != "Maxout" {
-        return None;
-    }
-    match item.args.get(1).map(|a| (&a.key, &a.value)) {
-        Some((None, crate::parse::Value::Int(o))) if *o > 0 => Some(Shape::Flat { len: *o as usize, from: None }),
+    match *dims {
+        [len] => Shape::flat(len).ok(),
+        [c, h, w] => Shape::image(c, h, w).ok(),
         _ => None,
     }
 }
 
-/// Field names must be unique — counting the `layer{index}` names given to unnamed layers — and must not be
-/// `params` (the parameter buffer's field).
+/// Whether the generated code uses the field name `name` itself.
+fn is_reserved(name: &str) -> bool {
+    RESERVED.iter().any(|(r, _)| *r == name) || name.starts_with("__")
+}
+
+/// Field names must be unique — counting the `layer{index}` names given to unnamed layers — and must not be a
+/// name the generated code uses.
 fn check_names(items: &[Item], cx: &mut Ctxt) {
     let fields: Vec<String> = items
         .iter()
         .enumerate()
-        .map(|(index, item)| item.name.as_ref().map_or_else(|| format!("layer{index}"), Ident::to_string))
+        .map(|(index, item)| item.name.as_ref().map_or_else(|| format!("layer{index}"), |n| n.unraw().to_string()))
         .collect();
     for (index, item) in items.iter().enumerate() {
         let Some(name) = &item.name else { continue };
         let text = &fields[index];
-        if text == "params" {
+        if let Some((_, what)) = RESERVED.iter().find(|(r, _)| r == text) {
             cx.push(syn::Error::new(
                 name.span(),
-                "`params` is reserved for the network's parameter buffer; choose another layer name",
+                format!("`{text}` is reserved for {what}; choose another layer name"),
             ));
+            continue;
         }
-        if text == "buffers" {
+        if text.starts_with("__") {
             cx.push(syn::Error::new(
                 name.span(),
-                "`buffers` is reserved for the network's running statistics; choose another layer name",
+                format!("`{text}`: names starting with `__` are reserved for the code `network!` generates; choose another layer name"),
             ));
+            continue;
         }
         let clash = fields.iter().enumerate().find(|(other, f)| *other != index && *f == text);
         match clash {
@@ -528,6 +306,19 @@ fn check_names(items: &[Item], cx: &mut Ctxt) {
                 ),
             )),
             _ => {}
+        }
+    }
+}
+
+/// The network's parameters and buffers must fit the limit of one tensor too.
+fn check_totals(net: &Network, layers: &[CheckedLayer], cx: &mut Ctxt) {
+    for (what, total) in [
+        ("parameters", layers.iter().map(|l| l.layer.params()).sum::<usize>()),
+        ("buffer values", layers.iter().map(|l| l.layer.buffer_len()).sum()),
+    ] {
+        if total > MAX_VALUES {
+            let message = format!("`{}` has {total} {what}, more than `nn` allows ({MAX_VALUES})", net.name);
+            cx.push(syn::Error::new(net.name.span(), message));
         }
     }
 }

@@ -1,14 +1,15 @@
 //! The `network!` macro of the [`nn`](https://docs.rs/nn) crate. Use it through `nn`, which re-exports it.
 //!
 //! The pipeline has one module per stage: `parse` (grammar → AST with spans), `check` (shapes and every
-//! error, collected), `codegen` (AST + shapes → Rust). This file is only the entry point.
+//! error, collected, through the layer kinds defined once each in `layers`), `codegen` (AST + shapes → Rust).
+//! This file is only the entry point.
 
-#![warn(missing_docs)]
-
-mod catalog;
+mod args;
 mod check;
 mod codegen;
 mod ctxt;
+mod docs;
+mod layers;
 mod parse;
 mod shape;
 mod suggest;
@@ -24,10 +25,19 @@ pub fn network(input: TokenStream) -> TokenStream {
         Err(e) => return e.to_compile_error().into(),
     };
     let mut out = proc_macro2::TokenStream::new();
+    let mut names: Vec<String> = Vec::new();
     for net in &networks.0 {
+        let name = net.name.to_string();
+        if names.contains(&name) {
+            let message = format!("a second network named `{name}` in this `network!`; give each network its own name");
+            out.extend(syn::Error::new(net.name.span(), message).to_compile_error());
+            continue;
+        }
+        names.push(name);
         match check::check(net) {
             Ok(checked) => out.extend(codegen::network(net, &checked)),
-            Err((error, partial)) => {
+            Err(failed) => {
+                let (error, partial) = *failed;
                 out.extend(error.to_compile_error());
                 out.extend(codegen::placeholder(net, &partial));
             }

@@ -5,12 +5,16 @@
 //! network  := attribute* visibility `struct` Ident `{` item (`->` item)* `}`
 //! item     := (Ident `:`)? Ident (`<` arg (`,` arg)* `,`? `>`)?
 //! arg      := Ident `=` value | value
-//! value    := `-`? integer | `-`? float | `true` | `false` | Ident
+//! value    := `-`? integer | `-`? float | `true` | `false` | Ident | string
 //! ```
+//!
+//! Common slips get a hint instead of syn's generic message: a keyword as a layer name, generic parameters on
+//! the network, arguments in parentheses, doc comments on layers.
 //!
 //! `Input<...>` is parsed like any other item; the checker decides whether it stands where it must.
 
 use proc_macro2::{Punct, Spacing, Span, TokenStream, TokenTree};
+use syn::ext::IdentExt;
 use syn::parse::{Parse, ParseStream};
 use syn::{braced, Attribute, Ident, Lit, Token, Visibility};
 
@@ -53,6 +57,8 @@ pub enum Value {
     Ident(Ident),
     /// A negative integer: never a valid size, but worth a precise error.
     NegativeInt(u64),
+    /// A string literal (`approximate = "tanh"`).
+    Str(String),
 }
 
 impl Value {
@@ -64,6 +70,16 @@ impl Value {
             Value::Float(v) => format_float(*v),
             Value::Bool(v) => v.to_string(),
             Value::Ident(i) => i.to_string(),
+            Value::Str(v) => format!("{v:?}"),
+        }
+    }
+
+    /// The name an identifier or string stands for (`tanh` or `"tanh"`), or the text of anything else.
+    pub fn name(&self) -> String {
+        match self {
+            Value::Ident(i) => i.to_string(),
+            Value::Str(v) => v.clone(),
+            other => other.text(),
         }
     }
 }
@@ -139,7 +155,16 @@ impl Parse for Network {
         let attrs = input.call(Attribute::parse_outer)?;
         let vis = input.parse()?;
         input.parse::<Token![struct]>()?;
-        let name = input.parse()?;
+        let name: Ident = input.parse()?;
+        if input.peek(Token![<]) {
+            return Err(syn::Error::new(
+                input.span(),
+                format!(
+                    "a network cannot be generic: its sizes are fixed by its declaration; remove the parameters after \
+                     `{name}` and declare one network per size"
+                ),
+            ));
+        }
         let body;
         let brace = braced!(body in input);
         let mut items = Vec::new();
@@ -154,6 +179,9 @@ impl Parse for Network {
             if body.is_empty() {
                 break;
             }
+            if body.peek(Token![#]) {
+                return Err(doc_on_layer(&body));
+            }
             body.parse::<Token![->]>()?;
         }
         Ok(Network { attrs, vis, name, body_span: brace.span.join(), items })
@@ -162,9 +190,19 @@ impl Parse for Network {
 
 impl Parse for Item {
     fn parse(input: ParseStream) -> syn::Result<Self> {
+        if input.peek(Token![#]) {
+            return Err(doc_on_layer(input));
+        }
         let first = input.span();
-        let name = if input.peek(syn::Ident) && input.peek2(Token![:]) && !input.peek2(Token![::]) {
-            let name: Ident = input.parse()?;
+        let name = if input.peek2(Token![:]) && !input.peek2(Token![::]) {
+            // `parse_any` takes keywords too, so that a keyword gets a hint rather than "expected identifier".
+            let name = Ident::parse_any(input)?;
+            if is_keyword(&name) {
+                return Err(syn::Error::new(
+                    name.span(),
+                    format!("`{name}` is a Rust keyword; name the layer `r#{name}` or choose another name"),
+                ));
+            }
             input.parse::<Token![:]>()?;
             Some(name)
         } else {
@@ -175,6 +213,12 @@ impl Parse for Item {
         })?;
         let mut last = kind.span();
         let mut args = Vec::new();
+        if input.peek(syn::token::Paren) {
+            return Err(syn::Error::new(
+                input.span(),
+                format!("layer arguments go in angle brackets: write `{kind}<...>`, as in `Linear<784, 10>`"),
+            ));
+        }
         if input.peek(Token![<]) {
             input.parse::<Token![<]>()?;
             while !input.peek(Token![>]) {
@@ -187,6 +231,22 @@ impl Parse for Item {
         }
         Ok(Item { name, kind, args, first, last })
     }
+}
+
+/// The error for an attribute or doc comment inside the chain.
+fn doc_on_layer(input: ParseStream) -> syn::Error {
+    let span = input.span();
+    syn::Error::new(
+        span,
+        "layers take no attributes or doc comments; use a `//` comment here, or document the network above its \
+         `struct`",
+    )
+}
+
+/// Whether `ident` is a keyword that cannot name a field without `r#`.
+fn is_keyword(ident: &Ident) -> bool {
+    let text = ident.to_string();
+    !text.starts_with("r#") && syn::parse_str::<Ident>(&text).is_err()
 }
 
 impl Parse for Arg {
@@ -211,8 +271,9 @@ impl Parse for Value {
         if !negative && input.peek(syn::Ident) {
             return Ok(Value::Ident(input.parse()?));
         }
-        let lit: Lit =
-            input.parse().map_err(|e| syn::Error::new(e.span(), "expected a number, `true`, `false` or a name"))?;
+        let lit: Lit = input
+            .parse()
+            .map_err(|e| syn::Error::new(e.span(), "expected a number, `true`, `false`, a name or a string"))?;
         let sign = if negative { -1.0 } else { 1.0 };
         match lit {
             Lit::Int(i) => {
@@ -221,6 +282,7 @@ impl Parse for Value {
             }
             Lit::Float(f) => Ok(Value::Float(sign * f.base10_parse::<f64>()?)),
             Lit::Bool(b) if !negative => Ok(Value::Bool(b.value)),
+            Lit::Str(v) if !negative => Ok(Value::Str(v.value())),
             other => Err(syn::Error::new(other.span(), "expected a number, `true`, `false` or a name")),
         }
     }

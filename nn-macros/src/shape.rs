@@ -1,4 +1,10 @@
-//! Tensor shapes as the checker tracks them, and their display in messages.
+//! Tensor shapes as the checker tracks them, built with checked arithmetic, and their display in messages.
+
+/// The most values one sample may hold at any layer, and the most parameters a network may have: 2³¹ (8 GiB of
+/// f32). Every buffer the runtime derives from these sizes (a chunk of 32 samples, gradients, optimizer moments)
+/// then stays far below `isize::MAX` bytes, so no size computed from a declaration can overflow, and a
+/// declaration that cannot fit in any memory is an error under its layer instead of a failure at run time.
+pub const MAX_VALUES: usize = 1 << 31;
 
 /// The shape of one sample between two layers.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -18,7 +24,17 @@ pub enum Shape {
 }
 
 impl Shape {
-    /// Values per sample.
+    /// `len` features, or a message if that is more than [`MAX_VALUES`].
+    pub fn flat(len: usize) -> Result<Shape, String> {
+        product(&[len]).map(|len| Shape::Flat { len, from: None })
+    }
+
+    /// A `c × h × w` image, or a message if it holds more than [`MAX_VALUES`] values.
+    pub fn image(c: usize, h: usize, w: usize) -> Result<Shape, String> {
+        product(&[c, h, w]).map(|_| Shape::Image([c, h, w]))
+    }
+
+    /// Values per sample (0 when unknown; never more than [`MAX_VALUES`]).
     pub fn len(&self) -> usize {
         match self {
             Shape::Flat { len, .. } => *len,
@@ -50,4 +66,18 @@ impl Shape {
     pub fn short(&self) -> String {
         self.dims().iter().map(|d| d.to_string()).collect::<Vec<_>>().join("×")
     }
+}
+
+/// The product of `dims`, or a message if it overflows or exceeds [`MAX_VALUES`].
+pub fn product(dims: &[usize]) -> Result<usize, String> {
+    dims.iter()
+        .try_fold(1usize, |acc, &d| acc.checked_mul(d))
+        .filter(|&n| n <= MAX_VALUES)
+        .ok_or_else(|| too_large(dims))
+}
+
+/// The message for sizes beyond [`MAX_VALUES`].
+pub fn too_large(dims: &[usize]) -> String {
+    let shown = dims.iter().map(|d| d.to_string()).collect::<Vec<_>>().join("×");
+    format!("{shown} values is more than `nn` allows in one tensor (2^31 = {MAX_VALUES}, 8 GiB of f32)")
 }

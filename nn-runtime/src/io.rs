@@ -9,7 +9,7 @@
 //! Buffers ([`Network::BUFFER_TENSORS`]: batch norm's `running_mean`, `running_var`, `num_batches_tracked`) are
 //! saved beside the parameters exactly as in a PyTorch `state_dict`, `num_batches_tracked` as an I64 scalar.
 
-use crate::network::Network;
+use crate::net::Network;
 use crate::{Error, Result, WeightProblem};
 use safetensors::tensor::TensorView;
 use safetensors::SafeTensors;

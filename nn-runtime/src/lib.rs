@@ -6,35 +6,36 @@
 //! - [`layers`] — layer descriptors with initialisation, forward and backward passes;
 //! - [`Network`] — the trait every generated network implements, with batching and training steps;
 //! - [`loss`] and [`optim`] — losses and optimizers;
+//! - [`data`], [`train`], [`io`], [`regularize`] — data sets, the training loop, weight files, penalties;
 //! - [`Sample`] — typed samples (nested `f32` arrays) viewed as flat slices.
 
-#![warn(missing_docs)]
-
 pub mod data;
-mod driver;
 mod error;
 pub mod io;
 pub mod kernels;
 pub mod layers;
 pub mod loss;
-mod network;
+mod net;
 pub mod optim;
 mod params;
-mod pass;
 pub mod regularize;
 mod rng;
 mod sample;
-mod summary;
 pub mod train;
-mod workspace;
 
 #[cfg(test)]
 mod test_util;
 
 pub use error::{Error, Result, WeightProblem};
-pub use network::{LayerInfo, Network, TensorInfo};
+pub use net::{LayerInfo, Mode, Network, Parallelism, Parts, PartsMut, TensorInfo, Workspace, CHUNK};
 pub use params::Params;
-pub use pass::{Mode, Pass};
 pub use rng::Rng;
 pub use sample::{argmax, predicted_class, view, view_mut, Sample};
-pub use workspace::{buffer, layer_io, Parallelism, State, Workspace, CHUNK};
+
+/// What the code `network!` generates names besides the public API: not for users, and not covered by semantic
+/// versioning.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::layers::max_of;
+    pub use crate::net::{buffer, layer_io, Chunk, Model, Pass, Plan, Runner, Stage, State, Unchecked};
+}

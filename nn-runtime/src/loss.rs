@@ -94,6 +94,24 @@ impl<const N: usize> Loss<[f32; N]> for CategoricalCrossEntropy {
     }
 }
 
+/// Negative log-likelihood of log-probabilities against a class index, averaged over the batch (PyTorch's
+/// `NLLLoss()`): `L = −y_target`, for networks that end in `LogSoftmax` — together they are [`CrossEntropy`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Nll;
+
+impl<const N: usize> Loss<[f32; N]> for Nll {
+    type Target = usize;
+
+    fn sample_loss(&self, output: &[f32], &target: &usize, index: usize, scale: f32, grad: &mut [f32]) -> Result<f32> {
+        if target >= N {
+            return Err(Error::LabelOutOfRange { label: target, index, classes: N });
+        }
+        grad.fill(0.0);
+        grad[target] = -scale;
+        Ok(-output[target] * scale)
+    }
+}
+
 /// Binary cross-entropy on logits, averaged over every output value (PyTorch's `BCEWithLogitsLoss()`):
 /// `L = mean(max(z, 0) − z·t + ln(1 + e^(−|z|)))`, gradient `σ(z) − t`.
 ///
@@ -171,6 +189,20 @@ mod tests {
         check_gradient(&f, &[0.2, 0.5, 0.3]);
         assert!((f(&[1.0, 0.0, 0.0], &mut g) - 0.5 * 1e7f32.ln()).abs() < 1e-4, "clamped, finite");
         assert_eq!(g, [0.0; 3]);
+    }
+
+    #[test]
+    fn nll_of_log_probabilities_is_cross_entropy() {
+        let z = [0.5f32, -1.0, 2.0, 0.1];
+        let mut log_p = [0.0; 4];
+        crate::kernels::log_softmax_forward(4, &z, &mut log_p);
+        let (mut g_ce, mut g_nll) = ([0.0; 4], [0.0; 4]);
+        let ce = <CrossEntropy as Loss<[f32; 4]>>::sample_loss(&CrossEntropy, &z, &2, 0, 0.5, &mut g_ce).unwrap();
+        let nll = <Nll as Loss<[f32; 4]>>::sample_loss(&Nll, &log_p, &2, 0, 0.5, &mut g_nll).unwrap();
+        assert!((ce - nll).abs() < 1e-6, "{ce} {nll}");
+        assert_eq!(g_nll, [0.0, 0.0, -0.5, 0.0]);
+        check_gradient(&|y, g| <Nll as Loss<[f32; 4]>>::sample_loss(&Nll, y, &1, 0, 1.0, g).unwrap(), &log_p);
+        assert!(<Nll as Loss<[f32; 4]>>::sample_loss(&Nll, &log_p, &4, 3, 1.0, &mut g_nll).is_err());
     }
 
     #[test]

@@ -5,7 +5,7 @@
 //! as is usual. A weight tensor's first dimension is its output units: a unit's incoming weights are one row of
 //! `[out, ...]`.
 
-use crate::network::Network;
+use crate::net::Network;
 use crate::{Error, Result};
 
 /// What to add to the loss and its gradient, and how to constrain the update. All off by default.

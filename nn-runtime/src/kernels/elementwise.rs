@@ -3,70 +3,32 @@
 //! Backward functions take the forward input `x` and/or output `y`, whichever gives the derivative most cheaply
 //! and most accurately (sigmoid and tanh from `y`, the piecewise units from `x`).
 
-/// `y = max(x, 0)`; NaN stays NaN (as PyTorch's `relu`: a NaN input must not vanish into a finite output while
-/// its gradient poisons the weights).
-pub fn relu_forward(x: &[f32], y: &mut [f32]) {
-    // `x <= 0` is false for NaN, so NaN passes through; ±0 become +0.
-    y.iter_mut().zip(x).for_each(|(y, &x)| *y = if x <= 0.0 { 0.0 } else { x });
+/// `y[i] = f(x[i])`: an element-wise activation's forward pass (the closure is inlined, so simple ones
+/// vectorise).
+#[inline(always)]
+pub fn map(x: &[f32], y: &mut [f32], f: impl Fn(f32) -> f32) {
+    assert_eq!(x.len(), y.len(), "map: lengths differ");
+    y.iter_mut().zip(x).for_each(|(y, &x)| *y = f(x));
 }
 
-/// `dx = dy · [x > 0]` (the subgradient 0 at 0, as PyTorch); a NaN input passes `dy` through, as PyTorch's
-/// `threshold_backward`.
-pub fn relu_backward(x: &[f32], dy: &[f32], dx: &mut [f32]) {
-    dx.iter_mut().zip(x.iter().zip(dy)).for_each(|(dx, (&x, &dy))| *dx = if x <= 0.0 { 0.0 } else { dy });
-}
-
-/// `y = x` for `x > 0`, else `slope · x`.
-pub fn leaky_relu_forward(slope: f32, x: &[f32], y: &mut [f32]) {
-    y.iter_mut().zip(x).for_each(|(y, &x)| *y = if x > 0.0 { x } else { slope * x });
-}
-
-/// `dx = dy` for `x > 0`, else `slope · dy`.
-pub fn leaky_relu_backward(slope: f32, x: &[f32], dy: &[f32], dx: &mut [f32]) {
-    dx.iter_mut().zip(x.iter().zip(dy)).for_each(|(dx, (&x, &dy))| *dx = if x > 0.0 { dy } else { slope * dy });
-}
-
-/// `y = x` for `x > 0`, else `α·(eˣ − 1)`.
-pub fn elu_forward(alpha: f32, x: &[f32], y: &mut [f32]) {
-    y.iter_mut().zip(x).for_each(|(y, &x)| *y = if x > 0.0 { x } else { alpha * x.exp_m1() });
-}
-
-/// `dx = dy` for `x > 0`, else `dy · α·eˣ`.
-pub fn elu_backward(alpha: f32, x: &[f32], dy: &[f32], dx: &mut [f32]) {
-    dx.iter_mut()
-        .zip(x.iter().zip(dy))
-        .for_each(|(dx, (&x, &dy))| *dx = if x > 0.0 { dy } else { dy * alpha * x.exp() });
-}
-
-/// `y = 1 / (1 + e⁻ˣ)`, evaluated without overflow for large `|x|`.
-pub fn sigmoid_forward(x: &[f32], y: &mut [f32]) {
-    y.iter_mut().zip(x).for_each(|(y, &x)| *y = sigmoid(x));
+/// `dx[i] = g(x[i], y[i], dy[i])`: an element-wise activation's backward pass.
+#[inline(always)]
+pub fn map_backward(x: &[f32], y: &[f32], dy: &[f32], dx: &mut [f32], g: impl Fn(f32, f32, f32) -> f32) {
+    assert!(x.len() == dx.len() && y.len() == dx.len() && dy.len() == dx.len(), "map_backward: lengths differ");
+    for (((dx, &x), &y), &dy) in dx.iter_mut().zip(x).zip(y).zip(dy) {
+        *dx = g(x, y, dy);
+    }
 }
 
 /// The logistic function, stable for either sign of `x`.
 #[inline]
-pub(crate) fn sigmoid(x: f32) -> f32 {
+pub fn sigmoid(x: f32) -> f32 {
     if x >= 0.0 {
         1.0 / (1.0 + (-x).exp())
     } else {
         let e = x.exp();
         e / (1.0 + e)
     }
-}
-
-/// `dx = dy · y(1 − y)`.
-pub fn sigmoid_backward(y: &[f32], dy: &[f32], dx: &mut [f32]) {
-    dx.iter_mut().zip(y.iter().zip(dy)).for_each(|(dx, (&y, &dy))| *dx = dy * y * (1.0 - y));
-}
-
-/// `y = tanh(x)`.
-pub fn tanh_forward(x: &[f32], y: &mut [f32]) {
-    y.iter_mut().zip(x).for_each(|(y, &x)| *y = x.tanh());
-}
-
-/// `dx = dy · (1 − y²)`.
-pub fn tanh_backward(y: &[f32], dy: &[f32], dx: &mut [f32]) {
-    dx.iter_mut().zip(y.iter().zip(dy)).for_each(|(dx, (&y, &dy))| *dx = dy * (1.0 - y * y));
 }
 
 /// Softmax of each row of `width` elements, shifted by the row maximum so `exp` cannot overflow.
@@ -110,6 +72,31 @@ pub fn all_finite(values: &[f32]) -> bool {
     lanes.iter().all(|&l| l == 0) && rest.iter().all(|v| v.is_finite())
 }
 
+/// `y = (x − max) − ln Σ e^(x − max)` for each row of `width` elements: the log-softmax, finite for any finite
+/// row.
+pub fn log_softmax_forward(width: usize, x: &[f32], y: &mut [f32]) {
+    for (x, y) in x.chunks_exact(width).zip(y.chunks_exact_mut(width)) {
+        // `f32::max` skips NaN; the sum below carries it into every output.
+        let max = x.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+        let sum: f32 = x.iter().map(|&v| (v - max).exp()).sum();
+        let log_sum = sum.ln();
+        // `(x − max) − ln Σ`, not `x − (max + ln Σ)`: the sum near a large max would lose the small term.
+        for (y, &x) in y.iter_mut().zip(x) {
+            *y = (x - max) - log_sum;
+        }
+    }
+}
+
+/// The log-softmax Jacobian-vector product per row: `dx = dy − e^y · Σ dy`.
+pub fn log_softmax_backward(width: usize, y: &[f32], dy: &[f32], dx: &mut [f32]) {
+    for ((y, dy), dx) in y.chunks_exact(width).zip(dy.chunks_exact(width)).zip(dx.chunks_exact_mut(width)) {
+        let total: f32 = dy.iter().sum();
+        for ((dx, &y), &dy) in dx.iter_mut().zip(y).zip(dy) {
+            *dx = dy - y.exp() * total;
+        }
+    }
+}
+
 /// `acc += x`, element by element.
 pub fn add_assign(acc: &mut [f32], x: &[f32]) {
     assert_eq!(acc.len(), x.len(), "add_assign: lengths differ");
@@ -135,39 +122,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn piecewise_units_by_hand() {
-        let x = [-2.0, -0.5, 0.0, 0.5, 3.0];
-        let mut y = [0.0; 5];
-        relu_forward(&x, &mut y);
-        assert_eq!(y, [0.0, 0.0, 0.0, 0.5, 3.0]);
-        leaky_relu_forward(0.1, &x, &mut y);
-        assert_eq!(y, [-0.2, -0.05, 0.0, 0.5, 3.0]);
-        elu_forward(1.0, &x, &mut y);
-        assert!((y[0] - ((-2.0f32).exp() - 1.0)).abs() < 1e-7 && y[4] == 3.0);
-        let mut dx = [0.0; 5];
-        relu_backward(&x, &[1.0; 5], &mut dx);
-        assert_eq!(dx, [0.0, 0.0, 0.0, 1.0, 1.0]);
-    }
-
-    #[test]
-    fn nan_propagates_through_every_activation() {
-        let x = [f32::NAN, -1.0, 2.0];
-        let mut y = [0.0; 3];
-        type Forward = fn(&[f32], &mut [f32]);
-        let forwards: [(&str, Forward); 6] = [
-            ("relu", relu_forward),
-            ("leaky relu", |x, y| leaky_relu_forward(0.01, x, y)),
-            ("elu", |x, y| elu_forward(1.0, x, y)),
-            ("sigmoid", sigmoid_forward),
-            ("tanh", tanh_forward),
-            ("softmax", |x, y| softmax_forward(3, x, y)),
-        ];
-        for (name, forward) in forwards {
-            forward(&x, &mut y);
-            assert!(y[0].is_nan(), "{name} turned NaN into {}", y[0]);
+    fn log_softmax_is_the_log_of_softmax_and_stable() {
+        let x = [1000.0, 1001.0, 1002.0, -5.0, 0.0, 5.0];
+        let (mut p, mut l) = ([0.0; 6], [0.0; 6]);
+        softmax_forward(3, &x, &mut p);
+        log_softmax_forward(3, &x, &mut l);
+        for (p, l) in p.iter().zip(&l) {
+            assert!((p.ln() - l).abs() < 1e-5, "{p} {l}");
         }
-        relu_forward(&[-0.0, 0.0, 3.0], &mut y);
-        assert_eq!(y.map(f32::to_bits), [0.0f32, 0.0, 3.0].map(f32::to_bits), "±0 become +0");
+        let mut nan = [0.0; 3];
+        log_softmax_forward(3, &[0.0, f32::NAN, 1.0], &mut nan);
+        assert!(nan.iter().all(|v| v.is_nan()));
     }
 
     #[test]
@@ -190,11 +155,12 @@ mod tests {
     fn sigmoid_is_stable_at_extremes() {
         let x = [-1000.0, -20.0, 0.0, 20.0, 1000.0];
         let mut y = [0.0; 5];
-        sigmoid_forward(&x, &mut y);
+        map(&x, &mut y, sigmoid);
         assert_eq!(y[0], 0.0);
         assert_eq!(y[2], 0.5);
         assert_eq!(y[4], 1.0);
         assert!(y.iter().all(|v| v.is_finite()));
+        assert!(sigmoid(f32::NAN).is_nan());
     }
 
     #[test]

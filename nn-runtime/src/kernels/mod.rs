@@ -17,11 +17,9 @@ pub use conv_direct::{
     conv2d_direct, conv2d_direct_on, conv2d_direct_weight_grad, conv2d_direct_weight_grad_on, direct_applies,
     MAX_DIRECT_GRAD_KERNEL,
 };
-pub(crate) use elementwise::sigmoid;
 pub use elementwise::{
-    add_assign, add_row_vector, all_finite, elu_backward, elu_forward, leaky_relu_backward, leaky_relu_forward,
-    relu_backward, relu_forward, sigmoid_backward, sigmoid_forward, softmax_backward, softmax_forward, sum_rows_into,
-    tanh_backward, tanh_forward,
+    add_assign, add_row_vector, all_finite, log_softmax_backward, log_softmax_forward, map, map_backward, sigmoid,
+    softmax_backward, softmax_forward, sum_rows_into,
 };
 pub use gemm::{gemm, gemm_on, prepare_thread, MatRef};
 pub use im2col::{col2im_add, im2col, ConvGeometry};

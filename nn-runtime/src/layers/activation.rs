@@ -1,112 +1,255 @@
-//! Activation functions over `N` values per sample (any shape; they act element-wise, Softmax per sample).
+//! Activation functions over `N` values per row (any shape: element-wise ones act on every value, `Softmax` and
+//! `LogSoftmax` on each row).
+//!
+//! An element-wise activation is one [`activation!`] block: its scalar forward function and its backward
+//! function `dx = g(x, y, dy)`, as PyTorch computes them (NaN in, NaN out). The [`Elementwise`] trait and
+//! [`crate::kernels::map`] turn that into a layer; nothing else needs to know it exists.
 
-use super::{Backward, Layer, Pass};
+use super::{Backward, Forward, Layer};
 use crate::kernels;
 
-/// Declares an activation layer: a descriptor (with its one setting, if any) and its `Layer` impl.
+/// An element-wise activation: the layer type is generic over its width `N`.
+pub trait Elementwise: Copy + Send + Sync {
+    /// `y = f(x)`.
+    fn value(&self, x: f32) -> f32;
+    /// `dx = dy · f′(x)`, from whichever of `x` and `y` gives it most cheaply and accurately.
+    fn gradient(&self, x: f32, y: f32, dy: f32) -> f32;
+}
+
+/// Declares an element-wise activation: a descriptor with its settings (public `f32` fields), a `new`
+/// constructor taking them in order, and its [`Elementwise`] and [`Layer`] impls.
 macro_rules! activation {
     (
-        $(#[$doc:meta])* $name:ident $(($field:ident: $doc_field:literal))?,
-        forward: |$s:pat, $x:ident, $y:ident| $fwd:expr,
-        backward: |$s2:pat, $bx:pat, $by:pat, $dy:ident, $dx:ident| $bwd:expr $(,)?
+        $(#[$doc:meta])* $name:ident { $($(#[$fdoc:meta])* $field:ident),* },
+        forward: |$s:pat_param, $x:ident| $fwd:expr,
+        backward: |$s2:pat_param, $bx:pat_param, $by:pat_param, $dy:ident| $bwd:expr $(,)?
     ) => {
         $(#[$doc])*
         #[derive(Clone, Copy, Debug, PartialEq)]
         #[allow(clippy::upper_case_acronyms)] // the names of the DSL and of PyTorch
-        pub struct $name<const N: usize> { $(#[doc = $doc_field] pub $field: f32)? }
+        pub struct $name<const N: usize> { $($(#[$fdoc])* pub $field: f32),* }
+
+        impl<const N: usize> $name<N> {
+            /// The layer with the given settings.
+            #[allow(clippy::new_without_default)]
+            pub const fn new($($field: f32),*) -> Self {
+                Self { $($field),* }
+            }
+        }
+
+        impl<const N: usize> Elementwise for $name<N> {
+            #[inline(always)]
+            fn value(&self, $x: f32) -> f32 {
+                let $s = self;
+                $fwd
+            }
+
+            #[inline(always)]
+            fn gradient(&self, $bx: f32, $by: f32, $dy: f32) -> f32 {
+                let $s2 = self;
+                $bwd
+            }
+        }
 
         impl<const N: usize> Layer for $name<N> {
             const IN: usize = N;
             const OUT: usize = N;
 
-            fn forward(&self, _params: &[f32], $x: &[f32], $y: &mut [f32], _scratch: &mut [f32], _pass: &Pass<'_>) {
-                let $s = self;
-                $fwd
+            fn forward(&self, f: Forward<'_>) {
+                kernels::map(f.x, f.y, |x| self.value(x));
             }
 
-            fn backward(&self, _params: &[f32], io: Backward<'_>, _grads: &mut [f32], _scratch: &mut [f32]) {
-                let Some($dx) = io.dx else { return };
-                let ($s2, $bx, $by, $dy) = (self, io.x, io.y, io.dy);
-                $bwd
+            fn backward(&self, b: Backward<'_>) {
+                if let Some(dx) = b.dx {
+                    kernels::map_backward(b.x, b.y, b.dy, dx, |x, y, dy| self.gradient(x, y, dy));
+                }
             }
         }
     };
 }
 
 activation!(
-    /// `max(x, 0)`.
-    ReLU,
-    forward: |_, x, y| kernels::relu_forward(x, y),
-    backward: |_, x, _, dy, dx| kernels::relu_backward(x, dy, dx),
+    /// `max(x, 0)`; the gradient at 0 is 0, as PyTorch's.
+    ReLU {},
+    // `x <= 0` is false for NaN, so NaN passes through; ±0 become +0.
+    forward: |_, x| if x <= 0.0 { 0.0 } else { x },
+    backward: |_, x, _, dy| if x <= 0.0 { 0.0 } else { dy },
 );
 
 activation!(
     /// `x` for positive `x`, else `slope·x` (PyTorch's `negative_slope`, default 0.01).
-    LeakyReLU (slope: "Multiplier for negative inputs."),
-    forward: |s, x, y| kernels::leaky_relu_forward(s.slope, x, y),
-    backward: |s, x, _, dy, dx| kernels::leaky_relu_backward(s.slope, x, dy, dx),
+    LeakyReLU {
+        /// Multiplier for negative inputs.
+        slope
+    },
+    forward: |s, x| if x > 0.0 { x } else { s.slope * x },
+    backward: |s, x, _, dy| if x > 0.0 { dy } else { s.slope * dy },
 );
 
 activation!(
     /// `x` for positive `x`, else `α(eˣ − 1)` (Clevert et al. 2015; PyTorch's default α = 1).
-    ELU (alpha: "Saturation value for negative inputs is `-alpha`."),
-    forward: |s, x, y| kernels::elu_forward(s.alpha, x, y),
-    backward: |s, x, _, dy, dx| kernels::elu_backward(s.alpha, x, dy, dx),
+    ELU {
+        /// The negative inputs saturate at `-alpha`.
+        alpha
+    },
+    forward: |s, x| if x > 0.0 { x } else { s.alpha * x.exp_m1() },
+    backward: |s, x, _, dy| if x > 0.0 { dy } else { dy * s.alpha * x.exp() },
 );
 
 activation!(
-    /// The logistic function `1/(1 + e⁻ˣ)`.
-    Sigmoid,
-    forward: |_, x, y| kernels::sigmoid_forward(x, y),
-    backward: |_, _, y, dy, dx| kernels::sigmoid_backward(y, dy, dx),
+    /// The logistic function `1/(1 + e⁻ˣ)`, evaluated without overflow for large `|x|`.
+    Sigmoid {},
+    forward: |_, x| kernels::sigmoid(x),
+    backward: |_, _, y, dy| dy * y * (1.0 - y),
 );
 
 activation!(
     /// The hyperbolic tangent.
-    Tanh,
-    forward: |_, x, y| kernels::tanh_forward(x, y),
-    backward: |_, _, y, dy, dx| kernels::tanh_backward(y, dy, dx),
+    Tanh {},
+    forward: |_, x| x.tanh(),
+    backward: |_, _, y, dy| dy * (1.0 - y * y),
 );
 
 activation!(
-    /// Softmax over the `N` values of each sample; only allowed as the last layer.
-    ///
-    /// To train a classifier prefer ending in logits and using `CrossEntropy`, which fuses log-softmax with the
-    /// loss; `Softmax` is for networks whose output must be probabilities.
-    Softmax,
-    forward: |_, x, y| kernels::softmax_forward(N, x, y),
-    backward: |_, _, y, dy, dx| kernels::softmax_backward(N, y, dy, dx),
+    /// GELU (Hendrycks & Gimpel 2016), `x·Φ(x)` with Φ the standard normal distribution function, exactly (with
+    /// `erf`) or, when `tanh_approximation` is 1, PyTorch's `approximate='tanh'`:
+    /// `½x(1 + tanh(√(2/π)(x + 0.044715x³)))`.
+    GELU {
+        /// 1 for the tanh approximation, 0 for the exact function.
+        tanh_approximation
+    },
+    forward: |s, x| {
+        if s.tanh_approximation != 0.0 {
+            0.5 * x * (1.0 + (GELU_TANH_SCALE * (x + GELU_CUBIC * x * x * x)).tanh())
+        } else {
+            0.5 * x * (1.0 + libm::erff(x * std::f32::consts::FRAC_1_SQRT_2))
+        }
+    },
+    backward: |s, x, _, dy| {
+        if s.tanh_approximation != 0.0 {
+            let inner = GELU_TANH_SCALE * (x + GELU_CUBIC * x * x * x);
+            let t = inner.tanh();
+            let d_inner = GELU_TANH_SCALE * (1.0 + 3.0 * GELU_CUBIC * x * x);
+            dy * (0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * d_inner)
+        } else {
+            let cdf = 0.5 * (1.0 + libm::erff(x * std::f32::consts::FRAC_1_SQRT_2));
+            let pdf = (-0.5 * x * x).exp() * FRAC_1_SQRT_2PI;
+            dy * (cdf + x * pdf)
+        }
+    },
 );
 
-macro_rules! unit_constructors {
-    ($($name:ident),*) => {$(
-        impl<const N: usize> $name<N> {
-            /// The layer (it has no settings).
-            pub const fn new() -> Self {
-                Self {}
-            }
+/// `√(2/π)`, the scale inside GELU's tanh approximation.
+const GELU_TANH_SCALE: f32 = 0.797_884_6;
+/// The cubic coefficient of GELU's tanh approximation.
+const GELU_CUBIC: f32 = 0.044_715;
+/// `1/√(2π)`, the standard normal density at 0.
+const FRAC_1_SQRT_2PI: f32 = 0.398_942_3;
+
+activation!(
+    /// SiLU, also called Swish: `x·σ(x)` (Elfwing et al. 2017; Ramachandran et al. 2017).
+    SiLU {},
+    forward: |_, x| x * kernels::sigmoid(x),
+    backward: |_, x, _, dy| {
+        let s = kernels::sigmoid(x);
+        dy * s * (1.0 + x * (1.0 - s))
+    },
+);
+
+activation!(
+    /// Softplus, `ln(1 + e^(βx))/β`, and `x` itself where `βx > threshold` (PyTorch's defaults: β = 1,
+    /// threshold 20), where the two agree to f32 precision.
+    Softplus {
+        /// The sharpness β (> 0).
+        beta,
+        /// Above this value of `βx` the function is the identity.
+        threshold
+    },
+    forward: |s, x| if x * s.beta > s.threshold { x } else { (x * s.beta).exp().ln_1p() / s.beta },
+    backward: |s, x, _, dy| {
+        if x * s.beta > s.threshold {
+            dy
+        } else {
+            let z = (x * s.beta).exp();
+            dy * z / (z + 1.0)
         }
+    },
+);
 
-        impl<const N: usize> Default for $name<N> {
-            fn default() -> Self {
-                Self::new()
-            }
-        }
-    )*};
-}
+activation!(
+    /// `x` clamped to `[min, max]` (PyTorch's defaults −1 and 1); the gradient is 0 outside the open interval.
+    Hardtanh {
+        /// The lower bound.
+        min,
+        /// The upper bound (> `min`).
+        max
+    },
+    forward: |s, x| if x.is_nan() { x } else { x.clamp(s.min, s.max) },
+    backward: |s, x, _, dy| if x <= s.min || x >= s.max { 0.0 } else { dy },
+);
 
-unit_constructors!(ReLU, Sigmoid, Tanh, Softmax);
+activation!(
+    /// Mish (Misra 2019): `x·tanh(softplus(x))`.
+    Mish {},
+    forward: |_, x| x * x.exp().ln_1p().tanh(),
+    backward: |_, x, _, dy| {
+        let t = x.exp().ln_1p().tanh();
+        dy * (t + x * kernels::sigmoid(x) * (1.0 - t * t))
+    },
+);
 
-impl<const N: usize> LeakyReLU<N> {
-    /// A leaky ReLU with the given negative slope.
-    pub const fn new(slope: f32) -> Self {
-        Self { slope }
+/// Softmax over the `N` values of each row; only allowed as the last layer.
+///
+/// To train a classifier prefer ending in logits and using `CrossEntropy`, which fuses log-softmax with the
+/// loss; `Softmax` is for networks whose output must be probabilities.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Softmax<const N: usize>;
+
+impl<const N: usize> Softmax<N> {
+    /// The layer (it has no settings).
+    pub const fn new() -> Self {
+        Self
     }
 }
 
-impl<const N: usize> ELU<N> {
-    /// An ELU with the given α.
-    pub const fn new(alpha: f32) -> Self {
-        Self { alpha }
+impl<const N: usize> Layer for Softmax<N> {
+    const IN: usize = N;
+    const OUT: usize = N;
+
+    fn forward(&self, f: Forward<'_>) {
+        kernels::softmax_forward(N, f.x, f.y);
+    }
+
+    fn backward(&self, b: Backward<'_>) {
+        if let Some(dx) = b.dx {
+            kernels::softmax_backward(N, b.y, b.dy, dx);
+        }
+    }
+}
+
+/// The logarithm of the softmax of each row, `xᵢ − ln Σⱼ e^(xⱼ)` computed stably; only allowed as the last
+/// layer, and paired with the `Nll` loss it is cross-entropy (PyTorch's `LogSoftmax` + `NLLLoss`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LogSoftmax<const N: usize>;
+
+impl<const N: usize> LogSoftmax<N> {
+    /// The layer (it has no settings).
+    pub const fn new() -> Self {
+        Self
+    }
+}
+
+impl<const N: usize> Layer for LogSoftmax<N> {
+    const IN: usize = N;
+    const OUT: usize = N;
+
+    fn forward(&self, f: Forward<'_>) {
+        kernels::log_softmax_forward(N, f.x, f.y);
+    }
+
+    fn backward(&self, b: Backward<'_>) {
+        if let Some(dx) = b.dx {
+            kernels::log_softmax_backward(N, b.y, b.dy, dx);
+        }
     }
 }

@@ -2,7 +2,7 @@
 //! convolution where it applies (stride 1, no padding) and im2col + GEMM otherwise; so is the weight gradient; the
 //! input gradient is a GEMM folded back with col2im.
 
-use super::{Backward, Init, Layer, Pass};
+use super::{Backward, Forward, Init, Layer};
 use crate::kernels::{
     col2im_add, conv2d_direct, conv2d_direct_weight_grad, direct_applies, gemm, im2col, ConvGeometry, MatRef,
     MAX_DIRECT_GRAD_KERNEL,
@@ -98,13 +98,14 @@ impl<
     /// One sample's column matrix, its gradient, and the transposed weight gradient during backward.
     const SCRATCH: usize = 2 * Self::PATCH * Self::POSITIONS + Self::PATCH * O;
 
-    fn init(&self, params: &mut [f32], rng: &mut Rng) {
+    fn init(&self, params: &mut [f32], _buffers: &mut [f32], rng: &mut Rng) {
         let (w, b) = params.split_at_mut(O * Self::PATCH);
         self.init.fill_weights(w, Self::PATCH, O * K * K, rng);
         self.init.fill_bias(b, Self::PATCH, rng);
     }
 
-    fn forward(&self, params: &[f32], x: &[f32], y: &mut [f32], scratch: &mut [f32], _pass: &Pass<'_>) {
+    fn forward(&self, f: Forward<'_>) {
+        let Forward { params, x, y, scratch, .. } = f;
         let (w, b) = params.split_at(O * Self::PATCH);
         if direct_applies(&Self::GEOMETRY) {
             let bias = if BIAS { Some(b) } else { None };
@@ -127,7 +128,8 @@ impl<
         }
     }
 
-    fn backward(&self, params: &[f32], io: Backward<'_>, grads: &mut [f32], scratch: &mut [f32]) {
+    fn backward(&self, io: Backward<'_>) {
+        let Backward { params, grads, scratch, .. } = io;
         let (dw, db) = grads.split_at_mut(O * Self::PATCH);
         let (col, rest) = scratch[..Self::SCRATCH].split_at_mut(Self::PATCH * Self::POSITIONS);
         let (dcol, dw_t) = rest.split_at_mut(Self::PATCH * Self::POSITIONS);

@@ -1,7 +1,7 @@
 //! `Dropout<P>` (Srivastava et al. 2014): in training, each value is zeroed with probability `p` and the survivors
 //! are scaled by `1/(1−p)` ("inverted" dropout, as PyTorch), so evaluation is the identity.
 
-use super::{Backward, Layer, Mode, Pass};
+use super::{Backward, Forward, Layer, Mode, Pass};
 
 /// Drops each of `N` values per sample with probability `p` while training.
 ///
@@ -58,7 +58,8 @@ impl<const N: usize> Layer for Dropout<N> {
     const IN: usize = N;
     const OUT: usize = N;
 
-    fn forward(&self, _params: &[f32], x: &[f32], y: &mut [f32], _scratch: &mut [f32], pass: &Pass<'_>) {
+    fn forward(&self, f: Forward<'_>) {
+        let Forward { x, y, pass, .. } = f;
         if pass.mode == Mode::Eval || self.p == 0.0 {
             y.copy_from_slice(x);
             return;
@@ -66,12 +67,12 @@ impl<const N: usize> Layer for Dropout<N> {
         self.for_each_factor(pass, x.len(), |i, factor| y[i] = x[i] * factor);
     }
 
-    fn backward(&self, _params: &[f32], io: Backward<'_>, _grads: &mut [f32], _scratch: &mut [f32]) {
+    fn backward(&self, io: Backward<'_>) {
         let Some(dx) = io.dx else { return };
         if io.pass.mode == Mode::Eval || self.p == 0.0 {
             dx.copy_from_slice(io.dy);
             return;
         }
-        self.for_each_factor(&io.pass, io.dy.len(), |i, factor| dx[i] = io.dy[i] * factor);
+        self.for_each_factor(io.pass, io.dy.len(), |i, factor| dx[i] = io.dy[i] * factor);
     }
 }

@@ -1,6 +1,6 @@
 //! `Flatten`: a change of type, not of memory.
 
-use super::{Backward, Layer, Pass};
+use super::{Backward, Forward, Layer};
 
 /// Turns a `C×H×W` shape into `C·H·W` features.
 ///
@@ -9,15 +9,22 @@ use super::{Backward, Layer, Pass};
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Flatten<const N: usize>;
 
+impl<const N: usize> Flatten<N> {
+    /// The layer.
+    pub const fn new() -> Self {
+        Self
+    }
+}
+
 impl<const N: usize> Layer for Flatten<N> {
     const IN: usize = N;
     const OUT: usize = N;
 
-    fn forward(&self, _params: &[f32], x: &[f32], y: &mut [f32], _scratch: &mut [f32], _pass: &Pass<'_>) {
-        y.copy_from_slice(x);
+    fn forward(&self, f: Forward<'_>) {
+        f.y.copy_from_slice(f.x);
     }
 
-    fn backward(&self, _params: &[f32], io: Backward<'_>, _grads: &mut [f32], _scratch: &mut [f32]) {
+    fn backward(&self, io: Backward<'_>) {
         if let Some(dx) = io.dx {
             dx.copy_from_slice(io.dy);
         }

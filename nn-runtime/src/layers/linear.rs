@@ -1,6 +1,6 @@
 //! `Linear<I, O>`: `y = W·x + b`, with PyTorch's layout (`weight` is `[O][I]`, then `bias` `[O]`).
 
-use super::{Backward, Init, Layer, Pass};
+use super::{Backward, Forward, Init, Layer};
 use crate::kernels::{add_row_vector, gemm, sum_rows_into, MatRef};
 use crate::sample::{view, view_mut};
 use crate::Rng;
@@ -54,35 +54,35 @@ impl<const I: usize, const O: usize, const BIAS: bool> Layer for Linear<I, O, BI
     const OUT: usize = O;
     const PARAMS: usize = O * I + if BIAS { O } else { 0 };
 
-    fn init(&self, params: &mut [f32], rng: &mut Rng) {
+    fn init(&self, params: &mut [f32], _buffers: &mut [f32], rng: &mut Rng) {
         let (w, b) = params.split_at_mut(O * I);
         self.init.fill_weights(w, I, O, rng);
         self.init.fill_bias(b, I, rng);
     }
 
-    fn forward(&self, params: &[f32], x: &[f32], y: &mut [f32], _scratch: &mut [f32], _pass: &Pass<'_>) {
-        let n = x.len() / I;
-        let (w, b) = params.split_at(O * I);
-        // Y[n×O] = X[n×I] · Wᵀ (the GEMM computes it as `W·Xᵀ` to read W in place; one sample is a
+    fn forward(&self, f: Forward<'_>) {
+        let n = f.x.len() / I;
+        let (w, b) = f.params.split_at(O * I);
+        // Y[n×O] = X[n×I] · Wᵀ (the GEMM computes it as `W·Xᵀ` to read W in place; one row is a
         // matrix-vector product).
-        gemm(MatRef::row_major(x, n, I), MatRef::row_major(w, O, I).t(), 0.0, y);
+        gemm(MatRef::row_major(f.x, n, I), MatRef::row_major(w, O, I).t(), 0.0, f.y);
         if BIAS {
-            add_row_vector(y, b);
+            add_row_vector(f.y, b);
         }
     }
 
-    fn backward(&self, params: &[f32], io: Backward<'_>, grads: &mut [f32], _scratch: &mut [f32]) {
-        let n = io.x.len() / I;
-        let (dw, db) = grads.split_at_mut(O * I);
+    fn backward(&self, b: Backward<'_>) {
+        let n = b.x.len() / I;
+        let (dw, db) = b.grads.split_at_mut(O * I);
         // dW[O×I] = dYᵀ · X
-        gemm(MatRef::row_major(io.dy, n, O).t(), MatRef::row_major(io.x, n, I), 0.0, dw);
+        gemm(MatRef::row_major(b.dy, n, O).t(), MatRef::row_major(b.x, n, I), 0.0, dw);
         if BIAS {
             db.fill(0.0);
-            sum_rows_into(io.dy, db);
+            sum_rows_into(b.dy, db);
         }
-        if let Some(dx) = io.dx {
+        if let Some(dx) = b.dx {
             // dX[n×I] = dY · W
-            gemm(MatRef::row_major(io.dy, n, O), MatRef::row_major(&params[..O * I], O, I), 0.0, dx);
+            gemm(MatRef::row_major(b.dy, n, O), MatRef::row_major(&b.params[..O * I], O, I), 0.0, dx);
         }
     }
 }

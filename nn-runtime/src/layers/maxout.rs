@@ -1,9 +1,8 @@
 //! `Maxout<I, O, K>` (Goodfellow et al. 2013): each of `O` units is the maximum of `K` affine pieces of the input,
 //! `yₒ = maxₖ (W₍ₒ,ₖ₎·x + b₍ₒ,ₖ₎)` — a learned, piecewise-linear convex activation.
 
-use super::{Backward, Init, Layer, Pass};
+use super::{Backward, Forward, Init, Layer};
 use crate::kernels::{add_row_vector, gemm, sum_rows_into, MatRef};
-use crate::workspace::CHUNK;
 use crate::Rng;
 
 /// A maxout layer from `I` features to `O` units of `K` pieces each. Its tensors are `weight` `[O·K, I]` and
@@ -50,16 +49,17 @@ impl<const I: usize, const O: usize, const K: usize> Layer for Maxout<I, O, K> {
     const IN: usize = I;
     const OUT: usize = O;
     const PARAMS: usize = O * K * I + O * K;
-    /// The pieces of a chunk, and their gradient in backward.
-    const SCRATCH: usize = 2 * CHUNK * O * K;
+    /// The pieces of each row, and their gradient in backward.
+    const SCRATCH_PER_ROW: usize = 2 * O * K;
 
-    fn init(&self, params: &mut [f32], rng: &mut Rng) {
+    fn init(&self, params: &mut [f32], _buffers: &mut [f32], rng: &mut Rng) {
         let (w, b) = params.split_at_mut(O * K * I);
         self.init.fill_weights(w, I, O * K, rng);
         self.init.fill_bias(b, I, rng);
     }
 
-    fn forward(&self, params: &[f32], x: &[f32], y: &mut [f32], scratch: &mut [f32], _pass: &Pass<'_>) {
+    fn forward(&self, f: Forward<'_>) {
+        let Forward { params, x, y, scratch, .. } = f;
         let z = &mut scratch[..x.len() / I * O * K];
         Self::pieces(params, x, z);
         for (y, unit) in y.iter_mut().zip(z.chunks_exact(K)) {
@@ -67,7 +67,8 @@ impl<const I: usize, const O: usize, const K: usize> Layer for Maxout<I, O, K> {
         }
     }
 
-    fn backward(&self, params: &[f32], io: Backward<'_>, grads: &mut [f32], scratch: &mut [f32]) {
+    fn backward(&self, io: Backward<'_>) {
+        let Backward { params, grads, scratch, .. } = io;
         let n = io.x.len() / I;
         // The pieces are recomputed rather than kept from forward: scratch is shared by all layers.
         let (z, dz) = scratch[..2 * n * O * K].split_at_mut(n * O * K);

@@ -3,8 +3,13 @@
 //!
 //! Each layer is a small `Copy` descriptor whose const generic parameters are the sizes the `network!` macro
 //! computed, so every loop bound is a compile-time constant after monomorphisation. Activations travel as flat
-//! row-major slices holding a chunk of samples (`n × Layer::IN` in, `n × Layer::OUT` out); parameters are a
-//! slice of the network's one contiguous parameter buffer.
+//! row-major slices holding the rows of a chunk of samples (`rows × Layer::IN` in, `rows × Layer::OUT` out; a
+//! row is one sample, or one time step of one sample for a sequence); parameters and buffers are the layer's
+//! own slices of the network's contiguous parameter and buffer arrays.
+//!
+//! A layer whose output depends on the whole batch (batch norm) declares it with [`Layer::PARTIALS`]: the
+//! generated code then ends a stage of the training pass at that layer, and the driver reduces the layer's
+//! per-chunk partial sums in chunk order before any chunk goes on (see [`Layer::forward_partials`]).
 
 mod activation;
 mod conv;
@@ -17,54 +22,134 @@ mod norm;
 mod pool;
 mod prelu;
 
-pub use activation::{LeakyReLU, ReLU, Sigmoid, Softmax, Tanh, ELU};
+pub use activation::{
+    Elementwise, Hardtanh, LeakyReLU, LogSoftmax, Mish, ReLU, SiLU, Sigmoid, Softmax, Softplus, Tanh, ELU, GELU,
+};
 pub use conv::Conv2d;
 pub use dropout::Dropout;
 pub use flatten::Flatten;
 pub use init::Init;
 pub use linear::Linear;
 pub use maxout::Maxout;
-pub use norm::{BatchNorm, NormInfo};
-pub use pool::{AvgPool2d, MaxPool2d};
+pub use norm::BatchNorm;
+pub use pool::{AvgPool, MaxPool};
 pub use prelu::PReLU;
 
-pub use crate::pass::{Mode, Pass};
+pub use crate::net::{Mode, Pass};
 use crate::Rng;
 
-/// What a layer's backward pass reads and writes besides its parameters.
-pub struct Backward<'a> {
-    /// The layer's forward input, `n × IN`.
+/// What a layer's forward pass reads and writes.
+pub struct Forward<'a> {
+    /// The layer's parameters (its own slice of the network's parameter buffer).
+    pub params: &'a [f32],
+    /// The layer's buffers (running statistics), its own slice of the network's buffer array.
+    pub buffers: &'a [f32],
+    /// The input, `rows × IN`.
     pub x: &'a [f32],
-    /// The layer's forward output, `n × OUT`.
+    /// The output, `rows × OUT` (to be overwritten).
+    pub y: &'a mut [f32],
+    /// `rows × SAVED_PER_ROW` values kept until this chunk's backward pass (for what backward cannot
+    /// recompute cheaply).
+    pub saved: &'a mut [f32],
+    /// Scratch shared by all layers: `SCRATCH + rows × SCRATCH_PER_ROW` values, gone after the call.
+    pub scratch: &'a mut [f32],
+    /// The whole batch's statistics of this layer (`STATS` values) in a staged training pass; empty otherwise.
+    pub stats: &'a [f32],
+    /// The pass: mode, randomness, where the chunk lies in its batch.
+    pub pass: &'a Pass<'a>,
+}
+
+/// What a layer's backward pass reads and writes.
+pub struct Backward<'a> {
+    /// The layer's parameters.
+    pub params: &'a [f32],
+    /// The layer's buffers.
+    pub buffers: &'a [f32],
+    /// The layer's forward input, `rows × IN`.
+    pub x: &'a [f32],
+    /// The layer's forward output, `rows × OUT`.
     pub y: &'a [f32],
+    /// What forward saved.
+    pub saved: &'a [f32],
     /// Gradient of the loss with respect to `y`.
     pub dy: &'a [f32],
     /// Where to write the gradient with respect to `x` (overwritten), or `None` when nobody needs it.
     pub dx: Option<&'a mut [f32]>,
+    /// The gradient of the layer's parameters, summed over the chunk's rows: overwritten, so nobody has to clear
+    /// the buffer first.
+    pub grads: &'a mut [f32],
+    /// Scratch, as in forward.
+    pub scratch: &'a mut [f32],
+    /// This layer's whole-batch statistics (forward's and backward's) in a staged training pass.
+    pub stats: &'a [f32],
     /// The pass this is the backward half of.
-    pub pass: Pass<'a>,
+    pub pass: &'a Pass<'a>,
 }
 
 /// One layer of a network, as the generated code drives it.
 pub trait Layer: Copy + Send + Sync {
-    /// Values per sample going in.
+    /// Values per row going in.
     const IN: usize;
-    /// Values per sample coming out.
+    /// Values per row coming out.
     const OUT: usize;
     /// Number of parameters.
     const PARAMS: usize = 0;
-    /// Scratch values the layer needs while processing a chunk (e.g. one sample's im2col matrix).
+    /// Number of buffer values (state saved with the weights but not trained, such as running statistics).
+    const BUFFERS: usize = 0;
+    /// Scratch values the layer needs whatever the chunk (e.g. one sample's im2col matrix).
     const SCRATCH: usize = 0;
+    /// Further scratch values per row of the chunk.
+    const SCRATCH_PER_ROW: usize = 0;
+    /// Values per row kept from forward to backward.
+    const SAVED_PER_ROW: usize = 0;
+    /// For a layer whose training output depends on the whole batch: the number of f64 partial sums a chunk
+    /// contributes (forward and backward use the same space). 0 for a per-sample layer.
+    const PARTIALS: usize = 0;
+    /// For such a layer: the number of f32 batch statistics its reductions produce.
+    const STATS: usize = 0;
+    /// For such a layer: the fewest samples a training batch may hold (batch norm per feature needs two).
+    const MIN_BATCH: usize = 1;
 
-    /// Initialises `params` (of length [`Layer::PARAMS`]).
-    fn init(&self, _params: &mut [f32], _rng: &mut Rng) {}
+    /// Initialises the layer's `params` and `buffers` (of lengths [`Layer::PARAMS`] and [`Layer::BUFFERS`]).
+    fn init(&self, _params: &mut [f32], _buffers: &mut [f32], _rng: &mut Rng) {}
 
-    /// Computes `y` (`n × OUT`) from `x` (`n × IN`); `pass` says the mode and where the chunk lies in its batch.
-    fn forward(&self, params: &[f32], x: &[f32], y: &mut [f32], scratch: &mut [f32], pass: &Pass<'_>);
+    /// Computes `f.y` from `f.x`.
+    fn forward(&self, f: Forward<'_>);
 
-    /// Writes the gradient of the parameters, summed over the chunk's samples, into `grads` (overwriting it, so
-    /// nobody has to clear the buffer first) and, if asked, the input gradient into `io.dx`.
-    fn backward(&self, params: &[f32], io: Backward<'_>, grads: &mut [f32], scratch: &mut [f32]);
+    /// Writes the parameter gradient into `b.grads` and, if asked, the input gradient into `b.dx`.
+    ///
+    /// For a whole-batch layer in a staged training pass, [`Layer::backward_partials`] has written the
+    /// parameter gradient already; `backward` then writes only `dx`.
+    fn backward(&self, b: Backward<'_>);
+
+    /// Whole-batch layers, training, end of a forward stage: this chunk's partial sums (`PARTIALS` values,
+    /// overwritten). The driver adds them up over the chunks in chunk order and hands the sums to
+    /// [`Layer::finish_forward`].
+    fn forward_partials(&self, _x: &[f32], _pass: &Pass<'_>, _partials: &mut [f64]) {}
+
+    /// Whole-batch layers: the batch's statistics (`stats`, the forward half of `STATS`) from the summed
+    /// partials, and any update of the buffers (running statistics).
+    ///
+    /// # Errors
+    /// [`crate::Error::BatchTooSmall`] when the batch cannot give the statistics (the driver fills in the
+    /// layer's name).
+    fn finish_forward(
+        &self,
+        _sums: &[f64],
+        _pass: &Pass<'_>,
+        _stats: &mut [f32],
+        _buffers: &mut [f32],
+    ) -> crate::Result<()> {
+        Ok(())
+    }
+
+    /// Whole-batch layers, training, start of backward at this layer: this chunk's partial sums of the
+    /// gradient, and the chunk's parameter gradient (into `b.grads`). `b.dx` is `None`.
+    fn backward_partials(&self, _b: Backward<'_>, _partials: &mut [f64]) {}
+
+    /// Whole-batch layers: the backward statistics (into `stats`, beside the forward ones) from the summed
+    /// partials.
+    fn finish_backward(&self, _sums: &[f64], _pass: &Pass<'_>, _stats: &mut [f32]) {}
 }
 
 /// `max` over a list of sizes, usable in constants (for workspace sizes in generated code).

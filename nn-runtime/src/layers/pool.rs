@@ -1,6 +1,6 @@
-//! `MaxPool<K, S>` and `AvgPool<K, S>` over `C×H×W` inputs.
+//! `MaxPool<K, S>` and `AvgPool<K, S>` over `C×H×W` inputs (PyTorch's `MaxPool2d` and `AvgPool2d`).
 
-use super::{Backward, Layer, Pass};
+use super::{Backward, Forward, Layer};
 use crate::kernels::{avg_pool_backward, avg_pool_forward, max_pool_backward, max_pool_forward, PoolGeometry};
 
 macro_rules! pool_layer {
@@ -10,6 +10,11 @@ macro_rules! pool_layer {
         pub struct $name<const C: usize, const H: usize, const W: usize, const K: usize, const S: usize>;
 
         impl<const C: usize, const H: usize, const W: usize, const K: usize, const S: usize> $name<C, H, W, K, S> {
+            /// The layer (its sizes are its type's).
+            pub const fn new() -> Self {
+                Self
+            }
+
             const GEOMETRY: PoolGeometry = PoolGeometry { channels: C, height: H, width: W, kernel: K, stride: S };
             /// Output height: `(H − K)/S + 1`.
             pub const OUT_HEIGHT: usize = Self::GEOMETRY.out_height();
@@ -23,13 +28,13 @@ macro_rules! pool_layer {
             const IN: usize = C * H * W;
             const OUT: usize = C * Self::OUT_HEIGHT * Self::OUT_WIDTH;
 
-            fn forward(&self, _params: &[f32], x: &[f32], y: &mut [f32], _scratch: &mut [f32], _pass: &Pass<'_>) {
-                for (x, y) in x.chunks_exact(Self::IN).zip(y.chunks_exact_mut(Self::OUT)) {
+            fn forward(&self, f: Forward<'_>) {
+                for (x, y) in f.x.chunks_exact(Self::IN).zip(f.y.chunks_exact_mut(Self::OUT)) {
                     $fwd(&Self::GEOMETRY, x, y);
                 }
             }
 
-            fn backward(&self, _params: &[f32], io: Backward<'_>, _grads: &mut [f32], _scratch: &mut [f32]) {
+            fn backward(&self, io: Backward<'_>) {
                 let Some(dx) = io.dx else { return };
                 let $g = &Self::GEOMETRY;
                 for (($x, $dy), $dx) in io
@@ -47,14 +52,14 @@ macro_rules! pool_layer {
 
 pool_layer!(
     /// Max pooling with a `K×K` window moved by `S` (no padding; windows that do not fit are dropped).
-    MaxPool2d,
+    MaxPool,
     max_pool_forward,
     |g, x, dy, dx| max_pool_backward(g, x, dy, dx)
 );
 
 pool_layer!(
     /// Average pooling with a `K×K` window moved by `S` (no padding; windows that do not fit are dropped).
-    AvgPool2d,
+    AvgPool,
     avg_pool_forward,
     |g, _, dy, dx| avg_pool_backward(g, dy, dx)
 );

@@ -1,7 +1,7 @@
 //! `PReLU` (He et al. 2015): `x` for positive `x`, else `a·x` with a learned slope `a` — one for the whole layer
 //! or one per channel (per feature after a flat shape), as PyTorch's `nn.PReLU(num_parameters)`.
 
-use super::{Backward, Layer, Pass};
+use super::{Backward, Forward, Layer};
 use crate::Rng;
 
 /// A parametric ReLU over `N` values per sample with `SLOPES` learned slopes (1, or the number of channels).
@@ -34,11 +34,12 @@ impl<const N: usize, const SLOPES: usize> Layer for PReLU<N, SLOPES> {
     const OUT: usize = N;
     const PARAMS: usize = SLOPES;
 
-    fn init(&self, params: &mut [f32], _rng: &mut Rng) {
+    fn init(&self, params: &mut [f32], _buffers: &mut [f32], _rng: &mut Rng) {
         params.fill(self.initial);
     }
 
-    fn forward(&self, params: &[f32], x: &[f32], y: &mut [f32], _scratch: &mut [f32], _pass: &Pass<'_>) {
+    fn forward(&self, f: Forward<'_>) {
+        let Forward { params, x, y, .. } = f;
         for (xs, ys) in x.chunks_exact(N).zip(y.chunks_exact_mut(N)) {
             for ((xb, yb), &a) in xs.chunks_exact(Self::BLOCK).zip(ys.chunks_exact_mut(Self::BLOCK)).zip(params) {
                 for (y, &x) in yb.iter_mut().zip(xb) {
@@ -48,7 +49,8 @@ impl<const N: usize, const SLOPES: usize> Layer for PReLU<N, SLOPES> {
         }
     }
 
-    fn backward(&self, params: &[f32], io: Backward<'_>, grads: &mut [f32], _scratch: &mut [f32]) {
+    fn backward(&self, io: Backward<'_>) {
+        let Backward { params, grads, .. } = io;
         grads.fill(0.0);
         for (xs, dys) in io.x.chunks_exact(N).zip(io.dy.chunks_exact(N)) {
             for ((xb, dyb), g) in xs.chunks_exact(Self::BLOCK).zip(dys.chunks_exact(Self::BLOCK)).zip(&mut *grads) {

@@ -1,36 +1,88 @@
-//! Every layer's backward pass against central finite differences, and forward values against direct loops.
+//! Every layer's backward pass against central finite differences, and forward values against direct loops and
+//! PyTorch's formulas.
 
 use super::*;
 use crate::test_util::{assert_close, random_vec};
 
-/// A pass in eval mode, for layers that do not care.
-const EVAL: Pass<'static> = Pass { mode: Mode::Eval, seed: 0, step: 0, first: 0, batch: 1, norms: &[] };
-
 /// Samples per check: more than one, so that batch handling (accumulation over samples) is exercised.
 const N: usize = 3;
 
+/// `layer`'s output for `x`, with `params` (and no buffers, saved values or statistics).
+fn forward<L: Layer>(layer: &L, params: &[f32], x: &[f32], pass: &Pass<'_>) -> Vec<f32> {
+    let rows = x.len() / L::IN;
+    let mut y = vec![0.0; rows * L::OUT];
+    let mut saved = vec![0.0; rows * L::SAVED_PER_ROW];
+    let mut scratch = vec![0.0; L::SCRATCH + rows * L::SCRATCH_PER_ROW];
+    let buffers = vec![0.0; L::BUFFERS];
+    layer.forward(Forward {
+        params,
+        buffers: &buffers,
+        x,
+        y: &mut y,
+        saved: &mut saved,
+        scratch: &mut scratch,
+        stats: &[],
+        pass,
+    });
+    y
+}
+
+/// `layer`'s parameter gradient and (if `with_dx`) input gradient for output gradient `dy`.
+fn backward<L: Layer>(
+    layer: &L,
+    params: &[f32],
+    x: &[f32],
+    dy: &[f32],
+    with_dx: bool,
+    pass: &Pass<'_>,
+) -> (Vec<f32>, Vec<f32>) {
+    let rows = x.len() / L::IN;
+    let mut y = vec![0.0; rows * L::OUT];
+    let mut saved = vec![0.0; rows * L::SAVED_PER_ROW];
+    let mut scratch = vec![0.0; L::SCRATCH + rows * L::SCRATCH_PER_ROW];
+    let buffers = vec![0.0; L::BUFFERS];
+    layer.forward(Forward {
+        params,
+        buffers: &buffers,
+        x,
+        y: &mut y,
+        saved: &mut saved,
+        scratch: &mut scratch,
+        stats: &[],
+        pass,
+    });
+    let mut grads = vec![f32::NAN; L::PARAMS];
+    let mut dx = vec![f32::NAN; x.len()];
+    layer.backward(Backward {
+        params,
+        buffers: &buffers,
+        x,
+        y: &y,
+        saved: &saved,
+        dy,
+        dx: with_dx.then_some(&mut dx[..]),
+        grads: &mut grads,
+        scratch: &mut scratch,
+        stats: &[],
+        pass,
+    });
+    (grads, dx)
+}
+
 /// Checks parameter and input gradients of `layer` against central differences of `f = ⟨r, layer(x)⟩`, in f32
-/// with step `EPS`; tolerance `|analytic − numeric| ≤ 2e-3 + 2e-2·|numeric|`.
-fn grad_check<L: Layer>(layer: L, seed: u64) {
+/// with step `EPS`, at inputs uniform in ±`scale`; tolerance `|analytic − numeric| ≤ 2e-3 + 2e-2·|numeric|`.
+fn grad_check_at<L: Layer>(layer: L, seed: u64, scale: f32) {
     const EPS: f32 = 1e-3;
     let mut params = vec![0.0; L::PARAMS];
-    layer.init(&mut params, &mut crate::Rng::new(seed, 0));
-    let x = random_vec(N * L::IN, seed + 1);
+    layer.init(&mut params, &mut vec![0.0; L::BUFFERS], &mut crate::Rng::new(seed, 0));
+    let x: Vec<f32> = random_vec(N * L::IN, seed + 1).iter().map(|v| v * scale).collect();
     let r = random_vec(N * L::OUT, seed + 2);
-    let mut scratch = vec![0.0; L::SCRATCH];
     // Training mode: dropout's mask is a function of the pass, so the same mask serves every evaluation.
     let pass = Pass::single(Mode::Train, seed, 3, N);
-    let f = |p: &[f32], x: &[f32], scratch: &mut [f32]| -> f64 {
-        let mut y = vec![0.0; N * L::OUT];
-        layer.forward(p, x, &mut y, scratch, &pass);
-        y.iter().zip(&r).map(|(a, b)| f64::from(*a) * f64::from(*b)).sum()
+    let f = |p: &[f32], x: &[f32]| -> f64 {
+        forward(&layer, p, x, &pass).iter().zip(&r).map(|(a, b)| f64::from(*a) * f64::from(*b)).sum()
     };
-    let mut y = vec![0.0; N * L::OUT];
-    layer.forward(&params, &x, &mut y, &mut scratch, &pass);
-    let mut grads = vec![0.0; L::PARAMS];
-    let mut dx = vec![f32::NAN; N * L::IN];
-    layer.backward(&params, Backward { x: &x, y: &y, dy: &r, dx: Some(&mut dx), pass }, &mut grads, &mut scratch);
-
+    let (grads, dx) = backward(&layer, &params, &x, &r, true, &pass);
     let compare = |what: &str, i: usize, analytic: f32, numeric: f64| {
         let err = (f64::from(analytic) - numeric).abs();
         assert!(err <= 2e-3 + 2e-2 * numeric.abs(), "{what}[{i}]: analytic {analytic}, numeric {numeric}");
@@ -39,20 +91,21 @@ fn grad_check<L: Layer>(layer: L, seed: u64) {
         let (mut hi, mut lo) = (params.clone(), params.clone());
         hi[i] += EPS;
         lo[i] -= EPS;
-        let numeric = (f(&hi, &x, &mut scratch) - f(&lo, &x, &mut scratch)) / f64::from(2.0 * EPS);
-        compare("param", i, grads[i], numeric);
+        compare("param", i, grads[i], (f(&hi, &x) - f(&lo, &x)) / f64::from(2.0 * EPS));
     }
     for i in 0..x.len() {
         let (mut hi, mut lo) = (x.clone(), x.clone());
         hi[i] += EPS;
         lo[i] -= EPS;
-        let numeric = (f(&params, &hi, &mut scratch) - f(&params, &lo, &mut scratch)) / f64::from(2.0 * EPS);
-        compare("input", i, dx[i], numeric);
+        compare("input", i, dx[i], (f(&params, &hi) - f(&params, &lo)) / f64::from(2.0 * EPS));
     }
     // Backward without an input gradient must give the same parameter gradient, overwriting what was there.
-    let mut again = vec![f32::NAN; L::PARAMS];
-    layer.backward(&params, Backward { x: &x, y: &y, dy: &r, dx: None, pass }, &mut again, &mut scratch);
+    let (again, _) = backward(&layer, &params, &x, &r, false, &pass);
     assert_eq!(grads, again);
+}
+
+fn grad_check<L: Layer>(layer: L, seed: u64) {
+    grad_check_at(layer, seed, 1.0);
 }
 
 #[test]
@@ -98,10 +151,10 @@ fn conv_gradients() {
 
 #[test]
 fn pooling_gradients() {
-    grad_check(MaxPool2d::<2, 4, 6, 2, 2>, 8);
-    grad_check(MaxPool2d::<1, 5, 5, 3, 1>, 9);
-    grad_check(AvgPool2d::<2, 4, 6, 2, 2>, 10);
-    grad_check(AvgPool2d::<1, 5, 5, 3, 2>, 11);
+    grad_check(MaxPool::<2, 4, 6, 2, 2>::new(), 8);
+    grad_check(MaxPool::<1, 5, 5, 3, 1>::new(), 9);
+    grad_check(AvgPool::<2, 4, 6, 2, 2>::new(), 10);
+    grad_check(AvgPool::<1, 5, 5, 3, 2>::new(), 11);
 }
 
 #[test]
@@ -113,7 +166,96 @@ fn activation_gradients() {
     grad_check(Sigmoid::<7>::new(), 16);
     grad_check(Tanh::<7>::new(), 17);
     grad_check(Softmax::<6>::new(), 18);
-    grad_check(Flatten::<6>, 19);
+    grad_check(Flatten::<6>::new(), 19);
+    // Over ±4, to reach the curved parts of the newer activations.
+    for (i, scale) in [1.0, 4.0].into_iter().enumerate() {
+        let seed = 20 + 10 * i as u64;
+        grad_check_at(GELU::<9>::new(0.0), seed, scale);
+        grad_check_at(GELU::<9>::new(1.0), seed + 1, scale);
+        grad_check_at(SiLU::<9>::new(), seed + 2, scale);
+        grad_check_at(Softplus::<9>::new(1.0, 20.0), seed + 3, scale);
+        grad_check_at(Softplus::<9>::new(2.5, 3.3), seed + 4, scale);
+        grad_check_at(Hardtanh::<9>::new(-0.5, 0.75), seed + 5, scale);
+        grad_check_at(Mish::<9>::new(), seed + 6, scale);
+        grad_check_at(LogSoftmax::<9>::new(), seed + 7, scale);
+    }
+}
+
+/// The functions as PyTorch defines them (its documentation's formulas), in f64.
+fn pytorch_formula(name: &str, x: f64) -> f64 {
+    let softplus =
+        |x: f64, beta: f64, threshold: f64| if beta * x > threshold { x } else { (beta * x).exp().ln_1p() / beta };
+    let sigmoid = |x: f64| 1.0 / (1.0 + (-x).exp());
+    match name {
+        "gelu" => 0.5 * x * (1.0 + libm::erf(x / std::f64::consts::SQRT_2)),
+        "gelu_tanh" => 0.5 * x * (1.0 + ((2.0 / std::f64::consts::PI).sqrt() * (x + 0.044715 * x.powi(3))).tanh()),
+        "silu" => x * sigmoid(x),
+        "softplus" => softplus(x, 1.0, 20.0),
+        "softplus_beta" => softplus(x, 2.5, 3.3),
+        "hardtanh" => x.clamp(-0.5, 0.75),
+        "mish" => x * softplus(x, 1.0, 20.0).tanh(),
+        other => panic!("no formula for {other}"),
+    }
+}
+
+#[test]
+fn newer_activations_match_pytorchs_formulas() {
+    let x: Vec<f32> = (-80..=80).map(|i| i as f32 * 0.1).chain([-30.0, 25.0, 1e-4, -1e-4, 0.0]).collect();
+    let pass = Pass::single(Mode::Eval, 0, 0, 1);
+    let cases: [(&str, Vec<f32>); 7] = [
+        ("gelu", x.iter().map(|&v| GELU::<1>::new(0.0).value(v)).collect()),
+        ("gelu_tanh", x.iter().map(|&v| GELU::<1>::new(1.0).value(v)).collect()),
+        ("silu", x.iter().map(|&v| SiLU::<1>::new().value(v)).collect()),
+        ("softplus", x.iter().map(|&v| Softplus::<1>::new(1.0, 20.0).value(v)).collect()),
+        ("softplus_beta", x.iter().map(|&v| Softplus::<1>::new(2.5, 3.3).value(v)).collect()),
+        ("hardtanh", x.iter().map(|&v| Hardtanh::<1>::new(-0.5, 0.75).value(v)).collect()),
+        ("mish", x.iter().map(|&v| Mish::<1>::new().value(v)).collect()),
+    ];
+    for (name, got) in cases {
+        let want: Vec<f32> = x.iter().map(|&v| pytorch_formula(name, f64::from(v)) as f32).collect();
+        assert_close(&got, &want, 2e-6, name);
+    }
+    // LogSoftmax is log(softmax), row by row.
+    let row = [0.5f32, -1.0, 2.0, 0.0, 3.5];
+    let got = forward(&LogSoftmax::<5>::new(), &[], &row, &pass);
+    let total: f64 = row.iter().map(|&v| f64::from(v).exp()).sum();
+    let want: Vec<f32> = row.iter().map(|&v| (f64::from(v) - total.ln()) as f32).collect();
+    assert_close(&got, &want, 1e-6, "log_softmax");
+}
+
+/// A NaN input gives a NaN output through every layer (as through PyTorch's), in both modes.
+#[test]
+fn nan_propagates_through_every_activation_and_layer() {
+    fn check<L: Layer>(layer: L, what: &str) {
+        let mut params = vec![0.0; L::PARAMS];
+        layer.init(&mut params, &mut vec![0.0; L::BUFFERS], &mut crate::Rng::new(1, 0));
+        for mode in [Mode::Train, Mode::Eval] {
+            let mut x = random_vec(L::IN, 5);
+            x[0] = f32::NAN;
+            let y = forward(&layer, &params, &x, &Pass::single(mode, 1, 1, 1));
+            assert!(y.iter().any(|v| v.is_nan()), "{what} ({mode:?}) turned NaN into {y:?}");
+        }
+    }
+    check(ReLU::<4>::new(), "ReLU");
+    check(LeakyReLU::<4>::new(0.01), "LeakyReLU");
+    check(ELU::<4>::new(1.0), "ELU");
+    check(Sigmoid::<4>::new(), "Sigmoid");
+    check(Tanh::<4>::new(), "Tanh");
+    check(GELU::<4>::new(0.0), "GELU");
+    check(GELU::<4>::new(1.0), "GELU tanh");
+    check(SiLU::<4>::new(), "SiLU");
+    check(Softplus::<4>::new(1.0, 20.0), "Softplus");
+    check(Hardtanh::<4>::new(-1.0, 1.0), "Hardtanh");
+    check(Mish::<4>::new(), "Mish");
+    check(Softmax::<4>::new(), "Softmax");
+    check(LogSoftmax::<4>::new(), "LogSoftmax");
+    check(PReLU::<4, 1>::new(0, 0.25), "PReLU");
+    check(Maxout::<4, 2, 3>::new(0, Init::PyTorch), "Maxout");
+    check(Linear::<4, 3, true>::new(0, Init::PyTorch), "Linear");
+    check(Dropout::<4>::new(0.5, 0), "Dropout");
+    check(MaxPool::<1, 2, 2, 2, 2>::new(), "MaxPool");
+    check(AvgPool::<1, 2, 2, 2, 2>::new(), "AvgPool");
+    check(Conv2d::<1, 2, 2, 1, 1, 1, 0, true>::new(0, Init::PyTorch), "Conv2d");
 }
 
 /// Direct 7-loop convolution, written independently of im2col.
@@ -153,16 +295,19 @@ fn naive_conv(
     y
 }
 
+/// A pass in eval mode, for layers that do not care.
+const EVAL: Pass<'static> =
+    Pass { mode: Mode::Eval, seed: 0, step: 0, first: 0, batch: 1, samples: 1, steps: 1, lengths: &[] };
+
 #[test]
 fn conv_forward_matches_a_direct_loop_with_stride_and_padding() {
     type L = Conv2d<3, 9, 8, 4, 3, 2, 1, true>;
     let layer = L::new(0, Init::PyTorch);
     assert_eq!((L::OUT_HEIGHT, L::OUT_WIDTH), (5, 4));
     let mut params = vec![0.0; <L as Layer>::PARAMS];
-    layer.init(&mut params, &mut crate::Rng::new(1, 0));
+    layer.init(&mut params, &mut [], &mut crate::Rng::new(1, 0));
     let x = random_vec(2 * <L as Layer>::IN, 2);
-    let mut y = vec![0.0; 2 * <L as Layer>::OUT];
-    layer.forward(&params, &x, &mut y, &mut vec![0.0; <L as Layer>::SCRATCH], &EVAL);
+    let y = forward(&layer, &params, &x, &EVAL);
     let (w, b) = params.split_at(4 * 3 * 9);
     for n in 0..2 {
         let want = naive_conv(&x[n * 216..(n + 1) * 216], w, b, (3, 9, 8), 4, 3, 2, 1);
@@ -177,12 +322,9 @@ fn linear_forward_by_hand() {
     let layer = Linear::<3, 2, true>::new(0, Init::PyTorch);
     // W = [[1, 2, 3], [-1, 0, 1]], b = [0.5, -0.5]
     let params = [1.0, 2.0, 3.0, -1.0, 0.0, 1.0, 0.5, -0.5];
-    let mut y = [0.0; 4];
-    let mut scratch = vec![0.0; <Linear<3, 2, true> as Layer>::SCRATCH];
-    layer.forward(&params, &[1.0, 1.0, 1.0, 2.0, 0.0, -1.0], &mut y, &mut scratch, &EVAL);
+    let y = forward(&layer, &params, &[1.0, 1.0, 1.0, 2.0, 0.0, -1.0], &EVAL);
     assert_eq!(y, [6.5, -0.5, -0.5, -3.5]);
-    let mut one = [0.0; 2];
-    layer.forward(&params, &[2.0, 0.0, -1.0], &mut one, &mut scratch, &EVAL);
+    let one = forward(&layer, &params, &[2.0, 0.0, -1.0], &EVAL);
     assert_eq!(one, [-0.5, -3.5], "one sample takes the matrix-vector path");
     assert_eq!(layer.weight(&params), &[[1.0, 2.0, 3.0], [-1.0, 0.0, 1.0]]);
 }
@@ -190,9 +332,8 @@ fn linear_forward_by_hand() {
 #[test]
 fn pool_forward_on_two_channels_by_hand() {
     let x: Vec<f32> = (0..32).map(|v| v as f32).collect(); // 2×4×4
-    let mut y = [0.0; 8];
-    MaxPool2d::<2, 4, 4, 2, 2>.forward(&[], &x, &mut y, &mut [], &EVAL);
+    let y = forward(&MaxPool::<2, 4, 4, 2, 2>::new(), &[], &x, &EVAL);
     assert_eq!(y, [5.0, 7.0, 13.0, 15.0, 21.0, 23.0, 29.0, 31.0]);
-    AvgPool2d::<2, 4, 4, 2, 2>.forward(&[], &x, &mut y, &mut [], &EVAL);
+    let y = forward(&AvgPool::<2, 4, 4, 2, 2>::new(), &[], &x, &EVAL);
     assert_eq!(y, [2.5, 4.5, 10.5, 12.5, 18.5, 20.5, 26.5, 28.5]);
 }

@@ -3,7 +3,7 @@
 
 use super::check;
 use crate::loss::Loss;
-use crate::network::Network;
+use crate::net::Network;
 use crate::Result;
 use std::collections::VecDeque;
 

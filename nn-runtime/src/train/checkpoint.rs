@@ -7,7 +7,7 @@
 
 use super::history::{EpochRecord, History};
 use crate::io::{read_safetensors, state_dict, to_safetensors_typed, write_atomic, Stored};
-use crate::network::Network;
+use crate::net::Network;
 use crate::optim::{Optimizer, OptimizerState};
 use crate::{Error, Result};
 use std::collections::HashMap;

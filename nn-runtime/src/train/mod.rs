@@ -12,9 +12,9 @@ pub use schedule::Schedule;
 
 use crate::data::{Augment, Dataset, Loader};
 use crate::loss::Loss;
-use crate::network::Network;
+use crate::net::Mode;
+use crate::net::Network;
 use crate::optim::Optimizer;
-use crate::pass::Mode;
 use crate::regularize::{add_weight_penalty, apply_max_norm, clip_grad_norm, clip_grad_value, Regularization};
 use crate::sample::{argmax, predicted_class, Sample};
 use crate::{Error, Result};
@@ -371,23 +371,21 @@ where
 
 /// Adds the weight penalties to the gradient `loss_and_grad` left in the network and clips it; returns the penalty.
 fn regularize<N: Network>(net: &mut N, r: &Regularization) -> f32 {
-    let mut state = std::mem::take(net.state_mut());
-    let penalty = add_weight_penalty::<N>(net.params(), &mut state.grads, r.l1, r.l2);
+    let parts = net.parts_mut();
+    let penalty = add_weight_penalty::<N>(parts.params, parts.grads, r.l1, r.l2);
     if let Some(c) = r.clip_value {
-        clip_grad_value(&mut state.grads, c);
+        clip_grad_value(parts.grads, c);
     }
     if let Some(c) = r.clip_norm {
-        clip_grad_norm(&mut state.grads, c);
+        clip_grad_norm(parts.grads, c);
     }
-    std::mem::swap(net.state_mut(), &mut state);
     penalty
 }
 
 /// The optimizer update with the gradient `loss_and_grad` left in the network.
 fn step_optimizer<N: Network, O: Optimizer>(net: &mut N, optimizer: &mut O) {
-    let mut state = std::mem::take(net.state_mut());
-    optimizer.step(net.params_mut(), &state.grads);
-    std::mem::swap(net.state_mut(), &mut state);
+    let parts = net.parts_mut();
+    optimizer.step(parts.params, parts.grads);
 }
 
 /// Everything about a run that can be checked before its first step.
@@ -434,22 +432,22 @@ fn validate<N: Network, T>(
     config.schedule.validate()
 }
 
-/// A layer that normalises over the batch needs two values per channel: refuses batch sizes (including an
-/// epoch's short last batch) that would give it one.
+/// Refuses batch sizes (including an epoch's short last batch) too small for a layer that normalises over the
+/// batch (batch norm per feature needs two samples).
 fn check_batch_statistics<N: Network>(config: &TrainConfig, samples: usize) -> Result<()> {
-    let Some(norm) = N::NORMS.iter().find(|n| n.spatial < 2) else { return Ok(()) };
+    let Some(stage) = N::PLAN.stages.iter().max_by_key(|s| s.min_batch) else { return Ok(()) };
     let last = samples % config.batch_size;
     let smallest = if last != 0 && !config.drop_last { last } else { config.batch_size.min(samples) };
-    if smallest * norm.spatial >= 2 {
+    if smallest >= stage.min_batch {
         return Ok(());
     }
     let problem = if smallest == config.batch_size || samples <= config.batch_size {
-        format!("batch-norm layer `{}` needs at least two samples per batch in training", norm.name)
+        format!("layer `{}` needs at least {} samples per batch in training", stage.name, stage.min_batch)
     } else {
         format!(
-            "{samples} samples in batches of {} leave a last batch of one sample, which batch-norm layer `{}` \
-             cannot normalise; set `drop_last: true` or choose another batch size",
-            config.batch_size, norm.name
+            "{samples} samples in batches of {} leave a last batch of {smallest}, too few for layer `{}` (it needs \
+             {}); set `drop_last: true` or choose another batch size",
+            config.batch_size, stage.name, stage.min_batch
         )
     };
     Err(Error::InvalidSetting { name: "batch_size", problem })

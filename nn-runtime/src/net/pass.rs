@@ -31,15 +31,25 @@ pub struct Pass<'a> {
     pub first: usize,
     /// Samples in the whole batch.
     pub batch: usize,
-    /// Batch statistics of the batch-norm layers (mean, 1/σ, Σdy, Σdy·x̂ per channel), filled between the stages
-    /// of a training pass.
-    pub norms: &'a [f32],
+    /// Samples in this chunk.
+    pub samples: usize,
+    /// Time steps per sample in this chunk (1 for samples without a time axis).
+    pub steps: usize,
+    /// Each sample's own number of steps (empty when every sample has `steps`).
+    pub lengths: &'a [usize],
 }
 
 impl Pass<'static> {
-    /// A pass in `mode` over a single chunk of `batch` samples, with no batch-norm statistics (for testing layers
-    /// on their own).
+    /// A pass in `mode` over a single chunk of `batch` samples without a time axis (for testing layers on their
+    /// own).
     pub fn single(mode: Mode, seed: u64, step: u64, batch: usize) -> Self {
-        Self { mode, seed, step, first: 0, batch, norms: &[] }
+        Self { mode, seed, step, first: 0, batch, samples: batch, steps: 1, lengths: &[] }
+    }
+}
+
+impl Pass<'_> {
+    /// Rows of the chunk: samples × steps.
+    pub fn rows(&self) -> usize {
+        self.samples * self.steps
     }
 }

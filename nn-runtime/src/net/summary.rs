@@ -1,6 +1,6 @@
 //! The text table of a network's layers (`Network::summary`).
 
-use crate::network::LayerInfo;
+use super::info::LayerInfo;
 
 /// Formats `layers` as a table with a total parameter count.
 pub fn table(layers: &[LayerInfo], total: usize) -> String {

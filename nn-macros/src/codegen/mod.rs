@@ -1,0 +1,220 @@
+//! Stage 3: a checked network into Rust. Every runtime item is named through `::nn::__private`, so users need
+//! only the facade crate.
+//!
+//! The forward pass is one block per layer in order, the backward pass one block per layer in reverse; every
+//! size is a literal. `Flatten` emits nothing: activations are flat row-major buffers already, so its output
+//! buffer is its input buffer.
+
+mod passes;
+mod placeholder;
+mod plan;
+mod tables;
+
+pub use placeholder::placeholder;
+
+use crate::check::Checked;
+use crate::layers::{lit, runtime_path, Placement};
+use crate::parse::Network;
+use crate::shape::Shape;
+use plan::Plan;
+use proc_macro2::TokenStream;
+use quote::quote;
+
+/// The generated struct, its descriptor constants, and its `Network` impl.
+pub fn network(net: &Network, checked: &Checked) -> TokenStream {
+    let plan = Plan::new(checked);
+    let definition = definition(net, checked, &plan);
+    let constants = constants(net, checked, &plan);
+    let assertions = tables::assertions(checked, &plan);
+    let implementation = implementation(net, checked, &plan);
+    quote! {
+        #definition
+        #constants
+        // The macro's shape arithmetic, checked a second time by the runtime's own constants.
+        #assertions
+        #implementation
+    }
+}
+
+/// The struct: a public field per named layer or layer with parameters, the parameter and buffer arrays, and
+/// the hidden state.
+fn definition(net: &Network, checked: &Checked, plan: &Plan) -> TokenStream {
+    let rt = quote!(::nn::__private);
+    let Network { attrs, vis, name, .. } = net;
+    let doc = tables::summary_doc(checked, plan.total_params);
+    let fields = checked.layers.iter().filter(|l| l.has_field()).map(|l| {
+        let (field, ty) = (&l.field, runtime_path(&*l.layer));
+        let params = l.layer.params();
+        let doc = format!(
+            "`{}`: output {}, {params} parameter{}.",
+            l.declaration,
+            l.output.short(),
+            if params == 1 { "" } else { "s" }
+        );
+        quote!(#[doc = #doc] pub #field: #ty)
+    });
+    quote! {
+        #(#attrs)*
+        #[doc = #doc]
+        #vis struct #name {
+            #(#fields,)*
+            /// All parameters in one contiguous buffer, in the order of `Network::TENSORS`. Layer fields give typed
+            /// views into it, e.g. `net.fc1.weight(&net.params)`.
+            pub params: #rt::Params,
+            /// Buffers: state saved with the weights but not trained (batch norm's running statistics), in the
+            /// order of `Network::BUFFER_TENSORS`; empty without batch norm.
+            pub buffers: #rt::Params,
+            __nn: #rt::State,
+        }
+    }
+}
+
+/// One constant per layer holding its descriptor (the passes are associated functions and read them there),
+/// and the inherent `new`.
+fn constants(net: &Network, checked: &Checked, plan: &Plan) -> TokenStream {
+    let name = &net.name;
+    let consts = checked.layers.iter().enumerate().map(|(i, l)| {
+        let at = Placement { params: plan.params_at[i], buffers: plan.buffers_at[i], index: l.index };
+        let (ident, ty, ctor) = (passes::layer_const(l.index), runtime_path(&*l.layer), l.layer.constructor(&at));
+        quote!(#[doc(hidden)] const #ident: #ty = <#ty>::#ctor;)
+    });
+    quote! {
+        impl #name {
+            #(#consts)*
+
+            /// A network with parameters initialised from `seed`.
+            pub fn new(seed: u64) -> Self {
+                <Self as ::nn::__private::Network>::new(seed)
+            }
+        }
+    }
+}
+
+/// `[[[f32; W]; H]; C]` for an image, `[f32; N]` for features.
+pub fn array_type(shape: &Shape) -> TokenStream {
+    shape.dims().iter().rev().fold(quote!(f32), |inner, &d| {
+        let d = lit(d);
+        quote!([#inner; #d])
+    })
+}
+
+/// The `Network` impl.
+fn implementation(net: &Network, checked: &Checked, plan: &Plan) -> TokenStream {
+    let rt = quote!(::nn::__private);
+    let name = &net.name;
+    let (input_ty, output_ty) = (array_type(&checked.input), array_type(checked.output()));
+    let (total, total_buffers) = (lit(plan.total_params), lit(plan.total_buffers));
+    let layer_infos = tables::layer_infos(checked);
+    let tensor_infos = tables::tensor_infos(checked, &plan.params_at, |l| l.tensors());
+    let buffer_infos = tables::tensor_infos(checked, &plan.buffers_at, |l| l.buffers());
+    let input_dims = checked.input.dims().into_iter().map(lit);
+    let plan_const = tables::plan(checked, plan);
+    let fields = checked.layers.iter().filter(|l| l.has_field()).map(|l| {
+        let (field, ident) = (&l.field, passes::layer_const(l.index));
+        quote!(#field: Self::#ident)
+    });
+    let inits =
+        checked.layers.iter().enumerate().filter(|(_, l)| l.layer.params() + l.layer.buffer_len() > 0).map(|(i, l)| {
+            let (p0, p1) = (lit(plan.params_at[i]), lit(plan.params_at[i] + l.layer.params()));
+            let (b0, b1) = (lit(plan.buffers_at[i]), lit(plan.buffers_at[i] + l.layer.buffer_len()));
+            let (ident, stream) = (passes::layer_const(l.index), l.index as u64);
+            quote! {
+                #rt::layers::Layer::init(
+                    &Self::#ident,
+                    &mut net.params[#p0..#p1],
+                    &mut net.buffers[#b0..#b1],
+                    &mut #rt::Rng::new(seed, #stream),
+                );
+            }
+        });
+    let forward = passes::forward(checked, plan);
+    let backward = passes::backward(checked, plan);
+    let finish = (!plan.stages.is_empty()).then(|| {
+        let body = passes::finish(checked, plan);
+        quote! {
+            fn finish_stats(
+                stage: usize,
+                backward: bool,
+                sums: &[f64],
+                pass: &#rt::Pass<'_>,
+                stats: &mut [f32],
+                buffers: &mut [f32],
+            ) -> #rt::Result<()> {
+                #body
+            }
+        }
+    });
+    let no_layers_backward = plan.steps.is_empty().then(|| {
+        quote! {
+            if want_dx {
+                let len = chunk_dx.len().min(g.len()).min(input.len());
+                chunk_dx[..len].copy_from_slice(&g[..len]);
+            }
+        }
+    });
+    quote! {
+        impl #rt::Network for #name {
+            type Input = #input_ty;
+            type Output = #output_ty;
+            const PARAMS: usize = #total;
+            const BUFFERS: usize = #total_buffers;
+            const LAYERS: &'static [#rt::LayerInfo] = &[#(#layer_infos),*];
+            const TENSORS: &'static [#rt::TensorInfo] = &[#(#tensor_infos),*];
+            const BUFFER_TENSORS: &'static [#rt::TensorInfo] = &[#(#buffer_infos),*];
+            const INPUT_SHAPE: &'static [usize] = &[#(#input_dims),*];
+            const PLAN: #rt::Plan = #plan_const;
+
+            fn new(seed: u64) -> Self {
+                let mut net = Self {
+                    #(#fields,)*
+                    params: #rt::Params::zeros(#total),
+                    buffers: #rt::Params::zeros(#total_buffers),
+                    __nn: #rt::State::new::<Self>(seed),
+                };
+                #(#inits)*
+                net
+            }
+
+            fn parts(&self) -> #rt::Parts<'_> {
+                #rt::Parts::new(&self.params, &self.buffers, &self.__nn)
+            }
+
+            fn parts_mut(&mut self) -> #rt::PartsMut<'_> {
+                #rt::PartsMut::new(&mut self.params, &mut self.buffers, &mut self.__nn)
+            }
+
+            #[allow(unused_variables)]
+            fn forward_chunk(
+                model: #rt::Model<'_>,
+                chunk: &mut #rt::Chunk,
+                input: &[f32],
+                pass: &#rt::Pass<'_>,
+                stats: &[f32],
+                stage: ::core::option::Option<usize>,
+            ) {
+                let rows = pass.rows();
+                let #rt::Chunk { acts, saved, scratch, partials, .. } = chunk;
+                #forward
+            }
+
+            #[allow(unused_variables, unused_mut)]
+            fn backward_chunk(
+                model: #rt::Model<'_>,
+                chunk: &mut #rt::Chunk,
+                input: &[f32],
+                want_dx: bool,
+                pass: &#rt::Pass<'_>,
+                stats: &[f32],
+                stage: ::core::option::Option<usize>,
+            ) {
+                let rows = pass.rows();
+                let #rt::Chunk { acts, saved, scratch, grad_out, grad_in, grads, partials, dx: chunk_dx } = chunk;
+                let (mut g, mut h): (&mut [f32], &mut [f32]) = (grad_out, grad_in);
+                #backward
+                #no_layers_backward
+            }
+
+            #finish
+        }
+    }
+}

@@ -1,0 +1,193 @@
+//! The bodies of the generated forward and backward passes over one chunk: one block per layer, in order and in
+//! reverse, every size a literal. A network with whole-batch layers has its blocks grouped into stages, each
+//! guarded by the stage it belongs to; a network without them has no guards at all.
+
+use super::plan::{Plan, Step};
+use crate::check::Checked;
+use crate::layers::{lit, runtime_path};
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote};
+
+/// The name of layer `index`'s descriptor constant.
+pub fn layer_const(index: usize) -> proc_macro2::Ident {
+    format_ident!("__NN_LAYER_{}", index)
+}
+
+/// Tokens shared by both passes for one step.
+struct Parts {
+    layer: TokenStream,
+    params: TokenStream,
+    buffers: TokenStream,
+    saved: TokenStream,
+    stats: TokenStream,
+}
+
+fn parts(checked: &Checked, step: &Step, k: usize) -> Parts {
+    let rt = quote!(::nn::__private);
+    let ty = runtime_path(&*checked.layers[step.layer].layer);
+    let layer = layer_const(checked.layers[step.layer].index);
+    let (p0, p1, b0, b1) =
+        (lit(step.params.start), lit(step.params.end), lit(step.buffers.start), lit(step.buffers.end));
+    let k = lit(k);
+    let stats = match step.whole_batch {
+        Some(j) => {
+            let j = lit(j);
+            quote!({ let s = &Self::PLAN.stages[#j]; &stats[s.stats..s.stats + s.stats_len] })
+        }
+        None => quote!(&[]),
+    };
+    Parts {
+        saved: quote!(saved[#k][..rows * <#ty as #rt::layers::Layer>::SAVED_PER_ROW]),
+        layer: quote!(Self::#layer),
+        params: quote!(&model.params[#p0..#p1]),
+        buffers: quote!(&model.buffers[#b0..#b1]),
+        stats,
+    }
+}
+
+/// `partials[...]` of whole-batch layer `j`.
+fn partials(j: usize) -> TokenStream {
+    let j = lit(j);
+    quote!({ let s = &Self::PLAN.stages[#j]; &mut partials[s.partials..s.partials + s.partials_len] })
+}
+
+/// The body of `forward_chunk`.
+pub fn forward(checked: &Checked, plan: &Plan) -> TokenStream {
+    let rt = quote!(::nn::__private);
+    let block = |k: usize| {
+        let step = &plan.steps[k];
+        let Parts { layer, params, buffers, saved, stats, .. } = parts(checked, step, k);
+        let (from, to, i, o) = (lit(step.from), lit(step.to), lit(step.in_len), lit(step.out_len));
+        quote! {{
+            let (x, y) = #rt::layer_io(input, acts, #from, #to, rows * #i, rows * #o);
+            #rt::layers::Layer::forward(&#layer, #rt::layers::Forward {
+                params: #params, buffers: #buffers, x, y, saved: &mut #saved, scratch: &mut scratch[..],
+                stats: #stats, pass,
+            });
+        }}
+    };
+    let statistics = |j: usize| {
+        let step = &plan.steps[plan.stages[j]];
+        let Parts { layer, .. } = parts(checked, step, plan.stages[j]);
+        let (from, i, partials) = (lit(step.from), lit(step.in_len), partials(j));
+        quote! {
+            if stage.is_some() {
+                let x = #rt::buffer(input, acts, #from, rows * #i);
+                #rt::layers::Layer::forward_partials(&#layer, x, pass, #partials);
+            }
+        }
+    };
+    if plan.stages.is_empty() {
+        return (0..plan.steps.len()).map(block).collect();
+    }
+    (0..=plan.stages.len())
+        .map(|s| {
+            let apply = s.checked_sub(1).map(|j| block(plan.stages[j]));
+            let layers =
+                (0..plan.steps.len()).filter(|&k| plan.steps[k].stage == s && plan.steps[k].whole_batch.is_none());
+            let layers = layers.map(block);
+            let reduce = (s < plan.stages.len()).then(|| statistics(s));
+            let s = lit(s);
+            quote! {
+                if stage.is_none_or(|s| s == #s) {
+                    #apply
+                    #(#layers)*
+                    #reduce
+                }
+            }
+        })
+        .collect()
+}
+
+/// The body of `backward_chunk`.
+pub fn backward(checked: &Checked, plan: &Plan) -> TokenStream {
+    let rt = quote!(::nn::__private);
+    let io = |k: usize, with_dx: bool| {
+        let step = &plan.steps[k];
+        let Parts { params, buffers, saved, stats, .. } = parts(checked, step, k);
+        let (from, to, i, o) = (lit(step.from), lit(step.to), lit(step.in_len), lit(step.out_len));
+        let (p0, p1) = (lit(step.params.start), lit(step.params.end));
+        let dx = match (with_dx, k) {
+            (false, _) => quote!(::core::option::Option::None),
+            (true, 0) => quote! {
+                if want_dx { ::core::option::Option::Some(&mut chunk_dx[..rows * #i]) } else { ::core::option::Option::None }
+            },
+            (true, _) => quote!(::core::option::Option::Some(&mut h[..rows * #i])),
+        };
+        quote! {
+            #rt::layers::Backward {
+                params: #params, buffers: #buffers,
+                x: #rt::buffer(input, acts, #from, rows * #i),
+                y: #rt::buffer(input, acts, #to, rows * #o),
+                saved: &#saved, dy: &g[..rows * #o], dx: #dx, grads: &mut grads[#p0..#p1],
+                scratch: &mut scratch[..], stats: #stats, pass,
+            }
+        }
+    };
+    let block = |k: usize| {
+        let (layer, io) = (parts(checked, &plan.steps[k], k).layer, io(k, true));
+        quote! {
+            #rt::layers::Layer::backward(&#layer, #io);
+            ::core::mem::swap(&mut g, &mut h);
+        }
+    };
+    let statistics = |j: usize| {
+        let k = plan.stages[j];
+        let (layer, io, partials) = (parts(checked, &plan.steps[k], k).layer, io(k, false), partials(j));
+        quote! {
+            if stage.is_some() {
+                #rt::layers::Layer::backward_partials(&#layer, #io, #partials);
+            }
+        }
+    };
+    if plan.stages.is_empty() {
+        return (0..plan.steps.len()).rev().map(block).collect();
+    }
+    let flips = plan.flips();
+    let blocks = (0..=plan.stages.len()).rev().map(|s| {
+        let apply = (s < plan.stages.len()).then(|| block(plan.stages[s]));
+        let layers =
+            (0..plan.steps.len()).rev().filter(|&k| plan.steps[k].stage == s && plan.steps[k].whole_batch.is_none());
+        let layers = layers.map(block);
+        let reduce = s.checked_sub(1).map(statistics);
+        let s = lit(s);
+        quote! {
+            if stage.is_none_or(|s| s == #s) {
+                #apply
+                #(#layers)*
+                #reduce
+            }
+        }
+    });
+    quote! {
+        // Where a stage's incoming gradient is: the stages before it in backward order swapped the two buffers
+        // this many times.
+        if stage.is_some_and(|s| [#(#flips),*][s]) {
+            ::core::mem::swap(&mut g, &mut h);
+        }
+        #(#blocks)*
+    }
+}
+
+/// The body of `finish_stats`: the whole-batch layers' reductions, by index.
+pub fn finish(checked: &Checked, plan: &Plan) -> TokenStream {
+    let rt = quote!(::nn::__private);
+    let arms = plan.stages.iter().enumerate().map(|(j, &k)| {
+        let layer = parts(checked, &plan.steps[k], k).layer;
+        let j = lit(j);
+        quote! {
+            #j => if backward {
+                #rt::layers::Layer::finish_backward(&#layer, sums, pass, stats);
+                ::core::result::Result::Ok(())
+            } else {
+                #rt::layers::Layer::finish_forward(&#layer, sums, pass, stats, buffers)
+            },
+        }
+    });
+    quote! {
+        match stage {
+            #(#arms)*
+            _ => ::core::result::Result::Ok(()),
+        }
+    }
+}

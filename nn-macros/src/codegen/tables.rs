@@ -1,0 +1,123 @@
+//! The constants a generated network carries: its layers, tensors, buffer sizes and stages, its documentation,
+//! and the compile-time cross-check of the macro's sizes against the runtime's.
+
+use super::plan::Plan;
+use crate::check::Checked;
+use crate::layers::{lit, runtime_path, Layer, Tensor};
+use proc_macro2::TokenStream;
+use quote::quote;
+
+/// `LayerInfo` expressions, one per layer.
+pub fn layer_infos(checked: &Checked) -> Vec<TokenStream> {
+    let rt = quote!(::nn::__private);
+    checked
+        .layers
+        .iter()
+        .map(|l| {
+            let name = l.field.to_string();
+            let decl = &l.declaration;
+            let dims = l.output.dims().into_iter().map(lit);
+            let params = lit(l.layer.params());
+            quote!(#rt::LayerInfo { name: #name, declaration: #decl, output_shape: &[#(#dims),*], params: #params })
+        })
+        .collect()
+}
+
+/// `TensorInfo` expressions for every layer's tensors as `tensors` lists them (parameters or buffers), named
+/// `{prefix}.{suffix}`, laid out from each layer's offset in the matching array.
+pub fn tensor_infos(checked: &Checked, offsets: &[usize], tensors: fn(&dyn Layer) -> Vec<Tensor>) -> Vec<TokenStream> {
+    let rt = quote!(::nn::__private);
+    let mut table = Vec::new();
+    for (l, &offset) in checked.layers.iter().zip(offsets) {
+        let mut at = offset;
+        for (suffix, shape) in tensors(&*l.layer) {
+            let name = format!("{}.{suffix}", l.prefix);
+            let len: usize = shape.iter().product();
+            let (shape, offset) = (shape.into_iter().map(lit), lit(at));
+            table.push(quote!(#rt::TensorInfo { name: #name, shape: &[#(#shape),*], offset: #offset }));
+            at += len;
+        }
+    }
+    table
+}
+
+/// The `Plan` constant.
+pub fn plan(checked: &Checked, plan: &Plan) -> TokenStream {
+    let rt = quote!(::nn::__private);
+    let types: Vec<TokenStream> = plan.steps.iter().map(|s| runtime_path(&*checked.layers[s.layer].layer)).collect();
+    let layer = quote!(#rt::layers::Layer);
+    let scratch = types.iter().map(|t| quote!((<#t as #layer>::SCRATCH, <#t as #layer>::SCRATCH_PER_ROW)));
+    let saved = types.iter().map(|t| quote!(<#t as #layer>::SAVED_PER_ROW));
+    let mut partials = quote!(0);
+    let mut stats = quote!(0);
+    let stages = plan.stages.iter().map(|&k| {
+        let step = &plan.steps[k];
+        let t = &types[k];
+        let name = checked.layers[step.layer].field.to_string();
+        let buffers = lit(step.buffers.start);
+        let stage = quote! {
+            #rt::Stage {
+                name: #name,
+                partials: #partials,
+                partials_len: <#t as #layer>::PARTIALS,
+                stats: #stats,
+                stats_len: <#t as #layer>::STATS,
+                buffers: #buffers,
+                buffers_len: <#t as #layer>::BUFFERS,
+                min_batch: <#t as #layer>::MIN_BATCH,
+            }
+        };
+        partials = quote!(#partials + <#t as #layer>::PARTIALS);
+        stats = quote!(#stats + <#t as #layer>::STATS);
+        stage
+    });
+    let stages: Vec<TokenStream> = stages.collect();
+    let activations = plan.activations.iter().map(|&a| lit(a));
+    let (input, output) = (lit(checked.input.len()), lit(checked.output().len()));
+    let (width, output_buffer) = (lit(plan.width), lit(plan.output_buffer));
+    quote! {
+        #rt::Plan {
+            input: #input,
+            output: #output,
+            activations: &[#(#activations),*],
+            output_buffer: #output_buffer,
+            scratch: &[#(#scratch),*],
+            saved: &[#(#saved),*],
+            width: #width,
+            stages: &[#(#stages),*],
+        }
+    }
+}
+
+/// Compile-time assertions that the runtime's own constants agree with every size the macro computed.
+pub fn assertions(checked: &Checked, plan: &Plan) -> TokenStream {
+    let rt = quote!(::nn::__private);
+    let checks = plan.steps.iter().map(|s| {
+        let l = &checked.layers[s.layer];
+        let ty = runtime_path(&*l.layer);
+        let layer = quote!(<#ty as #rt::layers::Layer>);
+        let (i, o, p, b) = (lit(s.in_len), lit(s.out_len), lit(l.layer.params()), lit(l.layer.buffer_len()));
+        let whole_batch = l.layer.whole_batch();
+        quote! {
+            ::core::assert!(
+                #layer::IN == #i && #layer::OUT == #o && #layer::PARAMS == #p && #layer::BUFFERS == #b
+                    && (#layer::PARTIALS > 0) == #whole_batch
+            );
+        }
+    });
+    quote!(const _: () = { #(#checks)* };)
+}
+
+/// The "Layers" table appended to the struct's documentation.
+pub fn summary_doc(checked: &Checked, total: usize) -> String {
+    let mut doc = String::from("\n\n# Layers\n\n| field | layer | output | parameters |\n|---|---|---|---:|\n");
+    doc.push_str(&format!("| | `Input` | {} | |\n", checked.input.short()));
+    for l in &checked.layers {
+        let field = if l.has_field() { format!("`{}`", l.field) } else { String::new() };
+        doc.push_str(&format!("| {field} | `{}` | {} | {} |\n", l.declaration, l.output.short(), l.layer.params()));
+    }
+    doc.push_str(&format!(
+        "\nTotal: {total} parameters. Generated by `network!`; every shape above was checked at compile time."
+    ));
+    doc
+}

@@ -1,0 +1,236 @@
+//! Every layer kind the DSL knows, each defined once: its name, its typed arguments with defaults and checks,
+//! its output-shape rule, its parameter and buffer tensors, its runtime type and constructor, and its row of the
+//! documentation table. The checker, the code generator and the documentation read these definitions and
+//! nothing else.
+//!
+//! To add a layer kind, implement [`Kind`] (and [`Layer`] for its checked form) in a file here and list it in
+//! [`all`]; to add an element-wise activation, add one entry to [`activation::ALL`]. The runtime side is one
+//! type implementing `nn_runtime::layers::Layer`.
+
+mod activation;
+mod conv;
+mod dropout;
+mod flatten;
+mod linear;
+mod maxout;
+mod norm;
+mod pool;
+mod prelu;
+
+use crate::args::Args;
+use crate::shape::{product, Shape};
+use proc_macro2::{Literal, TokenStream};
+use quote::quote;
+
+/// A layer kind of the DSL.
+pub trait Kind: Sync {
+    /// Its name in the DSL: `Linear`.
+    fn name(&self) -> &'static str;
+
+    /// Its row of the documentation table (the arguments and options come from the slots it asks for).
+    fn doc(&self) -> Doc;
+
+    /// Asks for its arguments (all of them, first, whatever the input), checks them against the input shape,
+    /// and reports every problem through `args`. The output shape is as well known as the errors allow, so that
+    /// checking goes on after a mistake.
+    fn check(&self, args: &mut Args<'_>, input: &Shape) -> Checked;
+}
+
+/// The documentation of a kind.
+pub struct Doc {
+    /// What its positional arguments are, in words.
+    pub arguments: &'static str,
+    /// Its shape rule.
+    pub shape: &'static str,
+}
+
+/// What checking a layer gave: its output shape, and the layer if it is known well enough to generate code
+/// (or, after an error, a typed field in the placeholder struct).
+pub struct Checked {
+    pub output: Shape,
+    pub layer: Option<Box<dyn Layer>>,
+}
+
+impl Checked {
+    /// Nothing known.
+    pub fn unknown() -> Self {
+        Self { output: Shape::Unknown, layer: None }
+    }
+
+    /// Only the output shape.
+    pub fn output(output: Shape) -> Self {
+        Self { output, layer: None }
+    }
+
+    /// A layer and its output.
+    pub fn layer(output: Shape, layer: impl Layer + 'static) -> Self {
+        Self { output, layer: Some(Box::new(layer)) }
+    }
+}
+
+/// A named tensor of a layer: the suffix of its name (`weight`) and its shape.
+pub type Tensor = (&'static str, Vec<usize>);
+
+/// A checked layer, every size resolved.
+pub trait Layer {
+    /// Its parameter tensors, in buffer order.
+    fn tensors(&self) -> Vec<Tensor> {
+        Vec::new()
+    }
+
+    /// Its buffer tensors (saved with the weights, not trained), as PyTorch names them.
+    fn buffers(&self) -> Vec<Tensor> {
+        Vec::new()
+    }
+
+    /// Its runtime type, as a path under `nn::layers` with its sizes: `Linear<784, 10, true>`.
+    fn runtime_type(&self) -> TokenStream;
+
+    /// The expression building its runtime descriptor (its parameters at `at`).
+    fn constructor(&self, at: &Placement) -> TokenStream;
+
+    /// Whether its output is its input seen with another shape (`Flatten`): it emits no code and shares the
+    /// input's buffer.
+    fn aliases_input(&self) -> bool {
+        false
+    }
+
+    /// Whether its training output depends on the whole batch, so the training pass has a stage boundary here.
+    fn whole_batch(&self) -> bool {
+        false
+    }
+
+    /// Number of parameters.
+    fn params(&self) -> usize {
+        self.tensors().iter().map(|(_, s)| s.iter().product::<usize>()).sum()
+    }
+
+    /// Number of buffer values.
+    fn buffer_len(&self) -> usize {
+        self.buffers().iter().map(|(_, s)| s.iter().product::<usize>()).sum()
+    }
+}
+
+/// Where a layer's numbers live, for its constructor.
+pub struct Placement {
+    /// Start of its parameters in the network's parameter buffer.
+    pub params: usize,
+    /// Start of its buffers in the network's buffer array.
+    pub buffers: usize,
+    /// Its index in the network, which names its random stream.
+    pub index: usize,
+}
+
+/// Every layer kind, in the order messages and documentation list them.
+pub fn all() -> impl Iterator<Item = &'static dyn Kind> {
+    const BEFORE: &[&dyn Kind] = &[&linear::Linear, &conv::Conv2d, &pool::MAX_POOL, &pool::AVG_POOL, &flatten::Flatten];
+    const AFTER: &[&dyn Kind] = &[&dropout::Dropout, &norm::BatchNorm, &maxout::Maxout, &prelu::PReLU];
+    BEFORE.iter().copied().chain(activation::ALL.iter().map(|a| a as &dyn Kind)).chain(AFTER.iter().copied())
+}
+
+/// The kind called `name`.
+pub fn find(name: &str) -> Option<&'static dyn Kind> {
+    all().find(|k| k.name() == name)
+}
+
+/// An unsuffixed integer literal, so generated types read `Linear<784, 10, true>`.
+pub fn lit(value: usize) -> Literal {
+    Literal::usize_unsuffixed(value)
+}
+
+/// An `f32` literal of a DSL number.
+pub fn f32_lit(value: f64) -> Literal {
+    Literal::f32_unsuffixed(value as f32)
+}
+
+/// The initialisation schemes `init = ...` accepts, and the runtime's variants.
+const INITS: &[&str] = &["pytorch", "xavier_uniform", "xavier_normal", "he_uniform", "he_normal"];
+const INIT_VARIANTS: &[&str] = &["PyTorch", "XavierUniform", "XavierNormal", "HeUniform", "HeNormal"];
+
+/// The `init = ...` option of a layer with weights: the runtime's `Init` expression.
+pub fn init_option(args: &mut Args<'_>) -> TokenStream {
+    let variant = quote::format_ident!("{}", INIT_VARIANTS[args.option_choice("init", INITS, 0)]);
+    quote!(::nn::__private::layers::Init::#variant)
+}
+
+/// The features arriving at a layer that takes `[IN]` (`Linear`, `Maxout`): `None` if unknown, or if an image
+/// arrives (a `Flatten` is missing: reported). A different count is reported, with the fix, and the count that
+/// arrives is returned, so checking goes on with it.
+pub fn flat_features(args: &mut Args<'_>, input: &Shape, declared: usize) -> Option<usize> {
+    let decl = args.declaration();
+    match input {
+        Shape::Unknown => None,
+        Shape::Image(_) => {
+            args.error(format!(
+                "`{decl}` needs a flat input, but the previous layer produces a {} tensor; insert `-> Flatten` \
+                 before this layer (it then receives {} features)",
+                input.describe(),
+                input.len()
+            ));
+            None
+        }
+        Shape::Flat { len, .. } => {
+            if *len != declared {
+                args.error(format!(
+                    "`{decl}` expects {declared} input features, but the previous layer produces {}; did you mean \
+                     `{}`?",
+                    input.describe(),
+                    decl.replacen(&format!("<{declared}"), &format!("<{len}"), 1)
+                ));
+            }
+            Some(*len)
+        }
+    }
+}
+
+/// The `[C, H, W]` arriving at an image layer: `None` if unknown, or if a flat shape arrives (reported).
+pub fn image_input(args: &mut Args<'_>, input: &Shape) -> Option<[usize; 3]> {
+    match input {
+        Shape::Image(d) => Some(*d),
+        Shape::Unknown => None,
+        Shape::Flat { .. } => {
+            args.error(format!(
+                "`{}` needs a CHANNELS×HEIGHT×WIDTH input, but the previous layer produces {} features; image \
+                 layers must come before `Flatten`",
+                args.declaration(),
+                input.describe()
+            ));
+            None
+        }
+    }
+}
+
+/// `value`, or an error under the layer if the sizes of a tensor of `dims` exceed what `nn` allows.
+pub fn sized<T>(args: &mut Args<'_>, dims: &[usize], value: impl FnOnce() -> T) -> Option<T> {
+    match product(dims) {
+        Ok(_) => Some(value()),
+        Err(message) => {
+            args.error(format!("`{}`: {message}", args.declaration()));
+            None
+        }
+    }
+}
+
+/// `s` for plurals.
+pub fn plural(n: usize) -> &'static str {
+    if n == 1 {
+        ""
+    } else {
+        "s"
+    }
+}
+
+/// Parameter tensors `weight` then, if `bias`, `bias` of `out` values.
+pub fn with_bias(weight: Vec<usize>, out: usize, bias: bool) -> Vec<Tensor> {
+    let mut t = vec![("weight", weight)];
+    if bias {
+        t.push(("bias", vec![out]));
+    }
+    t
+}
+
+/// Emits the runtime type path of a layer: `::nn::__private::layers::` + the layer's type.
+pub fn runtime_path(layer: &dyn Layer) -> TokenStream {
+    let ty = layer.runtime_type();
+    quote!(::nn::__private::layers::#ty)
+}

@@ -1,0 +1,98 @@
+//! What the macro computed about a network, as constants: layers, tensors, and the sizes of its buffers.
+
+/// One layer of a network, as the macro computed it (for summaries and documentation).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LayerInfo {
+    /// Field name of the layer (`conv1`, or `layer3` for the unnamed fourth layer).
+    pub name: &'static str,
+    /// The layer as declared, e.g. `Conv2d<1, 6, 5>`.
+    pub declaration: &'static str,
+    /// Shape of one sample after this layer, e.g. `[6, 24, 24]`.
+    pub output_shape: &'static [usize],
+    /// Number of parameters the layer owns.
+    pub params: usize,
+}
+
+/// One named tensor inside the flat parameter (or buffer) array, in PyTorch's naming and layout.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TensorInfo {
+    /// `state_dict`-style name, e.g. `conv1.weight` or `3.bias`.
+    pub name: &'static str,
+    /// Tensor shape, e.g. `[6, 1, 5, 5]`.
+    pub shape: &'static [usize],
+    /// Start of the tensor in the array.
+    pub offset: usize,
+}
+
+impl TensorInfo {
+    /// Number of values in the tensor.
+    pub fn len(&self) -> usize {
+        self.shape.iter().product()
+    }
+
+    /// Whether the tensor holds no values (never true for tensors the macro emits).
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// The sizes the runtime needs to run a network's passes (generated; not for users).
+#[doc(hidden)]
+#[derive(Clone, Copy, Debug)]
+pub struct Plan {
+    /// Values per sample of the input.
+    pub input: usize,
+    /// Values per sample of the output.
+    pub output: usize,
+    /// Values per row of each activation buffer (layer outputs; `Flatten` shares its input's).
+    pub activations: &'static [usize],
+    /// The buffer holding the network's output (0 if it is the input itself).
+    pub output_buffer: usize,
+    /// Per running layer: fixed scratch and scratch per row.
+    pub scratch: &'static [(usize, usize)],
+    /// Per running layer: values kept from forward to backward, per row.
+    pub saved: &'static [usize],
+    /// Largest width, per row, of any layer's input or output.
+    pub width: usize,
+    /// The layers whose training output depends on the whole batch, in order.
+    pub stages: &'static [Stage],
+}
+
+/// A layer whose statistics span the whole batch: where its numbers live (generated; not for users).
+#[doc(hidden)]
+#[derive(Clone, Copy, Debug)]
+pub struct Stage {
+    /// The layer's field name (for error messages).
+    pub name: &'static str,
+    /// Start of its partial sums in a chunk's partials.
+    pub partials: usize,
+    /// Number of partial sums.
+    pub partials_len: usize,
+    /// Start of its statistics in a pass's statistics.
+    pub stats: usize,
+    /// Number of statistics.
+    pub stats_len: usize,
+    /// Start of its buffers in the network's buffer array.
+    pub buffers: usize,
+    /// Number of buffer values.
+    pub buffers_len: usize,
+    /// The fewest samples a training batch may hold for the layer's statistics.
+    pub min_batch: usize,
+}
+
+impl Plan {
+    /// Partial sums a chunk holds (the sum over the stages).
+    pub fn partials(&self) -> usize {
+        self.stages.iter().map(|s| s.partials + s.partials_len).max().unwrap_or(0)
+    }
+
+    /// Statistics a pass holds.
+    pub fn stats(&self) -> usize {
+        self.stages.iter().map(|s| s.stats + s.stats_len).max().unwrap_or(0)
+    }
+
+    /// Scratch values for a chunk of `rows` rows: the largest need of any layer.
+    pub fn scratch_for(&self, rows: usize) -> usize {
+        self.scratch.iter().map(|&(fixed, per_row)| fixed + rows * per_row).max().unwrap_or(0)
+    }
+}

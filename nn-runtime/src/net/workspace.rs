@@ -1,0 +1,197 @@
+//! Buffers a pass reuses, so that nothing is allocated once they exist.
+//!
+//! A [`Workspace`] holds one set of [`Chunk`] buffers per chunk a pass runs at once (one per thread, or one per
+//! chunk of the batch in a staged training pass). A network keeps one for its `&mut self` methods; inference on
+//! a shared network (`forward_with`, `predict_with`) takes one from the caller, so any number of threads can use
+//! one network, each with its own small workspace.
+
+use super::info::Plan;
+use crate::{Error, Result};
+
+/// Samples processed together by one pass of the generated code.
+///
+/// Batches are cut into chunks of this many samples; each chunk's gradient is computed on its own and the
+/// chunk gradients are summed in chunk order. Because the cut never depends on the number of threads, results
+/// are bit-identical however the chunks are scheduled.
+pub const CHUNK: usize = 32;
+
+/// The buffers of one chunk: activations kept for backward, what layers save for backward, scratch, the
+/// gradient ping-pong buffers, the chunk's parameter and input gradients, and its partial sums for the
+/// whole-batch layers (generated code reads the fields; not for users).
+#[doc(hidden)]
+#[derive(Clone, Debug, Default)]
+pub struct Chunk {
+    /// One buffer per layer output (`Flatten` shares its input's), each `rows × values per row`.
+    pub acts: Vec<Vec<f32>>,
+    /// One buffer per running layer: what its forward pass keeps for its backward pass.
+    pub saved: Vec<Vec<f32>>,
+    /// Scratch shared by all layers (the largest need).
+    pub scratch: Vec<f32>,
+    /// Gradient with respect to the current layer's output.
+    pub grad_out: Vec<f32>,
+    /// Gradient with respect to the current layer's input.
+    pub grad_in: Vec<f32>,
+    /// The chunk's parameter gradient.
+    pub grads: Vec<f32>,
+    /// The chunk's partial sums for the whole-batch layers.
+    pub partials: Vec<f64>,
+    /// The chunk's input gradient, when one is asked for.
+    pub dx: Vec<f32>,
+}
+
+impl Chunk {
+    /// Grows every buffer to hold `rows` rows of network `plan` (and the backward buffers if `backward`).
+    fn ensure(&mut self, plan: &Plan, params: usize, rows: usize, backward: bool) {
+        fn at_least<T: Clone + Default>(v: &mut Vec<T>, len: usize) {
+            if v.len() < len {
+                v.resize(len, T::default());
+            }
+        }
+        self.acts.resize_with(plan.activations.len(), Vec::new);
+        for (buffer, &len) in self.acts.iter_mut().zip(plan.activations) {
+            at_least(buffer, rows * len);
+        }
+        self.saved.resize_with(plan.saved.len(), Vec::new);
+        for (buffer, &len) in self.saved.iter_mut().zip(plan.saved) {
+            at_least(buffer, rows * len);
+        }
+        at_least(&mut self.scratch, plan.scratch_for(rows));
+        at_least(&mut self.partials, plan.partials());
+        // A loss writes its gradient even when nobody backpropagates it.
+        at_least(&mut self.grad_out, rows * plan.width);
+        at_least(&mut self.grad_in, rows * plan.width);
+        if backward {
+            at_least(&mut self.grads, params);
+            at_least(&mut self.dx, rows * plan.input);
+        }
+    }
+}
+
+/// Everything a pass over a batch writes besides the network's own arrays. Create one per thread with
+/// [`crate::Network::workspace`] to run one shared network from several threads (`forward_with`,
+/// `predict_with`); a network also keeps one for its `&mut self` methods.
+///
+/// The first pass sizes it; later passes of the same network over batches of any size allocate nothing. Used
+/// with another network type it is resized.
+#[derive(Clone, Debug, Default)]
+pub struct Workspace {
+    /// The network type the buffers are sized for.
+    owner: &'static str,
+    /// Rows per chunk the buffers hold.
+    rows: usize,
+    pub(crate) chunks: Vec<Chunk>,
+    /// What each chunk's middle step returned, in chunk order.
+    pub(crate) results: Vec<Result<f64>>,
+    /// The whole batch's statistics for the whole-batch layers.
+    pub(crate) stats: Vec<f32>,
+    /// Partial sums added up over the chunks.
+    pub(crate) sums: Vec<f64>,
+}
+
+impl Workspace {
+    /// An empty workspace, sized by its first pass.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Makes sure there are `slots` chunk buffers for network `owner` (described by `plan`, with `params`
+    /// parameters), each holding `rows` rows, with backward buffers if `backward`.
+    pub(crate) fn ensure(
+        &mut self,
+        owner: &'static str,
+        plan: &Plan,
+        params: usize,
+        slots: usize,
+        rows: usize,
+        backward: bool,
+    ) {
+        if self.owner != owner {
+            *self = Self { owner, ..Self::default() };
+        }
+        self.rows = self.rows.max(rows);
+        if self.chunks.len() < slots {
+            self.chunks.resize_with(slots, Chunk::default);
+        }
+        for chunk in &mut self.chunks[..slots] {
+            chunk.ensure(plan, params, self.rows, backward);
+        }
+        if self.results.len() < slots {
+            self.results.resize_with(slots, || Ok(0.0));
+        }
+        if self.stats.len() < plan.stats() {
+            self.stats.resize(plan.stats(), 0.0);
+        }
+        if self.sums.len() < plan.partials() {
+            self.sums.resize(plan.partials(), 0.0);
+        }
+    }
+}
+
+/// Whether a network spreads the chunks of a batch over threads.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Parallelism {
+    /// Everything on the calling thread (the default).
+    #[default]
+    None,
+    /// Chunks on a dedicated pool of this many threads. A batch of one chunk (≤ [`CHUNK`] samples) still runs
+    /// on the calling thread: there is nothing to split.
+    Threads(usize),
+}
+
+impl Parallelism {
+    /// The pool this setting asks for (none for one thread), built now so that no pass has to.
+    ///
+    /// # Errors
+    /// `Threads(0)`, or threads that cannot be started.
+    pub(crate) fn pool(self) -> Result<Option<std::sync::Arc<rayon::ThreadPool>>> {
+        match self {
+            Parallelism::None | Parallelism::Threads(1) => Ok(None),
+            Parallelism::Threads(0) => {
+                Err(Error::InvalidSetting { name: "parallelism", problem: "Threads(0): use at least 1".into() })
+            }
+            Parallelism::Threads(n) => {
+                let pool = rayon::ThreadPoolBuilder::new().num_threads(n).build().map_err(|e| {
+                    Error::InvalidSetting { name: "parallelism", problem: format!("cannot start {n} threads: {e}") }
+                })?;
+                pool.broadcast(|_| crate::kernels::prepare_thread());
+                Ok(Some(std::sync::Arc::new(pool)))
+            }
+        }
+    }
+
+    /// Threads a pass over `chunks` chunks uses.
+    pub(crate) fn width(self, chunks: usize) -> usize {
+        match self {
+            Parallelism::Threads(n) if n > 1 && chunks > 1 => n.min(chunks),
+            _ => 1,
+        }
+    }
+}
+
+/// Buffer `k` of a pass: 0 is the chunk's input, `k ≥ 1` is `acts[k - 1]`; the first `len` values (generated
+/// code; not for users).
+#[doc(hidden)]
+pub fn buffer<'a>(input: &'a [f32], acts: &'a [Vec<f32>], k: usize, len: usize) -> &'a [f32] {
+    if k == 0 {
+        &input[..len]
+    } else {
+        &acts[k - 1][..len]
+    }
+}
+
+/// A layer's input buffer (read) and output buffer (written), `input < output`, output ≥ 1 (generated code;
+/// not for users).
+#[doc(hidden)]
+pub fn layer_io<'a>(
+    input: &'a [f32],
+    acts: &'a mut [Vec<f32>],
+    from: usize,
+    to: usize,
+    in_len: usize,
+    out_len: usize,
+) -> (&'a [f32], &'a mut [f32]) {
+    debug_assert!(from < to && to >= 1);
+    let (before, after) = acts.split_at_mut(to - 1);
+    let x = if from == 0 { &input[..in_len] } else { &before[from - 1][..in_len] };
+    (x, &mut after[0][..out_len])
+}

@@ -1,0 +1,13 @@
+use nn::prelude::*;
+
+network! {
+    struct Net {
+        Input<4> -> Linear<4, 2>
+    }
+
+    struct Net {
+        Input<8> -> Linear<8, 2>
+    }
+}
+
+fn main() {}
