@@ -20,6 +20,20 @@ network! {
 }
 
 network! {
+    /// The newer activations, ending in log-probabilities for the `Nll` loss.
+    struct Smooth {
+        Input<6>
+        -> fc1: Linear<6, 8> -> GELU
+        -> fc2: Linear<8, 8> -> GELU<approximate = "tanh">
+        -> fc3: Linear<8, 8> -> SiLU
+        -> fc4: Linear<8, 8> -> Softplus<2.0, threshold = 4>
+        -> fc5: Linear<8, 8> -> Mish
+        -> fc6: Linear<8, 8> -> Hardtanh<-0.8, 0.9>
+        -> out: Linear<8, 3> -> LogSoftmax
+    }
+}
+
+network! {
     /// Strides, padding, average pooling, a bias-free convolution.
     struct StridedCnn {
         Input<3, 12, 12>
@@ -46,6 +60,20 @@ fn mlp_every_parameter_under_cross_entropy() {
     let checked = check_param_gradients(&mut net, &xs, &[0, 2, 1, 1, 0], &CrossEntropy, usize::MAX);
     assert_eq!(checked, Mlp::PARAMS);
     check_input_gradients(&mut net, &xs, 6);
+}
+
+#[test]
+fn newer_activations_under_nll_of_log_softmax() {
+    let mut net = Smooth::new(4);
+    let xs = random_samples::<[f32; 6]>(5, -2.0, 2.0, 4);
+    let checked = check_param_gradients(&mut net, &xs, &[0, 2, 1, 1, 0], &Nll, usize::MAX);
+    assert_eq!(checked, Smooth::PARAMS);
+    check_input_gradients(&mut net, &xs, 6);
+    // LogSoftmax + Nll is CrossEntropy of the logits before it.
+    let log_p = net.predict(&xs);
+    for row in &log_p {
+        assert!((row.iter().map(|v| v.exp()).sum::<f32>() - 1.0).abs() < 1e-5, "{row:?}");
+    }
 }
 
 #[test]

@@ -185,3 +185,19 @@ fn initialisation_schemes_have_their_spread() {
     assert!(net.param("b.bias").unwrap().iter().all(|&v| v == 0.0));
     assert!(net.param("a.bias").unwrap().iter().any(|&v| v != 0.0));
 }
+
+network! {
+    /// A layer named with a raw identifier.
+    struct Raw {
+        Input<2> -> r#type: Linear<2, 3> -> ReLU -> r#loop: Linear<3, 1>
+    }
+}
+
+#[test]
+fn raw_identifiers_name_tensors_as_pytorch_would() {
+    let names: Vec<&str> = Raw::TENSORS.iter().map(|t| t.name).collect();
+    assert_eq!(names, ["type.weight", "type.bias", "loop.weight", "loop.bias"]);
+    let net = Raw::new(0);
+    assert_eq!(net.r#type.weight(&net.params).len(), 3);
+    assert_eq!(Raw::LAYERS[0].name, "r#type");
+}

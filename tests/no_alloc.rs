@@ -131,3 +131,21 @@ fn training_steps_and_inference_allocate_nothing_after_the_first_call() {
         0
     );
 }
+
+#[test]
+fn inference_on_a_shared_network_allocates_nothing_after_the_first_call() {
+    let _serial = SERIAL.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let net = LeNet5::new(1);
+    let xs = vec![[[[0.25f32; 28]; 28]; 1]; 70];
+    let mut ys = vec![[0.0f32; 10]; 70];
+    let mut ws = net.workspace();
+    let _ = net.forward_with(&mut ws, &xs[0]);
+    net.forward_batch_with(&mut ws, &xs, &mut ys).unwrap();
+    let n = allocations_during(|| {
+        for i in 0..3 {
+            let _ = net.forward_with(&mut ws, &xs[i]);
+            net.forward_batch_with(&mut ws, &xs, &mut ys).unwrap();
+        }
+    });
+    assert_eq!(n, 0, "allocations in inference with a caller's workspace");
+}

@@ -4,7 +4,7 @@
 //! much to build as the product.
 
 use super::im2col::ConvGeometry;
-use super::simd::{active, Isa, Scalar, Simd};
+use super::simd::{active, Isa, Kernel, Simd};
 
 /// Whether [`conv2d_direct`] handles this geometry.
 pub fn direct_applies(g: &ConvGeometry) -> bool {
@@ -36,39 +36,27 @@ pub fn conv2d_direct_on(isa: Isa, g: &ConvGeometry, w: &[f32], bias: Option<&[f3
     if let Some(b) = bias {
         assert_eq!(b.len(), o, "one bias per output channel");
     }
-    // SAFETY: `isa` is supported; the lengths were checked above, which is all `body` relies on.
-    unsafe {
-        match isa {
-            #[cfg(target_arch = "x86_64")]
-            Isa::Avx2 => avx2(g, w, bias, x, y),
-            #[cfg(target_arch = "x86_64")]
-            Isa::Avx512 => avx512(g, w, bias, x, y),
-            #[cfg(target_arch = "aarch64")]
-            Isa::Neon => neon(g, w, bias, x, y),
-            _ => body::<Scalar>(g, w, bias, x, y),
-        }
+    isa.run(Direct { g, w, bias, x, y });
+}
+
+/// The direct convolution as a kernel for [`Isa::run`], its slice lengths checked by [`conv2d_direct_on`].
+struct Direct<'a> {
+    g: &'a ConvGeometry,
+    w: &'a [f32],
+    bias: Option<&'a [f32]>,
+    x: &'a [f32],
+    y: &'a mut [f32],
+}
+
+impl Kernel for Direct<'_> {
+    type Output = ();
+
+    #[inline(always)]
+    unsafe fn run<S: Simd>(self) {
+        // SAFETY: `S` is supported (the contract of `run`); the lengths were checked, which is all `body`
+        // relies on.
+        unsafe { body::<S>(self.g, self.w, self.bias, self.x, self.y) }
     }
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn avx2(g: &ConvGeometry, w: &[f32], bias: Option<&[f32]>, x: &[f32], y: &mut [f32]) {
-    // SAFETY: forwarded contract of `body`.
-    unsafe { body::<super::simd::Avx2>(g, w, bias, x, y) }
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
-unsafe fn avx512(g: &ConvGeometry, w: &[f32], bias: Option<&[f32]>, x: &[f32], y: &mut [f32]) {
-    // SAFETY: forwarded contract of `body`.
-    unsafe { body::<super::simd::Avx512>(g, w, bias, x, y) }
-}
-
-#[cfg(target_arch = "aarch64")]
-#[target_feature(enable = "neon")]
-unsafe fn neon(g: &ConvGeometry, w: &[f32], bias: Option<&[f32]>, x: &[f32], y: &mut [f32]) {
-    // SAFETY: forwarded contract of `body`.
-    unsafe { body::<super::simd::Neon>(g, w, bias, x, y) }
 }
 
 /// # Safety
@@ -216,39 +204,27 @@ pub fn conv2d_direct_weight_grad_on(isa: Isa, g: &ConvGeometry, dy: &[f32], x: &
     let n = x.len() / sample.max(1);
     assert_eq!(x.len(), n * sample, "input is not n×C×H×W");
     assert_eq!(dy.len(), n * o * g.out_height() * g.out_width(), "output gradient is not n×O×OH×OW");
-    // SAFETY: `isa` is supported; the lengths were checked above, which is all `grad_body` relies on.
-    unsafe {
-        match isa {
-            #[cfg(target_arch = "x86_64")]
-            Isa::Avx2 => grad_avx2(g, dy, x, dw),
-            #[cfg(target_arch = "x86_64")]
-            Isa::Avx512 => grad_avx512(g, dy, x, dw),
-            #[cfg(target_arch = "aarch64")]
-            Isa::Neon => grad_neon(g, dy, x, dw),
-            _ => grad_body::<Scalar>(g, dy, x, dw),
-        }
+    isa.run(DirectWeightGrad { g, dy, x, dw });
+}
+
+/// The direct weight gradient as a kernel for [`Isa::run`], its slice lengths and kernel size checked by
+/// [`conv2d_direct_weight_grad_on`].
+struct DirectWeightGrad<'a> {
+    g: &'a ConvGeometry,
+    dy: &'a [f32],
+    x: &'a [f32],
+    dw: &'a mut [f32],
+}
+
+impl Kernel for DirectWeightGrad<'_> {
+    type Output = ();
+
+    #[inline(always)]
+    unsafe fn run<S: Simd>(self) {
+        // SAFETY: `S` is supported (the contract of `run`); lengths and kernel size were checked, which is all
+        // `grad_body` relies on.
+        unsafe { grad_body::<S>(self.g, self.dy, self.x, self.dw) }
     }
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn grad_avx2(g: &ConvGeometry, dy: &[f32], x: &[f32], dw: &mut [f32]) {
-    // SAFETY: forwarded contract of `grad_body`.
-    unsafe { grad_body::<super::simd::Avx2>(g, dy, x, dw) }
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
-unsafe fn grad_avx512(g: &ConvGeometry, dy: &[f32], x: &[f32], dw: &mut [f32]) {
-    // SAFETY: forwarded contract of `grad_body`.
-    unsafe { grad_body::<super::simd::Avx512>(g, dy, x, dw) }
-}
-
-#[cfg(target_arch = "aarch64")]
-#[target_feature(enable = "neon")]
-unsafe fn grad_neon(g: &ConvGeometry, dy: &[f32], x: &[f32], dw: &mut [f32]) {
-    // SAFETY: forwarded contract of `grad_body`.
-    unsafe { grad_body::<super::simd::Neon>(g, dy, x, dw) }
 }
 
 /// # Safety

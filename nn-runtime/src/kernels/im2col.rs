@@ -1,6 +1,6 @@
 //! Unfolding image patches into columns, so that a convolution becomes one matrix product.
 
-use super::simd::{active, Isa, Scalar, Simd};
+use super::simd::{active, Kernel, Simd};
 
 /// The sizes of one 2-D convolution over a single sample.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -103,39 +103,24 @@ pub fn col2im_add(g: &ConvGeometry, col: &[f32], dx: &mut [f32]) {
     }
     // Stride 1: every row of the column matrix adds onto a contiguous run of the image, a vector add per
     // `LANES` values, dispatched once for the whole matrix.
-    // SAFETY: the instruction set is the supported one `active` returns; lengths were checked above.
-    unsafe {
-        match active() {
-            #[cfg(target_arch = "x86_64")]
-            Isa::Avx2 => col2im_avx2(g, col, dx),
-            #[cfg(target_arch = "x86_64")]
-            Isa::Avx512 => col2im_avx512(g, col, dx),
-            #[cfg(target_arch = "aarch64")]
-            Isa::Neon => col2im_neon(g, col, dx),
-            _ => col2im_unit_stride::<Scalar>(g, col, dx),
-        }
+    active().run(Col2im { g, col, dx });
+}
+
+/// The unit-stride `col2im` as a kernel for [`Isa::run`], its lengths checked by [`col2im_add`].
+struct Col2im<'a> {
+    g: &'a ConvGeometry,
+    col: &'a [f32],
+    dx: &'a mut [f32],
+}
+
+impl Kernel for Col2im<'_> {
+    type Output = ();
+
+    #[inline(always)]
+    unsafe fn run<S: Simd>(self) {
+        // SAFETY: `S` is supported (the contract of `run`); `g.stride == 1` and the lengths were checked.
+        unsafe { col2im_unit_stride::<S>(self.g, self.col, self.dx) }
     }
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn col2im_avx2(g: &ConvGeometry, col: &[f32], dx: &mut [f32]) {
-    // SAFETY: forwarded contract of `col2im_unit_stride`.
-    unsafe { col2im_unit_stride::<super::simd::Avx2>(g, col, dx) }
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
-unsafe fn col2im_avx512(g: &ConvGeometry, col: &[f32], dx: &mut [f32]) {
-    // SAFETY: forwarded contract of `col2im_unit_stride`.
-    unsafe { col2im_unit_stride::<super::simd::Avx512>(g, col, dx) }
-}
-
-#[cfg(target_arch = "aarch64")]
-#[target_feature(enable = "neon")]
-unsafe fn col2im_neon(g: &ConvGeometry, col: &[f32], dx: &mut [f32]) {
-    // SAFETY: forwarded contract of `col2im_unit_stride`.
-    unsafe { col2im_unit_stride::<super::simd::Neon>(g, col, dx) }
 }
 
 /// # Safety

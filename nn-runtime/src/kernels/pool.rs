@@ -1,5 +1,7 @@
 //! 2-D max and average pooling over one sample (`C×H×W`, row-major), without padding.
 
+use super::simd::{Kernel, Simd};
+
 /// The sizes of one pooling window sweep.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PoolGeometry {
@@ -68,45 +70,50 @@ impl PoolGeometry {
 /// `y[c][i][j] = max` of the window.
 pub fn max_pool_forward(g: &PoolGeometry, x: &[f32], y: &mut [f32]) {
     if g.kernel == 2 && g.stride == 2 {
-        #[cfg(target_arch = "x86_64")]
-        if has_avx2() {
-            // SAFETY: the CPU has AVX2 and FMA (the active instruction set says so).
-            unsafe { max_pool_2x2_forward_avx2(g, x, y) };
-            return;
-        }
-        max_pool_2x2_forward(g, x, y, |_, _, _| 0);
+        super::simd::active().run(MaxPool2x2 { g, x, y });
     } else {
         g.for_each_window(|o, start| y[o] = x[g.argmax(x, start)]);
     }
 }
 
-/// Whether the 2×2 kernels run compiled for AVX2 (which lets the compiler vectorise their row loops: their
-/// comparisons and selects need nothing the portable build lacks but width).
-#[cfg(target_arch = "x86_64")]
-fn has_avx2() -> bool {
-    matches!(super::simd::active(), super::Isa::Avx2 | super::Isa::Avx512)
+/// The 2×2 forward pass as a kernel: the instruction set's own row code first ([`Simd::max_pool_2x2_rows`]),
+/// the portable code for the rest of each row.
+struct MaxPool2x2<'a> {
+    g: &'a PoolGeometry,
+    x: &'a [f32],
+    y: &'a mut [f32],
 }
 
-/// The 2×2 forward pass with eight windows per step in AVX2 (`pool_avx2`), the rest of each row portable.
-///
-/// # Safety
-/// The CPU must have AVX2.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-unsafe fn max_pool_2x2_forward_avx2(g: &PoolGeometry, x: &[f32], y: &mut [f32]) {
-    max_pool_2x2_forward(g, x, y, |top, bottom, out| super::pool_avx2::forward_rows(top, bottom, out));
+impl Kernel for MaxPool2x2<'_> {
+    type Output = ();
+
+    #[inline(always)]
+    unsafe fn run<S: Simd>(self) {
+        // SAFETY: `S` is supported (the contract of `run`).
+        max_pool_2x2_forward(self.g, self.x, self.y, |top, bottom, out| unsafe {
+            S::max_pool_2x2_rows(top, bottom, out)
+        });
+    }
 }
 
-/// The 2×2 backward pass with eight windows per step in AVX2 (`pool_avx2`), the rest of each row portable.
-///
-/// # Safety
-/// The CPU must have AVX2.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-unsafe fn max_pool_2x2_backward_avx2(g: &PoolGeometry, x: &[f32], dy: &[f32], dx: &mut [f32]) {
-    max_pool_2x2_backward(g, x, dy, dx, |top, bottom, dy, dtop, dbottom| {
-        super::pool_avx2::backward_rows(top, bottom, dy, dtop, dbottom)
-    });
+/// The 2×2 backward pass as a kernel, as [`MaxPool2x2`].
+struct MaxPool2x2Backward<'a> {
+    g: &'a PoolGeometry,
+    x: &'a [f32],
+    dy: &'a [f32],
+    dx: &'a mut [f32],
+}
+
+impl Kernel for MaxPool2x2Backward<'_> {
+    type Output = ();
+
+    #[inline(always)]
+    unsafe fn run<S: Simd>(self) {
+        max_pool_2x2_backward(self.g, self.x, self.dy, self.dx, |top, bottom, dy, dtop, dbottom| {
+            // SAFETY: `S` is supported (the contract of `run`).
+            unsafe { S::max_pool_2x2_rows_backward(top, bottom, dy, dtop, dbottom) }
+        });
+    }
 }
 
 /// 2×2 windows, stride 2, a pair of input rows at a time (the same choice of element as `argmax`):
@@ -161,13 +168,7 @@ pub fn max_pool_backward(g: &PoolGeometry, x: &[f32], dy: &[f32], dx: &mut [f32]
         if g.height % 2 == 1 || g.width % 2 == 1 {
             dx.fill(0.0);
         }
-        #[cfg(target_arch = "x86_64")]
-        if has_avx2() {
-            // SAFETY: the CPU has AVX2 and FMA (the active instruction set says so).
-            unsafe { max_pool_2x2_backward_avx2(g, x, dy, dx) };
-            return;
-        }
-        max_pool_2x2_backward(g, x, dy, dx, |_, _, _, _, _| 0);
+        super::simd::active().run(MaxPool2x2Backward { g, x, dy, dx });
     } else {
         dx.fill(0.0);
         g.for_each_window(|o, start| dx[g.argmax(x, start)] += dy[o]);
@@ -320,18 +321,17 @@ mod tests {
             assert_same_bits(&y, &y_want, &format!("portable forward {what}"));
             max_pool_2x2_backward(&g, &x, &dy, &mut dx, |_, _, _, _, _| 0);
             assert_same_bits(&dx, &dx_want, &format!("portable backward {what}"));
-            #[cfg(target_arch = "x86_64")]
-            if std::arch::is_x86_feature_detected!("avx2") {
+            for isa in crate::kernels::Isa::ALL {
+                if !isa.is_supported() {
+                    eprintln!("pool tests: skipping the {} path (not supported by this CPU)", isa.name());
+                    continue;
+                }
                 y.fill(f32::NAN);
-                // SAFETY: AVX2 was detected just above.
-                unsafe { max_pool_2x2_forward_avx2(&g, &x, &mut y) };
-                assert_same_bits(&y, &y_want, &format!("AVX2 forward {what}"));
+                isa.run(MaxPool2x2 { g: &g, x: &x, y: &mut y });
+                assert_same_bits(&y, &y_want, &format!("{} forward {what}", isa.name()));
                 dx.fill(stale);
-                // SAFETY: as above.
-                unsafe { max_pool_2x2_backward_avx2(&g, &x, &dy, &mut dx) };
-                assert_same_bits(&dx, &dx_want, &format!("AVX2 backward {what}"));
-            } else {
-                eprintln!("pool tests: skipping the AVX2 path (not supported by this CPU)");
+                isa.run(MaxPool2x2Backward { g: &g, x: &x, dy: &dy, dx: &mut dx });
+                assert_same_bits(&dx, &dx_want, &format!("{} backward {what}", isa.name()));
             }
             // The public entry points, on whichever path is active.
             max_pool_forward(&g, &x, &mut y);

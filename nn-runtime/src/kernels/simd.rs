@@ -1,9 +1,10 @@
 //! The vector operations kernels are written in, one implementation per instruction set, and the choice of
 //! instruction set: detected once, cached, and overridable with the `NN_KERNEL` environment variable.
 //!
-//! A kernel body is written once as an `#[inline(always)]` function generic over `Simd`; a thin wrapper per
-//! instruction set, compiled with `#[target_feature(enable = ...)]`, instantiates it, so the body is compiled with
-//! those instructions available (the pattern of `matrixmultiply`'s `sgemm_kernel`).
+//! A kernel body is written once, generic over [`Simd`], as an implementation of [`Kernel`]; [`Isa::run`] — the
+//! one place that knows target features — instantiates it inside a function compiled with
+//! `#[target_feature(enable = ...)]`, so the inlined body is compiled with those instructions available (the
+//! pattern of `matrixmultiply`'s kernel selector and `pulp`'s `WithSimd`).
 
 use std::sync::OnceLock;
 
@@ -40,8 +41,14 @@ impl Isa {
             Isa::Scalar => true,
             #[cfg(target_arch = "x86_64")]
             Isa::Avx2 => is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma"),
+            // The AVX-512 path runs some AVX2 code (2×2 pooling) and fused multiply-adds: every AVX-512 CPU has
+            // them, but the check says so rather than assume it.
             #[cfg(target_arch = "x86_64")]
-            Isa::Avx512 => is_x86_feature_detected!("avx512f"),
+            Isa::Avx512 => {
+                is_x86_feature_detected!("avx512f")
+                    && is_x86_feature_detected!("avx2")
+                    && is_x86_feature_detected!("fma")
+            }
             #[cfg(target_arch = "aarch64")]
             Isa::Neon => std::arch::is_aarch64_feature_detected!("neon"),
             #[allow(unreachable_patterns)]
@@ -53,6 +60,59 @@ impl Isa {
     pub fn supported() -> Vec<Isa> {
         Isa::ALL.into_iter().filter(|i| i.is_supported()).collect()
     }
+
+    /// Runs `kernel` compiled for this instruction set.
+    ///
+    /// # Panics
+    /// If this CPU does not support it.
+    #[inline]
+    pub(crate) fn run<K: Kernel>(self, kernel: K) -> K::Output {
+        assert!(self.is_supported(), "this CPU does not support {}", self.name());
+        // SAFETY (every arm): the CPU supports the instruction set (checked just above).
+        match self {
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx2 => unsafe { on_avx2(kernel) },
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx512 => unsafe { on_avx512(kernel) },
+            #[cfg(target_arch = "aarch64")]
+            Isa::Neon => unsafe { on_neon(kernel) },
+            _ => unsafe { kernel.run::<Scalar>() },
+        }
+    }
+}
+
+/// A kernel written once for every instruction set: [`Isa::run`] runs it on the one it chooses. Implementations
+/// mark `run` `#[inline(always)]`, so that the body is compiled inside the instruction set's wrapper.
+pub(crate) trait Kernel {
+    /// What the kernel returns.
+    type Output;
+
+    /// Runs the kernel with the vector operations of `S`.
+    ///
+    /// # Safety
+    /// The CPU must support `S`.
+    unsafe fn run<S: Simd>(self) -> Self::Output;
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn on_avx2<K: Kernel>(kernel: K) -> K::Output {
+    // SAFETY: the caller checked that the CPU has AVX2 and FMA.
+    unsafe { kernel.run::<Avx2>() }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx2,fma")]
+unsafe fn on_avx512<K: Kernel>(kernel: K) -> K::Output {
+    // SAFETY: the caller checked that the CPU has AVX-512F, AVX2 and FMA.
+    unsafe { kernel.run::<Avx512>() }
+}
+
+#[cfg(target_arch = "aarch64")]
+#[target_feature(enable = "neon")]
+unsafe fn on_neon<K: Kernel>(kernel: K) -> K::Output {
+    // SAFETY: the caller checked that the CPU has NEON.
+    unsafe { kernel.run::<Neon>() }
 }
 
 /// The instruction set kernels use: `NN_KERNEL` (`scalar`, `avx2`, `avx512`, `neon`) if set and supported, else
@@ -84,6 +144,9 @@ pub fn active() -> Isa {
 /// Pointer arguments must be valid for `LANES` reads or writes (no alignment needed).
 pub(crate) unsafe trait Simd: Copy {
     const LANES: usize;
+    /// Rows of C in the GEMM's register tile (its columns are two vectors): as many as the registers allow, with
+    /// two vectors of B and one broadcast beside the accumulators.
+    const TILE_ROWS: usize;
     type V: Copy;
     unsafe fn zero() -> Self::V;
     unsafe fn splat(x: f32) -> Self::V;
@@ -94,6 +157,26 @@ pub(crate) unsafe trait Simd: Copy {
     unsafe fn add(a: Self::V, b: Self::V) -> Self::V;
     /// The sum of the lanes.
     unsafe fn sum(v: Self::V) -> f32;
+
+    /// 2×2, stride-2 max pooling of the first windows of a pair of rows (`top`, `bottom`) into `out`, with this
+    /// instruction set's own code; returns how many windows it did (the portable code does the rest). None by
+    /// default.
+    #[inline(always)]
+    unsafe fn max_pool_2x2_rows(_top: &[f32], _bottom: &[f32], _out: &mut [f32]) -> usize {
+        0
+    }
+
+    /// The backward pass of [`Simd::max_pool_2x2_rows`]: the first windows' gradients; returns how many.
+    #[inline(always)]
+    unsafe fn max_pool_2x2_rows_backward(
+        _top: &[f32],
+        _bottom: &[f32],
+        _dy: &[f32],
+        _dtop: &mut [f32],
+        _dbottom: &mut [f32],
+    ) -> usize {
+        0
+    }
 }
 
 /// Portable fallback: eight lanes in an array, which the compiler vectorises for the baseline target.
@@ -103,6 +186,7 @@ pub(crate) struct Scalar;
 // SAFETY: plain Rust; the pointer contract is the trait's.
 unsafe impl Simd for Scalar {
     const LANES: usize = 8;
+    const TILE_ROWS: usize = 6;
     type V = [f32; 8];
     #[inline(always)]
     unsafe fn zero() -> Self::V {
@@ -156,6 +240,8 @@ mod x86 {
     // detection (the trait's contract); loads and stores are unaligned.
     unsafe impl Simd for Avx2 {
         const LANES: usize = 8;
+        /// 6 × 2 accumulators, two B vectors and a broadcast: 15 of the 16 registers.
+        const TILE_ROWS: usize = 6;
         type V = __m256;
         #[inline(always)]
         unsafe fn zero() -> __m256 {
@@ -189,6 +275,20 @@ mod x86 {
                 _mm_cvtss_f32(_mm_add_ss(s, _mm_shuffle_ps(s, s, 1)))
             }
         }
+        #[inline(always)]
+        unsafe fn max_pool_2x2_rows(top: &[f32], bottom: &[f32], out: &mut [f32]) -> usize {
+            unsafe { crate::kernels::pool_avx2::forward_rows(top, bottom, out) }
+        }
+        #[inline(always)]
+        unsafe fn max_pool_2x2_rows_backward(
+            top: &[f32],
+            bottom: &[f32],
+            dy: &[f32],
+            dtop: &mut [f32],
+            dbottom: &mut [f32],
+        ) -> usize {
+            unsafe { crate::kernels::pool_avx2::backward_rows(top, bottom, dy, dtop, dbottom) }
+        }
     }
 
     #[derive(Clone, Copy)]
@@ -198,6 +298,7 @@ mod x86 {
     // detection; loads and stores are unaligned.
     unsafe impl Simd for Avx512 {
         const LANES: usize = 16;
+        const TILE_ROWS: usize = 6;
         type V = __m512;
         #[inline(always)]
         unsafe fn zero() -> __m512 {
@@ -227,6 +328,21 @@ mod x86 {
         unsafe fn sum(v: __m512) -> f32 {
             unsafe { _mm512_reduce_add_ps(v) }
         }
+        // AVX-512 CPUs have AVX2 (`Isa::is_supported` checks): its pooling code serves.
+        #[inline(always)]
+        unsafe fn max_pool_2x2_rows(top: &[f32], bottom: &[f32], out: &mut [f32]) -> usize {
+            unsafe { crate::kernels::pool_avx2::forward_rows(top, bottom, out) }
+        }
+        #[inline(always)]
+        unsafe fn max_pool_2x2_rows_backward(
+            top: &[f32],
+            bottom: &[f32],
+            dy: &[f32],
+            dtop: &mut [f32],
+            dbottom: &mut [f32],
+        ) -> usize {
+            unsafe { crate::kernels::pool_avx2::backward_rows(top, bottom, dy, dtop, dbottom) }
+        }
     }
 }
 
@@ -245,6 +361,7 @@ mod arm {
     // loads and stores are unaligned.
     unsafe impl Simd for Neon {
         const LANES: usize = 4;
+        const TILE_ROWS: usize = 6;
         type V = float32x4_t;
         #[inline(always)]
         unsafe fn zero() -> float32x4_t {

@@ -7,14 +7,14 @@
 //! run at half the speed of the other products.
 
 use super::MatRef;
-use crate::kernels::simd::{Isa, Scalar, Simd};
+use crate::kernels::simd::{Isa, Kernel, Simd};
 use std::cell::RefCell;
 
-/// Rows of C per micro-tile.
-const MR: usize = 6;
-/// Vectors of C per micro-tile row (`NR = NV · LANES` columns): 6 × 2 accumulators plus two B vectors and one
-/// broadcast fit the 16 AVX2 registers.
+/// Vectors of C per micro-tile row (`NR = NV · LANES` columns); the rows per tile are the instruction set's
+/// [`Simd::TILE_ROWS`]. The micro-kernel is written for two.
 const NV: usize = 2;
+/// The widest micro-tile row: two vectors of 16 lanes (AVX-512).
+const MAX_NR: usize = NV * 16;
 /// Depth of one packed block (A and B panels of this many steps stay in L1/L2).
 const KC: usize = 256;
 /// Rows of A packed at once (a multiple of `MR`).
@@ -32,8 +32,8 @@ pub(crate) fn prepare_thread() {
     BUFFERS.with(|cell| {
         let (pa, pb) = &mut *cell.borrow_mut();
         pa.resize(pa.len().max(MC * KC), 0.0);
-        // The widest panels (NR = 2 × 16 lanes) need the most room.
-        pb.resize(pb.len().max(KC * NC.div_ceil(32) * 32), 0.0);
+        // The widest panels need the most room.
+        pb.resize(pb.len().max(KC * NC.div_ceil(MAX_NR) * MAX_NR), 0.0);
     });
 }
 
@@ -47,19 +47,37 @@ pub(super) fn gemm(isa: Isa, a: MatRef<'_>, b: MatRef<'_>, accumulate: bool, c: 
     BUFFERS.with(|cell| {
         let mut guard = cell.borrow_mut();
         let (pa, pb) = &mut *guard;
-        // SAFETY: `isa` is supported (checked by `gemm_on`); views were checked to lie within their slices.
+        isa.run(Packed { a, b, accumulate, c, ct, pa, pb });
+    });
+}
+
+/// The packed product as a kernel for [`Isa::run`]; its views were checked to lie within their slices.
+struct Packed<'a, 'b> {
+    a: MatRef<'a>,
+    b: MatRef<'a>,
+    accumulate: bool,
+    c: &'b mut [f32],
+    ct: bool,
+    pa: &'b mut Vec<f32>,
+    pb: &'b mut Vec<f32>,
+}
+
+impl Kernel for Packed<'_, '_> {
+    type Output = ();
+
+    #[inline(always)]
+    unsafe fn run<S: Simd>(self) {
+        let Packed { a, b, accumulate, c, ct, pa, pb } = self;
+        const { assert!(S::TILE_ROWS == 6 || S::TILE_ROWS == 12, "a micro-kernel is instantiated for 6 or 12 rows") };
+        // SAFETY: `S` is supported (the contract of `run`); the views were checked by `gemm`.
         unsafe {
-            match isa {
-                #[cfg(target_arch = "x86_64")]
-                Isa::Avx2 => avx2(a, b, accumulate, c, ct, pa, pb),
-                #[cfg(target_arch = "x86_64")]
-                Isa::Avx512 => avx512(a, b, accumulate, c, ct, pa, pb),
-                #[cfg(target_arch = "aarch64")]
-                Isa::Neon => neon(a, b, accumulate, c, ct, pa, pb),
-                _ => body::<Scalar>(a, b, accumulate, c, ct, pa, pb),
+            if S::TILE_ROWS == 6 {
+                body::<S, 6>(a, b, accumulate, c, ct, pa, pb);
+            } else {
+                body::<S, 12>(a, b, accumulate, c, ct, pa, pb);
             }
         }
-    });
+    }
 }
 
 /// What packing `a · b` costs, in units of one copied value: a row-major A is read in place; a column-major A
@@ -84,41 +102,12 @@ fn check_view(m: &MatRef<'_>) {
     }
 }
 
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn avx2(a: MatRef<'_>, b: MatRef<'_>, acc: bool, c: &mut [f32], ct: bool, pa: &mut Vec<f32>, pb: &mut Vec<f32>) {
-    // SAFETY: forwarded contract of `body`.
-    unsafe { body::<crate::kernels::simd::Avx2>(a, b, acc, c, ct, pa, pb) }
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
-unsafe fn avx512(
-    a: MatRef<'_>,
-    b: MatRef<'_>,
-    acc: bool,
-    c: &mut [f32],
-    ct: bool,
-    pa: &mut Vec<f32>,
-    pb: &mut Vec<f32>,
-) {
-    // SAFETY: forwarded contract of `body`.
-    unsafe { body::<crate::kernels::simd::Avx512>(a, b, acc, c, ct, pa, pb) }
-}
-
-#[cfg(target_arch = "aarch64")]
-#[target_feature(enable = "neon")]
-unsafe fn neon(a: MatRef<'_>, b: MatRef<'_>, acc: bool, c: &mut [f32], ct: bool, pa: &mut Vec<f32>, pb: &mut Vec<f32>) {
-    // SAFETY: forwarded contract of `body`.
-    unsafe { body::<crate::kernels::simd::Neon>(a, b, acc, c, ct, pa, pb) }
-}
-
 /// `c (+)= a · b`, or `c (+)= (a · b)ᵀ` if `ct` (C then holds `b.cols × a.rows` values, row-major).
 ///
 /// # Safety
 /// `S` must be supported by the CPU; both views must lie within their slices; `c` has `a.rows × b.cols` values.
 #[inline(always)]
-unsafe fn body<S: Simd>(
+unsafe fn body<S: Simd, const MR: usize>(
     a: MatRef<'_>,
     b: MatRef<'_>,
     accumulate: bool,
@@ -138,7 +127,8 @@ unsafe fn body<S: Simd>(
     if pb.len() < b_len {
         pb.resize(b_len, 0.0);
     }
-    let mut tile = [0.0f32; MR * 64];
+    let mut tile = [[0.0f32; MAX_NR]; MR];
+    let tile = tile.as_flattened_mut();
     let direct_a = a.col_stride == 1;
     for jc in (0..n).step_by(NC) {
         let nc = NC.min(n - jc);
@@ -149,7 +139,7 @@ unsafe fn body<S: Simd>(
             for ic in (0..m).step_by(MC) {
                 let mc = MC.min(m - ic);
                 if !direct_a {
-                    pack_a(&a, ic, mc, pc, kc, pa);
+                    pack_a::<MR>(&a, ic, mc, pc, kc, pa);
                 }
                 for jr in (0..nc).step_by(nr) {
                     let cols = nr.min(nc - jr);
@@ -168,12 +158,12 @@ unsafe fn body<S: Simd>(
                             });
                             // SAFETY: each row pointer has kc values (the view lies in its slice); the packed B
                             // panel holds kc·nr values; `out` is the C tile (MR rows of nr columns from `at`
-                            // with row stride n, inside `c` when the tile is full) or `tile` (MR × nr ≤ MR × 64).
-                            unsafe { micro::<S, false>(kc, ap, bp, out, ldc, add && full) };
+                            // with row stride n, inside `c` when the tile is full) or `tile` (MR × nr ≤ MR × MAX_NR).
+                            unsafe { micro::<S, false, MR>(kc, ap, bp, out, ldc, add && full) };
                         } else {
                             let ap = [pa[ir / MR * kc * MR..].as_ptr(); MR];
                             // SAFETY: as above, with the packed A panel holding kc·MR values.
-                            unsafe { micro::<S, true>(kc, ap, bp, out, ldc, add && full) };
+                            unsafe { micro::<S, true, MR>(kc, ap, bp, out, ldc, add && full) };
                         }
                         if !full {
                             for i in 0..rows {
@@ -221,7 +211,7 @@ fn pack_b<S: Simd>(b: &MatRef<'_>, pc: usize, kc: usize, jc: usize, nc: usize, n
 
 /// Copies `A[ic..ic+mc, pc..pc+kc]` into panels of `MR` rows, each `kc` columns of `MR` values, zero-padded.
 #[inline(always)]
-fn pack_a(a: &MatRef<'_>, ic: usize, mc: usize, pc: usize, kc: usize, out: &mut [f32]) {
+fn pack_a<const MR: usize>(a: &MatRef<'_>, ic: usize, mc: usize, pc: usize, kc: usize, out: &mut [f32]) {
     for (panel, i0) in (0..mc).step_by(MR).enumerate() {
         let rows = MR.min(mc - i0);
         let dst = &mut out[panel * kc * MR..(panel + 1) * kc * MR];
@@ -256,7 +246,7 @@ fn pack_a(a: &MatRef<'_>, ic: usize, mc: usize, pc: usize, kc: usize, out: &mut 
 /// `S` supported; `a` as above; `b` holds `kc·NR`; `c` points at MR rows of NR writable values with row stride
 /// `ldc`.
 #[inline(always)]
-unsafe fn micro<S: Simd, const PACKED: bool>(
+unsafe fn micro<S: Simd, const PACKED: bool, const MR: usize>(
     kc: usize,
     a: [*const f32; MR],
     b: *const f32,
@@ -264,6 +254,7 @@ unsafe fn micro<S: Simd, const PACKED: bool>(
     ldc: usize,
     accumulate: bool,
 ) {
+    const { assert!(NV == 2, "the loop below loads and accumulates two vectors of B per step") };
     let l = S::LANES;
     let nr = NV * l;
     // SAFETY (whole body): every offset stays within the bounds stated in the contract.

@@ -2,7 +2,7 @@
 //! transposed), AXPYs when its rows are.
 
 use super::MatRef;
-use crate::kernels::simd::{Isa, Scalar, Simd};
+use crate::kernels::simd::{Isa, Kernel, Simd};
 
 /// Whether the operands can be used in place: `a` contiguous and `B` contiguous along one axis.
 pub(super) fn applies(a: &MatRef<'_>, b: &MatRef<'_>) -> bool {
@@ -16,41 +16,29 @@ pub(super) fn gemv(isa: Isa, a: MatRef<'_>, b: MatRef<'_>, accumulate: bool, c: 
     // The last element each operand touches, checked once so the kernels can index without bounds checks.
     let b_end = (k - 1) * b.row_stride + (n - 1) * b.col_stride;
     assert!(b_end < b.data.len(), "matrix view exceeds its slice");
-    let (bp, rs, cs) = (b.data.as_ptr(), b.row_stride, b.col_stride);
-    // SAFETY: `isa` is supported (checked by `gemm_on`); `a` has k values, `c` n, and every B element read,
-    // at `p·rs + j·cs` for p < k, j < n, lies within `b.data` (checked above).
-    unsafe {
-        match isa {
-            #[cfg(target_arch = "x86_64")]
-            Isa::Avx2 => avx2(a, bp, rs, cs, accumulate, c),
-            #[cfg(target_arch = "x86_64")]
-            Isa::Avx512 => avx512(a, bp, rs, cs, accumulate, c),
-            #[cfg(target_arch = "aarch64")]
-            Isa::Neon => neon(a, bp, rs, cs, accumulate, c),
-            _ => body::<Scalar>(a, bp, rs, cs, accumulate, c),
-        }
+    isa.run(Gemv { a, b: b.data, rs: b.row_stride, cs: b.col_stride, accumulate, c });
+}
+
+/// The matrix-vector product as a kernel for [`Isa::run`]: every B element read, at `p·rs + j·cs` for
+/// `p < a.len()`, `j < c.len()`, lies within B's slice (checked by `gemv`).
+struct Gemv<'a> {
+    a: &'a [f32],
+    b: &'a [f32],
+    rs: usize,
+    cs: usize,
+    accumulate: bool,
+    c: &'a mut [f32],
+}
+
+impl Kernel for Gemv<'_> {
+    type Output = ();
+
+    #[inline(always)]
+    unsafe fn run<S: Simd>(self) {
+        // SAFETY: `S` is supported (the contract of `run`); the reads were checked by `gemv`, and `rs == 1 ||
+        // cs == 1` (`applies`).
+        unsafe { body::<S>(self.a, self.b.as_ptr(), self.rs, self.cs, self.accumulate, self.c) }
     }
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn avx2(a: &[f32], b: *const f32, rs: usize, cs: usize, acc: bool, c: &mut [f32]) {
-    // SAFETY: forwarded contract of `gemv`.
-    unsafe { body::<crate::kernels::simd::Avx2>(a, b, rs, cs, acc, c) }
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
-unsafe fn avx512(a: &[f32], b: *const f32, rs: usize, cs: usize, acc: bool, c: &mut [f32]) {
-    // SAFETY: forwarded contract of `gemv`.
-    unsafe { body::<crate::kernels::simd::Avx512>(a, b, rs, cs, acc, c) }
-}
-
-#[cfg(target_arch = "aarch64")]
-#[target_feature(enable = "neon")]
-unsafe fn neon(a: &[f32], b: *const f32, rs: usize, cs: usize, acc: bool, c: &mut [f32]) {
-    // SAFETY: forwarded contract of `gemv`.
-    unsafe { body::<crate::kernels::simd::Neon>(a, b, rs, cs, acc, c) }
 }
 
 /// # Safety
