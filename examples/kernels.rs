@@ -59,7 +59,7 @@ fn write_png(path: &Path, pixels: &[[f32; SIDE]; SIDE], lo: f32, hi: f32) -> std
 }
 
 fn main() {
-    let args = common::parse("kernels", "data/mnist-sample", 1);
+    let args = common::parse("kernels", "data/mnist-sample", 0);
     let (_, test) = load_mnist::<[[f32; 28]; 28]>(&args.data).unwrap_or_else(|e| common::fail(e));
     if test.len() < 16 {
         common::fail("need at least 16 test images for the mosaic");

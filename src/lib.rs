@@ -99,7 +99,6 @@
 //!
 //! Generated code names the runtime as `::nn::__private`, so depend on this crate under its own name `nn`.
 
-#![warn(missing_docs)]
 
 pub use nn_macros::network;
 pub use nn_runtime::{
@@ -108,10 +107,16 @@ pub use nn_runtime::{
     Workspace, CHUNK,
 };
 
-/// Everything a program that declares and trains networks needs: `use nn::prelude::*;`.
+/// What nearly every program that declares and trains networks names: `use nn::prelude::*;`.
+///
+/// It holds the macro; the traits whose methods programs call (`Network`, `Loss`, `Optimizer`, `Sample`); the
+/// losses, optimizers and their configurations; and the data, training and weight-file entry points a training
+/// program calls by name (`load_mnist`, `fit`, `evaluate`, `save_weights`, …) — names chosen to read as what
+/// they do at the call site, and kept here because the examples and most programs use them all. Everything else
+/// is in its module (`nn::data`, `nn::train`, `nn::io`, `nn::layers`, …).
 pub mod prelude {
     pub use crate::network;
-    pub use nn_runtime::data::{load_cifar10, load_digits, load_idx, load_mnist, one_hot, Augment, Dataset, Loader};
+    pub use nn_runtime::data::{load_cifar10, load_digits, load_idx, load_mnist, Augment, Dataset, Loader};
     pub use nn_runtime::io::{load_weights, save_weights};
     pub use nn_runtime::layers::Init;
     pub use nn_runtime::loss::{BinaryCrossEntropyWithLogits, CategoricalCrossEntropy, CrossEntropy, Loss, Mse, Nll};
@@ -120,7 +125,7 @@ pub mod prelude {
     };
     pub use nn_runtime::regularize::Regularization;
     pub use nn_runtime::train::{evaluate, fit, EarlyStopping, Monitor, Schedule, TrainConfig};
-    pub use nn_runtime::{Mode, Network, Parallelism, Sample};
+    pub use nn_runtime::{Mode, Network, Parallelism, Sample, Workspace};
 }
 
 /// Items the generated code names; not part of the public API.

@@ -1,4 +1,4 @@
-//! Command-line handling shared by the examples: `[--data DIR] [--epochs N] [--out DIR]`.
+//! Command-line handling shared by the examples: `[--data DIR] [--epochs N] [--out DIR]`, and `--help`.
 #![allow(dead_code)]
 
 use std::path::PathBuf;
@@ -15,7 +15,9 @@ pub struct Args {
     pub out: PathBuf,
 }
 
-/// Parses the process arguments; prints usage and exits on anything unknown.
+/// Parses the process arguments. `--help` (or `-h`) prints the usage to stdout and exits with status 0; anything
+/// unknown prints it to stderr and exits with status 2. An example that has no epochs passes
+/// `default_epochs = 0`, and then takes no `--epochs`.
 pub fn parse(example: &str, default_data: &str, default_epochs: usize) -> Args {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let mut args = Args {
@@ -24,21 +26,34 @@ pub fn parse(example: &str, default_data: &str, default_epochs: usize) -> Args {
         epochs: default_epochs,
         out: root.join("out").join(example),
     };
-    let usage = || -> ! {
-        eprintln!("usage: cargo run --release --example {example} -- [--data DIR] [--epochs N] [--out DIR]");
+    let epochs = if default_epochs > 0 { " [--epochs N]" } else { "" };
+    let usage = format!(
+        "usage: cargo run --release --example {example} -- [--data DIR]{epochs} [--out DIR]\n\n  --data DIR    the \
+         data set (default: {default_data}, a sample shipped with nn)\n{}  --out DIR     where results are written \
+         (default: out/{example})\n  -h, --help    this text",
+        if default_epochs > 0 { format!("  --epochs N    epochs to train (default: {default_epochs})\n") } else { String::new() }
+    );
+    let fail = |problem: &str| -> ! {
+        eprintln!("error: {problem}\n{usage}");
         std::process::exit(2)
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
-        let Some(value) = it.next() else { usage() };
+        if flag == "--help" || flag == "-h" {
+            println!("{usage}");
+            std::process::exit(0);
+        }
+        let Some(value) = it.next() else { fail(&format!("`{flag}` needs a value")) };
         match flag.as_str() {
             "--data" => {
                 args.data = value.into();
                 args.data_given = true;
             }
-            "--epochs" => args.epochs = value.parse().ok().filter(|&n| n > 0).unwrap_or_else(|| usage()),
+            "--epochs" if default_epochs > 0 => {
+                args.epochs = value.parse().ok().filter(|&n| n > 0).unwrap_or_else(|| fail("`--epochs` takes a number ≥ 1"))
+            }
             "--out" => args.out = value.into(),
-            _ => usage(),
+            _ => fail(&format!("unknown option `{flag}`")),
         }
     }
     if let Err(e) = std::fs::create_dir_all(&args.out) {

@@ -168,8 +168,8 @@ pub fn read_safetensors(path: &Path) -> Result<(HashMap<String, Tensor>, HashMap
                 .chunks_exact(8)
                 .map(|b| f64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]) as f32)
                 .collect(),
-            Dtype::F16 => data.chunks_exact(2).map(|b| half::f16::from_le_bytes([b[0], b[1]]).to_f32()).collect(),
-            Dtype::BF16 => data.chunks_exact(2).map(|b| half::bf16::from_le_bytes([b[0], b[1]]).to_f32()).collect(),
+            Dtype::F16 => data.chunks_exact(2).map(|b| f16_to_f32(u16::from_le_bytes([b[0], b[1]]))).collect(),
+            Dtype::BF16 => data.chunks_exact(2).map(|b| bf16_to_f32(u16::from_le_bytes([b[0], b[1]]))).collect(),
             Dtype::I64 => data
                 .chunks_exact(8)
                 .map(|b| i64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]) as f32)
@@ -188,6 +188,29 @@ pub fn read_safetensors(path: &Path) -> Result<(HashMap<String, Tensor>, HashMap
         problems.sort_by_key(ToString::to_string);
         Err(Error::WeightFile { path: path.to_path_buf(), problems })
     }
+}
+
+/// The IEEE 754 half-precision value with bits `h`, exactly (every f16 is an f32).
+///
+/// Written out rather than taken from the `half` crate, whose `zerocopy` derive would add a second major version
+/// of `syn` to every build of `nn`.
+fn f16_to_f32(h: u16) -> f32 {
+    let sign = if h & 0x8000 == 0 { 1.0 } else { -1.0 };
+    let exponent = u32::from(h >> 10) & 0x1f;
+    let fraction = u32::from(h & 0x3ff);
+    match exponent {
+        // Zero and subnormals: fraction · 2⁻²⁴, exact in f32.
+        0 => sign * fraction as f32 * f32::from_bits(0x3380_0000),
+        // Infinities and NaN (keeping the NaN's payload bits).
+        31 => f32::from_bits(u32::from(h & 0x8000) << 16 | 0x7f80_0000 | fraction << 13),
+        // Normal numbers: rebias the exponent from 15 to 127.
+        _ => f32::from_bits(u32::from(h & 0x8000) << 16 | (exponent + 112) << 23 | fraction << 13),
+    }
+}
+
+/// The bfloat16 value with bits `h`: the top half of an f32.
+fn bf16_to_f32(h: u16) -> f32 {
+    f32::from_bits(u32::from(h) << 16)
 }
 
 /// Saves `net`'s parameters and buffers to `path` (atomically) in PyTorch's `state_dict` naming and layout.
@@ -259,4 +282,38 @@ pub(crate) fn fit_problems<N: Network>(tensors: &HashMap<String, Tensor>) -> Vec
     unexpected.sort();
     problems.extend(unexpected.into_iter().map(|k| WeightProblem::Unexpected(k.clone())));
     problems
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{bf16_to_f32, f16_to_f32};
+
+    #[test]
+    fn half_precision_values_convert_exactly() {
+        let cases: [(u16, f32); 10] = [
+            (0x0000, 0.0),
+            (0x3c00, 1.0),
+            (0xc100, -2.5),
+            (0x2e66, 0.099975586),
+            (0x7bff, 65504.0),
+            (0x0001, 1.0 / 16_777_216.0), // 2⁻²⁴, the smallest subnormal
+            (0x03ff, 1023.0 / 16_777_216.0), // the largest subnormal
+            (0x0400, 1.0 / 16384.0), // 2⁻¹⁴, the smallest normal
+            (0x7c00, f32::INFINITY),
+            (0xfc00, f32::NEG_INFINITY),
+        ];
+        for (bits, want) in cases {
+            assert_eq!(f16_to_f32(bits), want, "{bits:#06x}");
+        }
+        assert_eq!(f16_to_f32(0x8000).to_bits(), (-0.0f32).to_bits());
+        assert!(f16_to_f32(0x7e00).is_nan());
+        // Every finite f16 is an f32 that rounds back to it (the conversion loses nothing).
+        for bits in (0..=0xffffu16).filter(|b| (b >> 10) & 0x1f != 31) {
+            let v = f16_to_f32(bits);
+            assert!(v.is_finite() && v.abs() <= 65504.0, "{bits:#06x}");
+        }
+        assert_eq!(bf16_to_f32(0x3f80), 1.0);
+        assert_eq!(bf16_to_f32(0xbe80), -0.25);
+        assert!(bf16_to_f32(0x7fc0).is_nan());
+    }
 }

@@ -67,6 +67,7 @@ impl<X: Sample, T: Clone> Dataset<X, T> {
     }
 
     /// The first `n` samples (all if there are fewer).
+    #[must_use]
     pub fn take(mut self, n: usize) -> Self {
         self.inputs.truncate(n);
         self.targets.truncate(n);
@@ -74,6 +75,7 @@ impl<X: Sample, T: Clone> Dataset<X, T> {
     }
 
     /// Splits off the samples from `at` on: `(first at, the rest)`, e.g. for a validation set.
+    #[must_use]
     pub fn split(mut self, at: usize) -> (Self, Self) {
         let at = at.min(self.len());
         let rest = Self { inputs: self.inputs.split_off(at), targets: self.targets.split_off(at) };

@@ -7,6 +7,7 @@ use crate::{Error, Result, Rng};
 /// The order of epoch `e` depends only on the seed and `e` (it is drawn from the seed's stream `e`), so training
 /// resumed from a checkpoint at epoch `e` sees exactly the batches it would have seen.
 #[derive(Clone, Debug)]
+#[must_use = "a `Loader` is a value: its builder methods return the changed copy"]
 pub struct Loader {
     batch_size: usize,
     shuffle: Option<u64>,

@@ -70,7 +70,7 @@ unsafe fn body<S: Simd>(g: &ConvGeometry, w: &[f32], bias: Option<&[f32]>, x: &[
     // Blocks of 4, then 2, 1 output channels over pairs of output rows: each weight broadcast feeds two rows and
     // each input load four channels, so a tap costs 4 + 2 loads for 8 multiply-adds (8 accumulators in
     // registers, constants for the compiler), and 8 independent chains hide the latency of the multiply-adds.
-    // SAFETY (all): forwarded contract; each block covers channels o0..o0+B < outs and rows inside 0..oh.
+    // SAFETY: (all) forwarded contract; each block covers channels o0..o0+B < outs and rows inside 0..oh.
     unsafe {
         while o0 + 4 <= outs {
             block::<S, 4, 2>(g, w, bias, x, y, o0, 0..pairs);
@@ -233,7 +233,7 @@ impl Kernel for DirectWeightGrad<'_> {
 #[inline(always)]
 unsafe fn grad_body<S: Simd>(g: &ConvGeometry, dy: &[f32], x: &[f32], dw: &mut [f32]) {
     // The kernel width as a constant, so the accumulators of a block are a fixed set of registers.
-    // SAFETY (all arms): forwarded contract; the kernel size is the arm's.
+    // SAFETY: (all arms) forwarded contract; the kernel size is the arm's.
     unsafe {
         match g.kernel {
             1 => grad_k::<S, 1>(g, dy, x, dw),
@@ -256,7 +256,7 @@ unsafe fn grad_k<S: Simd, const K: usize>(g: &ConvGeometry, dy: &[f32], x: &[f32
     let mut o = 0;
     // Two output channels at a time share every load of `x` (2·K accumulators, at most 10 of the 16 AVX2
     // registers); wider kernels take one at a time.
-    // SAFETY (both loops): forwarded contract; each block covers channels o..o+B < outs.
+    // SAFETY: (both loops) forwarded contract; each block covers channels o..o+B < outs.
     unsafe {
         if K <= 5 {
             while o + 2 <= outs {

@@ -191,9 +191,10 @@ pub(super) fn forward_rows(top: &[f32], bottom: &[f32], out: &mut [f32]) -> usiz
     assert!(top.len() >= 2 * out.len() && bottom.len() >= 2 * out.len(), "rows shorter than their windows");
     let (t, b, y) = (top.as_ptr(), bottom.as_ptr(), out.as_mut_ptr());
     let mut done = 0;
-    // SAFETY (both loops): windows done..done + 8 (or + 4) end at column 2·done + 15 (or + 7), below
+    // SAFETY: (both loops) windows done..done + 8 (or + 4) end at column 2·done + 15 (or + 7), below
     // 2 · out.len() ≤ the rows' lengths (asserted above); their outputs are below out.len().
     while out.len() - done >= 8 {
+        // SAFETY: see above (eight windows).
         unsafe {
             let ([t0, t1], [b0, b1]) = (deinterleave8(t.add(2 * done)), deinterleave8(b.add(2 * done)));
             _mm256_storeu_ps(y.add(done), window_max([t0, t1, b0, b1]));
@@ -201,6 +202,7 @@ pub(super) fn forward_rows(top: &[f32], bottom: &[f32], out: &mut [f32]) -> usiz
         done += 8;
     }
     if out.len() - done >= 4 {
+        // SAFETY: see above (four windows).
         unsafe {
             let ([t0, t1], [b0, b1]) = (deinterleave4(t.add(2 * done)), deinterleave4(b.add(2 * done)));
             _mm_storeu_ps(y.add(done), window_max([t0, t1, b0, b1]));
@@ -225,9 +227,10 @@ pub(super) fn backward_rows(top: &[f32], bottom: &[f32], dy: &[f32], dtop: &mut 
     let (t, b, d) = (top.as_ptr(), bottom.as_ptr(), dy.as_ptr());
     let (dt, db) = (dtop.as_mut_ptr(), dbottom.as_mut_ptr());
     let mut done = 0;
-    // SAFETY (both loops): as in `forward_rows`, every row and gradient row has ≥ 2·done + 16 (or + 8) values and
+    // SAFETY: (both loops) as in `forward_rows`, every row and gradient row has ≥ 2·done + 16 (or + 8) values and
     // `dy` ≥ done + 8 (or + 4).
     while dy.len() - done >= 8 {
+        // SAFETY: see above (eight windows).
         unsafe {
             let ([t0, t1], [b0, b1]) = (deinterleave8(t.add(2 * done)), deinterleave8(b.add(2 * done)));
             let [g0, g1, g2, g3] = window_grads([t0, t1, b0, b1], _mm256_loadu_ps(d.add(done)));
@@ -237,6 +240,7 @@ pub(super) fn backward_rows(top: &[f32], bottom: &[f32], dy: &[f32], dtop: &mut 
         done += 8;
     }
     if dy.len() - done >= 4 {
+        // SAFETY: see above (four windows).
         unsafe {
             let ([t0, t1], [b0, b1]) = (deinterleave4(t.add(2 * done)), deinterleave4(b.add(2 * done)));
             let [g0, g1, g2, g3] = window_grads([t0, t1, b0, b1], _mm_loadu_ps(d.add(done)));

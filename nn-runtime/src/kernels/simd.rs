@@ -68,14 +68,17 @@ impl Isa {
     #[inline]
     pub(crate) fn run<K: Kernel>(self, kernel: K) -> K::Output {
         assert!(self.is_supported(), "this CPU does not support {}", self.name());
-        // SAFETY (every arm): the CPU supports the instruction set (checked just above).
         match self {
+            // SAFETY: the CPU has AVX2 and FMA (checked just above).
             #[cfg(target_arch = "x86_64")]
             Isa::Avx2 => unsafe { on_avx2(kernel) },
+            // SAFETY: the CPU has AVX-512F, AVX2 and FMA (checked just above).
             #[cfg(target_arch = "x86_64")]
             Isa::Avx512 => unsafe { on_avx512(kernel) },
+            // SAFETY: the CPU has NEON (checked just above).
             #[cfg(target_arch = "aarch64")]
             Isa::Neon => unsafe { on_neon(kernel) },
+            // SAFETY: portable code runs everywhere.
             _ => unsafe { kernel.run::<Scalar>() },
         }
     }
@@ -245,30 +248,37 @@ mod x86 {
         type V = __m256;
         #[inline(always)]
         unsafe fn zero() -> __m256 {
+            // SAFETY: the `Simd` contract: the caller runs with this instruction set enabled.
             unsafe { _mm256_setzero_ps() }
         }
         #[inline(always)]
         unsafe fn splat(x: f32) -> __m256 {
+            // SAFETY: the `Simd` contract: the caller runs with this instruction set enabled.
             unsafe { _mm256_set1_ps(x) }
         }
         #[inline(always)]
         unsafe fn load(p: *const f32) -> __m256 {
+            // SAFETY: the `Simd` contract: the caller runs with this instruction set enabled.
             unsafe { _mm256_loadu_ps(p) }
         }
         #[inline(always)]
         unsafe fn store(p: *mut f32, v: __m256) {
+            // SAFETY: the `Simd` contract: the caller runs with this instruction set enabled.
             unsafe { _mm256_storeu_ps(p, v) }
         }
         #[inline(always)]
         unsafe fn fma(acc: __m256, a: __m256, b: __m256) -> __m256 {
+            // SAFETY: the `Simd` contract: the caller runs with this instruction set enabled.
             unsafe { _mm256_fmadd_ps(a, b, acc) }
         }
         #[inline(always)]
         unsafe fn add(a: __m256, b: __m256) -> __m256 {
+            // SAFETY: the `Simd` contract: the caller runs with this instruction set enabled.
             unsafe { _mm256_add_ps(a, b) }
         }
         #[inline(always)]
         unsafe fn sum(v: __m256) -> f32 {
+            // SAFETY: the `Simd` contract: the caller runs with this instruction set enabled.
             unsafe {
                 let s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
                 let s = _mm_add_ps(s, _mm_movehl_ps(s, s));
@@ -277,6 +287,7 @@ mod x86 {
         }
         #[inline(always)]
         unsafe fn max_pool_2x2_rows(top: &[f32], bottom: &[f32], out: &mut [f32]) -> usize {
+            // SAFETY: the `Simd` contract: the caller runs with this instruction set enabled.
             unsafe { crate::kernels::pool_avx2::forward_rows(top, bottom, out) }
         }
         #[inline(always)]
@@ -287,6 +298,7 @@ mod x86 {
             dtop: &mut [f32],
             dbottom: &mut [f32],
         ) -> usize {
+            // SAFETY: the `Simd` contract: the caller runs with this instruction set enabled.
             unsafe { crate::kernels::pool_avx2::backward_rows(top, bottom, dy, dtop, dbottom) }
         }
     }
@@ -302,35 +314,43 @@ mod x86 {
         type V = __m512;
         #[inline(always)]
         unsafe fn zero() -> __m512 {
+            // SAFETY: the `Simd` contract: the caller runs with this instruction set enabled.
             unsafe { _mm512_setzero_ps() }
         }
         #[inline(always)]
         unsafe fn splat(x: f32) -> __m512 {
+            // SAFETY: the `Simd` contract: the caller runs with this instruction set enabled.
             unsafe { _mm512_set1_ps(x) }
         }
         #[inline(always)]
         unsafe fn load(p: *const f32) -> __m512 {
+            // SAFETY: the `Simd` contract: the caller runs with this instruction set enabled.
             unsafe { _mm512_loadu_ps(p) }
         }
         #[inline(always)]
         unsafe fn store(p: *mut f32, v: __m512) {
+            // SAFETY: the `Simd` contract: the caller runs with this instruction set enabled.
             unsafe { _mm512_storeu_ps(p, v) }
         }
         #[inline(always)]
         unsafe fn fma(acc: __m512, a: __m512, b: __m512) -> __m512 {
+            // SAFETY: the `Simd` contract: the caller runs with this instruction set enabled.
             unsafe { _mm512_fmadd_ps(a, b, acc) }
         }
         #[inline(always)]
         unsafe fn add(a: __m512, b: __m512) -> __m512 {
+            // SAFETY: the `Simd` contract: the caller runs with this instruction set enabled.
             unsafe { _mm512_add_ps(a, b) }
         }
         #[inline(always)]
         unsafe fn sum(v: __m512) -> f32 {
+            // SAFETY: the `Simd` contract: the caller runs with this instruction set enabled.
             unsafe { _mm512_reduce_add_ps(v) }
         }
         // AVX-512 CPUs have AVX2 (`Isa::is_supported` checks): its pooling code serves.
         #[inline(always)]
         unsafe fn max_pool_2x2_rows(top: &[f32], bottom: &[f32], out: &mut [f32]) -> usize {
+            // SAFETY: the `Simd` contract: the caller runs with this instruction set enabled.
             unsafe { crate::kernels::pool_avx2::forward_rows(top, bottom, out) }
         }
         #[inline(always)]
@@ -341,6 +361,7 @@ mod x86 {
             dtop: &mut [f32],
             dbottom: &mut [f32],
         ) -> usize {
+            // SAFETY: the `Simd` contract: the caller runs with this instruction set enabled.
             unsafe { crate::kernels::pool_avx2::backward_rows(top, bottom, dy, dtop, dbottom) }
         }
     }
@@ -365,30 +386,37 @@ mod arm {
         type V = float32x4_t;
         #[inline(always)]
         unsafe fn zero() -> float32x4_t {
+            // SAFETY: the `Simd` contract: the caller runs with this instruction set enabled.
             unsafe { vdupq_n_f32(0.0) }
         }
         #[inline(always)]
         unsafe fn splat(x: f32) -> float32x4_t {
+            // SAFETY: the `Simd` contract: the caller runs with this instruction set enabled.
             unsafe { vdupq_n_f32(x) }
         }
         #[inline(always)]
         unsafe fn load(p: *const f32) -> float32x4_t {
+            // SAFETY: the `Simd` contract: the caller runs with this instruction set enabled.
             unsafe { vld1q_f32(p) }
         }
         #[inline(always)]
         unsafe fn store(p: *mut f32, v: float32x4_t) {
+            // SAFETY: the `Simd` contract: the caller runs with this instruction set enabled.
             unsafe { vst1q_f32(p, v) }
         }
         #[inline(always)]
         unsafe fn fma(acc: float32x4_t, a: float32x4_t, b: float32x4_t) -> float32x4_t {
+            // SAFETY: the `Simd` contract: the caller runs with this instruction set enabled.
             unsafe { vfmaq_f32(acc, a, b) }
         }
         #[inline(always)]
         unsafe fn add(a: float32x4_t, b: float32x4_t) -> float32x4_t {
+            // SAFETY: the `Simd` contract: the caller runs with this instruction set enabled.
             unsafe { vaddq_f32(a, b) }
         }
         #[inline(always)]
         unsafe fn sum(v: float32x4_t) -> f32 {
+            // SAFETY: the `Simd` contract: the caller runs with this instruction set enabled.
             unsafe { vaddvq_f32(v) }
         }
     }

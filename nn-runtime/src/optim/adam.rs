@@ -121,8 +121,12 @@ impl Adam {
     ///
     /// # Panics
     /// On invalid settings; [`Adam::try_new`] returns them as an error.
+    #[track_caller]
     pub fn new(config: AdamConfig) -> Self {
-        Self::try_new(config).unwrap_or_else(|e| panic!("{e}"))
+        match Self::try_new(config) {
+            Ok(optimizer) => optimizer,
+            Err(e) => panic!("{e}"),
+        }
     }
 
     /// An optimizer with the given settings, or an error naming the invalid one.
@@ -141,8 +145,12 @@ impl AdamW {
     ///
     /// # Panics
     /// On invalid settings; [`AdamW::try_new`] returns them as an error.
+    #[track_caller]
     pub fn new(config: AdamWConfig) -> Self {
-        Self::try_new(config).unwrap_or_else(|e| panic!("{e}"))
+        match Self::try_new(config) {
+            Ok(optimizer) => optimizer,
+            Err(e) => panic!("{e}"),
+        }
     }
 
     /// An optimizer with the given settings, or an error naming the invalid one.

@@ -73,8 +73,12 @@ impl Lbfgs {
     ///
     /// # Panics
     /// On invalid settings; [`Lbfgs::try_new`] returns them as an error.
+    #[track_caller]
     pub fn new(config: LbfgsConfig) -> Self {
-        Self::try_new(config).unwrap_or_else(|e| panic!("{e}"))
+        match Self::try_new(config) {
+            Ok(optimizer) => optimizer,
+            Err(e) => panic!("{e}"),
+        }
     }
 
     /// An optimizer with the given settings, or an error naming the invalid one.

@@ -33,8 +33,11 @@ pub trait Optimizer {
     ///
     /// # Panics
     /// If `lr` is negative or not finite.
+    #[track_caller]
     fn set_learning_rate(&mut self, lr: f32) {
-        self.try_set_learning_rate(lr).unwrap_or_else(|e| panic!("{e}"));
+        if let Err(e) = self.try_set_learning_rate(lr) {
+            panic!("{e}");
+        }
     }
 
     /// Everything the optimizer accumulated (moments, step counts), for a checkpoint.

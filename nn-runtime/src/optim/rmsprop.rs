@@ -41,8 +41,12 @@ impl RmsProp {
     ///
     /// # Panics
     /// On invalid settings; [`RmsProp::try_new`] returns them as an error.
+    #[track_caller]
     pub fn new(config: RmsPropConfig) -> Self {
-        Self::try_new(config).unwrap_or_else(|e| panic!("{e}"))
+        match Self::try_new(config) {
+            Ok(optimizer) => optimizer,
+            Err(e) => panic!("{e}"),
+        }
     }
 
     /// An optimizer with the given settings, or an error naming the invalid one.

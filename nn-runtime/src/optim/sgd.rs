@@ -39,8 +39,12 @@ impl Sgd {
     ///
     /// # Panics
     /// On invalid settings; [`Sgd::try_new`] returns them as an error.
+    #[track_caller]
     pub fn new(config: SgdConfig) -> Self {
-        Self::try_new(config).unwrap_or_else(|e| panic!("{e}"))
+        match Self::try_new(config) {
+            Ok(optimizer) => optimizer,
+            Err(e) => panic!("{e}"),
+        }
     }
 
     /// An optimizer with the given settings, or an error naming the invalid one.

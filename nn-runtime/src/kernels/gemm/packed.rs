@@ -257,7 +257,7 @@ unsafe fn micro<S: Simd, const PACKED: bool, const MR: usize>(
     const { assert!(NV == 2, "the loop below loads and accumulates two vectors of B per step") };
     let l = S::LANES;
     let nr = NV * l;
-    // SAFETY (whole body): every offset stays within the bounds stated in the contract.
+    // SAFETY: (whole body) every offset stays within the bounds stated in the contract.
     unsafe {
         let mut acc = [[S::zero(); NV]; MR];
         for p in 0..kc {

@@ -58,6 +58,7 @@ unsafe fn body<S: Simd>(a: &[f32], b: *const f32, rs: usize, cs: usize, accumula
             // SAFETY: columns j..j + cols span b[(j + t)·cs ..][..k], readable by the contract; a missing fourth
             // column repeats the last real one (its sum is dropped).
             let col: [*const f32; 4] = std::array::from_fn(|t| unsafe { b.add((j + t.min(cols - 1)) * cs) });
+            // SAFETY: `S` is supported (the contract).
             let mut acc = [unsafe { S::zero() }; 4];
             let mut p = 0;
             while p < vectors {
@@ -74,6 +75,7 @@ unsafe fn body<S: Simd>(a: &[f32], b: *const f32, rs: usize, cs: usize, accumula
                 // SAFETY: lane sums of registers built above; q < k inside the column.
                 let mut sum = unsafe { S::sum(acc[t]) };
                 for (q, &aq) in a.iter().enumerate().skip(vectors) {
+                    // SAFETY: q < k, inside column t.
                     sum += aq * unsafe { *col[t].add(q) };
                 }
                 let out = &mut c[j + t];
@@ -90,6 +92,7 @@ unsafe fn body<S: Simd>(a: &[f32], b: *const f32, rs: usize, cs: usize, accumula
         for (p, &ap) in a.iter().enumerate() {
             // SAFETY: row p spans b[p·rs .. p·rs + n] (cs == 1), readable by the contract.
             let row = unsafe { b.add(p * rs) };
+            // SAFETY: `S` is supported (the contract).
             let s = unsafe { S::splat(ap) };
             let mut j = 0;
             while j + l <= n {

@@ -1,0 +1,93 @@
+//! Everything about a run that can be checked before its first step, so that a run never fails after an epoch's
+//! work for a reason known at the start.
+
+use super::TrainConfig;
+use crate::data::Dataset;
+use crate::net::Network;
+use crate::{Error, Result};
+
+/// Everything about a run that can be checked before its first step.
+pub(super) fn validate<N: Network, T>(
+    config: &TrainConfig,
+    train: &Dataset<N::Input, T>,
+    valid: Option<&Dataset<N::Input, T>>,
+) -> Result<()> {
+    let bad = |name, problem: &str| Err(Error::InvalidSetting { name, problem: problem.into() });
+    if config.epochs == 0 {
+        return bad("epochs", "must be at least 1");
+    }
+    if config.batch_size == 0 {
+        return bad("batch_size", "must be at least 1");
+    }
+    train.check_lengths("training")?;
+    if train.inputs.is_empty() {
+        return bad("train", "the training set is empty");
+    }
+    if let Some(valid) = valid {
+        valid.check_lengths("validation")?;
+        if valid.is_empty() {
+            return bad("valid", "the validation set is empty; pass `None` to train without one");
+        }
+        valid.check_finite("validation")?;
+    }
+    train.check_finite("training")?;
+    if config.drop_last && train.inputs.len() < config.batch_size {
+        return bad("drop_last", "fewer samples than one batch, so every batch would be dropped");
+    }
+    if config.early_stopping.is_some() && valid.is_none() {
+        return bad("early_stopping", "needs validation data");
+    }
+    if config.resume && config.checkpoint.is_none() {
+        return bad("resume", "needs a `checkpoint` path");
+    }
+    check_batch_statistics::<N>(config, train.len())?;
+    for (name, path) in [("checkpoint", &config.checkpoint), ("curves", &config.curves)] {
+        if let Some(path) = path {
+            check_writable_dir(name, path)?;
+        }
+    }
+    config.regularization.validate()?;
+    config.schedule.validate()
+}
+
+/// Refuses batch sizes (including an epoch's short last batch) too small for a layer that normalises over the
+/// batch (batch norm per feature needs two samples).
+fn check_batch_statistics<N: Network>(config: &TrainConfig, samples: usize) -> Result<()> {
+    let Some(stage) = N::PLAN.stages.iter().max_by_key(|s| s.min_batch) else { return Ok(()) };
+    let last = samples % config.batch_size;
+    let smallest = if last != 0 && !config.drop_last { last } else { config.batch_size.min(samples) };
+    if smallest >= stage.min_batch {
+        return Ok(());
+    }
+    let problem = if smallest == config.batch_size || samples <= config.batch_size {
+        format!("layer `{}` needs at least {} samples per batch in training", stage.name, stage.min_batch)
+    } else {
+        format!(
+            "{samples} samples in batches of {} leave a last batch of {smallest}, too few for layer `{}` (it needs \
+             {}); set `drop_last: true` or choose another batch size",
+            config.batch_size, stage.name, stage.min_batch
+        )
+    };
+    Err(Error::InvalidSetting { name: "batch_size", problem })
+}
+
+/// Checks that the directory `path` will be written in exists and takes new files, by creating and removing
+/// one, so a run does not fail after its first epoch's work.
+fn check_writable_dir(name: &'static str, path: &std::path::Path) -> Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => std::path::Path::new("."),
+    };
+    if !dir.is_dir() {
+        return Err(Error::InvalidSetting {
+            name,
+            problem: format!("the directory {} does not exist; create it first", dir.display()),
+        });
+    }
+    tempfile::Builder::new()
+        .prefix(".nn-write-test")
+        .tempfile_in(dir)
+        .map(drop)
+        .map_err(|e| Error::InvalidSetting { name, problem: format!("cannot write in {}: {e}", dir.display()) })
+}
+
