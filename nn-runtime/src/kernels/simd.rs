@@ -22,8 +22,13 @@ pub enum Isa {
 }
 
 impl Isa {
-    /// Every instruction set, best first.
-    pub const ALL: [Isa; 4] = [Isa::Avx512, Isa::Avx2, Isa::Neon, Isa::Scalar];
+    /// Every instruction set, in the order [`active`] prefers them.
+    ///
+    /// AVX2 comes before AVX-512: measured on an AMD EPYC (Zen 4) with both, the AVX2 path runs a LeNet-5
+    /// training step 4.7× faster and an MLP step 10 % faster — 16-lane vectors leave the 8- to 24-column rows of
+    /// small convolutions almost entirely to scalar tails, and Zen 4 executes 512-bit operations in two halves.
+    /// `NN_KERNEL=avx512` still selects AVX-512.
+    pub const ALL: [Isa; 4] = [Isa::Avx2, Isa::Avx512, Isa::Neon, Isa::Scalar];
 
     /// The name `NN_KERNEL` accepts.
     pub fn name(self) -> &'static str {
@@ -56,7 +61,7 @@ impl Isa {
         }
     }
 
-    /// The instruction sets this CPU supports, best first.
+    /// The instruction sets this CPU supports, in order of preference.
     pub fn supported() -> Vec<Isa> {
         Isa::ALL.into_iter().filter(|i| i.is_supported()).collect()
     }
