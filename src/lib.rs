@@ -39,7 +39,7 @@
 //! <!-- layers -->
 //! | layer | arguments | options (default) | shape |
 //! |---|---|---|---|
-//! | `Linear<IN, OUT>` | input and output features | `bias = true`, `init = pytorch` | `[IN] → [OUT]` |
+//! | `Linear<IN, OUT>` | input and output features | `bias = true`, `init = pytorch` | `[IN] → [OUT]`; per step on a sequence |
 //! | `Conv2d<IN_CHANNELS, OUT_CHANNELS, KERNEL>` | input channels, output channels, kernel size | `stride = 1`, `padding = 0`, `bias = true`, `init = pytorch` | `[C, H, W] → [C_OUT, (H+2P−K)/S+1, (W+2P−K)/S+1]` |
 //! | `MaxPool<KERNEL, STRIDE>` | window, stride (`STRIDE` = KERNEL) |  | `[C, H, W] → [C, (H−K)/S+1, (W−K)/S+1]` |
 //! | `AvgPool<KERNEL, STRIDE>` | window, stride (`STRIDE` = KERNEL) |  | `[C, H, W] → [C, (H−K)/S+1, (W−K)/S+1]` |
@@ -60,6 +60,13 @@
 //! | `BatchNorm<FEATURES>` | channels or features (checked if given) (`FEATURES` = the input's) | `eps = 0.00001`, `momentum = 0.1` | unchanged; per feature after `[N]` (PyTorch's `BatchNorm1d`), per channel after `[C, H, W]` (`BatchNorm2d`) |
 //! | `Maxout<IN, OUT, PIECES>` | input features, units, pieces per unit | `init = pytorch` | `[IN] → [OUT]`, each unit the max of `PIECES` affine pieces |
 //! | `PReLU<SLOPES>` | 1 (shared) or one per channel / feature (`SLOPES` = 1) | `init = 0.25` | unchanged |
+//! | `RNN<IN, HIDDEN>` | input features per step, hidden units | `layers = 1`, `bidirectional = false`, `bias = true`, `dropout = 0.0`, `init = pytorch`, `nonlinearity = tanh` | `[T, IN] → [T, HIDDEN·D]` (D = 2 if bidirectional); `init` is `pytorch` or `orthogonal`, `nonlinearity` `tanh` or `relu` |
+//! | `LSTM<IN, HIDDEN>` | input features per step, hidden units | `layers = 1`, `bidirectional = false`, `bias = true`, `dropout = 0.0`, `init = pytorch` | `[T, IN] → [T, HIDDEN·D]` (D = 2 if bidirectional); `init` is `pytorch` or `orthogonal` |
+//! | `GRU<IN, HIDDEN>` | input features per step, hidden units | `layers = 1`, `bidirectional = false`, `bias = true`, `dropout = 0.0`, `init = pytorch` | `[T, IN] → [T, HIDDEN·D]` (D = 2 if bidirectional); `init` is `pytorch` or `orthogonal` |
+//! | `Last` |  |  | `[T, F] → [F]`: each sample's last step (PyTorch's `output[:, -1]`) |
+//! | `FinalState` |  |  | `[T, H·D] → [H·D]`: the recurrent layer's final hidden state, directions concatenated (`h_n[-D:]`) |
+//! | `MeanOverTime` |  |  | `[T, F] → [F]`: the mean over each sample's steps |
+//! | `MaxOverTime` |  |  | `[T, F] → [F]`: the maximum over each sample's steps |
 //! <!-- /layers -->
 //!
 //! `init` is one of `pytorch` (the default: PyTorch's own initialisation of that layer), `xavier_uniform`,
@@ -99,17 +106,16 @@
 //!
 //! Generated code names the runtime as `::nn::__private`, so depend on this crate under its own name `nn`.
 
-
 pub use nn_macros::network;
 pub use nn_runtime::{
-    argmax, data, io, kernels, layers, loss, optim, predicted_class, regularize, train, view, view_mut, Error,
+    argmax, data, io, kernels, layers, loss, optim, predicted_class, regularize, train, view, view_mut, Error, Example,
     LayerInfo, Mode, Network, Parallelism, Params, Parts, PartsMut, Result, Rng, Sample, TensorInfo, WeightProblem,
     Workspace, CHUNK,
 };
 
 /// What nearly every program that declares and trains networks names: `use nn::prelude::*;`.
 ///
-/// It holds the macro; the traits whose methods programs call (`Network`, `Loss`, `Optimizer`, `Sample`); the
+/// It holds the macro; the traits whose methods programs call (`Network`, `Loss`, `Optimizer`, `Sample`, `Example`); the
 /// losses, optimizers and their configurations; and the data, training and weight-file entry points a training
 /// program calls by name (`load_mnist`, `fit`, `evaluate`, `save_weights`, …) — names chosen to read as what
 /// they do at the call site, and kept here because the examples and most programs use them all. Everything else
@@ -125,12 +131,12 @@ pub mod prelude {
     };
     pub use nn_runtime::regularize::Regularization;
     pub use nn_runtime::train::{evaluate, fit, EarlyStopping, Monitor, Schedule, TrainConfig};
-    pub use nn_runtime::{Mode, Network, Parallelism, Sample, Workspace};
+    pub use nn_runtime::{Example, Mode, Network, Parallelism, Sample, Workspace};
 }
 
 /// Items the generated code names; not part of the public API.
 #[doc(hidden)]
 pub mod __private {
     pub use nn_runtime::__private::*;
-    pub use nn_runtime::{layers, LayerInfo, Network, Params, Parts, PartsMut, Result, Rng, TensorInfo};
+    pub use nn_runtime::{layers, LayerInfo, Network, Params, Parts, PartsMut, Result, Rng, TensorInfo, Workspace};
 }

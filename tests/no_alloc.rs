@@ -12,10 +12,16 @@ struct Counting;
 
 static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
 
+thread_local! {
+    /// Allocations by this thread (const-initialised: reading it allocates nothing).
+    static HERE: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
 // SAFETY: delegates every call to the system allocator unchanged; it only counts allocations.
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         ALLOCATIONS.fetch_add(1, Ordering::SeqCst);
+        HERE.with(|n| n.set(n.get() + 1));
         // SAFETY: same contract as the caller's.
         unsafe { System.alloc(layout) }
     }
@@ -27,6 +33,7 @@ unsafe impl GlobalAlloc for Counting {
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         ALLOCATIONS.fetch_add(1, Ordering::SeqCst);
+        HERE.with(|n| n.set(n.get() + 1));
         // SAFETY: same contract as the caller's.
         unsafe { System.realloc(ptr, layout, new_size) }
     }
@@ -148,4 +155,62 @@ fn inference_on_a_shared_network_allocates_nothing_after_the_first_call() {
         }
     });
     assert_eq!(n, 0, "allocations in inference with a caller's workspace");
+}
+
+network! {
+    struct SeqTagger {
+        Input<Seq, 6>
+        -> lstm: LSTM<6, 8, layers = 2, bidirectional = true, dropout = 0.2> -> Dropout<0.1> -> out: Linear<16, 4>
+    }
+
+    struct SeqReader {
+        Input<Seq, 6> -> gru: GRU<6, 8> -> Last -> fc: Linear<8, 3>
+    }
+}
+
+/// `n` sequences of up to `longest` steps (lengths cycling), with a class per step.
+fn sequence_batch(n: usize, longest: usize) -> (Vec<Vec<[f32; 6]>>, Vec<Vec<usize>>) {
+    let xs: Vec<Vec<[f32; 6]>> = (0..n).map(|i| vec![[0.1 * (i % 5) as f32; 6]; 1 + i % longest]).collect();
+    let ts = xs.iter().map(|x| (0..x.len()).map(|t| t % 4).collect()).collect();
+    (xs, ts)
+}
+
+#[test]
+fn recurrent_training_allocates_nothing_once_the_longest_sequence_was_seen() {
+    let _serial = SERIAL.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut net = SeqTagger::new(1);
+    net.set_parallelism(nn::Parallelism::Threads(2)).unwrap();
+    net.train();
+    let (long_x, long_t) = sequence_batch(70, 12);
+    let (short_x, short_t) = sequence_batch(40, 7);
+    let mut adam = Adam::new(AdamConfig::default());
+    net.train_step(&long_x, &long_t, &CrossEntropy, &mut adam);
+    let n = allocations_during(|| {
+        for _ in 0..3 {
+            net.train_step(&short_x, &short_t, &CrossEntropy, &mut adam);
+            net.train_step(&long_x, &long_t, &CrossEntropy, &mut adam);
+        }
+    });
+    assert_eq!(n, 0, "{n} allocations in six training steps on sequences");
+}
+
+#[test]
+fn streaming_steps_allocate_nothing() {
+    let _serial = SERIAL.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut net = SeqReader::new(2);
+    let mut state = net.initial_state();
+    let mut ws = net.workspace();
+    net.step(&[0.5; 6], &mut state);
+    net.step_with(&mut ws, &[0.5; 6], &mut state);
+    let mut sink = 0.0;
+    // Streaming runs on the calling thread: count that thread's allocations only (the test harness's threads
+    // and the pools of tests that just ended allocate at any moment).
+    let before = HERE.with(std::cell::Cell::get);
+    for t in 0..100 {
+        sink += net.step(&[0.01 * t as f32; 6], &mut state)[0];
+        sink += net.step_with(&mut ws, &[0.02 * t as f32; 6], &mut state)[1];
+    }
+    let n = HERE.with(std::cell::Cell::get) - before;
+    assert!(sink.is_finite());
+    assert_eq!(n, 0, "{n} allocations in 200 streaming steps");
 }

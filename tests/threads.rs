@@ -11,6 +11,8 @@ type Run<N> = (Vec<f32>, Vec<f32>, Vec<<N as Network>::Output>, Vec<<N as Networ
 
 fn run<N: Network>(parallelism: Parallelism) -> Run<N>
 where
+    N::Input: Sample,
+    N::Output: Sample,
     CrossEntropy: Loss<N::Output, Target = usize>,
 {
     let xs = random_samples::<N::Input>(150, 0.0, 1.0, 1);
@@ -29,7 +31,11 @@ where
 }
 
 /// Compares every part of a run by its bits.
-fn assert_same_bits<N: Network>(serial: &Run<N>, parallel: &Run<N>, threads: usize) {
+fn assert_same_bits<N: Network>(serial: &Run<N>, parallel: &Run<N>, threads: usize)
+where
+    N::Input: Sample,
+    N::Output: Sample,
+{
     let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
     assert_eq!(bits(&serial.0), bits(&parallel.0), "parameters and gradients differ with {threads} threads");
     assert_eq!(bits(&serial.1), bits(&parallel.1), "losses, {threads} threads");

@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::LeNet5;
+use common::{f32s, handmade, LeNet5};
 use nn::io::{load_weights, save_weights};
 use nn::prelude::*;
 use nn::{Error, WeightProblem};
@@ -61,36 +61,6 @@ fn a_file_for_another_network_lists_every_problem_and_changes_nothing() {
     let text = err.to_string();
     assert!(text.contains("does not fit the network:\n  - tensor `conv1.weight` has shape [6, 1, 3, 3], the network needs [6, 1, 5, 5]\n  - missing tensor `conv2.weight`"), "{text}");
     assert_eq!(net.params.to_vec(), before);
-}
-
-/// A safetensors file assembled byte by byte as `safetensors.torch.save_file(model.state_dict())` writes it: an
-/// 8-byte little-endian header length, a JSON header, then the raw little-endian data.
-fn handmade(entries: &[(&str, &str, &[usize], Vec<u8>)]) -> Vec<u8> {
-    let mut offset = 0;
-    let mut header = Vec::new();
-    for (name, dtype, shape, data) in entries {
-        let shape: Vec<String> = shape.iter().map(|d| d.to_string()).collect();
-        header.push(format!(
-            "\"{name}\":{{\"dtype\":\"{dtype}\",\"shape\":[{}],\"data_offsets\":[{offset},{}]}}",
-            shape.join(","),
-            offset + data.len()
-        ));
-        offset += data.len();
-    }
-    let mut json = format!("{{\"__metadata__\":{{\"format\":\"pt\"}},{}}}", header.join(","));
-    while json.len() % 8 != 0 {
-        json.push(' ');
-    }
-    let mut bytes = (json.len() as u64).to_le_bytes().to_vec();
-    bytes.extend(json.as_bytes());
-    for (.., data) in entries {
-        bytes.extend(data);
-    }
-    bytes
-}
-
-fn f32s(v: &[f32]) -> Vec<u8> {
-    v.iter().flat_map(|x| x.to_le_bytes()).collect()
 }
 
 #[test]

@@ -44,6 +44,7 @@ fn train_step<N: Network>(
     peers: impl FnOnce(&mut Group<'_>, &[f32], &[usize]),
 ) where
     CrossEntropy: Loss<N::Output, Target = usize>,
+    N::Input: Sample,
 {
     let (flat, labels) = data(batch, N::Input::LEN);
     let xs = N::Input::from_flat(&flat).to_vec();
@@ -57,7 +58,11 @@ fn train_step<N: Network>(
     g.finish();
 }
 
-fn infer<N: Network>(c: &mut Criterion, group: &str, batch: usize, peers: impl FnOnce(&mut Group<'_>, &[f32])) {
+fn infer<N: Network>(c: &mut Criterion, group: &str, batch: usize, peers: impl FnOnce(&mut Group<'_>, &[f32]))
+where
+    N::Input: Sample,
+    N::Output: Sample,
+{
     let (flat, _) = data(batch, N::Input::LEN);
     let xs = N::Input::from_flat(&flat).to_vec();
     let mut ys = vec![N::Output::zeroed(); batch];

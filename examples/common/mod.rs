@@ -31,7 +31,11 @@ pub fn parse(example: &str, default_data: &str, default_epochs: usize) -> Args {
         "usage: cargo run --release --example {example} -- [--data DIR]{epochs} [--out DIR]\n\n  --data DIR    the \
          data set (default: {default_data}, a sample shipped with nn)\n{}  --out DIR     where results are written \
          (default: out/{example})\n  -h, --help    this text",
-        if default_epochs > 0 { format!("  --epochs N    epochs to train (default: {default_epochs})\n") } else { String::new() }
+        if default_epochs > 0 {
+            format!("  --epochs N    epochs to train (default: {default_epochs})\n")
+        } else {
+            String::new()
+        }
     );
     let fail = |problem: &str| -> ! {
         eprintln!("error: {problem}\n{usage}");
@@ -50,7 +54,8 @@ pub fn parse(example: &str, default_data: &str, default_epochs: usize) -> Args {
                 args.data_given = true;
             }
             "--epochs" if default_epochs > 0 => {
-                args.epochs = value.parse().ok().filter(|&n| n > 0).unwrap_or_else(|| fail("`--epochs` takes a number ≥ 1"))
+                args.epochs =
+                    value.parse().ok().filter(|&n| n > 0).unwrap_or_else(|| fail("`--epochs` takes a number ≥ 1"))
             }
             "--out" => args.out = value.into(),
             _ => fail(&format!("unknown option `{flag}`")),

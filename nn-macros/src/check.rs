@@ -187,10 +187,11 @@ pub fn declared(kind: &dyn layers::Kind) -> Vec<crate::args::Slot> {
     args.slots().to_vec()
 }
 
-/// `Input<N>` or `Input<C, H, W>`.
+/// `Input<N>`, `Input<C, H, W>`, `Input<Seq, F>` or `Input<Seq<T>, F>`.
 fn check_input(item: &Item, cx: &mut Ctxt) -> Option<Shape> {
     let mut dims = Vec::new();
-    for arg in &item.args {
+    let mut steps = None;
+    for (position, arg) in item.args.iter().enumerate() {
         match (&arg.key, &arg.value) {
             (None, Value::Int(0)) => {
                 cx.push(
@@ -199,11 +200,17 @@ fn check_input(item: &Item, cx: &mut Ctxt) -> Option<Shape> {
                 return None;
             }
             (None, Value::Int(v)) => dims.push(usize::try_from(*v).unwrap_or(usize::MAX)),
-            (None, Value::Ident(i)) if i == "Seq" => {
-                cx.push(arg.error(
-                    "sequence inputs (`Input<Seq, N>`) need recurrent layers, which this version of `nn` does not \
-                     have yet",
-                ));
+            (None, Value::Seq(t)) if position == 0 => {
+                if *t == Some(0) {
+                    cx.push(arg.error("`Seq<0>` has no steps; a sequence has at least one (`Seq` takes any length)"));
+                    return None;
+                }
+                steps = Some(t.map(|t| usize::try_from(t).unwrap_or(usize::MAX)));
+            }
+            (None, Value::Seq(_)) => {
+                cx.push(
+                    arg.error("the time axis comes first: `Input<Seq, FEATURES>` or `Input<Seq<STEPS>, FEATURES>`"),
+                );
                 return None;
             }
             _ => {
@@ -212,10 +219,19 @@ fn check_input(item: &Item, cx: &mut Ctxt) -> Option<Shape> {
             }
         }
     }
-    let shape = match dims[..] {
-        [len] => Shape::flat(len),
-        [c, h, w] => Shape::image(c, h, w),
-        _ => {
+    let shape = match (steps, &dims[..]) {
+        (Some(steps), [len]) => Shape::sequence(steps, *len),
+        (Some(_), _) => {
+            cx.push(item.error(format!(
+                "`{}`: a sequence input has one size after its time axis, the features per step: \
+                 `Input<Seq, FEATURES>`",
+                item.declaration()
+            )));
+            return None;
+        }
+        (None, [len]) => Shape::flat(*len),
+        (None, [c, h, w]) => Shape::image(*c, *h, *w),
+        (None, _) => {
             let lead = dims.len().saturating_sub(3);
             let hint = if lead > 0 && dims[..lead].iter().all(|&d| d == 1) {
                 let shape: Vec<String> = dims[lead..].iter().map(ToString::to_string).collect();
@@ -224,8 +240,8 @@ fn check_input(item: &Item, cx: &mut Ctxt) -> Option<Shape> {
                 String::new()
             };
             cx.push(item.error(format!(
-                "`{}` has {} dimensions; write `Input<FEATURES>` for vectors or `Input<CHANNELS, HEIGHT, WIDTH>` for \
-                 images{hint}",
+                "`{}` has {} dimensions; write `Input<FEATURES>` for vectors, `Input<CHANNELS, HEIGHT, WIDTH>` for \
+                 images, or `Input<Seq, FEATURES>` for sequences{hint}",
                 item.declaration(),
                 dims.len()
             )));

@@ -5,7 +5,7 @@
 //! network  := attribute* visibility `struct` Ident `{` item (`->` item)* `}`
 //! item     := (Ident `:`)? Ident (`<` arg (`,` arg)* `,`? `>`)?
 //! arg      := Ident `=` value | value
-//! value    := `-`? integer | `-`? float | `true` | `false` | Ident | string
+//! value    := `-`? integer | `-`? float | `true` | `false` | Ident | string | `Seq` | `Seq` `<` integer `>`
 //! ```
 //!
 //! Common slips get a hint instead of syn's generic message: a keyword as a layer name, generic parameters on
@@ -59,6 +59,8 @@ pub enum Value {
     NegativeInt(u64),
     /// A string literal (`approximate = "tanh"`).
     Str(String),
+    /// `Seq` (any number of steps) or `Seq<T>`, the time axis of an input.
+    Seq(Option<u64>),
 }
 
 impl Value {
@@ -71,6 +73,8 @@ impl Value {
             Value::Bool(v) => v.to_string(),
             Value::Ident(i) => i.to_string(),
             Value::Str(v) => format!("{v:?}"),
+            Value::Seq(None) => "Seq".into(),
+            Value::Seq(Some(t)) => format!("Seq<{t}>"),
         }
     }
 
@@ -269,7 +273,19 @@ impl Parse for Value {
     fn parse(input: ParseStream) -> syn::Result<Self> {
         let negative = input.parse::<Option<Token![-]>>()?.is_some();
         if !negative && input.peek(syn::Ident) {
-            return Ok(Value::Ident(input.parse()?));
+            let ident: Ident = input.parse()?;
+            if ident != "Seq" {
+                return Ok(Value::Ident(ident));
+            }
+            if !input.peek(Token![<]) {
+                return Ok(Value::Seq(None));
+            }
+            input.parse::<Token![<]>()?;
+            let steps: syn::LitInt = input
+                .parse()
+                .map_err(|e| syn::Error::new(e.span(), "`Seq<STEPS>` takes the number of steps, e.g. `Seq<28>`"))?;
+            input.parse::<Token![>]>()?;
+            return Ok(Value::Seq(Some(steps.base10_parse()?)));
         }
         let lit: Lit = input
             .parse()

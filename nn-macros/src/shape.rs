@@ -6,6 +6,15 @@
 /// declaration that cannot fit in any memory is an error under its layer instead of a failure at run time.
 pub const MAX_VALUES: usize = 1 << 31;
 
+/// What a flat shape was made from, for messages.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Origin {
+    /// An image, through `Flatten`.
+    Image([usize; 3]),
+    /// A recurrent layer's `directions × hidden` values per step, through a reduction over time.
+    Directions(usize, usize),
+}
+
 /// The shape of one sample between two layers.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Shape {
@@ -13,11 +22,20 @@ pub enum Shape {
     Flat {
         /// Number of features.
         len: usize,
-        /// The image shape this came from through `Flatten`, for messages ("16×4×4 = 256").
-        from: Option<[usize; 3]>,
+        /// Where they came from, for messages ("16×4×4 = 256", "2×16 = 32").
+        from: Option<Origin>,
     },
     /// `C × H × W`.
     Image([usize; 3]),
+    /// A sequence: `steps` time steps (`None`: any number) of `len` values each.
+    Sequence {
+        /// The fixed number of steps, or `None` for sequences of any length.
+        steps: Option<usize>,
+        /// Values per step.
+        len: usize,
+        /// For the output of a recurrent layer: its directions and hidden size, for messages ("2×16 = 32").
+        from: Option<(usize, usize)>,
+    },
     /// After an error that leaves the shape unknown; checks that need it are skipped, so one mistake is reported
     /// once rather than at every later layer.
     Unknown,
@@ -34,37 +52,76 @@ impl Shape {
         product(&[c, h, w]).map(|_| Shape::Image([c, h, w]))
     }
 
-    /// Values per sample (0 when unknown; never more than [`MAX_VALUES`]).
+    /// A sequence of `steps` (`None`: any number) of `len` values, or a message if a step — or, for a fixed
+    /// number of steps, a whole sample — holds more than [`MAX_VALUES`].
+    pub fn sequence(steps: Option<usize>, len: usize) -> Result<Shape, String> {
+        product(&[len])?;
+        if let Some(t) = steps {
+            product(&[t, len])?;
+        }
+        Ok(Shape::Sequence { steps, len, from: None })
+    }
+
+    /// The same time axis as `self` (a sequence) with `len` values per step, or a flat shape of `len` values.
+    pub fn per_step(&self, len: usize) -> Result<Shape, String> {
+        match self {
+            Shape::Sequence { steps, .. } => Shape::sequence(*steps, len),
+            _ => Shape::flat(len),
+        }
+    }
+
+    /// Values per row: per sample, or per time step of a sequence (0 when unknown; never more than
+    /// [`MAX_VALUES`]).
     pub fn len(&self) -> usize {
         match self {
-            Shape::Flat { len, .. } => *len,
+            Shape::Flat { len, .. } | Shape::Sequence { len, .. } => *len,
             Shape::Image([c, h, w]) => c * h * w,
             Shape::Unknown => 0,
         }
     }
 
-    /// The dimensions, outermost first.
+    /// Whether the shape has a time axis (a row per step).
+    pub fn is_sequence(&self) -> bool {
+        matches!(self, Shape::Sequence { .. })
+    }
+
+    /// The dimensions, outermost first (a time axis of any length is 0).
     pub fn dims(&self) -> Vec<usize> {
         match self {
             Shape::Flat { len, .. } => vec![*len],
             Shape::Image(d) => d.to_vec(),
+            Shape::Sequence { steps, len, .. } => vec![steps.unwrap_or(0), *len],
             Shape::Unknown => vec![],
         }
     }
 
-    /// How messages describe what a layer produces: `256`, `16×4×4 = 256`, or `1×28×28`.
+    /// How messages describe what a layer produces: `256`, `16×4×4 = 256`, `1×28×28`, or `28 steps of 128`.
     pub fn describe(&self) -> String {
         match self {
-            Shape::Flat { len, from: Some([c, h, w]) } => format!("{c}×{h}×{w} = {len}"),
-            Shape::Flat { len, from: None } => len.to_string(),
+            Shape::Flat { len, from: Some(Origin::Image([c, h, w])) } => format!("{c}×{h}×{w} = {len}"),
+            Shape::Flat { len, from: Some(Origin::Directions(2, hidden)) } => format!("2×{hidden} = {len}"),
+            Shape::Flat { len, .. } => len.to_string(),
             Shape::Image([c, h, w]) => format!("{c}×{h}×{w}"),
+            Shape::Sequence { steps, len, from } => {
+                let values = match from {
+                    Some((2, hidden)) => format!("2×{hidden} = {len}"),
+                    _ => len.to_string(),
+                };
+                match steps {
+                    Some(t) => format!("a sequence of {t} steps of {values} values"),
+                    None => format!("a sequence of steps of {values} values"),
+                }
+            }
             Shape::Unknown => "an unknown shape".into(),
         }
     }
 
-    /// `6×24×24` or `120`, for summaries.
+    /// `6×24×24`, `120`, `28×128` or `T×128`, for summaries.
     pub fn short(&self) -> String {
-        self.dims().iter().map(|d| d.to_string()).collect::<Vec<_>>().join("×")
+        match self {
+            Shape::Sequence { steps: None, len, .. } => format!("T×{len}"),
+            _ => self.dims().iter().map(|d| d.to_string()).collect::<Vec<_>>().join("×"),
+        }
     }
 }
 

@@ -19,6 +19,22 @@ pub enum Error {
     /// A training or loss computation was given no samples.
     #[error("the batch is empty")]
     EmptyBatch,
+    /// A sequence of no steps (sequences have at least one).
+    #[error("sample {index} is a sequence of no steps; every sequence needs at least one")]
+    EmptySequence {
+        /// The sample's position in the batch.
+        index: usize,
+    },
+    /// A sequence and its per-step targets differ in length.
+    #[error("sample {index} has {steps} steps but {targets} targets; a sequence output takes one target per step")]
+    StepMismatch {
+        /// The sample's position in the batch.
+        index: usize,
+        /// Its steps.
+        steps: usize,
+        /// Its targets.
+        targets: usize,
+    },
     /// A class label is not below the number of classes.
     #[error("label {label} of sample {index} is out of range: the network has {classes} classes (0..{classes})")]
     LabelOutOfRange {

@@ -296,9 +296,9 @@ mod tests {
             (0xc100, -2.5),
             (0x2e66, 0.099975586),
             (0x7bff, 65504.0),
-            (0x0001, 1.0 / 16_777_216.0), // 2⁻²⁴, the smallest subnormal
+            (0x0001, 1.0 / 16_777_216.0),    // 2⁻²⁴, the smallest subnormal
             (0x03ff, 1023.0 / 16_777_216.0), // the largest subnormal
-            (0x0400, 1.0 / 16384.0), // 2⁻¹⁴, the smallest normal
+            (0x0400, 1.0 / 16384.0),         // 2⁻¹⁴, the smallest normal
             (0x7c00, f32::INFINITY),
             (0xfc00, f32::NEG_INFINITY),
         ];

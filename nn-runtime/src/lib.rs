@@ -30,12 +30,14 @@ pub use error::{Error, Result, WeightProblem};
 pub use net::{LayerInfo, Mode, Network, Parallelism, Parts, PartsMut, TensorInfo, Workspace, CHUNK};
 pub use params::Params;
 pub use rng::Rng;
-pub use sample::{argmax, predicted_class, view, view_mut, Sample};
+pub use sample::{argmax, predicted_class, view, view_mut, Example, Sample};
 
 /// What the code `network!` generates names besides the public API: not for users, and not covered by semantic
 /// versioning.
 #[doc(hidden)]
 pub mod __private {
     pub use crate::layers::max_of;
-    pub use crate::net::{buffer, layer_io, Chunk, Model, Pass, Plan, Runner, Stage, State, Unchecked};
+    pub use crate::net::{
+        buffer, layer_io, stream_step, stream_step_mut, Chunk, Model, Pass, Plan, Runner, Stage, State, Unchecked,
+    };
 }

@@ -1,16 +1,39 @@
 //! Loss functions: the batch mean of a per-sample loss, and its gradient with respect to the network's output.
+//!
+//! A network whose output is a sequence takes one target per step (`[usize; T]` or `Vec<usize>` for the
+//! classifier losses, an array or `Vec` of output-sized arrays for the others), and the loss is the mean over
+//! every valid step of the batch — PyTorch's `cross_entropy` over the flattened `[B·T, C]` logits and targets.
 
 use crate::kernels::sigmoid;
-use crate::sample::Sample;
+use crate::sample::{Example, Sample};
 use crate::{Error, Result};
+use std::ops::Range;
 
 /// A loss over network outputs of type `O`.
-pub trait Loss<O: Sample>: Sync {
-    /// What one sample's target is: a class index for [`CrossEntropy`], an array like the output for [`Mse`].
+pub trait Loss<O: Example>: Sync {
+    /// What one sample's target is: a class index for [`CrossEntropy`], an array like the output for [`Mse`];
+    /// one per step for a sequence output.
     type Target: Sync;
 
-    /// Returns `scale × loss` of one sample (`output` has `O::LEN` values) and writes its gradient with respect
-    /// to `output` into `grad`. `index` is the sample's position in the batch, for error messages.
+    /// How many terms one sample adds to the batch's mean: 1, or a sequence's steps. The batch's loss is the sum
+    /// of every sample's terms divided by their count.
+    fn terms(&self, _target: &Self::Target) -> usize {
+        1
+    }
+
+    /// Steps `steps` of a per-step target, written into `out`, for training in windows (truncated
+    /// backpropagation through time); `false` if the target is not one per step of any length (a sample's
+    /// single target, used whole in the window where its sequence ends).
+    fn window_target(&self, _target: &Self::Target, _steps: Range<usize>, _out: &mut Self::Target) -> bool {
+        false
+    }
+
+    /// Returns `scale ×` the sum of one sample's terms (`output` holds its values: a sequence's valid steps
+    /// only) and writes the gradient of that with respect to `output` into `grad`. `index` is the sample's
+    /// position in the batch, for error messages.
+    ///
+    /// # Errors
+    /// A target out of range, or targets that do not match a sequence's steps.
     fn sample_loss(
         &self,
         output: &[f32],
@@ -21,25 +44,152 @@ pub trait Loss<O: Sample>: Sync {
     ) -> Result<f32>;
 }
 
+/// Sums `row` over the steps (`width` values each) of one sample's sequence output, one target per step.
+fn per_step<T>(
+    output: &[f32],
+    targets: &[T],
+    width: usize,
+    index: usize,
+    grad: &mut [f32],
+    mut row: impl FnMut(&[f32], &T, &mut [f32]) -> Result<f32>,
+) -> Result<f32> {
+    let steps = output.len() / width;
+    if steps != targets.len() {
+        return Err(Error::StepMismatch { index, steps, targets: targets.len() });
+    }
+    let mut total = 0.0;
+    for ((y, t), g) in output.chunks_exact(width).zip(targets).zip(grad.chunks_exact_mut(width)) {
+        total += row(y, t, g)?;
+    }
+    Ok(total)
+}
+
+/// Declares the sequence forms of a classifier loss (one class index per step).
+macro_rules! per_step_classes {
+    ($loss:ty, $row:expr) => {
+        impl<const N: usize> Loss<[f32; N]> for $loss {
+            type Target = usize;
+
+            fn sample_loss(
+                &self,
+                output: &[f32],
+                &target: &usize,
+                index: usize,
+                scale: f32,
+                grad: &mut [f32],
+            ) -> Result<f32> {
+                $row(output, target, index, scale, grad)
+            }
+        }
+
+        impl<const N: usize, const T: usize> Loss<[[f32; N]; T]> for $loss {
+            type Target = [usize; T];
+
+            fn terms(&self, _: &[usize; T]) -> usize {
+                T
+            }
+
+            fn sample_loss(
+                &self,
+                output: &[f32],
+                target: &[usize; T],
+                index: usize,
+                scale: f32,
+                grad: &mut [f32],
+            ) -> Result<f32> {
+                per_step(output, target, N, index, grad, |y, &t, g| $row(y, t, index, scale, g))
+            }
+        }
+
+        impl<const N: usize> Loss<Vec<[f32; N]>> for $loss {
+            type Target = Vec<usize>;
+
+            fn terms(&self, target: &Vec<usize>) -> usize {
+                target.len()
+            }
+
+            fn window_target(&self, target: &Vec<usize>, steps: Range<usize>, out: &mut Vec<usize>) -> bool {
+                out.clear();
+                out.extend_from_slice(&target[steps]);
+                true
+            }
+
+            fn sample_loss(
+                &self,
+                output: &[f32],
+                target: &Vec<usize>,
+                index: usize,
+                scale: f32,
+                grad: &mut [f32],
+            ) -> Result<f32> {
+                per_step(output, target, N, index, grad, |y, &t, g| $row(y, t, index, scale, g))
+            }
+        }
+    };
+}
+
+/// Declares the sequence form of an element-wise loss (one output-sized array per step).
+macro_rules! per_step_values {
+    ($loss:ty, $row:expr) => {
+        impl<O: Sample> Loss<O> for $loss {
+            type Target = O;
+
+            fn sample_loss(
+                &self,
+                output: &[f32],
+                target: &O,
+                _index: usize,
+                scale: f32,
+                grad: &mut [f32],
+            ) -> Result<f32> {
+                $row(output, O::flat(std::slice::from_ref(target)), scale, grad)
+            }
+        }
+
+        impl<const N: usize> Loss<Vec<[f32; N]>> for $loss {
+            type Target = Vec<[f32; N]>;
+
+            fn terms(&self, target: &Vec<[f32; N]>) -> usize {
+                target.len()
+            }
+
+            fn window_target(&self, target: &Vec<[f32; N]>, steps: Range<usize>, out: &mut Vec<[f32; N]>) -> bool {
+                out.clear();
+                out.extend_from_slice(&target[steps]);
+                true
+            }
+
+            fn sample_loss(
+                &self,
+                output: &[f32],
+                target: &Vec<[f32; N]>,
+                index: usize,
+                scale: f32,
+                grad: &mut [f32],
+            ) -> Result<f32> {
+                per_step(output, target, N, index, grad, |y, t, g| $row(y, t, scale, g))
+            }
+        }
+    };
+}
+
 /// Mean squared error, averaged over every output value (PyTorch's `MSELoss()`):
 /// `L = 1/(B·N) Σ (y − t)²`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Mse;
 
-impl<O: Sample> Loss<O> for Mse {
-    type Target = O;
+per_step_values!(Mse, mse);
 
-    fn sample_loss(&self, output: &[f32], target: &O, _index: usize, scale: f32, grad: &mut [f32]) -> Result<f32> {
-        let target = O::flat(std::slice::from_ref(target));
-        let scale = scale / O::LEN as f32;
-        let mut sum = 0.0;
-        for ((g, &y), &t) in grad.iter_mut().zip(output).zip(target) {
-            let d = y - t;
-            sum += d * d;
-            *g = 2.0 * d * scale;
-        }
-        Ok(sum * scale)
+/// `scale ×` the mean of `(y − t)²` over one row, and its gradient.
+fn mse(output: &[f32], target: &[f32], scale: f32, grad: &mut [f32]) -> Result<f32> {
+    let scale = scale / output.len() as f32;
+    let mut sum = 0.0;
+    for ((g, &y), &t) in grad.iter_mut().zip(output).zip(target) {
+        let d = y - t;
+        sum += d * d;
+        *g = 2.0 * d * scale;
     }
+    Ok(sum * scale)
 }
 
 /// Cross-entropy of logits against a class index, averaged over the batch (PyTorch's `CrossEntropyLoss()`):
@@ -49,24 +199,40 @@ impl<O: Sample> Loss<O> for Mse {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct CrossEntropy;
 
-impl<const N: usize> Loss<[f32; N]> for CrossEntropy {
-    type Target = usize;
+per_step_classes!(CrossEntropy, cross_entropy);
 
-    fn sample_loss(&self, output: &[f32], &target: &usize, index: usize, scale: f32, grad: &mut [f32]) -> Result<f32> {
-        if target >= N {
-            return Err(Error::LabelOutOfRange { label: target, index, classes: N });
-        }
-        let max = output.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-        let mut sum = 0.0;
-        for (g, &z) in grad.iter_mut().zip(output) {
-            *g = (z - max).exp();
-            sum += *g;
-        }
-        let inv = scale / sum;
-        grad.iter_mut().for_each(|g| *g *= inv);
-        grad[target] -= scale;
-        Ok((sum.ln() + max - output[target]) * scale)
+/// `scale ×` the cross-entropy of one row of logits, and its gradient.
+fn cross_entropy(output: &[f32], target: usize, index: usize, scale: f32, grad: &mut [f32]) -> Result<f32> {
+    if target >= output.len() {
+        return Err(Error::LabelOutOfRange { label: target, index, classes: output.len() });
     }
+    let max = output.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let mut sum = 0.0;
+    for (g, &z) in grad.iter_mut().zip(output) {
+        *g = (z - max).exp();
+        sum += *g;
+    }
+    let inv = scale / sum;
+    grad.iter_mut().for_each(|g| *g *= inv);
+    grad[target] -= scale;
+    Ok((sum.ln() + max - output[target]) * scale)
+}
+
+/// Negative log-likelihood of log-probabilities against a class index, averaged over the batch (PyTorch's
+/// `NLLLoss()`): `L = −y_target`, for networks that end in `LogSoftmax` — together they are [`CrossEntropy`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Nll;
+
+per_step_classes!(Nll, nll);
+
+/// `scale ×` the negative log-likelihood of one row, and its gradient.
+fn nll(output: &[f32], target: usize, index: usize, scale: f32, grad: &mut [f32]) -> Result<f32> {
+    if target >= output.len() {
+        return Err(Error::LabelOutOfRange { label: target, index, classes: output.len() });
+    }
+    grad.fill(0.0);
+    grad[target] = -scale;
+    Ok(-output[target] * scale)
 }
 
 /// Cross-entropy of probabilities against a class index, averaged over the batch: `L = −ln p_target`, for
@@ -77,39 +243,20 @@ impl<const N: usize> Loss<[f32; N]> for CrossEntropy {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct CategoricalCrossEntropy;
 
-impl<const N: usize> Loss<[f32; N]> for CategoricalCrossEntropy {
-    type Target = usize;
+per_step_classes!(CategoricalCrossEntropy, categorical_cross_entropy);
 
-    fn sample_loss(&self, output: &[f32], &target: &usize, index: usize, scale: f32, grad: &mut [f32]) -> Result<f32> {
-        const FLOOR: f32 = 1e-7;
-        if target >= N {
-            return Err(Error::LabelOutOfRange { label: target, index, classes: N });
-        }
-        grad.fill(0.0);
-        let p = output[target];
-        if p > FLOOR {
-            grad[target] = -scale / p;
-        }
-        Ok(-p.max(FLOOR).ln() * scale)
+/// `scale ×` the cross-entropy of one row of probabilities, and its gradient.
+fn categorical_cross_entropy(output: &[f32], target: usize, index: usize, scale: f32, grad: &mut [f32]) -> Result<f32> {
+    const FLOOR: f32 = 1e-7;
+    if target >= output.len() {
+        return Err(Error::LabelOutOfRange { label: target, index, classes: output.len() });
     }
-}
-
-/// Negative log-likelihood of log-probabilities against a class index, averaged over the batch (PyTorch's
-/// `NLLLoss()`): `L = −y_target`, for networks that end in `LogSoftmax` — together they are [`CrossEntropy`].
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Nll;
-
-impl<const N: usize> Loss<[f32; N]> for Nll {
-    type Target = usize;
-
-    fn sample_loss(&self, output: &[f32], &target: &usize, index: usize, scale: f32, grad: &mut [f32]) -> Result<f32> {
-        if target >= N {
-            return Err(Error::LabelOutOfRange { label: target, index, classes: N });
-        }
-        grad.fill(0.0);
-        grad[target] = -scale;
-        Ok(-output[target] * scale)
+    grad.fill(0.0);
+    let p = output[target];
+    if p > FLOOR {
+        grad[target] = -scale / p;
     }
+    Ok(-p.max(FLOOR).ln() * scale)
 }
 
 /// Binary cross-entropy on logits, averaged over every output value (PyTorch's `BCEWithLogitsLoss()`):
@@ -119,19 +266,17 @@ impl<const N: usize> Loss<[f32; N]> for Nll {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct BinaryCrossEntropyWithLogits;
 
-impl<O: Sample> Loss<O> for BinaryCrossEntropyWithLogits {
-    type Target = O;
+per_step_values!(BinaryCrossEntropyWithLogits, binary_cross_entropy);
 
-    fn sample_loss(&self, output: &[f32], target: &O, _index: usize, scale: f32, grad: &mut [f32]) -> Result<f32> {
-        let target = O::flat(std::slice::from_ref(target));
-        let scale = scale / O::LEN as f32;
-        let mut sum = 0.0;
-        for ((g, &z), &t) in grad.iter_mut().zip(output).zip(target) {
-            sum += z.max(0.0) - z * t + (-z.abs()).exp().ln_1p();
-            *g = (sigmoid(z) - t) * scale;
-        }
-        Ok(sum * scale)
+/// `scale ×` the mean binary cross-entropy of one row of logits, and its gradient.
+fn binary_cross_entropy(output: &[f32], target: &[f32], scale: f32, grad: &mut [f32]) -> Result<f32> {
+    let scale = scale / output.len() as f32;
+    let mut sum = 0.0;
+    for ((g, &z), &t) in grad.iter_mut().zip(output).zip(target) {
+        sum += z.max(0.0) - z * t + (-z.abs()).exp().ln_1p();
+        *g = (sigmoid(z) - t) * scale;
     }
+    Ok(sum * scale)
 }
 
 #[cfg(test)]
@@ -157,7 +302,7 @@ mod tests {
     #[test]
     fn mse_value_and_gradient() {
         let t = [1.0f32, -2.0, 0.5];
-        let f = |y: &[f32], g: &mut [f32]| Mse.sample_loss(y, &t, 0, 0.5, g).unwrap();
+        let f = |y: &[f32], g: &mut [f32]| <Mse as Loss<[f32; 3]>>::sample_loss(&Mse, y, &t, 0, 0.5, g).unwrap();
         let mut g = [0.0; 3];
         // ((2-1)² + (0+2)² + (0.5-0.5)²) / 3 × 0.5
         assert!((f(&[2.0, 0.0, 0.5], &mut g) - 5.0 / 6.0).abs() < 1e-6);
@@ -215,7 +360,17 @@ mod tests {
     #[test]
     fn binary_cross_entropy_value_gradient_and_stability() {
         let t = [1.0f32, 0.0, 0.3];
-        let f = |z: &[f32], g: &mut [f32]| BinaryCrossEntropyWithLogits.sample_loss(z, &t, 0, 1.0, g).unwrap();
+        let f = |z: &[f32], g: &mut [f32]| {
+            <BinaryCrossEntropyWithLogits as Loss<[f32; 3]>>::sample_loss(
+                &BinaryCrossEntropyWithLogits,
+                z,
+                &t,
+                0,
+                1.0,
+                g,
+            )
+            .unwrap()
+        };
         let mut g = [0.0; 3];
         let expected = (-(0.5f64.ln()) * 3.0 / 3.0) as f32; // z = 0 gives ln 2 per element
         assert!((f(&[0.0; 3], &mut g) - expected).abs() < 1e-6);

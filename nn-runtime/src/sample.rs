@@ -97,6 +97,99 @@ impl<T: Sample, const N: usize> Sample for [T; N] {
     }
 }
 
+/// One sample as the batch methods take and return it: a fixed-size array (every [`Sample`]), or a sequence of any
+/// number of steps of `F` values (`Vec<[f32; F]>`).
+///
+/// A network's `Input` and `Output` are `Example`s. Fixed-size samples are laid out back to back in a slice, so a
+/// batch of them is one flat slice without a copy; a batch of sequences is gathered, step by step, into the
+/// network's buffers.
+pub trait Example: Clone + Send + Sync + 'static {
+    /// `Some(values per sample)` for a fixed-size type, `None` for sequences of any length.
+    const FIXED_LEN: Option<usize>;
+
+    /// The sample's values, row-major (a sequence's steps one after the other).
+    fn values(&self) -> &[f32];
+
+    /// The sample's values, mutably.
+    fn values_mut(&mut self) -> &mut [f32];
+
+    /// A sample of `len` zeros (a fixed-size type has its own length whatever `len` says).
+    fn zeros(len: usize) -> Self;
+
+    /// Sets the values to `values`: a sequence takes its length from them (reusing its capacity), a fixed-size
+    /// sample must receive exactly its length.
+    ///
+    /// # Panics
+    /// If a fixed-size sample receives another number of values, or a sequence a number that is not a multiple
+    /// of its step.
+    fn assign(&mut self, values: &[f32]);
+
+    /// A slice of fixed-size samples as one flat slice (`None` for sequences).
+    fn flat_slice(items: &[Self]) -> Option<&[f32]>;
+
+    /// A mutable slice of fixed-size samples as one flat slice (`None` for sequences).
+    fn flat_slice_mut(items: &mut [Self]) -> Option<&mut [f32]>;
+}
+
+impl<T: Sample> Example for T {
+    const FIXED_LEN: Option<usize> = Some(T::LEN);
+
+    fn values(&self) -> &[f32] {
+        T::flat(std::slice::from_ref(self))
+    }
+
+    fn values_mut(&mut self) -> &mut [f32] {
+        T::flat_mut(std::slice::from_mut(self))
+    }
+
+    fn zeros(_: usize) -> Self {
+        T::zeroed()
+    }
+
+    fn assign(&mut self, values: &[f32]) {
+        self.values_mut().copy_from_slice(values);
+    }
+
+    fn flat_slice(items: &[Self]) -> Option<&[f32]> {
+        Some(T::flat(items))
+    }
+
+    fn flat_slice_mut(items: &mut [Self]) -> Option<&mut [f32]> {
+        Some(T::flat_mut(items))
+    }
+}
+
+impl<const F: usize> Example for Vec<[f32; F]> {
+    const FIXED_LEN: Option<usize> = None;
+
+    fn values(&self) -> &[f32] {
+        self.as_flattened()
+    }
+
+    fn values_mut(&mut self) -> &mut [f32] {
+        self.as_flattened_mut()
+    }
+
+    fn zeros(len: usize) -> Self {
+        vec![[0.0; F]; len / F.max(1)]
+    }
+
+    fn assign(&mut self, values: &[f32]) {
+        let (steps, rest) = values.as_chunks::<F>();
+        assert!(rest.is_empty(), "{} values are not whole steps of {F}", values.len());
+        self.clear();
+        self.extend_from_slice(steps);
+    }
+
+    fn flat_slice(_: &[Self]) -> Option<&[f32]> {
+        None
+    }
+
+    fn flat_slice_mut(_: &mut [Self]) -> Option<&mut [f32]> {
+        None
+    }
+}
+
 /// Views exactly `T::LEN` values as one `T`.
 ///
 /// # Panics
@@ -161,6 +254,18 @@ mod tests {
         assert_eq!(back, &[[[0.0, 1.0], [2.0, 3.0]]]);
         let one: &[[f32; 2]; 2] = view(&[9.0, 8.0, 7.0, 6.0]);
         assert_eq!(one[1][0], 7.0);
+    }
+
+    #[test]
+    fn examples_are_arrays_or_sequences() {
+        assert_eq!(<[[f32; 3]; 2] as Example>::FIXED_LEN, Some(6));
+        let xs = [[[1.0f32, 2.0], [3.0, 4.0]]];
+        assert_eq!(Example::flat_slice(&xs[..]), Some(&[1.0, 2.0, 3.0, 4.0][..]));
+        let mut seq: Vec<[f32; 2]> = Example::zeros(6);
+        assert_eq!(seq.len(), 3);
+        seq.assign(&[5.0, 6.0]);
+        assert_eq!((seq.values(), <Vec<[f32; 2]> as Example>::FIXED_LEN), (&[5.0, 6.0][..], None));
+        assert!(<Vec<[f32; 2]> as Example>::flat_slice(&[seq]).is_none());
     }
 
     #[test]

@@ -2,7 +2,7 @@
 #![allow(dead_code)]
 
 use nn::prelude::*;
-use nn::Rng;
+use nn::{Example, Rng};
 
 network! {
     /// LeNet-5 for 28×28 digits, as in the README; shared by the test binaries.
@@ -112,34 +112,70 @@ pub fn check_param_gradients<N: Network, L: Loss<N::Output>>(
 }
 
 /// Checks `backward`'s input gradient of `f(x) = Σ ⟨r, net(x)⟩` against central differences at up to `count`
-/// input coordinates of every sample.
+/// input coordinates of every sample (any sample type: arrays, or sequences of any length).
 pub fn check_input_gradients<N: Network>(net: &mut N, xs: &[N::Input], count: usize) {
-    let r: Vec<N::Output> = random_samples(xs.len(), -1.0, 1.0, 5);
-    let mut dx = vec![N::Input::zeroed(); xs.len()];
+    let mut rng = Rng::new(5, 99);
+    // Output gradients shaped like the outputs (a sequence's as long as it).
+    let mut r = net.predict(xs);
+    r.iter_mut().for_each(|y| y.values_mut().iter_mut().for_each(|v| *v = rng.uniform(-1.0, 1.0)));
+    let mut dx = xs.to_vec();
     let (seed, step) = net.random_state();
     net.backward(xs, &r, Some(&mut dx)).unwrap();
-    let r_flat = N::Output::flat(&r).to_vec();
     let f = |net: &mut N, xs: &[N::Input]| -> f64 {
         net.set_random_state(seed, step);
         let ys = net.predict(xs);
-        N::Output::flat(&ys).iter().zip(&r_flat).map(|(a, b)| f64::from(*a) * f64::from(*b)).sum()
+        ys.iter()
+            .zip(&r)
+            .flat_map(|(y, r)| y.values().iter().zip(r.values()))
+            .map(|(a, b)| f64::from(*a) * f64::from(*b))
+            .sum()
     };
     let mut rng = Rng::new(11, 0);
     let mut probe = xs.to_vec();
     let mid = f(net, xs);
     for s in 0..xs.len() {
         for _ in 0..count {
-            let i = rng.below(N::Input::LEN);
-            let at = s * N::Input::LEN + i;
-            let original = N::Input::flat(xs)[at];
-            N::Input::flat_mut(&mut probe)[at] = original + EPS;
+            let i = rng.below(xs[s].values().len());
+            let original = xs[s].values()[i];
+            probe[s].values_mut()[i] = original + EPS;
             let hi = f(net, &probe);
-            N::Input::flat_mut(&mut probe)[at] = original - EPS;
+            probe[s].values_mut()[i] = original - EPS;
             let lo = f(net, &probe);
-            N::Input::flat_mut(&mut probe)[at] = original;
-            let analytic = N::Input::flat(&dx)[at];
+            probe[s].values_mut()[i] = original;
+            let analytic = dx[s].values()[i];
             let numeric = (hi - lo) / (2.0 * f64::from(EPS));
             assert!(derivative_ok(analytic, lo, mid, hi), "input {s}[{i}]: analytic {analytic}, numeric {numeric}");
         }
     }
+}
+
+/// A safetensors file assembled byte by byte as `safetensors.torch.save_file(model.state_dict())` writes it: an
+/// 8-byte little-endian header length, a JSON header, then the raw little-endian data.
+pub fn handmade(entries: &[(&str, &str, &[usize], Vec<u8>)]) -> Vec<u8> {
+    let mut offset = 0;
+    let mut header = Vec::new();
+    for (name, dtype, shape, data) in entries {
+        let shape: Vec<String> = shape.iter().map(|d| d.to_string()).collect();
+        header.push(format!(
+            "\"{name}\":{{\"dtype\":\"{dtype}\",\"shape\":[{}],\"data_offsets\":[{offset},{}]}}",
+            shape.join(","),
+            offset + data.len()
+        ));
+        offset += data.len();
+    }
+    let mut json = format!("{{\"__metadata__\":{{\"format\":\"pt\"}},{}}}", header.join(","));
+    while json.len() % 8 != 0 {
+        json.push(' ');
+    }
+    let mut bytes = (json.len() as u64).to_le_bytes().to_vec();
+    bytes.extend(json.as_bytes());
+    for (.., data) in entries {
+        bytes.extend(data);
+    }
+    bytes
+}
+
+/// Little-endian bytes of `v`.
+pub fn f32s(v: &[f32]) -> Vec<u8> {
+    v.iter().flat_map(|x| x.to_le_bytes()).collect()
 }

@@ -27,9 +27,11 @@ pub fn network(net: &Network, checked: &Checked) -> TokenStream {
     let constants = constants(net, checked, &plan);
     let assertions = tables::assertions(checked, &plan);
     let implementation = implementation(net, checked, &plan);
+    let streaming = streaming(net, checked);
     quote! {
         #definition
         #constants
+        #streaming
         // The macro's shape arithmetic, checked a second time by the runtime's own constants.
         #assertions
         #implementation
@@ -90,8 +92,55 @@ fn constants(net: &Network, checked: &Checked, plan: &Plan) -> TokenStream {
     }
 }
 
-/// `[[[f32; W]; H]; C]` for an image, `[f32; N]` for features.
+/// `initial_state`, `step` and `step_with` for a network over sequences that can run one step at a time.
+fn streaming(net: &Network, checked: &Checked) -> Option<TokenStream> {
+    if !checked.input.is_sequence() || !checked.layers.iter().all(|l| l.layer.streams()) {
+        return None;
+    }
+    let rt = quote!(::nn::__private);
+    let name = &net.name;
+    let (input, output) = (lit(checked.input.len()), lit(checked.output().len()));
+    let state = lit(checked.layers.iter().map(|l| l.layer.state()).sum());
+    Some(quote! {
+        impl #name {
+            /// The state a stream starts from: zeros, as PyTorch's default `h0` (and `c0`).
+            pub fn initial_state(&self) -> [f32; #state] {
+                [0.0; #state]
+            }
+
+            /// Feeds one time step `x` to the network, whose recurrent layers start from `state` and leave their
+            /// state after the step in it; returns the network's output for the sequence so far (the output at
+            /// this step). Feeding a sequence step by step from [`Self::initial_state`] gives the outputs of
+            /// `forward` on the whole sequence. Runs in eval mode whatever the network's mode; allocates nothing.
+            pub fn step(&mut self, x: &[f32; #input], state: &mut [f32; #state]) -> [f32; #output] {
+                let mut y = [0.0; #output];
+                #rt::stream_step_mut::<Self>(#rt::Network::parts_mut(self), x, state, &mut y);
+                y
+            }
+
+            /// [`Self::step`] on a shared network with the caller's workspace (one per thread, from
+            /// `Network::workspace`).
+            pub fn step_with(
+                &self,
+                ws: &mut #rt::Workspace,
+                x: &[f32; #input],
+                state: &mut [f32; #state],
+            ) -> [f32; #output] {
+                let mut y = [0.0; #output];
+                #rt::stream_step::<Self>(#rt::Network::parts(self), ws, x, state, &mut y);
+                y
+            }
+        }
+    })
+}
+
+/// `[[[f32; W]; H]; C]` for an image, `[f32; N]` for features, `[[f32; F]; T]` for a sequence of `T` steps and
+/// `Vec<[f32; F]>` for one of any length.
 pub fn array_type(shape: &Shape) -> TokenStream {
+    if let Shape::Sequence { steps: None, len, .. } = shape {
+        let len = lit(*len);
+        return quote!(::std::vec::Vec<[f32; #len]>);
+    }
     shape.dims().iter().rev().fold(quote!(f32), |inner, &d| {
         let d = lit(d);
         quote!([#inner; #d])
@@ -104,6 +153,7 @@ fn implementation(net: &Network, checked: &Checked, plan: &Plan) -> TokenStream 
     let name = &net.name;
     let (input_ty, output_ty) = (array_type(&checked.input), array_type(checked.output()));
     let (total, total_buffers) = (lit(plan.total_params), lit(plan.total_buffers));
+    let state = lit(checked.layers.iter().map(|l| l.layer.state()).sum());
     let layer_infos = tables::layer_infos(checked);
     let tensor_infos = tables::tensor_infos(checked, &plan.params_at, |l| l.tensors());
     let buffer_infos = tables::tensor_infos(checked, &plan.buffers_at, |l| l.buffers());
@@ -156,6 +206,7 @@ fn implementation(net: &Network, checked: &Checked, plan: &Plan) -> TokenStream 
         impl #rt::Network for #name {
             type Input = #input_ty;
             type Output = #output_ty;
+            type State = [f32; #state];
             const PARAMS: usize = #total;
             const BUFFERS: usize = #total_buffers;
             const LAYERS: &'static [#rt::LayerInfo] = &[#(#layer_infos),*];
@@ -192,8 +243,8 @@ fn implementation(net: &Network, checked: &Checked, plan: &Plan) -> TokenStream 
                 stats: &[f32],
                 stage: ::core::option::Option<usize>,
             ) {
-                let rows = pass.rows();
-                let #rt::Chunk { acts, saved, scratch, partials, .. } = chunk;
+                let (rows, samples) = (pass.rows(), pass.samples);
+                let #rt::Chunk { acts, saved, scratch, partials, states, .. } = chunk;
                 #forward
             }
 
@@ -207,8 +258,8 @@ fn implementation(net: &Network, checked: &Checked, plan: &Plan) -> TokenStream 
                 stats: &[f32],
                 stage: ::core::option::Option<usize>,
             ) {
-                let rows = pass.rows();
-                let #rt::Chunk { acts, saved, scratch, grad_out, grad_in, grads, partials, dx: chunk_dx } = chunk;
+                let (rows, samples) = (pass.rows(), pass.samples);
+                let #rt::Chunk { acts, saved, scratch, grad_out, grad_in, grads, partials, dx: chunk_dx, .. } = chunk;
                 let (mut g, mut h): (&mut [f32], &mut [f32]) = (grad_out, grad_in);
                 #backward
                 #no_layers_backward

@@ -20,9 +20,22 @@ struct Parts {
     buffers: TokenStream,
     saved: TokenStream,
     stats: TokenStream,
+    state: TokenStream,
+    /// The rows of its input and of its output: `rows` (samples × steps) for a sequence, else `samples`.
+    rows_in: TokenStream,
+    rows_out: TokenStream,
 }
 
-fn parts(checked: &Checked, step: &Step, k: usize) -> Parts {
+/// `rows` for a buffer holding a sequence, `samples` for one holding a row per sample.
+fn rows(plan: &Plan, buffer: usize) -> TokenStream {
+    if plan.is_sequence(buffer) {
+        quote!(rows)
+    } else {
+        quote!(samples)
+    }
+}
+
+fn parts(checked: &Checked, plan: &Plan, step: &Step, k: usize) -> Parts {
     let rt = quote!(::nn::__private);
     let ty = runtime_path(&*checked.layers[step.layer].layer);
     let layer = layer_const(checked.layers[step.layer].index);
@@ -36,8 +49,12 @@ fn parts(checked: &Checked, step: &Step, k: usize) -> Parts {
         }
         None => quote!(&[]),
     };
+    let rows_in = rows(plan, step.from);
     Parts {
-        saved: quote!(saved[#k][..rows * <#ty as #rt::layers::Layer>::SAVED_PER_ROW]),
+        saved: quote!(saved[#k][..#rows_in * <#ty as #rt::layers::Layer>::SAVED_PER_ROW]),
+        state: quote!(&mut states[#k][..samples * <#ty as #rt::layers::Layer>::STATE]),
+        rows_out: rows(plan, step.to),
+        rows_in,
         layer: quote!(Self::#layer),
         params: quote!(&model.params[#p0..#p1]),
         buffers: quote!(&model.buffers[#b0..#b1]),
@@ -56,23 +73,23 @@ pub fn forward(checked: &Checked, plan: &Plan) -> TokenStream {
     let rt = quote!(::nn::__private);
     let block = |k: usize| {
         let step = &plan.steps[k];
-        let Parts { layer, params, buffers, saved, stats, .. } = parts(checked, step, k);
+        let Parts { layer, params, buffers, saved, stats, state, rows_in, rows_out } = parts(checked, plan, step, k);
         let (from, to, i, o) = (lit(step.from), lit(step.to), lit(step.in_len), lit(step.out_len));
         quote! {{
-            let (x, y) = #rt::layer_io(input, acts, #from, #to, rows * #i, rows * #o);
+            let (x, y) = #rt::layer_io(input, acts, #from, #to, #rows_in * #i, #rows_out * #o);
             #rt::layers::Layer::forward(&#layer, #rt::layers::Forward {
                 params: #params, buffers: #buffers, x, y, saved: &mut #saved, scratch: &mut scratch[..],
-                stats: #stats, pass,
+                stats: #stats, state: #state, pass,
             });
         }}
     };
     let statistics = |j: usize| {
         let step = &plan.steps[plan.stages[j]];
-        let Parts { layer, .. } = parts(checked, step, plan.stages[j]);
+        let Parts { layer, rows_in, .. } = parts(checked, plan, step, plan.stages[j]);
         let (from, i, partials) = (lit(step.from), lit(step.in_len), partials(j));
         quote! {
             if stage.is_some() {
-                let x = #rt::buffer(input, acts, #from, rows * #i);
+                let x = #rt::buffer(input, acts, #from, #rows_in * #i);
                 #rt::layers::Layer::forward_partials(&#layer, x, pass, #partials);
             }
         }
@@ -104,28 +121,32 @@ pub fn backward(checked: &Checked, plan: &Plan) -> TokenStream {
     let rt = quote!(::nn::__private);
     let io = |k: usize, with_dx: bool| {
         let step = &plan.steps[k];
-        let Parts { params, buffers, saved, stats, .. } = parts(checked, step, k);
+        let Parts { params, buffers, saved, stats, rows_in, rows_out, .. } = parts(checked, plan, step, k);
         let (from, to, i, o) = (lit(step.from), lit(step.to), lit(step.in_len), lit(step.out_len));
         let (p0, p1) = (lit(step.params.start), lit(step.params.end));
         let dx = match (with_dx, k) {
             (false, _) => quote!(::core::option::Option::None),
             (true, 0) => quote! {
-                if want_dx { ::core::option::Option::Some(&mut chunk_dx[..rows * #i]) } else { ::core::option::Option::None }
+                if want_dx {
+                    ::core::option::Option::Some(&mut chunk_dx[..#rows_in * #i])
+                } else {
+                    ::core::option::Option::None
+                }
             },
-            (true, _) => quote!(::core::option::Option::Some(&mut h[..rows * #i])),
+            (true, _) => quote!(::core::option::Option::Some(&mut h[..#rows_in * #i])),
         };
         quote! {
             #rt::layers::Backward {
                 params: #params, buffers: #buffers,
-                x: #rt::buffer(input, acts, #from, rows * #i),
-                y: #rt::buffer(input, acts, #to, rows * #o),
-                saved: &#saved, dy: &g[..rows * #o], dx: #dx, grads: &mut grads[#p0..#p1],
+                x: #rt::buffer(input, acts, #from, #rows_in * #i),
+                y: #rt::buffer(input, acts, #to, #rows_out * #o),
+                saved: &#saved, dy: &g[..#rows_out * #o], dx: #dx, grads: &mut grads[#p0..#p1],
                 scratch: &mut scratch[..], stats: #stats, pass,
             }
         }
     };
     let block = |k: usize| {
-        let (layer, io) = (parts(checked, &plan.steps[k], k).layer, io(k, true));
+        let (layer, io) = (parts(checked, plan, &plan.steps[k], k).layer, io(k, true));
         quote! {
             #rt::layers::Layer::backward(&#layer, #io);
             ::core::mem::swap(&mut g, &mut h);
@@ -133,7 +154,7 @@ pub fn backward(checked: &Checked, plan: &Plan) -> TokenStream {
     };
     let statistics = |j: usize| {
         let k = plan.stages[j];
-        let (layer, io, partials) = (parts(checked, &plan.steps[k], k).layer, io(k, false), partials(j));
+        let (layer, io, partials) = (parts(checked, plan, &plan.steps[k], k).layer, io(k, false), partials(j));
         quote! {
             if stage.is_some() {
                 #rt::layers::Layer::backward_partials(&#layer, #io, #partials);
@@ -173,7 +194,7 @@ pub fn backward(checked: &Checked, plan: &Plan) -> TokenStream {
 pub fn finish(checked: &Checked, plan: &Plan) -> TokenStream {
     let rt = quote!(::nn::__private);
     let arms = plan.stages.iter().enumerate().map(|(j, &k)| {
-        let layer = parts(checked, &plan.steps[k], k).layer;
+        let layer = parts(checked, plan, &plan.steps[k], k).layer;
         let j = lit(j);
         quote! {
             #j => if backward {

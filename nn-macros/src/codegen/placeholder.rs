@@ -42,18 +42,22 @@ pub fn placeholder(net: &Network, partial: &Partial) -> TokenStream {
         impl #rt::Network for #name {
             type Input = #input_ty;
             type Output = #output_ty;
+            type State = [f32; 0];
             const PARAMS: usize = 0;
             const LAYERS: &'static [#rt::LayerInfo] = &[];
             const TENSORS: &'static [#rt::TensorInfo] = &[];
             const PLAN: #rt::Plan = #rt::Plan {
                 input: 0,
                 output: 0,
+                sequence_input: false,
+                sequence_output: false,
                 activations: &[],
                 output_buffer: 0,
                 scratch: &[],
                 saved: &[],
                 width: 0,
                 stages: &[],
+                states: &[],
             };
             fn new(_: u64) -> Self {
                 ::core::unimplemented!()

@@ -12,8 +12,11 @@ pub struct Plan {
     pub params_at: Vec<usize>,
     /// Per checked layer: where its buffers start.
     pub buffers_at: Vec<usize>,
-    /// Values per row of each activation buffer (buffer `k ≥ 1` is `activations[k - 1]`).
-    pub activations: Vec<usize>,
+    /// Values per row of each activation buffer (buffer `k ≥ 1` is `activations[k - 1]`), and whether it holds a
+    /// sequence (a row per step) rather than a row per sample.
+    pub activations: Vec<(usize, bool)>,
+    /// Whether the input (buffer 0) is a sequence.
+    pub sequence_input: bool,
     /// Largest width, per row, of any layer's input or output.
     pub width: usize,
     /// The buffer holding the output (0: the input itself).
@@ -51,6 +54,7 @@ impl Plan {
             buffers_at: Vec::new(),
             activations: Vec::new(),
             width: checked.input.len(),
+            sequence_input: checked.input.is_sequence(),
             output_buffer: 0,
             total_params: 0,
             total_buffers: 0,
@@ -63,7 +67,7 @@ impl Plan {
             let (p, b) = (l.layer.params(), l.layer.buffer_len());
             plan.width = plan.width.max(l.output.len());
             if !l.layer.aliases_input() {
-                plan.activations.push(l.output.len());
+                plan.activations.push((l.output.len(), l.output.is_sequence()));
                 let to = plan.activations.len();
                 let whole_batch = l.layer.whole_batch().then_some(plan.stages.len());
                 if whole_batch.is_some() {
@@ -89,6 +93,14 @@ impl Plan {
         plan.total_params = params;
         plan.total_buffers = buffers;
         plan
+    }
+
+    /// Whether buffer `k` (0: the input) holds a row per time step.
+    pub fn is_sequence(&self, k: usize) -> bool {
+        match k {
+            0 => self.sequence_input,
+            k => self.activations[k - 1].1,
+        }
     }
 
     /// Per stage of a staged backward pass: whether the gradient buffers start swapped. Backward swaps them once

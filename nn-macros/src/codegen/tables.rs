@@ -72,19 +72,27 @@ pub fn plan(checked: &Checked, plan: &Plan) -> TokenStream {
         stage
     });
     let stages: Vec<TokenStream> = stages.collect();
-    let activations = plan.activations.iter().map(|&a| lit(a));
+    let activations = plan.activations.iter().map(|&(len, sequence)| {
+        let len = lit(len);
+        quote!((#len, #sequence))
+    });
     let (input, output) = (lit(checked.input.len()), lit(checked.output().len()));
+    let (sequence_input, sequence_output) = (checked.input.is_sequence(), checked.output().is_sequence());
     let (width, output_buffer) = (lit(plan.width), lit(plan.output_buffer));
+    let states = types.iter().map(|t| quote!(<#t as #layer>::STATE));
     quote! {
         #rt::Plan {
             input: #input,
             output: #output,
+            sequence_input: #sequence_input,
+            sequence_output: #sequence_output,
             activations: &[#(#activations),*],
             output_buffer: #output_buffer,
             scratch: &[#(#scratch),*],
             saved: &[#(#saved),*],
             width: #width,
             stages: &[#(#stages),*],
+            states: &[#(#states),*],
         }
     }
 }
@@ -97,11 +105,11 @@ pub fn assertions(checked: &Checked, plan: &Plan) -> TokenStream {
         let ty = runtime_path(&*l.layer);
         let layer = quote!(<#ty as #rt::layers::Layer>);
         let (i, o, p, b) = (lit(s.in_len), lit(s.out_len), lit(l.layer.params()), lit(l.layer.buffer_len()));
-        let whole_batch = l.layer.whole_batch();
+        let (whole_batch, state) = (l.layer.whole_batch(), lit(l.layer.state()));
         quote! {
             ::core::assert!(
                 #layer::IN == #i && #layer::OUT == #o && #layer::PARAMS == #p && #layer::BUFFERS == #b
-                    && (#layer::PARTIALS > 0) == #whole_batch
+                    && (#layer::PARTIALS > 0) == #whole_batch && #layer::STATE == #state
             );
         }
     });

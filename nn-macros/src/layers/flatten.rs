@@ -2,7 +2,7 @@
 
 use super::{lit, Checked, Doc, Kind, Layer, Placement};
 use crate::args::Args;
-use crate::shape::Shape;
+use crate::shape::{Origin, Shape};
 use proc_macro2::TokenStream;
 use quote::quote;
 
@@ -17,9 +17,17 @@ impl Kind for Flatten {
         Doc { arguments: "", shape: "`[C, H, W] → [C·H·W]` (free: no copy)" }
     }
 
-    fn check(&self, _: &mut Args<'_>, input: &Shape) -> Checked {
+    fn check(&self, args: &mut Args<'_>, input: &Shape) -> Checked {
         let output = match input {
-            Shape::Image(d) => Shape::Flat { len: input.len(), from: Some(*d) },
+            Shape::Image(d) => Shape::Flat { len: input.len(), from: Some(Origin::Image(*d)) },
+            Shape::Sequence { .. } => {
+                args.error(format!(
+                    "`Flatten` on {}: a sequence keeps its time axis; reduce it first with `Last`, `FinalState`, \
+                     `MeanOverTime` or `MaxOverTime`",
+                    input.describe()
+                ));
+                return Checked::unknown();
+            }
             other => other.clone(),
         };
         if output == Shape::Unknown {

@@ -14,7 +14,7 @@ impl Kind for Linear {
     }
 
     fn doc(&self) -> Doc {
-        Doc { arguments: "input and output features", shape: "`[IN] → [OUT]`" }
+        Doc { arguments: "input and output features", shape: "`[IN] → [OUT]`; per step on a sequence" }
     }
 
     fn check(&self, args: &mut Args<'_>, input: &Shape) -> Checked {
@@ -22,7 +22,9 @@ impl Kind for Linear {
         let bias = args.option_bool("bias", true);
         let init = init_option(args);
         let Some(out) = out else { return Checked::unknown() };
-        let Some(output) = sized(args, &[out], || Shape::flat(out).ok()).flatten() else { return Checked::unknown() };
+        let Some(output) = sized(args, &[out], || input.per_step(out).ok()).flatten() else {
+            return Checked::unknown();
+        };
         let Some(inputs) = declared.and_then(|d| flat_features(args, input, d)) else { return Checked::output(output) };
         match sized(args, &[out, inputs], || LinearLayer { inputs, out, bias, init }) {
             Some(layer) => Checked::layer(output, layer),

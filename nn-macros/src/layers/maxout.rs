@@ -24,7 +24,9 @@ impl Kind for Maxout {
         let (declared, out, pieces) = (args.size("IN"), args.size("OUT"), args.size("PIECES"));
         let init = init_option(args);
         let Some(out) = out else { return Checked::unknown() };
-        let Some(output) = sized(args, &[out], || Shape::flat(out).ok()).flatten() else { return Checked::unknown() };
+        let Some(output) = sized(args, &[out], || input.per_step(out).ok()).flatten() else {
+            return Checked::unknown();
+        };
         let (Some(inputs), Some(pieces)) = (declared.and_then(|d| flat_features(args, input, d)), pieces) else {
             return Checked::output(output);
         };

@@ -16,9 +16,11 @@ mod maxout;
 mod norm;
 mod pool;
 mod prelu;
+mod recurrent;
+mod reduce;
 
 use crate::args::Args;
-use crate::shape::{product, Shape};
+use crate::shape::{product, Origin, Shape};
 use proc_macro2::{Literal, TokenStream};
 use quote::quote;
 
@@ -68,8 +70,8 @@ impl Checked {
     }
 }
 
-/// A named tensor of a layer: the suffix of its name (`weight`) and its shape.
-pub type Tensor = (&'static str, Vec<usize>);
+/// A named tensor of a layer: the suffix of its name (`weight`, `weight_ih_l0_reverse`) and its shape.
+pub type Tensor = (String, Vec<usize>);
 
 /// A checked layer, every size resolved.
 pub trait Layer {
@@ -100,6 +102,17 @@ pub trait Layer {
         false
     }
 
+    /// Values per sample of the state it carries from call to call (recurrent layers).
+    fn state(&self) -> usize {
+        0
+    }
+
+    /// Whether it can run one time step at a time with its state carried between calls, giving what it gives on
+    /// the whole sequence (a bidirectional layer reads the future; a mean or maximum over time needs every step).
+    fn streams(&self) -> bool {
+        true
+    }
+
     /// Number of parameters.
     fn params(&self) -> usize {
         self.tensors().iter().map(|(_, s)| s.iter().product::<usize>()).sum()
@@ -124,7 +137,19 @@ pub struct Placement {
 /// Every layer kind, in the order messages and documentation list them.
 pub fn all() -> impl Iterator<Item = &'static dyn Kind> {
     const BEFORE: &[&dyn Kind] = &[&linear::Linear, &conv::Conv2d, &pool::MAX_POOL, &pool::AVG_POOL, &flatten::Flatten];
-    const AFTER: &[&dyn Kind] = &[&dropout::Dropout, &norm::BatchNorm, &maxout::Maxout, &prelu::PReLU];
+    const AFTER: &[&dyn Kind] = &[
+        &dropout::Dropout,
+        &norm::BatchNorm,
+        &maxout::Maxout,
+        &prelu::PReLU,
+        &recurrent::RNN,
+        &recurrent::LSTM,
+        &recurrent::GRU,
+        &reduce::LAST,
+        &reduce::FINAL_STATE,
+        &reduce::MEAN_OVER_TIME,
+        &reduce::MAX_OVER_TIME,
+    ];
     BEFORE.iter().copied().chain(activation::ALL.iter().map(|a| a as &dyn Kind)).chain(AFTER.iter().copied())
 }
 
@@ -153,9 +178,9 @@ pub fn init_option(args: &mut Args<'_>) -> TokenStream {
     quote!(::nn::__private::layers::Init::#variant)
 }
 
-/// The features arriving at a layer that takes `[IN]` (`Linear`, `Maxout`): `None` if unknown, or if an image
-/// arrives (a `Flatten` is missing: reported). A different count is reported, with the fix, and the count that
-/// arrives is returned, so checking goes on with it.
+/// The features arriving at a layer that takes `[IN]` (`Linear`, `Maxout`) — per step on a sequence: `None` if
+/// unknown, or if an image arrives (a `Flatten` is missing: reported). A different count is reported, with the
+/// fix, and the count that arrives is returned, so checking goes on with it.
 pub fn flat_features(args: &mut Args<'_>, input: &Shape, declared: usize) -> Option<usize> {
     let decl = args.declaration();
     match input {
@@ -169,12 +194,23 @@ pub fn flat_features(args: &mut Args<'_>, input: &Shape, declared: usize) -> Opt
             ));
             None
         }
-        Shape::Flat { len, .. } => {
+        Shape::Flat { len, .. } | Shape::Sequence { len, .. } => {
             if *len != declared {
+                let per_step = if input.is_sequence() { " per step" } else { "" };
+                let doubled = match input {
+                    Shape::Sequence { from: Some((2, _)), .. }
+                    | Shape::Flat { from: Some(Origin::Directions(2, _)), .. } => {
+                        " (a bidirectional layer concatenates its two directions)"
+                    }
+                    _ => "",
+                };
                 args.error(format!(
-                    "`{decl}` expects {declared} input features, but the previous layer produces {}; did you mean \
-                     `{}`?",
-                    input.describe(),
+                    "`{decl}` expects {declared} input features{per_step}, but the previous layer produces {}{doubled}; \
+                     did you mean `{}`?",
+                    match input {
+                        Shape::Sequence { from: Some((2, hidden)), .. } => format!("2×{hidden} = {len}"),
+                        _ => input.describe(),
+                    },
                     decl.replacen(&format!("<{declared}"), &format!("<{len}"), 1)
                 ));
             }
@@ -183,7 +219,8 @@ pub fn flat_features(args: &mut Args<'_>, input: &Shape, declared: usize) -> Opt
     }
 }
 
-/// The `[C, H, W]` arriving at an image layer: `None` if unknown, or if a flat shape arrives (reported).
+/// The `[C, H, W]` arriving at an image layer: `None` if unknown, or if a flat shape or a sequence arrives
+/// (reported).
 pub fn image_input(args: &mut Args<'_>, input: &Shape) -> Option<[usize; 3]> {
     match input {
         Shape::Image(d) => Some(*d),
@@ -194,6 +231,38 @@ pub fn image_input(args: &mut Args<'_>, input: &Shape) -> Option<[usize; 3]> {
                  layers must come before `Flatten`",
                 args.declaration(),
                 input.describe()
+            ));
+            None
+        }
+        Shape::Sequence { .. } => {
+            args.error(format!(
+                "`{}` needs a CHANNELS×HEIGHT×WIDTH input, but the previous layer produces {}; image layers do not \
+                 run on sequences (per-step layers such as `Linear` and activations do)",
+                args.declaration(),
+                input.describe()
+            ));
+            None
+        }
+    }
+}
+
+/// The `(steps, values per step)` arriving at a layer that needs a sequence (recurrent layers, reductions over
+/// time): `None` if unknown, or if something else arrives (reported, with how to declare a sequence input).
+pub fn sequence_input(args: &mut Args<'_>, input: &Shape) -> Option<(Option<usize>, usize)> {
+    match input {
+        Shape::Sequence { steps, len, .. } => Some((*steps, *len)),
+        Shape::Unknown => None,
+        _ => {
+            args.error(format!(
+                "`{}` needs a sequence, but the previous layer produces {}; declare the input as a sequence, \
+                 `Input<Seq, FEATURES>` (any length) or `Input<Seq<STEPS>, FEATURES>`, and keep the layers before \
+                 this one per step",
+                args.declaration(),
+                if let Shape::Image(_) = input {
+                    format!("a {} image", input.describe())
+                } else {
+                    format!("{} features", input.describe())
+                }
             ));
             None
         }
@@ -222,9 +291,9 @@ pub fn plural(n: usize) -> &'static str {
 
 /// Parameter tensors `weight` then, if `bias`, `bias` of `out` values.
 pub fn with_bias(weight: Vec<usize>, out: usize, bias: bool) -> Vec<Tensor> {
-    let mut t = vec![("weight", weight)];
+    let mut t = vec![("weight".into(), weight)];
     if bias {
-        t.push(("bias", vec![out]));
+        t.push(("bias".into(), vec![out]));
     }
     t
 }

@@ -37,6 +37,14 @@ impl Kind for BatchNorm {
         let (channels, spatial, what) = match input {
             Shape::Image([c, h, w]) => (*c, h * w, "channel"),
             Shape::Flat { len, .. } => (*len, 1, "feature"),
+            Shape::Sequence { .. } => {
+                args.error(format!(
+                    "`{decl}` on {}: batch norm over sequences is not supported (padded steps would enter its \
+                     statistics); use it before the sequence layers' input, or after a reduction over time",
+                    input.describe()
+                ));
+                return Checked::output(input.clone());
+            }
             Shape::Unknown => return Checked::unknown(),
         };
         if let Some(given) = given.filter(|&g| g != channels) {
@@ -66,7 +74,7 @@ impl Layer for NormLayer {
 
     fn buffers(&self) -> Vec<Tensor> {
         let c = self.channels;
-        vec![("running_mean", vec![c]), ("running_var", vec![c]), ("num_batches_tracked", vec![])]
+        vec![("running_mean".into(), vec![c]), ("running_var".into(), vec![c]), ("num_batches_tracked".into(), vec![])]
     }
 
     fn runtime_type(&self) -> TokenStream {

@@ -22,7 +22,7 @@ impl Kind for PReLU {
         let initial = args.option_float("init", 0.25);
         let (c, what) = match input {
             Shape::Image([c, ..]) => (*c, "channel"),
-            Shape::Flat { len, .. } => (*len, "feature"),
+            Shape::Flat { len, .. } | Shape::Sequence { len, .. } => (*len, "feature"),
             Shape::Unknown => return Checked::unknown(),
         };
         if slopes != 1 && slopes != c {
@@ -47,7 +47,7 @@ struct PReLULayer {
 
 impl Layer for PReLULayer {
     fn tensors(&self) -> Vec<Tensor> {
-        vec![("weight", vec![self.slopes])]
+        vec![("weight".into(), vec![self.slopes])]
     }
 
     fn runtime_type(&self) -> TokenStream {

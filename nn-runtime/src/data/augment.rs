@@ -1,7 +1,7 @@
 //! Data augmentation for images: random crops with padding, horizontal flips, translations and rotations, drawn
 //! reproducibly from a seed.
 
-use crate::sample::Sample;
+use crate::sample::Example;
 use crate::{Error, Result, Rng};
 
 /// Random image transformations applied to training batches (see [`crate::train::TrainConfig::augment`]).
@@ -104,26 +104,34 @@ impl Augment {
     /// # Errors
     /// [`Error::InvalidSetting`] if the settings do not suit the shape, or if `shape` does not describe `X` or
     /// `indices` has the wrong length.
-    pub fn apply<X: Sample>(&self, images: &mut [X], shape: [usize; 3], indices: &[usize], epoch: usize) -> Result<()> {
+    pub fn apply<X: Example>(
+        &self,
+        images: &mut [X],
+        shape: [usize; 3],
+        indices: &[usize],
+        epoch: usize,
+    ) -> Result<()> {
         let [c, h, w] = shape;
-        if c * h * w != X::LEN || indices.len() != images.len() {
+        let len = c * h * w;
+        if X::FIXED_LEN != Some(len) || indices.len() != images.len() {
             return Err(Error::InvalidSetting {
                 name: "augment",
                 problem: format!(
                     "{} images of {} values with {} indices do not match the shape {c}×{h}×{w}",
                     images.len(),
-                    X::LEN,
+                    X::FIXED_LEN.map_or_else(|| "any number of".to_string(), |l| l.to_string()),
                     indices.len()
                 ),
             });
         }
         self.validate(shape)?;
-        let mut source = vec![0.0f32; X::LEN];
-        for (image, &index) in X::flat_mut(images).chunks_exact_mut(X::LEN).zip(indices) {
+        let mut source = vec![0.0f32; len];
+        for (image, &index) in images.iter_mut().zip(indices) {
             let t = self.draw(epoch, index);
             if t.is_identity() {
                 continue;
             }
+            let image = image.values_mut();
             source.copy_from_slice(image);
             t.resample(&source, image, shape, self.fill);
         }

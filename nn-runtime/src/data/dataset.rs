@@ -1,6 +1,6 @@
 //! An in-memory data set of typed samples and their targets.
 
-use crate::sample::Sample;
+use crate::sample::Example;
 use crate::{Error, Result};
 
 /// Inputs (the network's sample type) and one target each.
@@ -38,26 +38,31 @@ impl<X, T> Dataset<X, T> {
     }
 }
 
-impl<X: Sample, T> Dataset<X, T> {
-    /// Checks that every input value is a finite number (no NaN, no ±∞); `set` names the data in the error.
+impl<X: Example, T> Dataset<X, T> {
+    /// Checks that every input value is a finite number (no NaN, no ±∞) and every sequence has a step; `set`
+    /// names the data in the error.
     ///
     /// # Errors
-    /// [`Error::NonFiniteInput`] naming the first such sample.
+    /// [`Error::NonFiniteInput`] or [`Error::EmptySequence`] naming the first such sample.
     pub fn check_finite(&self, set: &'static str) -> Result<()> {
-        if X::LEN == 0 || crate::kernels::all_finite(X::flat(&self.inputs)) {
-            return Ok(());
+        if let Some(flat) = X::flat_slice(&self.inputs) {
+            if crate::kernels::all_finite(flat) {
+                return Ok(());
+            }
         }
-        let (index, value) = X::flat(&self.inputs)
-            .iter()
-            .enumerate()
-            .find(|(_, v)| !v.is_finite())
-            .map(|(i, &v)| (i / X::LEN, v))
-            .unwrap_or_default();
-        Err(Error::NonFiniteInput { set, index, value })
+        for (index, x) in self.inputs.iter().enumerate() {
+            if let Some(&value) = x.values().iter().find(|v| !v.is_finite()) {
+                return Err(Error::NonFiniteInput { set, index, value });
+            }
+            if x.values().is_empty() && X::FIXED_LEN.is_none() {
+                return Err(Error::EmptySequence { index });
+            }
+        }
+        Ok(())
     }
 }
 
-impl<X: Sample, T: Clone> Dataset<X, T> {
+impl<X: Example, T: Clone> Dataset<X, T> {
     /// A data set from matching inputs and targets.
     pub fn new(inputs: Vec<X>, targets: Vec<T>) -> Result<Self> {
         if inputs.len() != targets.len() {
@@ -84,13 +89,13 @@ impl<X: Sample, T: Clone> Dataset<X, T> {
 
     /// Mean and standard deviation of every input value.
     pub fn mean_std(&self) -> (f32, f32) {
-        let values = X::flat(&self.inputs);
-        if values.is_empty() {
+        let values = || self.inputs.iter().flat_map(|x| x.values().iter().map(|&v| f64::from(v)));
+        let n = values().count();
+        if n == 0 {
             return (0.0, 1.0);
         }
-        let n = values.len() as f64;
-        let mean = values.iter().map(|&v| f64::from(v)).sum::<f64>() / n;
-        let var = values.iter().map(|&v| (f64::from(v) - mean).powi(2)).sum::<f64>() / n;
+        let mean = values().sum::<f64>() / n as f64;
+        let var = values().map(|v| (v - mean).powi(2)).sum::<f64>() / n as f64;
         (mean as f32, var.sqrt() as f32)
     }
 
@@ -109,21 +114,30 @@ impl<X: Sample, T: Clone> Dataset<X, T> {
             });
         }
         let inv = 1.0 / std;
-        X::flat_mut(&mut self.inputs).iter_mut().for_each(|v| *v = (*v - mean) * inv);
+        for x in &mut self.inputs {
+            x.values_mut().iter_mut().for_each(|v| *v = (*v - mean) * inv);
+        }
         Ok(())
     }
 
-    /// Copies the samples at `indices` into `inputs` and `targets` (cleared first; their capacity is reused, so a
-    /// training loop that gathers every batch into the same vectors allocates only for the first).
+    /// Copies the samples at `indices` into `inputs` and `targets`, replacing what they held. Their capacity is
+    /// reused — sequences are copied into the sequences already there (`clone_from`) — so a training loop that
+    /// gathers every batch into the same vectors allocates only until they have held its largest batch.
     pub fn gather_into(&self, indices: &[usize], inputs: &mut Vec<X>, targets: &mut Vec<T>) {
-        inputs.clear();
-        targets.clear();
-        inputs.extend(indices.iter().map(|&i| self.inputs[i]));
-        targets.extend(indices.iter().map(|&i| self.targets[i].clone()));
+        inputs.truncate(indices.len());
+        targets.truncate(indices.len());
+        for (slot, &i) in inputs.iter_mut().zip(indices) {
+            slot.clone_from(&self.inputs[i]);
+        }
+        for (slot, &i) in targets.iter_mut().zip(indices) {
+            slot.clone_from(&self.targets[i]);
+        }
+        inputs.extend(indices[inputs.len()..].iter().map(|&i| self.inputs[i].clone()));
+        targets.extend(indices[targets.len()..].iter().map(|&i| self.targets[i].clone()));
     }
 }
 
-impl<X: Sample> Dataset<X, usize> {
+impl<X: Example> Dataset<X, usize> {
     /// The same samples with one-hot targets, for losses that compare arrays (`Mse`, binary cross-entropy).
     ///
     /// # Errors

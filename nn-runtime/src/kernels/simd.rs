@@ -1,7 +1,7 @@
 //! The vector operations kernels are written in, one implementation per instruction set, and the choice of
 //! instruction set: detected once, cached, and overridable with the `NN_KERNEL` environment variable.
 //!
-//! A kernel body is written once, generic over [`Simd`], as an implementation of [`Kernel`]; [`Isa::run`] — the
+//! A kernel body is written once, generic over `Simd`, as an implementation of `Kernel`; `Isa::run` — the
 //! one place that knows target features — instantiates it inside a function compiled with
 //! `#[target_feature(enable = ...)]`, so the inlined body is compiled with those instructions available (the
 //! pattern of `matrixmultiply`'s kernel selector and `pulp`'s `WithSimd`).

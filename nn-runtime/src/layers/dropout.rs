@@ -29,19 +29,32 @@ impl<const N: usize> Dropout<N> {
     pub const fn p(&self) -> f32 {
         self.p
     }
+}
 
-    /// Calls `f(index, factor)` for every value of the chunk, `factor` being 0 (dropped) or `1/(1−p)` (kept).
-    fn for_each_factor(&self, pass: &Pass<'_>, len: usize, mut f: impl FnMut(usize, f32)) {
-        let scale = 1.0 / (1.0 - self.p);
-        // Keep when a uniform 24-bit draw is at least p·2²⁴: exact for every p that is a multiple of 2⁻²⁴.
-        let threshold = (f64::from(self.p) * f64::from(1u32 << 24)).round() as u32;
-        let pass_key = mix(mix(mix(pass.seed) ^ self.stream) ^ pass.step);
-        for (s, start) in (0..len).step_by(N).enumerate() {
-            let sample_key = mix(pass_key ^ (pass.first + s) as u64);
-            for j in 0..N {
-                let draw = (mix(sample_key.wrapping_add(j as u64)) >> 40) as u32;
-                f(start + j, if draw >= threshold { scale } else { 0.0 });
-            }
+/// Calls `f(index, factor)` for every value of a chunk's rows of `width` values, `factor` being 0 (dropped) or
+/// `1/(1−p)` (kept), drawn from (the network's seed, `stream`, the pass counter, the sample's index in the batch,
+/// the step, the value's index) — the same for any chunk schedule, padding or thread count.
+pub(crate) fn for_each_factor(
+    p: f32,
+    stream: u64,
+    width: usize,
+    pass: &Pass<'_>,
+    len: usize,
+    mut f: impl FnMut(usize, f32),
+) {
+    let scale = 1.0 / (1.0 - p);
+    // Keep when a uniform 24-bit draw is at least p·2²⁴: exact for every p that is a multiple of 2⁻²⁴.
+    let threshold = (f64::from(p) * f64::from(1u32 << 24)).round() as u32;
+    let pass_key = mix(mix(mix(pass.seed) ^ stream) ^ pass.step);
+    for (row, start) in (0..len).step_by(width).enumerate() {
+        // A row is a sample, or one step of a sequence: keyed by the sample's index in the batch and the step,
+        // never by the row's place in a padded chunk.
+        let (sample, step) = (row / pass.steps.max(1), row % pass.steps.max(1));
+        let key = mix(pass_key ^ (pass.first + sample) as u64);
+        let sample_key = if step == 0 { key } else { mix(key ^ ((step as u64) << 32)) };
+        for j in 0..width {
+            let draw = (mix(sample_key.wrapping_add(j as u64)) >> 40) as u32;
+            f(start + j, if draw >= threshold { scale } else { 0.0 });
         }
     }
 }
@@ -64,7 +77,7 @@ impl<const N: usize> Layer for Dropout<N> {
             y.copy_from_slice(x);
             return;
         }
-        self.for_each_factor(pass, x.len(), |i, factor| y[i] = x[i] * factor);
+        for_each_factor(self.p, self.stream, N, pass, x.len(), |i, factor| y[i] = x[i] * factor);
     }
 
     fn backward(&self, io: Backward<'_>) {
@@ -73,6 +86,6 @@ impl<const N: usize> Layer for Dropout<N> {
             dx.copy_from_slice(io.dy);
             return;
         }
-        self.for_each_factor(io.pass, io.dy.len(), |i, factor| dx[i] = io.dy[i] * factor);
+        for_each_factor(self.p, self.stream, N, io.pass, io.dy.len(), |i, factor| dx[i] = io.dy[i] * factor);
     }
 }

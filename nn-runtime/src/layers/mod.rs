@@ -21,6 +21,7 @@ mod maxout;
 mod norm;
 mod pool;
 mod prelu;
+mod recurrent;
 
 pub use activation::{
     Elementwise, Hardtanh, LeakyReLU, LogSoftmax, Mish, ReLU, SiLU, Sigmoid, Softmax, Softplus, Tanh, ELU, GELU,
@@ -34,6 +35,10 @@ pub use maxout::Maxout;
 pub use norm::BatchNorm;
 pub use pool::{AvgPool, MaxPool};
 pub use prelu::PReLU;
+pub use recurrent::{
+    Cell, FinalState, GruCell, Last, LstmCell, MaxOverTime, MeanOverTime, Recurrent, RecurrentInit, ReluRNN, RnnRelu,
+    RnnTanh, GRU, LSTM, RNN,
+};
 
 pub use crate::net::{Mode, Pass};
 use crate::Rng;
@@ -55,7 +60,11 @@ pub struct Forward<'a> {
     pub scratch: &'a mut [f32],
     /// The whole batch's statistics of this layer (`STATS` values) in a staged training pass; empty otherwise.
     pub stats: &'a [f32],
-    /// The pass: mode, randomness, where the chunk lies in its batch.
+    /// For a layer that carries a state from call to call (a recurrent layer): `samples × STATE` values, each
+    /// sample's initial state on entry (zeros unless the caller gave one), to be overwritten with its final
+    /// state. Empty for other layers.
+    pub state: &'a mut [f32],
+    /// The pass: mode, randomness, where the chunk lies in its batch, its time steps.
     pub pass: &'a Pass<'a>,
 }
 
@@ -109,6 +118,9 @@ pub trait Layer: Copy + Send + Sync {
     const STATS: usize = 0;
     /// For such a layer: the fewest samples a training batch may hold (batch norm per feature needs two).
     const MIN_BATCH: usize = 1;
+    /// Values per sample of the state the layer carries from one call to the next (a recurrent layer's hidden
+    /// and cell states); 0 for layers without one.
+    const STATE: usize = 0;
 
     /// Initialises the layer's `params` and `buffers` (of lengths [`Layer::PARAMS`] and [`Layer::BUFFERS`]).
     fn init(&self, _params: &mut [f32], _buffers: &mut [f32], _rng: &mut Rng) {}

@@ -22,6 +22,7 @@ fn forward<L: Layer>(layer: &L, params: &[f32], x: &[f32], pass: &Pass<'_>) -> V
         saved: &mut saved,
         scratch: &mut scratch,
         stats: &[],
+        state: &mut [],
         pass,
     });
     y
@@ -49,6 +50,7 @@ fn backward<L: Layer>(
         saved: &mut saved,
         scratch: &mut scratch,
         stats: &[],
+        state: &mut [],
         pass,
     });
     let mut grads = vec![f32::NAN; L::PARAMS];

@@ -1,6 +1,7 @@
 //! Runs one pass over a batch: forward; a per-chunk step in the middle (a loss and its gradient, or nothing)
 //! whose results are summed in chunk order; optionally backward, with the chunks' parameter gradients summed in
-//! chunk order; then `collect` on each chunk in chunk order (copying outputs or input gradients out).
+//! chunk order; then `collect` on each chunk in chunk order (copying outputs, input gradients or final states
+//! out).
 //!
 //! Two schedules give the same numbers:
 //! - **fused** (eval mode, and networks without whole-batch layers): each chunk runs forward, middle and
@@ -10,14 +11,15 @@
 //!   partial sums are added up in chunk order and turned into statistics by the layer, and so on; backward
 //!   mirrors it. The driver knows these layers only by their place in [`Plan::stages`](super::info::Plan).
 //!
-//! Each chunk's work depends only on its own samples and on reductions made in chunk order, so both schedules
-//! give the same bits for every thread count.
+//! Sequences of any length are gathered chunk by chunk into a buffer of `samples × longest` rows, zero-padded;
+//! layers see each sample's length in the [`Pass`]. Each chunk's work depends only on its own samples and on
+//! reductions made in chunk order, so both schedules give the same bits for every thread count.
 
 use super::info::Stage;
 use super::pass::{Mode, Pass};
-use super::workspace::{Chunk, Parallelism, Workspace, CHUNK};
+use super::workspace::{Chunk, Parallelism, Slot, Workspace, CHUNK};
 use super::Network;
-use crate::sample::Sample;
+use crate::sample::Example;
 use crate::{Error, Result};
 
 /// What a pass computes besides the forward pass.
@@ -46,6 +48,8 @@ pub(crate) struct Run<'a> {
     pub step: u64,
     pub parallelism: Parallelism,
     pub pool: Option<&'a rayon::ThreadPool>,
+    /// The samples' initial states, `N::PLAN.state()` values each (zeros when `None`).
+    pub initial: Option<&'a [f32]>,
 }
 
 /// The parameters and buffers the generated passes read (generated code; not for users).
@@ -58,13 +62,91 @@ pub struct Model<'a> {
     pub buffers: &'a [f32],
 }
 
-/// The flat input of chunk `c`.
-pub(crate) fn chunk_input<N: Network>(xs: &[N::Input], c: usize) -> &[f32] {
-    N::Input::flat(&xs[c * CHUNK..(c * CHUNK + CHUNK).min(xs.len())])
+/// The middle step of a pass: given a chunk run forward, its flat input and its pass, a number to sum over the
+/// batch (a loss), or an error.
+pub(crate) trait Middle: Fn(&mut Chunk, &[f32], &Pass<'_>) -> Result<f64> + Sync {}
+impl<F: Fn(&mut Chunk, &[f32], &Pass<'_>) -> Result<f64> + Sync> Middle for F {}
+
+/// Work on one chunk of a staged pass: its buffers, its flat input and its pass.
+type ChunkWork<'a> = dyn Fn(&mut Chunk, &[f32], &Pass<'_>) -> Result<f64> + Sync + 'a;
+
+/// Rows per sample the longest sample of `xs` needs (1 for inputs without a time axis).
+fn longest<N: Network>(xs: &[N::Input]) -> usize {
+    let plan = N::PLAN;
+    match <N::Input as Example>::FIXED_LEN {
+        Some(len) if plan.sequence_input => len / plan.input.max(1),
+        Some(_) => 1,
+        None => xs.iter().map(|x| x.values().len() / plan.input.max(1)).max().unwrap_or(1).max(1),
+    }
+}
+
+/// Gathers chunk `c` of `xs` into `slot` — its geometry, its input if the samples are sequences of any length
+/// (padded to the longest), and the initial states of its recurrent layers.
+fn prepare<N: Network>(xs: &[N::Input], c: usize, slot: &mut Slot, initial: Option<&[f32]>) -> Result<()> {
+    let plan = N::PLAN;
+    let range = c * CHUNK..(c * CHUNK + CHUNK).min(xs.len());
+    slot.samples = range.len();
+    slot.lengths.clear();
+    slot.steps = match <N::Input as Example>::FIXED_LEN {
+        Some(len) if plan.sequence_input => len / plan.input.max(1),
+        Some(_) => 1,
+        None => {
+            for (j, x) in xs[range.clone()].iter().enumerate() {
+                match x.values().len() / plan.input.max(1) {
+                    0 => return Err(Error::EmptySequence { index: range.start + j }),
+                    steps => slot.lengths.push(steps),
+                }
+            }
+            let steps = slot.lengths.iter().copied().max().unwrap_or(1);
+            let row = steps * plan.input;
+            for (x, dst) in xs[range.clone()].iter().zip(slot.input.chunks_exact_mut(row)) {
+                let values = x.values();
+                dst[..values.len()].copy_from_slice(values);
+                dst[values.len()..].fill(0.0);
+            }
+            steps
+        }
+    };
+    let total = plan.state();
+    let mut offset = 0;
+    for (buffer, &len) in slot.chunk.states.iter_mut().zip(plan.states) {
+        let buffer = &mut buffer[..slot.samples * len];
+        match initial {
+            Some(initial) if len > 0 => {
+                for (j, dst) in buffer.chunks_exact_mut(len).enumerate() {
+                    dst.copy_from_slice(&initial[(range.start + j) * total + offset..][..len]);
+                }
+            }
+            _ => buffer.fill(0.0),
+        }
+        offset += len;
+    }
+    Ok(())
+}
+
+/// The flat input of chunk `c` of `xs`, prepared in `slot`: the samples themselves when they are fixed-size,
+/// else the gathered copy.
+fn chunk_input<'a, N: Network>(
+    xs: &'a [N::Input],
+    c: usize,
+    slot_input: &'a [f32],
+    samples: usize,
+    steps: usize,
+) -> &'a [f32] {
+    let range = c * CHUNK..(c * CHUNK + CHUNK).min(xs.len());
+    match <N::Input as Example>::flat_slice(&xs[range]) {
+        Some(x) => x,
+        None => &slot_input[..samples * steps * N::PLAN.input],
+    }
+}
+
+/// The pass of the chunk in `slot` (chunk `c` of a batch of `batch` samples).
+fn pass<'a>(run: &Run<'_>, c: usize, batch: usize, samples: usize, steps: usize, lengths: &'a [usize]) -> Pass<'a> {
+    Pass { mode: run.mode, seed: run.seed, step: run.step, first: c * CHUNK, batch, samples, steps, lengths }
 }
 
 /// Runs a pass over `xs` (see the module documentation); returns the sum of `middle`'s results in chunk order,
-/// or the first error in chunk order. Nothing is allocated once the workspace has been sized.
+/// or the first error in chunk order. Nothing is allocated once the workspace holds the batch's longest sample.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn run<N: Network>(
     run: &Run<'_>,
@@ -73,8 +155,8 @@ pub(crate) fn run<N: Network>(
     xs: &[N::Input],
     backprop: Backprop,
     grads: Option<&mut [f32]>,
-    middle: &(impl Fn(&mut Chunk, &[f32], usize) -> Result<f64> + Sync),
-    collect: &mut impl FnMut(&Chunk, usize),
+    middle: &impl Middle,
+    collect: &mut impl FnMut(&Chunk, &Pass<'_>),
 ) -> Result<f64> {
     let chunks = xs.len().div_ceil(CHUNK);
     if chunks == 0 {
@@ -82,22 +164,21 @@ pub(crate) fn run<N: Network>(
     }
     let grads = if backprop == Backprop::No { None } else { grads };
     let staged = run.mode == Mode::Train && !N::PLAN.stages.is_empty();
-    let backward = backprop != Backprop::No;
+    let width = if staged {
+        chunks
+    } else if run.pool.is_some() {
+        run.parallelism.width(chunks)
+    } else {
+        1
+    };
+    let rows = CHUNK * longest::<N>(xs);
+    ws.ensure(std::any::type_name::<N>(), &N::PLAN, N::PARAMS, width, rows, backprop != Backprop::No);
     match (staged, buffers) {
-        (true, Buffers::Exclusive(buffers)) => {
-            ws.ensure(std::any::type_name::<N>(), &N::PLAN, N::PARAMS, chunks, CHUNK, backward);
-            staged_pass::<N>(run, buffers, ws, xs, backprop, grads, middle, collect)
-        }
+        (true, Buffers::Exclusive(buffers)) => staged_pass::<N>(run, buffers, ws, xs, backprop, grads, middle, collect),
         (true, Buffers::Shared(_)) => unreachable!("a training pass through whole-batch layers needs &mut buffers"),
         (false, Buffers::Shared(buffers)) => fused::<N>(run, buffers, ws, xs, backprop, grads, middle, collect),
         (false, Buffers::Exclusive(buffers)) => fused::<N>(run, buffers, ws, xs, backprop, grads, middle, collect),
     }
-}
-
-/// The pass context of chunk `c` of a batch of `batch` samples.
-fn pass(run: &Run<'_>, c: usize, batch: usize) -> Pass<'static> {
-    let samples = (batch - c * CHUNK).min(CHUNK);
-    Pass { mode: run.mode, seed: run.seed, step: run.step, first: c * CHUNK, batch, samples, steps: 1, lengths: &[] }
 }
 
 /// Forward, middle and backward of one chunk in one go.
@@ -109,21 +190,22 @@ fn fused<N: Network>(
     xs: &[N::Input],
     backprop: Backprop,
     mut grads: Option<&mut [f32]>,
-    middle: &(impl Fn(&mut Chunk, &[f32], usize) -> Result<f64> + Sync),
-    collect: &mut impl FnMut(&Chunk, usize),
+    middle: &impl Middle,
+    collect: &mut impl FnMut(&Chunk, &Pass<'_>),
 ) -> Result<f64> {
     let chunks = xs.len().div_ceil(CHUNK);
     let width = if run.pool.is_some() { run.parallelism.width(chunks) } else { 1 };
-    ws.ensure(std::any::type_name::<N>(), &N::PLAN, N::PARAMS, width, CHUNK, backprop != Backprop::No);
     let model = Model { params: run.params, buffers };
     // Whole-batch layers read no statistics outside a staged pass; they get the (unused) space anyway.
-    let Workspace { chunks: all, results: all_results, stats, .. } = ws;
+    let Workspace { slots, stats, .. } = ws;
     let stats = &*stats;
-    let work = |chunk: &mut Chunk, c: usize| -> Result<f64> {
-        let x = chunk_input::<N>(xs, c);
-        let p = pass(run, c, xs.len());
+    let work = |slot: &mut Slot, c: usize| -> Result<f64> {
+        prepare::<N>(xs, c, slot, run.initial)?;
+        let Slot { chunk, input, lengths, samples, steps, .. } = slot;
+        let x = chunk_input::<N>(xs, c, input, *samples, *steps);
+        let p = pass(run, c, xs.len(), *samples, *steps, lengths);
         N::forward_chunk(model, chunk, x, &p, stats, None);
-        let result = middle(chunk, x, c);
+        let result = middle(chunk, x, &p);
         if backprop != Backprop::No && result.is_ok() {
             N::backward_chunk(model, chunk, x, backprop == Backprop::ParamsAndInput, &p, stats, None);
         }
@@ -131,17 +213,16 @@ fn fused<N: Network>(
     };
     let mut total = 0.0;
     for start in (0..chunks).step_by(width) {
-        let wave = width.min(chunks - start);
-        let (wave_chunks, results) = (&mut all[..wave], &mut all_results[..wave]);
-        for_each_chunk(run.pool, wave_chunks, results, start, &work);
-        for result in results.iter_mut() {
-            total += std::mem::replace(result, Ok(0.0))?;
+        let wave = &mut slots[..width.min(chunks - start)];
+        for_each_chunk(run.pool, wave, start, &work);
+        for slot in wave.iter_mut() {
+            total += std::mem::replace(&mut slot.result, Ok(0.0))?;
         }
         if let Some(grads) = grads.as_deref_mut() {
-            sum_gradients(run.pool, grads, wave_chunks, start == 0);
+            sum_gradients(run.pool, grads, wave, start == 0);
         }
-        for (i, chunk) in wave_chunks.iter().enumerate() {
-            collect(chunk, start + i);
+        for (i, slot) in wave.iter().enumerate() {
+            collect(&slot.chunk, &pass(run, start + i, xs.len(), slot.samples, slot.steps, &slot.lengths));
         }
     }
     Ok(total)
@@ -156,19 +237,31 @@ fn staged_pass<N: Network>(
     xs: &[N::Input],
     backprop: Backprop,
     grads: Option<&mut [f32]>,
-    middle: &(impl Fn(&mut Chunk, &[f32], usize) -> Result<f64> + Sync),
-    collect: &mut impl FnMut(&Chunk, usize),
+    middle: &impl Middle,
+    collect: &mut impl FnMut(&Chunk, &Pass<'_>),
 ) -> Result<f64> {
     let chunks = xs.len().div_ceil(CHUNK);
-    let Workspace { chunks: all, results, stats, sums, .. } = ws;
-    let (wss, results) = (&mut all[..chunks], &mut results[..chunks]);
+    let Workspace { slots, stats, sums, .. } = ws;
+    let wss = &mut slots[..chunks];
     let stages = N::PLAN.stages;
-    let whole = pass(run, 0, xs.len());
+    let whole = pass(run, 0, xs.len(), xs.len().min(CHUNK), 1, &[]);
+    for_each_chunk(run.pool, wss, 0, &|slot: &mut Slot, c| prepare::<N>(xs, c, slot, run.initial).map(|()| 0.0));
+    for slot in wss.iter_mut() {
+        std::mem::replace(&mut slot.result, Ok(0.0))?;
+    }
+    // Runs `body(chunk, x, pass)` on every chunk.
+    let each = |wss: &mut [Slot], body: &ChunkWork<'_>| {
+        for_each_chunk(run.pool, wss, 0, &|slot: &mut Slot, c| {
+            let Slot { chunk, input, lengths, samples, steps, .. } = slot;
+            let x = chunk_input::<N>(xs, c, input, *samples, *steps);
+            body(chunk, x, &pass(run, c, xs.len(), *samples, *steps, lengths))
+        });
+    };
     for s in 0..=stages.len() {
         let model = Model { params: run.params, buffers: &*buffers };
         let stats_now = &*stats;
-        for_each_chunk(run.pool, wss, results, 0, &|chunk: &mut Chunk, c| {
-            N::forward_chunk(model, chunk, chunk_input::<N>(xs, c), &pass(run, c, xs.len()), stats_now, Some(s));
+        each(wss, &|chunk, x, p| {
+            N::forward_chunk(model, chunk, x, p, stats_now, Some(s));
             Ok(0.0)
         });
         if let Some(stage) = stages.get(s) {
@@ -178,18 +271,17 @@ fn staged_pass<N: Network>(
         }
     }
     let model = Model { params: run.params, buffers: &*buffers };
-    for_each_chunk(run.pool, wss, results, 0, &|chunk: &mut Chunk, c| middle(chunk, chunk_input::<N>(xs, c), c));
+    each(wss, middle);
     let mut total = 0.0;
-    for result in results.iter_mut() {
-        total += std::mem::replace(result, Ok(0.0))?;
+    for slot in wss.iter_mut() {
+        total += std::mem::replace(&mut slot.result, Ok(0.0))?;
     }
     if backprop != Backprop::No {
         let dx = backprop == Backprop::ParamsAndInput;
         for s in (0..=stages.len()).rev() {
             let stats_now = &*stats;
-            for_each_chunk(run.pool, wss, results, 0, &|chunk: &mut Chunk, c| {
-                let p = pass(run, c, xs.len());
-                N::backward_chunk(model, chunk, chunk_input::<N>(xs, c), dx, &p, stats_now, Some(s));
+            each(wss, &|chunk, x, p| {
+                N::backward_chunk(model, chunk, x, dx, p, stats_now, Some(s));
                 Ok(0.0)
             });
             if let Some(stage) = s.checked_sub(1).map(|j| &stages[j]) {
@@ -202,18 +294,19 @@ fn staged_pass<N: Network>(
     if let Some(grads) = grads {
         sum_gradients(run.pool, grads, wss, true);
     }
-    for (c, chunk) in wss.iter().enumerate() {
-        collect(chunk, c);
+    for (c, slot) in wss.iter().enumerate() {
+        collect(&slot.chunk, &pass(run, c, xs.len(), slot.samples, slot.steps, &slot.lengths));
     }
     Ok(total)
 }
 
 /// The partial sums of `stage` added up over the chunks in chunk order, in f64.
-fn add_partials<'s>(stage: &Stage, chunks: &[Chunk], sums: &'s mut [f64]) -> &'s [f64] {
+fn add_partials<'s>(stage: &Stage, slots: &[Slot], sums: &'s mut [f64]) -> &'s [f64] {
     let sums = &mut sums[..stage.partials_len];
     sums.fill(0.0);
-    for chunk in chunks {
-        for (s, &p) in sums.iter_mut().zip(&chunk.partials[stage.partials..stage.partials + stage.partials_len]) {
+    for slot in slots {
+        let partials = &slot.chunk.partials[stage.partials..stage.partials + stage.partials_len];
+        for (s, &p) in sums.iter_mut().zip(partials) {
             *s += p;
         }
     }
@@ -243,10 +336,10 @@ const SUM_PIECE: usize = 1 << 16;
 /// Sums the parameter gradients of a wave of chunks into `total`, in chunk order, onto the wave's first gradient
 /// if `first` (so `total` needs no clearing), else onto `total`. Pieces of the parameter range go to the pool's
 /// threads; every value is still summed in chunk order, so the bits do not depend on the thread count.
-fn sum_gradients(pool: Option<&rayon::ThreadPool>, total: &mut [f32], wave: &[Chunk], first: bool) {
+fn sum_gradients(pool: Option<&rayon::ThreadPool>, total: &mut [f32], wave: &[Slot], first: bool) {
     let sum_piece = |i: usize, piece: &mut [f32]| {
         let range = i * SUM_PIECE..i * SUM_PIECE + piece.len();
-        let mut chunks = wave.iter().map(|ws| &ws.grads[range.clone()]);
+        let mut chunks = wave.iter().map(|slot| &slot.chunk.grads[range.clone()]);
         if first {
             // The first two in one pass: the same bits as copying the first and adding the second.
             let Some(g0) = chunks.next() else { return };
@@ -266,27 +359,23 @@ fn sum_gradients(pool: Option<&rayon::ThreadPool>, total: &mut [f32], wave: &[Ch
     }
 }
 
-/// `results[i] = work(chunk i, first + i)` for each chunk — on the pool when there is one and more than one
-/// chunk.
+/// `slot.result = work(slot, first + i)` for each slot — on the pool when there is one and more than one chunk.
 fn for_each_chunk(
     pool: Option<&rayon::ThreadPool>,
-    chunks: &mut [Chunk],
-    results: &mut [Result<f64>],
+    slots: &mut [Slot],
     first: usize,
-    work: &(impl Fn(&mut Chunk, usize) -> Result<f64> + Sync),
+    work: &(impl Fn(&mut Slot, usize) -> Result<f64> + Sync),
 ) {
-    match (pool, chunks.len()) {
+    match (pool, slots.len()) {
         (Some(pool), 2..) => {
             use rayon::prelude::*;
             pool.install(|| {
-                chunks.par_iter_mut().zip(results.par_iter_mut()).enumerate().for_each(|(i, (chunk, result))| {
-                    *result = work(chunk, first + i);
-                });
+                slots.par_iter_mut().enumerate().for_each(|(i, slot)| slot.result = work(slot, first + i));
             });
         }
         _ => {
-            for (i, (chunk, result)) in chunks.iter_mut().zip(results.iter_mut()).enumerate() {
-                *result = work(chunk, first + i);
+            for (i, slot) in slots.iter_mut().enumerate() {
+                slot.result = work(slot, first + i);
             }
         }
     }

@@ -7,7 +7,8 @@ pub struct LayerInfo {
     pub name: &'static str,
     /// The layer as declared, e.g. `Conv2d<1, 6, 5>`.
     pub declaration: &'static str,
-    /// Shape of one sample after this layer, e.g. `[6, 24, 24]`.
+    /// Shape of one sample after this layer, e.g. `[6, 24, 24]`, or `[28, 128]` for a sequence of 28 steps of 128
+    /// values; a time axis of any length shows as 0 (`[0, 128]`).
     pub output_shape: &'static [usize],
     /// Number of parameters the layer owns.
     pub params: usize,
@@ -40,12 +41,17 @@ impl TensorInfo {
 #[doc(hidden)]
 #[derive(Clone, Copy, Debug)]
 pub struct Plan {
-    /// Values per sample of the input.
+    /// Values per row of the input (per sample, or per time step of a sequence).
     pub input: usize,
-    /// Values per sample of the output.
+    /// Values per row of the output.
     pub output: usize,
-    /// Values per row of each activation buffer (layer outputs; `Flatten` shares its input's).
-    pub activations: &'static [usize],
+    /// Whether the input is a sequence (one row per time step).
+    pub sequence_input: bool,
+    /// Whether the output is a sequence.
+    pub sequence_output: bool,
+    /// Each activation buffer (layer outputs; `Flatten` shares its input's): values per row, and whether it
+    /// holds a sequence (a row per step) or one row per sample.
+    pub activations: &'static [(usize, bool)],
     /// The buffer holding the network's output (0 if it is the input itself).
     pub output_buffer: usize,
     /// Per running layer: fixed scratch and scratch per row.
@@ -56,6 +62,9 @@ pub struct Plan {
     pub width: usize,
     /// The layers whose training output depends on the whole batch, in order.
     pub stages: &'static [Stage],
+    /// Per running layer: the values per sample of the state it carries between calls (0 but for recurrent
+    /// layers).
+    pub states: &'static [usize],
 }
 
 /// A layer whose statistics span the whole batch: where its numbers live (generated; not for users).
@@ -89,6 +98,11 @@ impl Plan {
     /// Statistics a pass holds.
     pub fn stats(&self) -> usize {
         self.stages.iter().map(|s| s.stats + s.stats_len).max().unwrap_or(0)
+    }
+
+    /// Values per sample the network's recurrent layers carry from one call to the next (their states).
+    pub fn state(&self) -> usize {
+        self.states.iter().sum()
     }
 
     /// Scratch values for a chunk of `rows` rows: the largest need of any layer.

@@ -8,6 +8,7 @@ mod driver;
 mod info;
 mod pass;
 mod state;
+mod stream;
 mod summary;
 mod workspace;
 
@@ -15,13 +16,14 @@ pub use driver::Model;
 pub use info::{LayerInfo, Plan, Stage, TensorInfo};
 pub use pass::{Mode, Pass};
 pub use state::{Parts, PartsMut, Runner, State};
+pub use stream::{step as stream_step, step_mut as stream_step_mut};
 pub use workspace::{buffer, layer_io, Chunk, Parallelism, Workspace, CHUNK};
 
 use crate::loss::Loss;
 use crate::optim::Optimizer;
-use crate::sample::{predicted_class, Sample};
+use crate::sample::{predicted_class, Example, Sample};
 use crate::{Error, Result};
-use driver::{Backprop, Buffers, Run};
+use driver::{Backprop, Buffers, Middle, Run};
 
 /// A network declared with `network!`: typed samples in and out, one flat parameter buffer, and the passes the
 /// training loop needs.
@@ -33,10 +35,15 @@ use driver::{Backprop, Buffers, Run};
 /// methods take `&self` and a [`Workspace`] of the caller's, always evaluate in [`Mode::Eval`], and change
 /// nothing, so a trained network behind an `Arc` serves any number of threads, each with its own workspace.
 pub trait Network: Sized + Send + Sync {
-    /// One input sample, e.g. `[[[f32; 28]; 28]; 1]`.
-    type Input: Sample;
-    /// One output sample, e.g. `[f32; 10]`.
-    type Output: Sample;
+    /// One input sample, e.g. `[[[f32; 28]; 28]; 1]`, `[[f32; 28]; 28]` for 28 steps of 28 values, or
+    /// `Vec<[f32; 10]>` for a sequence of any length.
+    type Input: Example;
+    /// One output sample, e.g. `[f32; 10]`, or a sequence as the input's.
+    type Output: Example;
+    /// The state the network's recurrent layers carry from one call to the next, per sample (`[f32; 0]` for a
+    /// network without them): for each recurrent layer in order, for each of its stacked layers, each direction,
+    /// the hidden state (and an LSTM's cell state after it).
+    type State: Sample;
     /// Total number of parameters.
     const PARAMS: usize;
     /// Total number of buffer values.
@@ -65,8 +72,9 @@ pub trait Network: Sized + Send + Sync {
     fn parts_mut(&mut self) -> PartsMut<'_>;
 
     #[doc(hidden)]
-    /// Forward pass of one chunk (`x` holds its flat samples); outputs land in `chunk`. `stage` is `None` for
-    /// the whole pass, or one stage of a staged training pass (see `driver`).
+    /// Forward pass of one chunk (`x` holds its flat samples, padded sequences for inputs of any length); outputs
+    /// land in `chunk`. `stage` is `None` for the whole pass, or one stage of a staged training pass (see
+    /// `driver`).
     fn forward_chunk(
         model: Model<'_>,
         chunk: &mut Chunk,
@@ -176,74 +184,107 @@ pub trait Network: Sized + Send + Sync {
         Workspace::new()
     }
 
-    /// The output for one sample, following the mode. Allocates nothing after the first call.
+    /// The output for one sample, following the mode. Allocates nothing after the first call (for a sequence
+    /// output, nothing once the output's capacity suffices).
     ///
     /// # Panics
     /// In [`Mode::Train`] through a batch-norm layer, whose statistics need more than one value per channel
-    /// (PyTorch refuses too): call [`Network::eval`] for inference.
+    /// (PyTorch refuses too): call [`Network::eval`] for inference; on a sequence of no steps.
     #[track_caller]
     fn forward(&mut self, x: &Self::Input) -> Self::Output {
-        let mut y = Self::Output::zeroed();
+        let mut y = Self::Output::zeros(0);
         self.forward_batch(std::slice::from_ref(x), std::slice::from_mut(&mut y));
         y
     }
 
     /// The output for one sample in eval mode, on a shared network with the caller's workspace. Allocates
     /// nothing once `ws` has been used.
+    ///
+    /// # Panics
+    /// On a sequence of no steps.
+    #[track_caller]
     fn forward_with(&self, ws: &mut Workspace, x: &Self::Input) -> Self::Output {
-        let mut y = Self::Output::zeroed();
-        let done = self.forward_batch_with(ws, std::slice::from_ref(x), std::slice::from_mut(&mut y));
-        debug_assert!(done.is_ok(), "one slot per sample");
+        let mut y = Self::Output::zeros(0);
+        or_panic(self.forward_batch_with(ws, std::slice::from_ref(x), std::slice::from_mut(&mut y)));
         y
     }
 
     /// Outputs for a batch, written into `ys`.
     ///
     /// # Panics
-    /// If `xs` and `ys` differ in length, or on a batch of one sample in training mode through batch norm;
-    /// [`Network::try_forward_batch`] returns the error instead.
+    /// If `xs` and `ys` differ in length, or on the other errors of [`Network::try_forward_batch`].
     #[track_caller]
     fn forward_batch(&mut self, xs: &[Self::Input], ys: &mut [Self::Output]) {
         or_panic(self.try_forward_batch(xs, ys));
     }
 
     /// Outputs for a batch, or an error if `ys` does not have one slot per input (or a batch-norm layer in
-    /// training mode gets one value per channel).
+    /// training mode gets one value per channel, or a sequence has no steps).
     ///
     /// # Errors
-    /// [`Error::LengthMismatch`], [`Error::BatchTooSmall`].
+    /// [`Error::LengthMismatch`], [`Error::BatchTooSmall`], [`Error::EmptySequence`].
     fn try_forward_batch(&mut self, xs: &[Self::Input], ys: &mut [Self::Output]) -> Result<()> {
+        self.forward_states(xs, None, ys, None)
+    }
+
+    /// Outputs for a batch of sequences whose recurrent layers start from `initial` states (one per sample;
+    /// zeros when `None`), writing each sample's final states into `finals` if given — to carry a long sequence
+    /// over from one call to the next, as truncated backpropagation through time does. The gradient does not
+    /// flow into the initial states.
+    ///
+    /// # Errors
+    /// As [`Network::try_forward_batch`], and [`Error::LengthMismatch`] if `initial` or `finals` does not have
+    /// one state per sample.
+    fn forward_states(
+        &mut self,
+        xs: &[Self::Input],
+        initial: Option<&[Self::State]>,
+        ys: &mut [Self::Output],
+        finals: Option<&mut [Self::State]>,
+    ) -> Result<()> {
         check_len(xs.len(), ys.len(), "output slots")?;
-        let out = Self::Output::flat_mut(ys);
-        run_mut(self, xs, Backprop::No, false, &|_, _, _| Ok(0.0), &mut |chunk, c| {
-            copy_output::<Self>(chunk, xs, c, out)
-        })
-        .map(drop)
+        check_states::<Self>(xs.len(), initial, finals.as_deref())?;
+        let mut finals = finals.map(Self::State::flat_mut);
+        let initial = initial.map(Self::State::flat);
+        let mut collect = |chunk: &Chunk, p: &Pass<'_>| {
+            copy_output::<Self>(chunk, xs, p, ys);
+            if let Some(finals) = finals.as_deref_mut() {
+                copy_states::<Self>(chunk, p, finals);
+            }
+        };
+        run_mut(self, xs, initial, Backprop::No, false, &|_: &mut Chunk, _: &[f32], _: &Pass<'_>| Ok(0.0), &mut collect)
+            .map(drop)
     }
 
     /// Outputs for a batch in eval mode, on a shared network with the caller's workspace.
     ///
     /// # Errors
-    /// [`Error::LengthMismatch`] if `ys` does not have one slot per input.
+    /// [`Error::LengthMismatch`] if `ys` does not have one slot per input; [`Error::EmptySequence`].
     fn forward_batch_with(&self, ws: &mut Workspace, xs: &[Self::Input], ys: &mut [Self::Output]) -> Result<()> {
         check_len(xs.len(), ys.len(), "output slots")?;
-        let out = Self::Output::flat_mut(ys);
-        run_shared(self, ws, xs, &|_, _, _| Ok(0.0), &mut |chunk, c| copy_output::<Self>(chunk, xs, c, out)).map(drop)
+        let mut collect = |chunk: &Chunk, p: &Pass<'_>| copy_output::<Self>(chunk, xs, p, ys);
+        run_shared(self, ws, xs, &|_: &mut Chunk, _: &[f32], _: &Pass<'_>| Ok(0.0), &mut collect).map(drop)
     }
 
     /// Outputs for a batch, in a new vector.
+    ///
+    /// # Panics
+    /// As [`Network::forward_batch`].
     #[track_caller]
     fn predict(&mut self, xs: &[Self::Input]) -> Vec<Self::Output> {
-        let mut ys = vec![Self::Output::zeroed(); xs.len()];
+        let mut ys = vec![Self::Output::zeros(0); xs.len()];
         self.forward_batch(xs, &mut ys);
         ys
     }
 
     /// Outputs for a batch in eval mode, in a new vector, on a shared network with the caller's workspace.
+    ///
+    /// # Panics
+    /// On a sequence of no steps.
+    #[track_caller]
     fn predict_with(&self, ws: &mut Workspace, xs: &[Self::Input]) -> Vec<Self::Output> {
-        let mut ys = vec![Self::Output::zeroed(); xs.len()];
-        let done = self.forward_batch_with(ws, xs, &mut ys);
-        debug_assert!(done.is_ok(), "one slot per sample");
+        let mut ys = vec![Self::Output::zeros(0); xs.len()];
+        or_panic(self.forward_batch_with(ws, xs, &mut ys));
         ys
     }
 
@@ -252,7 +293,8 @@ pub trait Network: Sized + Send + Sync {
     /// writes the gradient with respect to each input.
     ///
     /// # Errors
-    /// [`Error::LengthMismatch`] if the slices differ in length; [`Error::BatchTooSmall`].
+    /// [`Error::LengthMismatch`] if the slices differ in length (or a sequence's output gradient in steps);
+    /// [`Error::BatchTooSmall`]; [`Error::EmptySequence`].
     fn backward(
         &mut self,
         xs: &[Self::Input],
@@ -264,23 +306,33 @@ pub trait Network: Sized + Send + Sync {
             check_len(xs.len(), d.len(), "input-gradient slots")?;
         }
         let backprop = if d_inputs.is_some() { Backprop::ParamsAndInput } else { Backprop::Params };
-        let mut dx_all = d_inputs.map(Self::Input::flat_mut);
         if xs.is_empty() {
             self.parts_mut().grads.fill(0.0);
         }
-        let seed_gradient = |chunk: &mut Chunk, _: &[f32], c: usize| {
-            let d = Self::Output::flat(&d_outputs[c * CHUNK..(c * CHUNK + CHUNK).min(xs.len())]);
-            chunk.grad_out[..d.len()].copy_from_slice(d);
+        let seed_gradient = |chunk: &mut Chunk, _: &[f32], p: &Pass<'_>| {
+            for_each_output_row::<Self>(p, |j, rows, padded| {
+                let d = d_outputs[p.first + j].values();
+                if d.len() != rows.len() {
+                    let width = Self::PLAN.output.max(1);
+                    return Err(Error::StepMismatch {
+                        index: p.first + j,
+                        steps: rows.len() / width,
+                        targets: d.len() / width,
+                    });
+                }
+                chunk.grad_out[rows].copy_from_slice(d);
+                chunk.grad_out[padded].fill(0.0);
+                Ok(())
+            })?;
             Ok(0.0)
         };
-        let mut collect = |chunk: &Chunk, c: usize| {
-            if let Some(all) = dx_all.as_deref_mut() {
-                let start = c * CHUNK * Self::Input::LEN;
-                let len = (all.len() - start).min(CHUNK * Self::Input::LEN);
-                all[start..start + len].copy_from_slice(&chunk.dx[..len]);
+        let mut d_inputs = d_inputs;
+        let mut collect = |chunk: &Chunk, p: &Pass<'_>| {
+            if let Some(all) = d_inputs.as_deref_mut() {
+                copy_input_gradient::<Self>(chunk, p, all);
             }
         };
-        run_mut(self, xs, backprop, true, &seed_gradient, &mut collect)?;
+        run_mut(self, xs, None, backprop, true, &seed_gradient, &mut collect)?;
         Ok(self.grads())
     }
 
@@ -294,7 +346,7 @@ pub trait Network: Sized + Send + Sync {
         targets: &[L::Target],
         loss: &L,
     ) -> Result<f32> {
-        batch_loss(self, xs, targets, loss, true)
+        batch_loss(self, xs, None, targets, loss, true, None)
     }
 
     /// Mean loss over the batch without computing gradients.
@@ -307,27 +359,52 @@ pub trait Network: Sized + Send + Sync {
         targets: &[L::Target],
         loss: &L,
     ) -> Result<f32> {
-        batch_loss(self, xs, targets, loss, false)
+        batch_loss(self, xs, None, targets, loss, false, None)
+    }
+
+    /// Mean loss over the batch of sequences whose recurrent layers start from `initial` states (zeros when
+    /// `None`), and its gradient, writing each sample's final states into `finals` if given: one window of
+    /// truncated backpropagation through time, the gradient stopping at the initial states.
+    ///
+    /// # Errors
+    /// As [`Network::loss_and_grad`], and [`Error::LengthMismatch`] for states of the wrong number.
+    fn loss_and_grad_states<L: Loss<Self::Output>>(
+        &mut self,
+        xs: &[Self::Input],
+        initial: Option<&[Self::State]>,
+        targets: &[L::Target],
+        loss: &L,
+        finals: Option<&mut [Self::State]>,
+    ) -> Result<f32> {
+        check_states::<Self>(xs.len(), initial, finals.as_deref())?;
+        batch_loss(self, xs, initial.map(Self::State::flat), targets, loss, true, finals.map(Self::State::flat_mut))
     }
 
     /// Fraction of samples whose largest output is at the labelled class (0 for an empty batch). A sample whose
-    /// output holds a NaN is a miss.
+    /// output holds a NaN is a miss. For a network whose output is a sequence, use `nn::train::evaluate` with
+    /// one target per step.
     ///
     /// # Panics
-    /// If `xs` and `labels` differ in length, or on a batch of one sample in training mode through batch norm.
+    /// If `xs` and `labels` differ in length, if the output is a sequence, or on a batch of one sample in
+    /// training mode through batch norm.
     #[track_caller]
     fn accuracy(&mut self, xs: &[Self::Input], labels: &[usize]) -> f32 {
         or_panic(check_len(xs.len(), labels.len(), "labels"));
+        assert!(
+            !Self::PLAN.sequence_output,
+            "`accuracy` takes one label per sample, but this network's output is a sequence: use `evaluate` with \
+             one target per step"
+        );
         if xs.is_empty() {
             return 0.0;
         }
-        let hits = |chunk: &mut Chunk, x: &[f32], c: usize| {
-            let out = output::<Self>(chunk, x);
-            let labels = &labels[c * CHUNK..];
-            Ok(out.chunks_exact(Self::Output::LEN).zip(labels).filter(|(y, &l)| predicted_class(y) == Some(l)).count()
+        let hits = |chunk: &mut Chunk, x: &[f32], p: &Pass<'_>| {
+            let out = output::<Self>(chunk, x, p);
+            let labels = &labels[p.first..];
+            Ok(out.chunks_exact(Self::PLAN.output).zip(labels).filter(|(y, &l)| predicted_class(y) == Some(l)).count()
                 as f64)
         };
-        let correct = or_panic(run_mut(self, xs, Backprop::No, false, &hits, &mut |_, _| {}));
+        let correct = or_panic(run_mut(self, xs, None, Backprop::No, false, &hits, &mut |_, _| {}));
         (correct / xs.len() as f64) as f32
     }
 
@@ -433,17 +510,90 @@ fn check_len(inputs: usize, other: usize, what: &'static str) -> Result<()> {
     }
 }
 
-/// The outputs of the chunk `x` last run forward in `chunk`.
-fn output<'c, N: Network>(chunk: &'c Chunk, x: &'c [f32]) -> &'c [f32] {
-    buffer(x, &chunk.acts, N::PLAN.output_buffer, x.len() / N::Input::LEN * N::Output::LEN)
+/// The outputs of the chunk `x` last run forward in `chunk`: `samples × steps` rows for a sequence output.
+fn output<'c, N: Network>(chunk: &'c Chunk, x: &'c [f32], p: &Pass<'_>) -> &'c [f32] {
+    let rows = if N::PLAN.sequence_output { p.rows() } else { p.samples };
+    buffer(x, &chunk.acts, N::PLAN.output_buffer, rows * N::PLAN.output)
 }
 
-/// Copies chunk `c`'s outputs into its place in `out`.
-fn copy_output<N: Network>(chunk: &Chunk, xs: &[N::Input], c: usize, out: &mut [f32]) {
-    let x = driver::chunk_input::<N>(xs, c);
-    let y = output::<N>(chunk, x);
-    let start = c * CHUNK * N::Output::LEN;
-    out[start..start + y.len()].copy_from_slice(y);
+/// Calls `f(sample, its rows, its padded rows)` for each sample of the chunk, as ranges of output values: one row
+/// per sample for a vector output, its valid steps (then the padding to the chunk's longest) for a sequence.
+fn for_each_output_row<N: Network>(
+    p: &Pass<'_>,
+    mut f: impl FnMut(usize, std::ops::Range<usize>, std::ops::Range<usize>) -> Result<()>,
+) -> Result<()> {
+    let width = N::PLAN.output;
+    for j in 0..p.samples {
+        if N::PLAN.sequence_output {
+            let start = j * p.steps * width;
+            let len = p.lengths.get(j).copied().unwrap_or(p.steps);
+            f(j, start..start + len * width, start + len * width..start + p.steps * width)?;
+        } else {
+            f(j, j * width..(j + 1) * width, 0..0)?;
+        }
+    }
+    Ok(())
+}
+
+/// Copies the outputs of the chunk of `p` into their places in `ys`.
+fn copy_output<N: Network>(chunk: &Chunk, xs: &[N::Input], p: &Pass<'_>, ys: &mut [N::Output]) {
+    let c = p.first / CHUNK;
+    let x = driver_input::<N>(chunk, xs, c, p);
+    let out = output::<N>(chunk, x, p);
+    let ys = &mut ys[p.first..p.first + p.samples];
+    if let Some(flat) = <N::Output as Example>::flat_slice_mut(ys) {
+        flat.copy_from_slice(out);
+        return;
+    }
+    let result = for_each_output_row::<N>(p, |j, rows, _| {
+        ys[j].assign(&out[rows]);
+        Ok(())
+    });
+    debug_assert!(result.is_ok());
+}
+
+/// The chunk's flat input, as the output copy needs it only for the output buffer 0 (a network without layers).
+fn driver_input<'a, N: Network>(chunk: &'a Chunk, xs: &'a [N::Input], c: usize, p: &Pass<'_>) -> &'a [f32] {
+    let range = c * CHUNK..(c * CHUNK + p.samples).min(xs.len());
+    <N::Input as Example>::flat_slice(&xs[range]).unwrap_or(&chunk.dx[..0])
+}
+
+/// Copies the chunk's input gradients into their places in `all` (a sequence's valid steps only).
+fn copy_input_gradient<N: Network>(chunk: &Chunk, p: &Pass<'_>, all: &mut [N::Input]) {
+    let width = N::PLAN.input;
+    let all = &mut all[p.first..p.first + p.samples];
+    if let Some(flat) = <N::Input as Example>::flat_slice_mut(all) {
+        flat.copy_from_slice(&chunk.dx[..flat.len()]);
+        return;
+    }
+    for (j, d) in all.iter_mut().enumerate() {
+        let len = p.lengths.get(j).copied().unwrap_or(p.steps);
+        let start = j * p.steps * width;
+        d.assign(&chunk.dx[start..start + len * width]);
+    }
+}
+
+/// Copies the chunk's final states into their places in `finals` (`N::PLAN.state()` values per sample).
+fn copy_states<N: Network>(chunk: &Chunk, p: &Pass<'_>, finals: &mut [f32]) {
+    let total = N::PLAN.state();
+    let mut offset = 0;
+    for (buffer, &len) in chunk.states.iter().zip(N::PLAN.states) {
+        for j in 0..p.samples {
+            finals[(p.first + j) * total + offset..][..len].copy_from_slice(&buffer[j * len..(j + 1) * len]);
+        }
+        offset += len;
+    }
+}
+
+/// One state per sample, if any are given.
+fn check_states<N: Network>(samples: usize, initial: Option<&[N::State]>, finals: Option<&[N::State]>) -> Result<()> {
+    if let Some(i) = initial {
+        check_len(samples, i.len(), "initial states")?;
+    }
+    if let Some(f) = finals {
+        check_len(samples, f.len(), "final-state slots")?;
+    }
+    Ok(())
 }
 
 /// A pass on `&mut self`: in the network's mode, on its own workspace, advancing the step counter in training
@@ -451,15 +601,23 @@ fn copy_output<N: Network>(chunk: &Chunk, xs: &[N::Input], c: usize, out: &mut [
 fn run_mut<N: Network>(
     net: &mut N,
     xs: &[N::Input],
+    initial: Option<&[f32]>,
     backprop: Backprop,
     gradient: bool,
-    middle: &(impl Fn(&mut Chunk, &[f32], usize) -> Result<f64> + Sync),
-    collect: &mut impl FnMut(&Chunk, usize),
+    middle: &impl Middle,
+    collect: &mut impl FnMut(&Chunk, &Pass<'_>),
 ) -> Result<f64> {
     let PartsMut { params, buffers, grads, run } = net.parts_mut();
     let Runner { mode, seed, step, parallelism, pool, ws } = run;
-    let settings =
-        Run { params, mode: *mode, seed: *seed, step: *step, parallelism: *parallelism, pool: pool.as_deref() };
+    let settings = Run {
+        params,
+        mode: *mode,
+        seed: *seed,
+        step: *step,
+        parallelism: *parallelism,
+        pool: pool.as_deref(),
+        initial,
+    };
     let grads = gradient.then_some(grads);
     let result = driver::run::<N>(&settings, Buffers::Exclusive(buffers), ws, xs, backprop, grads, middle, collect);
     if *mode == Mode::Train {
@@ -475,8 +633,8 @@ fn run_shared<N: Network>(
     net: &N,
     ws: &mut Workspace,
     xs: &[N::Input],
-    middle: &(impl Fn(&mut Chunk, &[f32], usize) -> Result<f64> + Sync),
-    collect: &mut impl FnMut(&Chunk, usize),
+    middle: &impl Middle,
+    collect: &mut impl FnMut(&Chunk, &Pass<'_>),
 ) -> Result<f64> {
     let Parts { params, buffers, run, .. } = net.parts();
     let settings = Run {
@@ -486,35 +644,49 @@ fn run_shared<N: Network>(
         step: run.step,
         parallelism: run.parallelism,
         pool: run.pool.as_deref(),
+        initial: None,
     };
     driver::run::<N>(&settings, Buffers::Shared(buffers), ws, xs, Backprop::No, None, middle, collect)
 }
 
-/// The mean loss of a batch, with (`backward`) or without its gradient.
+/// The mean loss of a batch, with (`backward`) or without its gradient: the sum of every sample's terms over
+/// their count (a sequence output contributes one term per step).
 fn batch_loss<N: Network, L: Loss<N::Output>>(
     net: &mut N,
     xs: &[N::Input],
+    initial: Option<&[f32]>,
     targets: &[L::Target],
     loss: &L,
     backward: bool,
+    finals: Option<&mut [f32]>,
 ) -> Result<f32> {
     check_len(xs.len(), targets.len(), "targets")?;
     if xs.is_empty() {
         return Err(Error::EmptyBatch);
     }
-    let scale = 1.0 / xs.len() as f32;
-    let width = N::Output::LEN;
-    let per_chunk = |chunk: &mut Chunk, x: &[f32], c: usize| -> Result<f64> {
+    let terms: usize = targets.iter().map(|t| loss.terms(t)).sum();
+    let scale = 1.0 / terms.max(1) as f32;
+    let per_chunk = |chunk: &mut Chunk, x: &[f32], p: &Pass<'_>| -> Result<f64> {
+        let rows = if N::PLAN.sequence_output { p.rows() } else { p.samples };
         let Chunk { acts, grad_out, .. } = chunk;
-        let out = buffer(x, acts, N::PLAN.output_buffer, x.len() / N::Input::LEN * width);
-        let targets = &targets[c * CHUNK..];
+        let out = buffer(x, acts, N::PLAN.output_buffer, rows * N::PLAN.output);
         let mut total = 0.0;
-        for (i, ((y, t), g)) in out.chunks_exact(width).zip(targets).zip(grad_out.chunks_exact_mut(width)).enumerate() {
-            total += f64::from(loss.sample_loss(y, t, c * CHUNK + i, scale, g)?);
-        }
+        for_each_output_row::<N>(p, |j, rows, padded| {
+            let index = p.first + j;
+            total +=
+                f64::from(loss.sample_loss(&out[rows.clone()], &targets[index], index, scale, &mut grad_out[rows])?);
+            grad_out[padded].fill(0.0);
+            Ok(())
+        })?;
         Ok(total)
     };
     let backprop = if backward { Backprop::Params } else { Backprop::No };
-    let total = run_mut(net, xs, backprop, backward, &per_chunk, &mut |_, _| {})?;
+    let mut finals = finals;
+    let mut collect = |chunk: &Chunk, p: &Pass<'_>| {
+        if let Some(finals) = finals.as_deref_mut() {
+            copy_states::<N>(chunk, p, finals);
+        }
+    };
+    let total = run_mut(net, xs, initial, backprop, backward, &per_chunk, &mut collect)?;
     Ok(total as f32)
 }

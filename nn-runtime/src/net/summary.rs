@@ -7,7 +7,12 @@ pub fn table(layers: &[LayerInfo], total: usize) -> String {
     let rows: Vec<[String; 4]> = layers
         .iter()
         .map(|l| {
-            let shape = l.output_shape.iter().map(|d| d.to_string()).collect::<Vec<_>>().join("×");
+            let shape = l
+                .output_shape
+                .iter()
+                .map(|&d| if d == 0 { "T".to_string() } else { d.to_string() })
+                .collect::<Vec<_>>()
+                .join("×");
             [l.name.to_string(), l.declaration.to_string(), shape, l.params.to_string()]
         })
         .collect();

@@ -37,19 +37,22 @@ pub struct Chunk {
     pub partials: Vec<f64>,
     /// The chunk's input gradient, when one is asked for.
     pub dx: Vec<f32>,
+    /// One buffer per running layer: the states it carries between calls (`samples × STATE`), initial on entry,
+    /// final on exit.
+    pub states: Vec<Vec<f32>>,
 }
 
 impl Chunk {
-    /// Grows every buffer to hold `rows` rows of network `plan` (and the backward buffers if `backward`).
+    /// Grows every buffer to hold `rows` rows (`CHUNK` samples of up to `rows / CHUNK` steps) of network `plan`
+    /// (and the backward buffers if `backward`).
     fn ensure(&mut self, plan: &Plan, params: usize, rows: usize, backward: bool) {
-        fn at_least<T: Clone + Default>(v: &mut Vec<T>, len: usize) {
-            if v.len() < len {
-                v.resize(len, T::default());
-            }
-        }
         self.acts.resize_with(plan.activations.len(), Vec::new);
-        for (buffer, &len) in self.acts.iter_mut().zip(plan.activations) {
-            at_least(buffer, rows * len);
+        for (buffer, &(len, sequence)) in self.acts.iter_mut().zip(plan.activations) {
+            at_least(buffer, if sequence { rows } else { CHUNK } * len);
+        }
+        self.states.resize_with(plan.states.len(), Vec::new);
+        for (buffer, &len) in self.states.iter_mut().zip(plan.states) {
+            at_least(buffer, CHUNK * len);
         }
         self.saved.resize_with(plan.saved.len(), Vec::new);
         for (buffer, &len) in self.saved.iter_mut().zip(plan.saved) {
@@ -67,6 +70,43 @@ impl Chunk {
     }
 }
 
+/// Grows `v` to at least `len` values (never shrinks it, so a later, smaller pass allocates nothing).
+fn at_least<T: Clone + Default>(v: &mut Vec<T>, len: usize) {
+    if v.len() < len {
+        v.resize(len, T::default());
+    }
+}
+
+/// One chunk's place in a pass: its buffers, its input gathered from sequences of any length (padded to the
+/// longest), their lengths, and what the chunk's middle step returned.
+#[derive(Clone, Debug)]
+pub(crate) struct Slot {
+    pub chunk: Chunk,
+    /// The chunk's input when it had to be gathered (sequences of any length): `samples × steps` rows.
+    pub input: Vec<f32>,
+    /// Each sample's number of steps, for inputs of any length (empty otherwise).
+    pub lengths: Vec<usize>,
+    /// Samples in the chunk.
+    pub samples: usize,
+    /// Rows per sample: the longest sequence of the chunk, the fixed length, or 1.
+    pub steps: usize,
+    /// What the chunk's middle step returned.
+    pub result: Result<f64>,
+}
+
+impl Default for Slot {
+    fn default() -> Self {
+        Self {
+            chunk: Chunk::default(),
+            input: Vec::new(),
+            lengths: Vec::with_capacity(CHUNK),
+            samples: 0,
+            steps: 1,
+            result: Ok(0.0),
+        }
+    }
+}
+
 /// Everything a pass over a batch writes besides the network's own arrays. Create one per thread with
 /// [`crate::Network::workspace`] to run one shared network from several threads (`forward_with`,
 /// `predict_with`); a network also keeps one for its `&mut self` methods.
@@ -79,9 +119,7 @@ pub struct Workspace {
     owner: &'static str,
     /// Rows per chunk the buffers hold.
     rows: usize,
-    pub(crate) chunks: Vec<Chunk>,
-    /// What each chunk's middle step returned, in chunk order.
-    pub(crate) results: Vec<Result<f64>>,
+    pub(crate) slots: Vec<Slot>,
     /// The whole batch's statistics for the whole-batch layers.
     pub(crate) stats: Vec<f32>,
     /// Partial sums added up over the chunks.
@@ -95,7 +133,8 @@ impl Workspace {
     }
 
     /// Makes sure there are `slots` chunk buffers for network `owner` (described by `plan`, with `params`
-    /// parameters), each holding `rows` rows, with backward buffers if `backward`.
+    /// parameters), each holding `rows` rows (`CHUNK` samples of up to `rows / CHUNK` steps), with backward
+    /// buffers if `backward`. Buffers only grow: the workspace ends up holding the longest sequence seen.
     pub(crate) fn ensure(
         &mut self,
         owner: &'static str,
@@ -109,14 +148,14 @@ impl Workspace {
             *self = Self { owner, ..Self::default() };
         }
         self.rows = self.rows.max(rows);
-        if self.chunks.len() < slots {
-            self.chunks.resize_with(slots, Chunk::default);
+        if self.slots.len() < slots {
+            self.slots.resize_with(slots, Slot::default);
         }
-        for chunk in &mut self.chunks[..slots] {
-            chunk.ensure(plan, params, self.rows, backward);
-        }
-        if self.results.len() < slots {
-            self.results.resize_with(slots, || Ok(0.0));
+        for slot in &mut self.slots[..slots] {
+            slot.chunk.ensure(plan, params, self.rows, backward);
+            if plan.sequence_input {
+                at_least(&mut slot.input, self.rows * plan.input);
+            }
         }
         if self.stats.len() < plan.stats() {
             self.stats.resize(plan.stats(), 0.0);

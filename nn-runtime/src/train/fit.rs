@@ -2,6 +2,7 @@
 //! epoch, measuring it, saving it, and deciding whether to stop.
 
 use super::report::{print_epoch, progress_bar, report_first_loss, update_ratios};
+use super::tbptt::Windows;
 use super::validate::validate;
 use super::{checkpoint, evaluate_checked, write_curves, ClassTarget, EpochRecord, History, Monitor, TrainConfig};
 use crate::data::{Augment, Dataset, Loader};
@@ -9,7 +10,6 @@ use crate::loss::Loss;
 use crate::net::{Mode, Network};
 use crate::optim::Optimizer;
 use crate::regularize::{add_weight_penalty, apply_max_norm, clip_grad_norm, clip_grad_value};
-use crate::sample::Sample;
 use crate::{Error, Result};
 use std::time::Instant;
 
@@ -35,6 +35,8 @@ pub(super) struct Fit<'a, N: Network, L: Loss<N::Output>, O> {
     ts: Vec<L::Target>,
     /// The parameters before the epoch's last step, for the update ratios.
     before: Vec<f32>,
+    /// The windows of truncated backpropagation through time, if the run trains in windows.
+    windows: Windows<N, L::Target>,
 }
 
 impl<'a, N, L, O> Fit<'a, N, L, O>
@@ -55,8 +57,9 @@ where
     ) -> Result<Self> {
         validate::<N, _>(config, train, valid)?;
         let augment = augmentation::<N>(config)?;
-        let classes = N::Output::LEN;
-        let history = History { expected_first_loss: (classes > 1).then(|| (classes as f32).ln()), ..History::default() };
+        let classes = N::PLAN.output;
+        let history =
+            History { expected_first_loss: (classes > 1).then(|| (classes as f32).ln()), ..History::default() };
         let base_lr = optimizer.learning_rate();
         let (xs, ts) = (Vec::with_capacity(config.batch_size), Vec::with_capacity(config.batch_size));
         let before = vec![0.0; N::PARAMS];
@@ -75,6 +78,7 @@ where
             xs,
             ts,
             before,
+            windows: Windows::default(),
         };
         fit.resume()?;
         Ok(fit)
@@ -153,14 +157,49 @@ where
         Ok(((sum / seen.max(1) as f64) as f32, ratios))
     }
 
-    /// One training step on the samples at `batch`: loss and gradient (with penalties and clipping), the checks
-    /// that nothing became non-finite, and the update. Returns the loss.
+    /// One training step on the samples at `batch` — one update, or with truncated backpropagation through time
+    /// one per window. Returns the loss (the windows' mean, weighted by their terms).
     fn step(&mut self, epoch: usize, step: usize, batch: &[usize], last: bool) -> Result<f32> {
         self.train.gather_into(batch, &mut self.xs, &mut self.ts);
         if let Some((augment, shape)) = self.augment {
             augment.apply(&mut self.xs, shape, batch, epoch)?;
         }
-        let value = self.net.loss_and_grad(&self.xs, &self.ts, self.loss)? + self.regularize();
+        let Some(k) = self.config.tbptt else {
+            let value = self.net.loss_and_grad(&self.xs, &self.ts, self.loss)?;
+            return self.update(value, epoch, step, last);
+        };
+        let mut windows = std::mem::take(&mut self.windows);
+        let result = self.windows(&mut windows, k, epoch, step, last);
+        self.windows = windows;
+        result
+    }
+
+    /// The windows of `k` steps of the gathered batch, each with its update.
+    fn windows(
+        &mut self,
+        windows: &mut Windows<N, L::Target>,
+        k: usize,
+        epoch: usize,
+        step: usize,
+        last: bool,
+    ) -> Result<f32> {
+        let count = windows.start(&self.xs, k);
+        let (mut sum, mut terms) = (0.0f64, 0usize);
+        for w in 0..count {
+            windows.gather(w, k, &self.xs, &self.ts, self.loss)?;
+            windows.carry(self.net)?;
+            if let Some((value, n)) = windows.learn(self.net, self.loss)? {
+                sum += f64::from(self.update(value, epoch, step, last)?) * n as f64;
+                terms += n;
+            }
+        }
+        Ok((sum / terms.max(1) as f64) as f32)
+    }
+
+    /// Completes a step whose loss and gradient `loss_and_grad` left: penalties and clipping, the checks that
+    /// nothing became non-finite, and the update. Returns the loss with the penalties.
+    fn update(&mut self, loss: f32, epoch: usize, step: usize, last: bool) -> Result<f32> {
+        let value = loss + self.regularize();
         if !value.is_finite() {
             return Err(Error::NonFiniteLoss { epoch, step, loss: value });
         }

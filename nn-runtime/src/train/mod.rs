@@ -7,6 +7,7 @@ mod fit;
 mod history;
 mod report;
 mod schedule;
+mod tbptt;
 mod validate;
 
 pub use curves::write_curves;
@@ -19,25 +20,55 @@ use crate::net::Mode;
 use crate::net::Network;
 use crate::optim::Optimizer;
 use crate::regularize::Regularization;
-use crate::sample::{argmax, predicted_class, Sample};
+use crate::sample::{argmax, predicted_class, Example};
 use crate::{Error, Result};
 use std::path::PathBuf;
 
-/// A target that names a class, so accuracy can be measured: a label, or a one-hot (or probability) array.
+/// A target that names a class (or one class per step of a sequence output), so accuracy can be measured: a
+/// label, a one-hot (or probability) array, or one of either per step.
 pub trait ClassTarget {
-    /// The class this target stands for.
-    fn class(&self) -> usize;
+    /// How many of `output`'s predictions (one per `width`-value row: a sample's, or each step's) hit the
+    /// target's classes, and how many there are. A row holding a NaN predicts nothing: a miss.
+    fn hits(&self, output: &[f32]) -> (usize, usize);
 }
 
 impl ClassTarget for usize {
-    fn class(&self) -> usize {
-        *self
+    fn hits(&self, output: &[f32]) -> (usize, usize) {
+        (usize::from(predicted_class(output) == Some(*self)), 1)
     }
 }
 
 impl<const N: usize> ClassTarget for [f32; N] {
-    fn class(&self) -> usize {
-        argmax(self)
+    fn hits(&self, output: &[f32]) -> (usize, usize) {
+        (usize::from(predicted_class(output) == Some(argmax(self))), 1)
+    }
+}
+
+/// Hits of one class per step.
+fn step_hits<T: ClassTarget>(targets: &[T], output: &[f32]) -> (usize, usize) {
+    let width = output.len() / targets.len().max(1);
+    targets
+        .iter()
+        .zip(output.chunks_exact(width.max(1)))
+        .map(|(t, row)| t.hits(row).0)
+        .fold((0, targets.len()), |(h, n), x| (h + x, n))
+}
+
+impl<const T: usize> ClassTarget for [usize; T] {
+    fn hits(&self, output: &[f32]) -> (usize, usize) {
+        step_hits(self, output)
+    }
+}
+
+impl ClassTarget for Vec<usize> {
+    fn hits(&self, output: &[f32]) -> (usize, usize) {
+        step_hits(self, output)
+    }
+}
+
+impl<const N: usize> ClassTarget for Vec<[f32; N]> {
+    fn hits(&self, output: &[f32]) -> (usize, usize) {
+        step_hits(self, output)
     }
 }
 
@@ -93,6 +124,11 @@ pub struct TrainConfig {
     /// Random image transformations applied to each training batch (image inputs only); evaluation data is
     /// never augmented.
     pub augment: Option<Augment>,
+    /// Truncated backpropagation through time: train on each batch of sequences in windows of this many steps,
+    /// one update per window, the recurrent state carried from window to window while the gradient stops at the
+    /// window's start (networks over `Input<Seq, F>`; see the README's "Recurrent networks"). `None`: whole
+    /// sequences.
+    pub tbptt: Option<usize>,
 }
 
 impl Default for TrainConfig {
@@ -112,6 +148,7 @@ impl Default for TrainConfig {
             curves: None,
             augment: None,
             regularization: Regularization::default(),
+            tbptt: None,
         }
     }
 }
@@ -167,21 +204,25 @@ where
         return Err(Error::EmptyBatch);
     }
     const BATCH: usize = 256;
-    let mut outputs = vec![N::Output::zeroed(); BATCH.min(data.len())];
-    let mut grad = vec![0.0f32; N::Output::LEN];
-    let (mut total, mut correct) = (0.0f64, 0usize);
+    let mut outputs = vec![N::Output::zeros(0); BATCH.min(data.len())];
+    let mut grad = Vec::new();
+    let (mut total, mut terms, mut correct, mut predictions) = (0.0f64, 0usize, 0usize, 0usize);
     let mut index = 0;
     // One forward pass per batch gives both the loss and the predictions.
     for (xs, ts) in data.inputs.chunks(BATCH).zip(data.targets.chunks(BATCH)) {
         let ys = &mut outputs[..xs.len()];
-        net.forward_batch(xs, ys);
-        for (y, t) in N::Output::flat(ys).chunks_exact(N::Output::LEN).zip(ts) {
+        net.try_forward_batch(xs, ys)?;
+        for (y, t) in ys.iter().zip(ts) {
+            let y = y.values();
+            grad.resize(y.len(), 0.0);
             total += f64::from(loss.sample_loss(y, t, index, 1.0, &mut grad)?);
-            correct += usize::from(predicted_class(y) == Some(t.class()));
+            terms += loss.terms(t);
+            let (hits, count) = t.hits(y);
+            (correct, predictions) = (correct + hits, predictions + count);
             index += 1;
         }
     }
-    Ok(Evaluation { loss: (total / data.len() as f64) as f32, accuracy: correct as f32 / data.len() as f32 })
+    Ok(Evaluation { loss: (total / terms.max(1) as f64) as f32, accuracy: correct as f32 / predictions.max(1) as f32 })
 }
 
 /// Trains `net` on `train` for `config.epochs` epochs, evaluating on `valid` after each.
@@ -215,4 +256,3 @@ where
     net.set_mode(Mode::Eval);
     result
 }
-

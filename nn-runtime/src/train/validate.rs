@@ -4,6 +4,7 @@
 use super::TrainConfig;
 use crate::data::Dataset;
 use crate::net::Network;
+use crate::sample::Example;
 use crate::{Error, Result};
 
 /// Everything about a run that can be checked before its first step.
@@ -41,6 +42,7 @@ pub(super) fn validate<N: Network, T>(
         return bad("resume", "needs a `checkpoint` path");
     }
     check_batch_statistics::<N>(config, train.len())?;
+    check_windows::<N>(config.tbptt)?;
     for (name, path) in [("checkpoint", &config.checkpoint), ("curves", &config.curves)] {
         if let Some(path) = path {
             check_writable_dir(name, path)?;
@@ -71,6 +73,28 @@ fn check_batch_statistics<N: Network>(config: &TrainConfig, samples: usize) -> R
     Err(Error::InvalidSetting { name: "batch_size", problem })
 }
 
+/// Refuses windows of truncated backpropagation through time that cannot be cut: zero steps, a network without
+/// a time axis, or windows shorter than a fixed-length sequence (whose input type holds exactly its length).
+fn check_windows<N: Network>(tbptt: Option<usize>) -> Result<()> {
+    let Some(k) = tbptt else { return Ok(()) };
+    let problem = if k == 0 {
+        "windows of 0 steps: use at least 1".to_string()
+    } else if !N::PLAN.sequence_input {
+        "the network's input is not a sequence, so there is nothing to cut into windows".to_string()
+    } else {
+        match <N::Input as Example>::FIXED_LEN {
+            Some(len) if k < len / N::PLAN.input.max(1) => format!(
+                "windows of {k} steps, but the network takes sequences of exactly {} steps; declare its input as \
+                 `Input<Seq, {}>` (any length) to train it in windows",
+                len / N::PLAN.input.max(1),
+                N::PLAN.input
+            ),
+            _ => return Ok(()),
+        }
+    };
+    Err(Error::InvalidSetting { name: "tbptt", problem })
+}
+
 /// Checks that the directory `path` will be written in exists and takes new files, by creating and removing
 /// one, so a run does not fail after its first epoch's work.
 fn check_writable_dir(name: &'static str, path: &std::path::Path) -> Result<()> {
@@ -90,4 +114,3 @@ fn check_writable_dir(name: &'static str, path: &std::path::Path) -> Result<()> 
         .map(drop)
         .map_err(|e| Error::InvalidSetting { name, problem: format!("cannot write in {}: {e}", dir.display()) })
 }
-

@@ -1,0 +1,400 @@
+//! Recurrent layers — `RNN`, `LSTM`, `GRU` — stacked and bidirectional, with PyTorch's equations, parameter names
+//! and layouts, trained by backpropagation through time; and the reductions that turn a sequence into a vector
+//! (`Last`, `FinalState`, `MeanOverTime`, `MaxOverTime`).
+//!
+//! A chunk of `n` sequences arrives as `n × T` rows (`T` the chunk's longest; each sample's own length in the
+//! pass). For each stacked layer and direction, the input projections of every step are one product
+//! (`rows × in` by `in × G·H`), the recurrent product is one product per step over the chunk's samples (`n × H`
+//! by `H × G·H`), the gates are computed per sample, and backward gathers the weight gradients of every step into
+//! one product each. A sample's steps past its length are skipped (their outputs are zero), and the backward
+//! direction starts at each sample's own last step, so a sample's outputs and gradients never depend on the
+//! lengths of the other samples in its chunk.
+
+mod cell;
+mod reduce;
+
+pub use cell::{Cell, GruCell, LstmCell, RnnRelu, RnnTanh};
+pub use reduce::{FinalState, Last, MaxOverTime, MeanOverTime};
+
+use super::dropout::for_each_factor;
+use super::{Backward, Forward, Layer, Mode, Pass};
+use crate::kernels::{gemm, sum_rows_into, MatRef};
+use crate::Rng;
+use std::marker::PhantomData;
+
+/// An Elman RNN (`tanh`) of `L` stacked layers of `H` units, `D` directions (1 or 2), over `IN` features per step.
+pub type RNN<const IN: usize, const H: usize, const L: usize, const D: usize, const BIAS: bool> =
+    Recurrent<RnnTanh, IN, H, L, D, BIAS>;
+/// An Elman RNN with ReLU units (PyTorch's `nonlinearity='relu'`).
+pub type ReluRNN<const IN: usize, const H: usize, const L: usize, const D: usize, const BIAS: bool> =
+    Recurrent<RnnRelu, IN, H, L, D, BIAS>;
+/// An LSTM of `L` stacked layers of `H` units, `D` directions (1 or 2), over `IN` features per step.
+pub type LSTM<const IN: usize, const H: usize, const L: usize, const D: usize, const BIAS: bool> =
+    Recurrent<LstmCell, IN, H, L, D, BIAS>;
+/// A GRU of `L` stacked layers of `H` units, `D` directions (1 or 2), over `IN` features per step.
+pub type GRU<const IN: usize, const H: usize, const L: usize, const D: usize, const BIAS: bool> =
+    Recurrent<GruCell, IN, H, L, D, BIAS>;
+
+/// How a recurrent layer's weights start.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum RecurrentInit {
+    /// PyTorch's default: every weight and bias uniform in `±1/√H`.
+    #[default]
+    PyTorch,
+    /// The hidden-to-hidden weights orthogonal (each `[G·H, H]` matrix with orthonormal columns, as
+    /// `torch.nn.init.orthogonal_`), everything else as PyTorch's default.
+    Orthogonal,
+}
+
+/// A stack of `L` recurrent layers of cell `C`, `H` units each, in `D` directions (1, or 2 for bidirectional),
+/// over `IN` features per step; the output has `H·D` values per step, the forward direction's first.
+///
+/// Parameters, in PyTorch's `state_dict` order and layouts: for each layer `l` and direction (the reverse one's
+/// names end in `_reverse`), `weight_ih_l{l}` `[G·H, in]` (`in` is `IN` for layer 0, `H·D` above), `weight_hh_l{l}`
+/// `[G·H, H]`, then, with `BIAS`, `bias_ih_l{l}` and `bias_hh_l{l}` `[G·H]`; the gates' rows in PyTorch's order
+/// (LSTM i, f, g, o; GRU r, z, n).
+///
+/// Its state per sample (`STATE` values, read as the initial state and written as the final one) is PyTorch's
+/// `h_n` for that sample, `[L·D, H]` (layer 0 forward, layer 0 reverse, layer 1 forward, …), followed for an
+/// LSTM by `c_n` in the same order.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Recurrent<C: Cell, const IN: usize, const H: usize, const L: usize, const D: usize, const BIAS: bool> {
+    offset: usize,
+    dropout: f32,
+    stream: u64,
+    init: RecurrentInit,
+    cell: PhantomData<C>,
+}
+
+impl<C: Cell, const IN: usize, const H: usize, const L: usize, const D: usize, const BIAS: bool>
+    Recurrent<C, IN, H, L, D, BIAS>
+{
+    const G: usize = C::GATES * H;
+    /// Values per row each (layer, direction) keeps: the previous hidden state, then the cell's own.
+    const KEPT: usize = H + C::SAVED * H;
+
+    /// A layer whose parameters start at `offset` in the network's parameter buffer, with dropout `dropout`
+    /// between stacked layers (in training) drawn from random stream `stream`, initialised by `init`.
+    ///
+    /// # Panics
+    /// If `D` is not 1 or 2, `L` is 0, or `dropout` is outside `[0, 1)` (the `network!` macro rejects these at
+    /// compile time).
+    pub const fn new(offset: usize, dropout: f32, stream: u64, init: RecurrentInit) -> Self {
+        assert!(D == 1 || D == 2, "one or two directions");
+        assert!(L >= 1, "at least one layer");
+        assert!(dropout >= 0.0 && dropout < 1.0, "dropout probability must be in [0, 1)");
+        Self { offset, dropout, stream, init, cell: PhantomData }
+    }
+
+    /// Input features of stacked layer `l`.
+    const fn input_of(l: usize) -> usize {
+        if l == 0 {
+            IN
+        } else {
+            H * D
+        }
+    }
+
+    /// Parameters of one (layer `l`, direction): both weight matrices and both biases.
+    const fn block(l: usize) -> usize {
+        Self::G * Self::input_of(l) + Self::G * H + if BIAS { 2 * Self::G } else { 0 }
+    }
+
+    /// Where (layer `l`, direction `d`)'s parameters start, from the layer's own start.
+    const fn block_start(l: usize, d: usize) -> usize {
+        let mut start = 0;
+        let mut k = 0;
+        while k < l {
+            start += D * Self::block(k);
+            k += 1;
+        }
+        start + d * Self::block(l)
+    }
+
+    /// The four tensors of (layer `l`, direction `d`) in `params` (the layer's own): `weight_ih`, `weight_hh`,
+    /// `bias_ih`, `bias_hh` (empty without bias).
+    fn tensors(params: &[f32], l: usize, d: usize) -> [&[f32]; 4] {
+        let (g, input) = (Self::G, Self::input_of(l));
+        let block = &params[Self::block_start(l, d)..][..Self::block(l)];
+        let (w_ih, rest) = block.split_at(g * input);
+        let (w_hh, rest) = rest.split_at(g * H);
+        let (b_ih, b_hh) = if BIAS { rest.split_at(g) } else { (&rest[..0], &rest[..0]) };
+        [w_ih, w_hh, b_ih, b_hh]
+    }
+
+    /// A tensor by its place: weight or bias, input-to-hidden or hidden-to-hidden, of stacked layer `layer` in
+    /// direction `reverse`, inside a network's parameters.
+    fn view<'p>(&self, params: &'p [f32], layer: usize, reverse: bool, which: usize) -> &'p [f32] {
+        assert!(layer < L && (!reverse || D == 2), "no layer {layer} (reverse: {reverse}) in this stack");
+        let own = &params[self.offset..self.offset + <Self as Layer>::PARAMS];
+        Self::tensors(own, layer, usize::from(reverse))[which]
+    }
+
+    /// `weight_ih_l{layer}` (`_reverse`): `[G·H, in]`, row-major.
+    ///
+    /// # Panics
+    /// If there is no such layer or direction.
+    pub fn weight_ih<'p>(&self, params: &'p [f32], layer: usize, reverse: bool) -> &'p [f32] {
+        self.view(params, layer, reverse, 0)
+    }
+
+    /// `weight_hh_l{layer}` (`_reverse`): `[G·H, H]`, row-major.
+    ///
+    /// # Panics
+    /// If there is no such layer or direction.
+    pub fn weight_hh<'p>(&self, params: &'p [f32], layer: usize, reverse: bool) -> &'p [f32] {
+        self.view(params, layer, reverse, 1)
+    }
+
+    /// `bias_ih_l{layer}` (`_reverse`), if the layer has biases.
+    ///
+    /// # Panics
+    /// If there is no such layer or direction.
+    pub fn bias_ih<'p>(&self, params: &'p [f32], layer: usize, reverse: bool) -> Option<&'p [f32]> {
+        BIAS.then(|| self.view(params, layer, reverse, 2))
+    }
+
+    /// `bias_hh_l{layer}` (`_reverse`), if the layer has biases.
+    ///
+    /// # Panics
+    /// If there is no such layer or direction.
+    pub fn bias_hh<'p>(&self, params: &'p [f32], layer: usize, reverse: bool) -> Option<&'p [f32]> {
+        BIAS.then(|| self.view(params, layer, reverse, 3))
+    }
+
+    /// Where (layer `l`, direction `d`)'s kept values start in `saved` for a chunk of `rows` rows: per (layer,
+    /// direction) block the previous hidden states (`rows × H`) then the cell's values (`rows × SAVED·H`).
+    fn kept_start(rows: usize, l: usize, d: usize) -> usize {
+        (l * D + d) * rows * Self::KEPT
+    }
+
+    /// Where the outputs of the stacked layers below the top start in `saved` (each after dropout, `rows × H·D`:
+    /// the next layer's input).
+    fn outputs_start(rows: usize) -> usize {
+        L * D * rows * Self::KEPT
+    }
+}
+/// Which row of a chunk sample `i` (of `len` steps, in a chunk of `steps`) reads at iteration `k` of a
+/// direction: `k` forward, `len − 1 − k` backward; `None` once the sample has ended.
+fn row_at(i: usize, k: usize, len: usize, steps: usize, reverse: bool) -> Option<usize> {
+    (k < len).then(|| i * steps + if reverse { len - 1 - k } else { k })
+}
+
+/// Each sample's length in the pass (all `steps` for sequences of one length).
+fn length(pass: &Pass<'_>, i: usize) -> usize {
+    pass.lengths.get(i).copied().unwrap_or(pass.steps)
+}
+
+impl<C: Cell, const IN: usize, const H: usize, const L: usize, const D: usize, const BIAS: bool> Layer
+    for Recurrent<C, IN, H, L, D, BIAS>
+{
+    const IN: usize = IN;
+    const OUT: usize = H * D;
+    const PARAMS: usize = Self::block_start(L, 0);
+    /// Per (layer, direction) the previous hidden states and the cell's values; per lower layer its output.
+    const SAVED_PER_ROW: usize = L * D * Self::KEPT + (L - 1) * H * D;
+    /// The input projections' and hidden projections' gradients (forward: the input projections), the gradient
+    /// of a layer's output and of its input, and per sample the state gradients, one step's hidden-projection
+    /// gradients and three hidden-sized rows (a sample count never exceeds the rows).
+    const SCRATCH_PER_ROW: usize = 2 * Self::G + 2 * H * D + C::STATES * H + Self::G + 3 * H;
+    const STATE: usize = L * D * C::STATES * H;
+
+    fn init(&self, params: &mut [f32], _buffers: &mut [f32], rng: &mut Rng) {
+        let bound = 1.0 / (H as f32).sqrt();
+        params.iter_mut().for_each(|p| *p = rng.uniform(-bound, bound));
+        if self.init == RecurrentInit::Orthogonal {
+            for l in 0..L {
+                for d in 0..D {
+                    let start = Self::block_start(l, d) + Self::G * Self::input_of(l);
+                    orthogonal(&mut params[start..start + Self::G * H], Self::G, H, rng);
+                }
+            }
+        }
+    }
+
+    fn forward(&self, f: Forward<'_>) {
+        let Forward { params, x, y, saved, scratch, state, pass, .. } = f;
+        let (n, steps) = (pass.samples, pass.steps);
+        let (rows, g) = (n * steps, Self::G);
+        let (p_all, rest) = scratch.split_at_mut(rows * g);
+        let (q, rest) = rest.split_at_mut(n * g);
+        let hidden = &mut rest[..n * H];
+        let (kept_all, outputs) = saved.split_at_mut(Self::outputs_start(rows));
+        let state = &mut state[..n * Self::STATE];
+        for l in 0..L {
+            let input_len = Self::input_of(l);
+            let (below, here) = outputs.split_at_mut(l * rows * H * D);
+            let input: &[f32] = if l == 0 { x } else { &below[(l - 1) * rows * H * D..][..rows * input_len] };
+            let out: &mut [f32] = if l + 1 == L { &mut y[..rows * H * D] } else { &mut here[..rows * H * D] };
+            for d in 0..D {
+                let [w_ih, w_hh, b_ih, b_hh] = Self::tensors(params, l, d);
+                let kept = &mut kept_all[Self::kept_start(rows, l, d)..][..rows * Self::KEPT];
+                let (h_prev_all, cell_saved) = kept.split_at_mut(rows * H);
+                // Every step's input projection at once.
+                gemm(MatRef::row_major(input, rows, input_len), MatRef::row_major(w_ih, g, input_len).t(), 0.0, p_all);
+                if BIAS {
+                    for row in p_all.chunks_exact_mut(g) {
+                        row.iter_mut().zip(b_ih).for_each(|(v, &b)| *v += b);
+                        if C::FOLDS_HIDDEN_BIAS {
+                            row.iter_mut().zip(b_hh).for_each(|(v, &b)| *v += b);
+                        }
+                    }
+                }
+                // Sample i's state: h_n then (LSTM) c_n, each [L·D, H] in PyTorch's order.
+                let h_at = (l * D + d) * H;
+                // A sample's steps past its end hold zeros wherever they are stored.
+                for i in 0..n {
+                    for t in length(pass, i)..steps {
+                        let r = i * steps + t;
+                        out[r * H * D + d * H..][..H].fill(0.0);
+                        h_prev_all[r * H..][..H].fill(0.0);
+                        cell_saved[r * C::SAVED * H..][..C::SAVED * H].fill(0.0);
+                    }
+                }
+                for k in 0..steps {
+                    for i in 0..n {
+                        hidden[i * H..][..H].copy_from_slice(&state[i * Self::STATE + h_at..][..H]);
+                    }
+                    gemm(MatRef::row_major(hidden, n, H), MatRef::row_major(w_hh, g, H).t(), 0.0, q);
+                    if BIAS && !C::FOLDS_HIDDEN_BIAS {
+                        for row in q.chunks_exact_mut(g) {
+                            row.iter_mut().zip(b_hh).for_each(|(v, &b)| *v += b);
+                        }
+                    }
+                    for i in 0..n {
+                        let Some(r) = row_at(i, k, length(pass, i), steps, d == 1) else { continue };
+                        let (hs, cs) = state[i * Self::STATE..][..Self::STATE].split_at_mut(L * D * H);
+                        // Without a cell state `cs` is empty.
+                        let cs = if cs.is_empty() { cs } else { &mut cs[h_at..][..H] };
+                        let hs = &mut hs[h_at..][..H];
+                        h_prev_all[r * H..][..H].copy_from_slice(hs);
+                        let saved_row = &mut cell_saved[r * C::SAVED * H..][..C::SAVED * H];
+                        C::forward(H, &p_all[r * g..][..g], &q[i * g..][..g], hs, cs, saved_row);
+                        out[r * H * D + d * H..][..H].copy_from_slice(hs);
+                    }
+                }
+            }
+            // Dropout between stacked layers, in training: the next layer reads this layer's output after it.
+            if l + 1 < L && pass.mode == Mode::Train && self.dropout > 0.0 {
+                for_each_factor(self.dropout, self.dropout_stream(l), H * D, pass, rows * H * D, |j, factor| {
+                    out[j] *= factor;
+                });
+            }
+        }
+    }
+
+    fn backward(&self, b: Backward<'_>) {
+        let Backward { params, x, saved, dy, mut dx, grads, scratch, pass, .. } = b;
+        let (n, steps) = (pass.samples, pass.steps);
+        let (rows, g) = (n * steps, Self::G);
+        let (dp_all, rest) = scratch.split_at_mut(rows * g);
+        let (dq_all, rest) = rest.split_at_mut(rows * g);
+        let (d_out, rest) = rest.split_at_mut(rows * H * D);
+        let (d_in, rest) = rest.split_at_mut(rows * H * D);
+        let (dstate, rest) = rest.split_at_mut(n * C::STATES * H);
+        let (dq_step, rest) = rest.split_at_mut(n * g);
+        let (dh, rest) = rest.split_at_mut(n * H);
+        let (direct, rest) = rest.split_at_mut(n * H);
+        let through = &mut rest[..n * H];
+        let (kept_all, outputs) = saved.split_at(Self::outputs_start(rows));
+        for l in (0..L).rev() {
+            let input_len = Self::input_of(l);
+            let input: &[f32] = if l == 0 { x } else { &outputs[(l - 1) * rows * H * D..][..rows * input_len] };
+            // The gradient of this layer's output: the network's, or the one the layer above computed.
+            if l + 1 < L {
+                d_out.copy_from_slice(d_in);
+            }
+            let d_output: &[f32] = if l + 1 == L { dy } else { d_out };
+            for d in 0..D {
+                let [w_ih, w_hh, ..] = Self::tensors(params, l, d);
+                let kept = &kept_all[Self::kept_start(rows, l, d)..][..rows * Self::KEPT];
+                let (h_prev_all, cell_saved) = kept.split_at(rows * H);
+                dp_all.fill(0.0);
+                dq_all.fill(0.0);
+                dstate.fill(0.0);
+                for k in (0..steps).rev() {
+                    dq_step.fill(0.0);
+                    direct.fill(0.0);
+                    for i in 0..n {
+                        let Some(r) = row_at(i, k, length(pass, i), steps, d == 1) else { continue };
+                        let ds = &mut dstate[i * C::STATES * H..][..C::STATES * H];
+                        // The hidden state's gradient: from the output at this step and from the step after it.
+                        let dh = &mut dh[i * H..][..H];
+                        for (j, v) in dh.iter_mut().enumerate() {
+                            *v = d_output[r * H * D + d * H + j] + ds[j];
+                        }
+                        let (dp, dq) = (&mut dp_all[r * g..][..g], &mut dq_all[r * g..][..g]);
+                        let saved_row = &cell_saved[r * C::SAVED * H..][..C::SAVED * H];
+                        C::backward(H, saved_row, &h_prev_all[r * H..][..H], dh, ds, dp, dq, &mut direct[i * H..][..H]);
+                        dq_step[i * g..][..g].copy_from_slice(dq);
+                    }
+                    // The previous step's hidden-state gradient: through W_hh, plus the part that is not.
+                    gemm(MatRef::row_major(dq_step, n, g), MatRef::row_major(w_hh, g, H), 0.0, through);
+                    for i in 0..n {
+                        let ds = &mut dstate[i * C::STATES * H..][..H];
+                        for ((v, &a), &b) in ds.iter_mut().zip(&direct[i * H..][..H]).zip(&through[i * H..][..H]) {
+                            *v = a + b;
+                        }
+                    }
+                }
+                // The weight and bias gradients of every step at once.
+                let own = &mut grads[Self::block_start(l, d)..][..Self::block(l)];
+                let (dw_ih, rest) = own.split_at_mut(g * input_len);
+                let (dw_hh, rest) = rest.split_at_mut(g * H);
+                gemm(MatRef::row_major(dp_all, rows, g).t(), MatRef::row_major(input, rows, input_len), 0.0, dw_ih);
+                gemm(MatRef::row_major(dq_all, rows, g).t(), MatRef::row_major(h_prev_all, rows, H), 0.0, dw_hh);
+                if BIAS {
+                    let (db_ih, db_hh) = rest.split_at_mut(g);
+                    db_ih.fill(0.0);
+                    sum_rows_into(dp_all, db_ih);
+                    db_hh.fill(0.0);
+                    sum_rows_into(dq_all, db_hh);
+                }
+                // The gradient of this layer's input, both directions added.
+                let beta = if d == 0 { 0.0 } else { 1.0 };
+                let target =
+                    if l == 0 { dx.as_deref_mut().map(|dx| &mut dx[..rows * IN]) } else { Some(&mut d_in[..]) };
+                if let Some(target) = target {
+                    gemm(MatRef::row_major(dp_all, rows, g), MatRef::row_major(w_ih, g, input_len), beta, target);
+                }
+            }
+            // Back through the dropout below this layer's input.
+            if l > 0 && pass.mode == Mode::Train && self.dropout > 0.0 {
+                for_each_factor(self.dropout, self.dropout_stream(l - 1), H * D, pass, rows * H * D, |j, factor| {
+                    d_in[j] *= factor;
+                });
+            }
+        }
+    }
+}
+
+impl<C: Cell, const IN: usize, const H: usize, const L: usize, const D: usize, const BIAS: bool>
+    Recurrent<C, IN, H, L, D, BIAS>
+{
+    /// The random stream of the dropout after stacked layer `l`.
+    fn dropout_stream(&self, l: usize) -> u64 {
+        self.stream ^ ((l as u64 + 1) << 48)
+    }
+}
+
+/// Fills `values`, a `rows × cols` matrix (`rows ≥ cols`), with orthonormal columns: Gram–Schmidt on a normal
+/// matrix (in f64), each column's sign set as PyTorch's `orthogonal_` sets it (`Q·sign(diag R)`).
+fn orthogonal(values: &mut [f32], rows: usize, cols: usize, rng: &mut Rng) {
+    let mut q: Vec<f64> = (0..rows * cols).map(|_| f64::from(rng.normal(0.0, 1.0))).collect();
+    for j in 0..cols {
+        for k in 0..j {
+            let dot: f64 = (0..rows).map(|i| q[i * cols + j] * q[i * cols + k]).sum();
+            for i in 0..rows {
+                q[i * cols + j] -= dot * q[i * cols + k];
+            }
+        }
+        let norm = (0..rows).map(|i| q[i * cols + j].powi(2)).sum::<f64>().sqrt();
+        for i in 0..rows {
+            q[i * cols + j] /= norm;
+        }
+    }
+    values.iter_mut().zip(&q).for_each(|(v, &q)| *v = q as f32);
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,291 @@
+//! The backward passes of the recurrent layers and reductions against central finite differences, for every
+//! cell, one and two layers, one and two directions, sequences of one length and of different lengths, with and
+//! without dropout between stacked layers. (Their forward passes are checked against PyTorch's equations, by
+//! tensor name, in `tests/recurrent_weights.rs`.)
+
+use super::*;
+use crate::test_util::random_vec;
+
+/// A chunk of `lengths.len()` sequences padded to the longest: the pass, and `x` with zeros past each length.
+struct Chunk {
+    lengths: Vec<usize>,
+    steps: usize,
+    x: Vec<f32>,
+}
+
+impl Chunk {
+    fn new(lengths: &[usize], width: usize, seed: u64) -> Self {
+        let steps = lengths.iter().copied().max().unwrap();
+        let mut x = random_vec(lengths.len() * steps * width, seed);
+        for (i, &len) in lengths.iter().enumerate() {
+            x[(i * steps + len) * width..(i + 1) * steps * width].fill(0.0);
+        }
+        Self { lengths: lengths.to_vec(), steps, x }
+    }
+
+    fn pass(&self, mode: Mode) -> Pass<'_> {
+        let n = self.lengths.len();
+        let equal = self.lengths.iter().all(|&l| l == self.steps);
+        let lengths: &[usize] = if equal { &[] } else { &self.lengths };
+        Pass { mode, seed: 5, step: 2, first: 0, batch: n, samples: n, steps: self.steps, lengths }
+    }
+
+    fn rows(&self) -> usize {
+        self.lengths.len() * self.steps
+    }
+}
+
+/// Forward of `layer` over `chunk`: the output and the final states.
+fn run<L: Layer>(
+    layer: &L,
+    params: &[f32],
+    chunk: &Chunk,
+    initial: &[f32],
+    mode: Mode,
+    out_rows: usize,
+) -> (Vec<f32>, Vec<f32>) {
+    let rows = chunk.rows();
+    let mut y = vec![f32::NAN; out_rows * L::OUT];
+    let mut saved = vec![f32::NAN; rows * L::SAVED_PER_ROW];
+    let mut scratch = vec![f32::NAN; L::SCRATCH + rows * L::SCRATCH_PER_ROW];
+    let mut state = initial.to_vec();
+    let pass = chunk.pass(mode);
+    let f = Forward {
+        params,
+        buffers: &[],
+        x: &chunk.x,
+        y: &mut y,
+        saved: &mut saved,
+        scratch: &mut scratch,
+        stats: &[],
+        state: &mut state,
+        pass: &pass,
+    };
+    layer.forward(f);
+    (y, state)
+}
+
+/// Parameter and input gradients of `⟨r, layer(x)⟩` by `layer.backward`.
+fn gradients<L: Layer>(
+    layer: &L,
+    params: &[f32],
+    chunk: &Chunk,
+    r: &[f32],
+    mode: Mode,
+    out_rows: usize,
+) -> (Vec<f32>, Vec<f32>) {
+    let rows = chunk.rows();
+    let mut y = vec![0.0; out_rows * L::OUT];
+    let mut saved = vec![f32::NAN; rows * L::SAVED_PER_ROW];
+    let mut scratch = vec![f32::NAN; L::SCRATCH + rows * L::SCRATCH_PER_ROW];
+    let mut state = vec![0.0; chunk.lengths.len() * L::STATE];
+    let pass = chunk.pass(mode);
+    layer.forward(Forward {
+        params,
+        buffers: &[],
+        x: &chunk.x,
+        y: &mut y,
+        saved: &mut saved,
+        scratch: &mut scratch,
+        stats: &[],
+        state: &mut state,
+        pass: &pass,
+    });
+    let (mut grads, mut dx) = (vec![f32::NAN; L::PARAMS], vec![f32::NAN; rows * L::IN]);
+    layer.backward(Backward {
+        params,
+        buffers: &[],
+        x: &chunk.x,
+        y: &y,
+        saved: &saved,
+        dy: r,
+        dx: Some(&mut dx),
+        grads: &mut grads,
+        scratch: &mut scratch,
+        stats: &[],
+        pass: &pass,
+    });
+    (grads, dx)
+}
+
+/// Checks every parameter gradient and the input gradient at every valid step against central differences of
+/// `⟨r, layer(x)⟩` (`r` zero past each sample's length for sequence outputs).
+fn grad_check<L: Layer>(layer: L, lengths: &[usize], sequence_output: bool, mode: Mode, seed: u64) {
+    const EPS: f32 = 1e-3;
+    let chunk = Chunk::new(lengths, L::IN, seed);
+    let n = lengths.len();
+    let out_rows = if sequence_output { chunk.rows() } else { n };
+    let mut params = vec![0.0; L::PARAMS];
+    layer.init(&mut params, &mut [], &mut Rng::new(seed, 1));
+    let mut r = random_vec(out_rows * L::OUT, seed + 1);
+    if sequence_output {
+        for (i, &len) in lengths.iter().enumerate() {
+            r[(i * chunk.steps + len) * L::OUT..(i + 1) * chunk.steps * L::OUT].fill(0.0);
+        }
+    }
+    let initial = vec![0.0; n * L::STATE];
+    let f = |p: &[f32], x: &[f32]| -> f64 {
+        let probe = Chunk { lengths: chunk.lengths.clone(), steps: chunk.steps, x: x.to_vec() };
+        let (y, _) = run(&layer, p, &probe, &initial, mode, out_rows);
+        y.iter().zip(&r).map(|(a, b)| f64::from(*a) * f64::from(*b)).sum()
+    };
+    let (grads, dx) = gradients(&layer, &params, &chunk, &r, mode, out_rows);
+    // Central differences; where a ReLU's kink lies within ±EPS the two one-sided quotients differ, and the
+    // analytic gradient must then equal one of them (the derivative on one side of the kink).
+    let check = |what: &str, i: usize, analytic: f32, at: &dyn Fn(f32) -> f64| {
+        let close = |numeric: f64| (f64::from(analytic) - numeric).abs() <= 2e-3 + 2e-2 * numeric.abs();
+        let (hi, mid, lo) = (at(EPS), at(0.0), at(-EPS));
+        let (right, left) = ((hi - mid) / f64::from(EPS), (mid - lo) / f64::from(EPS));
+        let central = (hi - lo) / f64::from(2.0 * EPS);
+        let kink = (right - left).abs() > 5e-2 * (1.0 + central.abs());
+        assert!(
+            close(central) || (kink && (close(left) || close(right))),
+            "{what}[{i}]: analytic {analytic}, numeric {central} (left {left}, right {right})"
+        );
+    };
+    for i in 0..L::PARAMS {
+        check("param", i, grads[i], &|e| {
+            let mut p = params.clone();
+            p[i] += e;
+            f(&p, &chunk.x)
+        });
+    }
+    for (s, &len) in lengths.iter().enumerate() {
+        for t in 0..chunk.steps {
+            for j in 0..L::IN {
+                let i = (s * chunk.steps + t) * L::IN + j;
+                if t >= len {
+                    assert_eq!(dx[i], 0.0, "the gradient past a sample's end is zero");
+                    continue;
+                }
+                check("input", i, dx[i], &|e| {
+                    let mut x = chunk.x.clone();
+                    x[i] += e;
+                    f(&params, &x)
+                });
+            }
+        }
+    }
+}
+
+const EQUAL: &[usize] = &[3, 3];
+const VARIABLE: &[usize] = &[4, 1, 3];
+
+#[test]
+fn rnn_gradients() {
+    for (seed, lengths) in [(1, EQUAL), (2, VARIABLE)] {
+        grad_check(RNN::<3, 4, 1, 1, true>::new(0, 0.0, 0, RecurrentInit::PyTorch), lengths, true, Mode::Eval, seed);
+        grad_check(RNN::<3, 4, 2, 2, true>::new(0, 0.0, 0, RecurrentInit::PyTorch), lengths, true, Mode::Eval, seed);
+        grad_check(
+            ReluRNN::<3, 4, 2, 1, false>::new(0, 0.0, 0, RecurrentInit::PyTorch),
+            lengths,
+            true,
+            Mode::Eval,
+            seed,
+        );
+        grad_check(
+            ReluRNN::<2, 3, 1, 2, true>::new(0, 0.0, 0, RecurrentInit::Orthogonal),
+            lengths,
+            true,
+            Mode::Eval,
+            seed,
+        );
+    }
+}
+
+#[test]
+fn lstm_gradients() {
+    for (seed, lengths) in [(3, EQUAL), (4, VARIABLE)] {
+        grad_check(LSTM::<3, 4, 1, 1, true>::new(0, 0.0, 0, RecurrentInit::PyTorch), lengths, true, Mode::Eval, seed);
+        grad_check(LSTM::<3, 3, 2, 2, true>::new(0, 0.0, 0, RecurrentInit::PyTorch), lengths, true, Mode::Eval, seed);
+        grad_check(
+            LSTM::<2, 3, 1, 2, false>::new(0, 0.0, 0, RecurrentInit::Orthogonal),
+            lengths,
+            true,
+            Mode::Eval,
+            seed,
+        );
+        grad_check(LSTM::<3, 3, 2, 1, true>::new(0, 0.0, 0, RecurrentInit::PyTorch), lengths, true, Mode::Eval, seed);
+    }
+}
+
+#[test]
+fn gru_gradients() {
+    for (seed, lengths) in [(5, EQUAL), (6, VARIABLE)] {
+        grad_check(GRU::<3, 4, 1, 1, true>::new(0, 0.0, 0, RecurrentInit::PyTorch), lengths, true, Mode::Eval, seed);
+        grad_check(GRU::<3, 3, 2, 2, true>::new(0, 0.0, 0, RecurrentInit::PyTorch), lengths, true, Mode::Eval, seed);
+        grad_check(GRU::<2, 3, 2, 1, false>::new(0, 0.0, 0, RecurrentInit::PyTorch), lengths, true, Mode::Eval, seed);
+        grad_check(GRU::<3, 3, 1, 2, true>::new(0, 0.0, 0, RecurrentInit::Orthogonal), lengths, true, Mode::Eval, seed);
+    }
+}
+
+#[test]
+fn dropout_between_stacked_layers_in_training() {
+    // The masks are a function of the pass, so every evaluation of the difference quotient sees the same ones.
+    grad_check(LSTM::<3, 4, 2, 2, true>::new(0, 0.4, 9, RecurrentInit::PyTorch), VARIABLE, true, Mode::Train, 7);
+    grad_check(GRU::<3, 4, 3, 1, true>::new(0, 0.3, 9, RecurrentInit::PyTorch), EQUAL, true, Mode::Train, 8);
+    // In eval mode there is no dropout: the output is that of a network without it.
+    let chunk = Chunk::new(VARIABLE, 3, 1);
+    let with = LSTM::<3, 4, 2, 1, true>::new(0, 0.5, 9, RecurrentInit::PyTorch);
+    let without = LSTM::<3, 4, 2, 1, true>::new(0, 0.0, 9, RecurrentInit::PyTorch);
+    let mut params = vec![0.0; <LSTM<3, 4, 2, 1, true> as Layer>::PARAMS];
+    with.init(&mut params, &mut [], &mut Rng::new(1, 1));
+    let zeros = vec![0.0; 3 * <LSTM<3, 4, 2, 1, true> as Layer>::STATE];
+    let rows = chunk.rows();
+    assert_eq!(
+        run(&with, &params, &chunk, &zeros, Mode::Eval, rows),
+        run(&without, &params, &chunk, &zeros, Mode::Eval, rows)
+    );
+    assert_ne!(
+        run(&with, &params, &chunk, &zeros, Mode::Train, rows).0,
+        run(&without, &params, &chunk, &zeros, Mode::Train, rows).0
+    );
+}
+
+#[test]
+fn reduction_gradients() {
+    for (seed, lengths) in [(10, EQUAL), (11, VARIABLE)] {
+        grad_check(Last::<5>::new(), lengths, false, Mode::Eval, seed);
+        grad_check(MeanOverTime::<5>::new(), lengths, false, Mode::Eval, seed);
+        grad_check(MaxOverTime::<5>::new(), lengths, false, Mode::Eval, seed);
+        grad_check(FinalState::<3, 2>::new(), lengths, false, Mode::Eval, seed);
+        grad_check(FinalState::<4, 1>::new(), lengths, false, Mode::Eval, seed);
+    }
+}
+
+#[test]
+fn initial_states_are_read_and_final_states_written() {
+    type Net = LSTM<2, 3, 2, 1, true>;
+    let layer = Net::new(0, 0.0, 0, RecurrentInit::PyTorch);
+    let mut params = vec![0.0; <Net as Layer>::PARAMS];
+    layer.init(&mut params, &mut [], &mut Rng::new(2, 1));
+    // Two halves of one sequence, the second started from the first's final state, equal the whole.
+    let whole = Chunk::new(&[6], 2, 3);
+    let first = Chunk { lengths: vec![3], steps: 3, x: whole.x[..6].to_vec() };
+    let second = Chunk { lengths: vec![3], steps: 3, x: whole.x[6..].to_vec() };
+    let zeros = vec![0.0; <Net as Layer>::STATE];
+    let (y, end) = run(&layer, &params, &whole, &zeros, Mode::Eval, 6);
+    let (y1, middle) = run(&layer, &params, &first, &zeros, Mode::Eval, 3);
+    let (y2, end2) = run(&layer, &params, &second, &middle, Mode::Eval, 3);
+    let joined: Vec<f32> = y1.iter().chain(&y2).copied().collect();
+    let close = |a: &[f32], b: &[f32]| a.iter().zip(b).all(|(x, y)| (x - y).abs() <= 1e-6 * (1.0 + y.abs()));
+    assert!(close(&joined, &y) && close(&end2, &end), "{joined:?} vs {y:?}");
+}
+
+#[test]
+fn orthogonal_hidden_weights_have_orthonormal_columns() {
+    type Net = LSTM<3, 5, 1, 1, true>;
+    let layer = Net::new(0, 0.0, 0, RecurrentInit::Orthogonal);
+    let mut params = vec![0.0; <Net as Layer>::PARAMS];
+    layer.init(&mut params, &mut [], &mut Rng::new(3, 1));
+    let w = layer.weight_hh(&params, 0, false);
+    assert_eq!(w.len(), 20 * 5);
+    for a in 0..5 {
+        for b in 0..5 {
+            let dot: f32 = (0..20).map(|r| w[r * 5 + a] * w[r * 5 + b]).sum();
+            assert!((dot - if a == b { 1.0 } else { 0.0 }).abs() < 1e-5, "columns {a}, {b}: {dot}");
+        }
+    }
+    let bound = 1.0 / 5f32.sqrt();
+    assert!(layer.weight_ih(&params, 0, false).iter().all(|v| v.abs() <= bound));
+}

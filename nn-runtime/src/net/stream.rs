@@ -1,0 +1,43 @@
+//! Streaming: a network over sequences fed one time step at a time, its recurrent state carried by the caller
+//! from step to step. The generated `step` and `step_with` methods of a network that can stream (every recurrent
+//! layer unidirectional, every reduction over time `Last` or `FinalState`) call these.
+
+use super::driver::Model;
+use super::pass::{Mode, Pass};
+use super::state::{Parts, PartsMut};
+use super::workspace::{buffer, Workspace, CHUNK};
+use super::Network;
+
+/// One step on a shared network with the caller's workspace (generated code; not for users).
+#[doc(hidden)]
+pub fn step<N: Network>(parts: Parts<'_>, ws: &mut Workspace, x: &[f32], state: &mut [f32], y: &mut [f32]) {
+    step_on::<N>(Model { params: parts.params, buffers: parts.buffers }, ws, x, state, y);
+}
+
+/// One step on the network's own workspace (generated code; not for users).
+#[doc(hidden)]
+pub fn step_mut<N: Network>(parts: PartsMut<'_>, x: &[f32], state: &mut [f32], y: &mut [f32]) {
+    let PartsMut { params, buffers, run, .. } = parts;
+    step_on::<N>(Model { params, buffers }, &mut run.ws, x, state, y);
+}
+
+/// Runs one chunk of one sample of one step in eval mode: `x` one step's features, `state` the network's state
+/// before the step and after it, `y` the output for the step.
+fn step_on<N: Network>(model: Model<'_>, ws: &mut Workspace, x: &[f32], state: &mut [f32], y: &mut [f32]) {
+    let plan = N::PLAN;
+    ws.ensure(std::any::type_name::<N>(), &plan, N::PARAMS, 1, CHUNK, false);
+    let chunk = &mut ws.slots[0].chunk;
+    let mut offset = 0;
+    for (buffer, &len) in chunk.states.iter_mut().zip(plan.states) {
+        buffer[..len].copy_from_slice(&state[offset..offset + len]);
+        offset += len;
+    }
+    let pass = Pass { mode: Mode::Eval, seed: 0, step: 0, first: 0, batch: 1, samples: 1, steps: 1, lengths: &[] };
+    N::forward_chunk(model, chunk, x, &pass, &ws.stats, None);
+    y.copy_from_slice(buffer(x, &chunk.acts, plan.output_buffer, plan.output));
+    let mut offset = 0;
+    for (buffer, &len) in chunk.states.iter().zip(plan.states) {
+        state[offset..offset + len].copy_from_slice(&buffer[..len]);
+        offset += len;
+    }
+}

@@ -1,0 +1,9 @@
+use nn::prelude::*;
+
+network! {
+    struct Net {
+        Input<Seq, 10> -> lstm: LSTM<10, 20, layers = 2, dropout = 1.0> -> Last
+    }
+}
+
+fn main() {}

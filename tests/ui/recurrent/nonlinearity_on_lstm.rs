@@ -1,0 +1,9 @@
+use nn::prelude::*;
+
+network! {
+    struct Net {
+        Input<Seq, 10> -> lstm: LSTM<10, 20, nonlinearity = relu> -> Last
+    }
+}
+
+fn main() {}
