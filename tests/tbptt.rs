@@ -213,3 +213,52 @@ fn windows_that_cannot_be_cut_are_refused_before_training() {
     // Windows of the whole length are whole-sequence training.
     fit(&mut Fixed::new(1), &mut sgd(), &CrossEntropy, &fixed, None, &config(Some(6))).unwrap();
 }
+
+#[test]
+fn training_in_windows_resumes_exactly_from_a_checkpoint_and_evaluates_per_step() {
+    let data = tagging();
+    let dir = tempfile::tempdir().unwrap();
+    let config = |epochs, file: &str| TrainConfig {
+        epochs,
+        checkpoint: Some(dir.path().join(file)),
+        resume: true,
+        shuffle: Some(4),
+        ..config(Some(4))
+    };
+    let mut straight = Tagger::new(6);
+    let full = fit(
+        &mut straight,
+        &mut Adam::new(AdamConfig::default()),
+        &CrossEntropy,
+        &data,
+        Some(&data),
+        &config(3, "a.ckpt"),
+    )
+    .unwrap();
+    let mut first = Tagger::new(6);
+    fit(&mut first, &mut Adam::new(AdamConfig::default()), &CrossEntropy, &data, Some(&data), &config(1, "b.ckpt"))
+        .unwrap();
+    let mut resumed = Tagger::new(99);
+    let rest = fit(
+        &mut resumed,
+        &mut Adam::new(AdamConfig::default()),
+        &CrossEntropy,
+        &data,
+        Some(&data),
+        &config(3, "b.ckpt"),
+    )
+    .unwrap();
+    assert_eq!(rest.resumed_epochs, 1);
+    assert_eq!(resumed.params.to_vec(), straight.params.to_vec(), "bit-identical parameters after resuming");
+    // Validation accuracy is per step: the hits over every valid step of every sequence.
+    let ys = straight.predict(&data.inputs);
+    let (mut hits, mut steps) = (0, 0);
+    for (y, t) in ys.iter().zip(&data.targets) {
+        for (row, &class) in y.iter().zip(t) {
+            hits += usize::from(nn::predicted_class(row) == Some(class));
+            steps += 1;
+        }
+    }
+    let accuracy = full.epochs.last().unwrap().valid_accuracy.unwrap();
+    assert_eq!(accuracy, hits as f32 / steps as f32);
+}
