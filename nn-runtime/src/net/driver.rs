@@ -70,13 +70,15 @@ impl<F: Fn(&mut Chunk, &[f32], &Pass<'_>) -> Result<f64> + Sync> Middle for F {}
 /// Work on one chunk of a staged pass: its buffers, its flat input and its pass.
 type ChunkWork<'a> = dyn Fn(&mut Chunk, &[f32], &Pass<'_>) -> Result<f64> + Sync + 'a;
 
-/// Rows per sample the longest sample of `xs` needs (1 for inputs without a time axis).
-fn longest<N: Network>(xs: &[N::Input]) -> usize {
+/// Rows a chunk's buffers need for `xs`: `CHUNK` samples of one row; for sequences, the largest chunk's samples ×
+/// its longest sequence (a batch of one long sequence needs room for that one only).
+fn chunk_rows<N: Network>(xs: &[N::Input]) -> usize {
     let plan = N::PLAN;
+    let steps = |x: &N::Input| x.values().len() / plan.input.max(1);
     match <N::Input as Example>::FIXED_LEN {
-        Some(len) if plan.sequence_input => len / plan.input.max(1),
-        Some(_) => 1,
-        None => xs.iter().map(|x| x.values().len() / plan.input.max(1)).max().unwrap_or(1).max(1),
+        Some(len) if plan.sequence_input => xs.len().clamp(1, CHUNK) * (len / plan.input.max(1)),
+        Some(_) => CHUNK,
+        None => xs.chunks(CHUNK).map(|c| c.len() * c.iter().map(steps).max().unwrap_or(1).max(1)).max().unwrap_or(1),
     }
 }
 
@@ -171,7 +173,7 @@ pub(crate) fn run<N: Network>(
     } else {
         1
     };
-    let rows = CHUNK * longest::<N>(xs);
+    let rows = chunk_rows::<N>(xs);
     ws.ensure(std::any::type_name::<N>(), &N::PLAN, N::PARAMS, width, rows, backprop != Backprop::No);
     match (staged, buffers) {
         (true, Buffers::Exclusive(buffers)) => staged_pass::<N>(run, buffers, ws, xs, backprop, grads, middle, collect),

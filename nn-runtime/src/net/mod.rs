@@ -184,8 +184,8 @@ pub trait Network: Sized + Send + Sync {
         Workspace::new()
     }
 
-    /// The output for one sample, following the mode. Allocates nothing after the first call (for a sequence
-    /// output, nothing once the output's capacity suffices).
+    /// The output for one sample, following the mode. Allocates nothing after the first call, beyond the `Vec` a
+    /// sequence output is returned in (`forward_batch` into reused outputs avoids even that).
     ///
     /// # Panics
     /// In [`Mode::Train`] through a batch-norm layer, whose statistics need more than one value per channel

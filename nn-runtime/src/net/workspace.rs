@@ -43,8 +43,8 @@ pub struct Chunk {
 }
 
 impl Chunk {
-    /// Grows every buffer to hold `rows` rows (`CHUNK` samples of up to `rows / CHUNK` steps) of network `plan`
-    /// (and the backward buffers if `backward`).
+    /// Grows every buffer to hold `rows` rows (a chunk's samples × their steps, at least `CHUNK` rows for
+    /// samples without a time axis) of network `plan` (and the backward buffers if `backward`).
     fn ensure(&mut self, plan: &Plan, params: usize, rows: usize, backward: bool) {
         self.acts.resize_with(plan.activations.len(), Vec::new);
         for (buffer, &(len, sequence)) in self.acts.iter_mut().zip(plan.activations) {
@@ -133,8 +133,8 @@ impl Workspace {
     }
 
     /// Makes sure there are `slots` chunk buffers for network `owner` (described by `plan`, with `params`
-    /// parameters), each holding `rows` rows (`CHUNK` samples of up to `rows / CHUNK` steps), with backward
-    /// buffers if `backward`. Buffers only grow: the workspace ends up holding the longest sequence seen.
+    /// parameters), each holding `rows` rows (a chunk's samples × their steps), with backward buffers if
+    /// `backward`. Buffers only grow: the workspace ends up holding the largest chunk of sequences seen.
     pub(crate) fn ensure(
         &mut self,
         owner: &'static str,
