@@ -168,54 +168,41 @@ fn grad_check<L: Layer>(layer: L, lengths: &[usize], sequence_output: bool, mode
     }
 }
 
+/// [`grad_check`] of a recurrent layer's sequence output in eval mode.
+fn check<L: Layer>(layer: L, lengths: &[usize], seed: u64) {
+    grad_check(layer, lengths, true, Mode::Eval, seed);
+}
+
 const EQUAL: &[usize] = &[3, 3];
 const VARIABLE: &[usize] = &[4, 1, 3];
 
 #[test]
 fn rnn_gradients() {
     for (seed, lengths) in [(1, EQUAL), (2, VARIABLE)] {
-        grad_check(RNN::<3, 4, 1, 1, true>::new(0, 0.0, 0, RecurrentInit::PyTorch), lengths, true, Mode::Eval, seed);
-        grad_check(RNN::<3, 4, 2, 2, true>::new(0, 0.0, 0, RecurrentInit::PyTorch), lengths, true, Mode::Eval, seed);
-        grad_check(
-            ReluRNN::<3, 4, 2, 1, false>::new(0, 0.0, 0, RecurrentInit::PyTorch),
-            lengths,
-            true,
-            Mode::Eval,
-            seed,
-        );
-        grad_check(
-            ReluRNN::<2, 3, 1, 2, true>::new(0, 0.0, 0, RecurrentInit::Orthogonal),
-            lengths,
-            true,
-            Mode::Eval,
-            seed,
-        );
+        check(RNN::<3, 4, 1, 1, true>::new(0, 0.0, 0, RecurrentInit::PyTorch), lengths, seed);
+        check(RNN::<3, 4, 2, 2, true>::new(0, 0.0, 0, RecurrentInit::PyTorch), lengths, seed);
+        check(ReluRNN::<3, 4, 2, 1, false>::new(0, 0.0, 0, RecurrentInit::PyTorch), lengths, seed);
+        check(ReluRNN::<2, 3, 1, 2, true>::new(0, 0.0, 0, RecurrentInit::Orthogonal), lengths, seed);
     }
 }
 
 #[test]
 fn lstm_gradients() {
     for (seed, lengths) in [(3, EQUAL), (4, VARIABLE)] {
-        grad_check(LSTM::<3, 4, 1, 1, true>::new(0, 0.0, 0, RecurrentInit::PyTorch), lengths, true, Mode::Eval, seed);
-        grad_check(LSTM::<3, 3, 2, 2, true>::new(0, 0.0, 0, RecurrentInit::PyTorch), lengths, true, Mode::Eval, seed);
-        grad_check(
-            LSTM::<2, 3, 1, 2, false>::new(0, 0.0, 0, RecurrentInit::Orthogonal),
-            lengths,
-            true,
-            Mode::Eval,
-            seed,
-        );
-        grad_check(LSTM::<3, 3, 2, 1, true>::new(0, 0.0, 0, RecurrentInit::PyTorch), lengths, true, Mode::Eval, seed);
+        check(LSTM::<3, 4, 1, 1, true>::new(0, 0.0, 0, RecurrentInit::PyTorch), lengths, seed);
+        check(LSTM::<3, 3, 2, 2, true>::new(0, 0.0, 0, RecurrentInit::PyTorch), lengths, seed);
+        check(LSTM::<2, 3, 1, 2, false>::new(0, 0.0, 0, RecurrentInit::Orthogonal), lengths, seed);
+        check(LSTM::<3, 3, 2, 1, true>::new(0, 0.0, 0, RecurrentInit::PyTorch), lengths, seed);
     }
 }
 
 #[test]
 fn gru_gradients() {
     for (seed, lengths) in [(5, EQUAL), (6, VARIABLE)] {
-        grad_check(GRU::<3, 4, 1, 1, true>::new(0, 0.0, 0, RecurrentInit::PyTorch), lengths, true, Mode::Eval, seed);
-        grad_check(GRU::<3, 3, 2, 2, true>::new(0, 0.0, 0, RecurrentInit::PyTorch), lengths, true, Mode::Eval, seed);
-        grad_check(GRU::<2, 3, 2, 1, false>::new(0, 0.0, 0, RecurrentInit::PyTorch), lengths, true, Mode::Eval, seed);
-        grad_check(GRU::<3, 3, 1, 2, true>::new(0, 0.0, 0, RecurrentInit::Orthogonal), lengths, true, Mode::Eval, seed);
+        check(GRU::<3, 4, 1, 1, true>::new(0, 0.0, 0, RecurrentInit::PyTorch), lengths, seed);
+        check(GRU::<3, 3, 2, 2, true>::new(0, 0.0, 0, RecurrentInit::PyTorch), lengths, seed);
+        check(GRU::<2, 3, 2, 1, false>::new(0, 0.0, 0, RecurrentInit::PyTorch), lengths, seed);
+        check(GRU::<3, 3, 1, 2, true>::new(0, 0.0, 0, RecurrentInit::Orthogonal), lengths, seed);
     }
 }
 
