@@ -10,6 +10,9 @@
 use nn::prelude::*;
 use nn::Rng;
 
+mod common;
+use common::fail;
+
 /// Symbols per step, one-hot.
 const SYMBOLS: usize = 10;
 
@@ -58,11 +61,6 @@ fn zeros_so_far(s: &[usize]) -> Vec<usize> {
 fn dataset(n: usize, seed: u64, tags: fn(&[usize]) -> Vec<usize>) -> Dataset<Vec<[f32; SYMBOLS]>, Vec<usize>> {
     let (xs, ss) = symbols(n, seed);
     Dataset::new(xs, ss.iter().map(|s| tags(s)).collect()).unwrap_or_else(|e| fail(e))
-}
-
-fn fail(error: impl std::fmt::Display) -> ! {
-    eprintln!("error: {error}");
-    std::process::exit(1)
 }
 
 /// `--epochs N` (default 15); `--help`.

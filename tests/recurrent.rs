@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{check_input_gradients, check_param_gradients};
+use common::{check_input_gradients, check_param_gradients, sequences};
 use nn::prelude::*;
 use nn::{Error, Rng};
 
@@ -52,12 +52,6 @@ network! {
     struct Fixed {
         Input<Seq<4>, 2> -> rnn: RNN<2, 3, bidirectional = true> -> out: Linear<6, 2>
     }
-}
-
-/// `n` sequences of `F` features with the given lengths, values uniform in ±1.
-fn sequences<const F: usize>(lengths: &[usize], seed: u64) -> Vec<Vec<[f32; F]>> {
-    let mut rng = Rng::new(seed, 3);
-    lengths.iter().map(|&len| (0..len).map(|_| std::array::from_fn(|_| rng.uniform(-1.0, 1.0))).collect()).collect()
 }
 
 /// A class per step of each sequence.

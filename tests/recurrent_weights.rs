@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{f32s, handmade};
+use common::{f32s, handmade, sequences};
 use nn::io::{load_weights, save_weights};
 use nn::prelude::*;
 use nn::Rng;
@@ -165,9 +165,7 @@ fn loads_and_matches<N: Network<Input = Vec<[f32; 3]>, Output = Vec<[f32; W]>>, 
         assert_eq!(net.param(name).unwrap(), v.as_slice(), "{name}");
     }
     net.eval();
-    let mut rng = Rng::new(seed, 2);
-    let xs: Vec<Vec<[f32; 3]>> =
-        [5, 1, 3].iter().map(|&n| (0..n).map(|_| std::array::from_fn(|_| rng.uniform(-1.0, 1.0))).collect()).collect();
+    let xs = sequences::<3>(&[5, 1, 3], seed);
     let mut ys = vec![Vec::new(); xs.len()];
     let mut finals = vec![N::State::zeroed(); xs.len()];
     net.forward_states(&xs, None, &mut ys, Some(&mut finals)).unwrap();
@@ -217,8 +215,7 @@ fn a_bidirectional_two_layer_lstm_classifier_loads_its_state_dict_and_reads_outp
     let mut net = Classifier::new(0);
     load_weights(&mut net, &path).unwrap();
     net.eval();
-    let mut rng = Rng::new(8, 8);
-    let x: Vec<[f32; 10]> = (0..6).map(|_| std::array::from_fn(|_| rng.uniform(-1.0, 1.0))).collect();
+    let x = sequences::<10>(&[6], 8).remove(0);
     let y = net.forward(&x);
     let x64: Vec<Vec<f64>> = x.iter().map(|s| s.iter().map(|&v| f64::from(v)).collect()).collect();
     // output[:, -1]: the forward direction after every step, the backward one after its first.

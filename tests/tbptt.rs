@@ -3,9 +3,9 @@
 
 mod common;
 
-use common::{derivative_ok, EPS};
+use common::{derivative_ok, sequences, EPS};
 use nn::prelude::*;
-use nn::{Error, Rng};
+use nn::Error;
 
 network! {
     /// Many to many: a class per step.
@@ -28,15 +28,10 @@ network! {
     }
 }
 
-fn sequences(lengths: &[usize], seed: u64) -> Vec<Vec<[f32; 3]>> {
-    let mut rng = Rng::new(seed, 3);
-    lengths.iter().map(|&len| (0..len).map(|_| std::array::from_fn(|_| rng.uniform(-1.0, 1.0))).collect()).collect()
-}
-
 /// 20 sequences of 1 to 11 steps, a class per step (the sign pattern of the running sum).
 fn tagging() -> Dataset<Vec<[f32; 3]>, Vec<usize>> {
     let lengths: Vec<usize> = (0..20).map(|i| 1 + (i * 5) % 11).collect();
-    let xs = sequences(&lengths, 1);
+    let xs = sequences::<3>(&lengths, 1);
     let ts = xs
         .iter()
         .map(|x| {
@@ -170,7 +165,7 @@ fn a_sequence_to_one_loss_belongs_to_the_window_its_sequence_ends_in() {
 fn a_windows_gradient_is_the_derivative_of_its_loss_from_the_carried_state() {
     let mut net = Tagger::new(5);
     net.train();
-    let xs = sequences(&[7, 5, 9], 6);
+    let xs = sequences::<3>(&[7, 5, 9], 6);
     let ts: Vec<Vec<usize>> = xs.iter().map(|x| (0..x.len()).map(|t| t % 3).collect()).collect();
     // The state after the first window of 3 steps, held fixed: the gradient stops there.
     let first: Vec<_> = xs.iter().map(|x| x[..3].to_vec()).collect();

@@ -64,6 +64,21 @@ fn per_step<T>(
     Ok(total)
 }
 
+/// `row`'s loss of one row against class `target`, or an error if the row has no such class.
+fn classed(
+    row: fn(&[f32], usize, f32, &mut [f32]) -> f32,
+    output: &[f32],
+    target: usize,
+    index: usize,
+    scale: f32,
+    grad: &mut [f32],
+) -> Result<f32> {
+    if target >= output.len() {
+        return Err(Error::LabelOutOfRange { label: target, index, classes: output.len() });
+    }
+    Ok(row(output, target, scale, grad))
+}
+
 /// Declares the sequence forms of a classifier loss (one class index per step).
 macro_rules! per_step_classes {
     ($loss:ty, $row:expr) => {
@@ -78,7 +93,7 @@ macro_rules! per_step_classes {
                 scale: f32,
                 grad: &mut [f32],
             ) -> Result<f32> {
-                $row(output, target, index, scale, grad)
+                classed($row, output, target, index, scale, grad)
             }
         }
 
@@ -97,7 +112,7 @@ macro_rules! per_step_classes {
                 scale: f32,
                 grad: &mut [f32],
             ) -> Result<f32> {
-                per_step(output, target, N, index, grad, |y, &t, g| $row(y, t, index, scale, g))
+                per_step(output, target, N, index, grad, |y, &t, g| classed($row, y, t, index, scale, g))
             }
         }
 
@@ -122,7 +137,7 @@ macro_rules! per_step_classes {
                 scale: f32,
                 grad: &mut [f32],
             ) -> Result<f32> {
-                per_step(output, target, N, index, grad, |y, &t, g| $row(y, t, index, scale, g))
+                per_step(output, target, N, index, grad, |y, &t, g| classed($row, y, t, index, scale, g))
             }
         }
     };
@@ -142,7 +157,7 @@ macro_rules! per_step_values {
                 scale: f32,
                 grad: &mut [f32],
             ) -> Result<f32> {
-                $row(output, O::flat(std::slice::from_ref(target)), scale, grad)
+                Ok($row(output, O::flat(std::slice::from_ref(target)), scale, grad))
             }
         }
 
@@ -167,7 +182,7 @@ macro_rules! per_step_values {
                 scale: f32,
                 grad: &mut [f32],
             ) -> Result<f32> {
-                per_step(output, target, N, index, grad, |y, t, g| $row(y, t, scale, g))
+                per_step(output, target, N, index, grad, |y, t, g| Ok($row(y, t, scale, g)))
             }
         }
     };
@@ -181,7 +196,7 @@ pub struct Mse;
 per_step_values!(Mse, mse);
 
 /// `scale ×` the mean of `(y − t)²` over one row, and its gradient.
-fn mse(output: &[f32], target: &[f32], scale: f32, grad: &mut [f32]) -> Result<f32> {
+fn mse(output: &[f32], target: &[f32], scale: f32, grad: &mut [f32]) -> f32 {
     let scale = scale / output.len() as f32;
     let mut sum = 0.0;
     for ((g, &y), &t) in grad.iter_mut().zip(output).zip(target) {
@@ -189,7 +204,7 @@ fn mse(output: &[f32], target: &[f32], scale: f32, grad: &mut [f32]) -> Result<f
         sum += d * d;
         *g = 2.0 * d * scale;
     }
-    Ok(sum * scale)
+    sum * scale
 }
 
 /// Cross-entropy of logits against a class index, averaged over the batch (PyTorch's `CrossEntropyLoss()`):
@@ -202,10 +217,7 @@ pub struct CrossEntropy;
 per_step_classes!(CrossEntropy, cross_entropy);
 
 /// `scale ×` the cross-entropy of one row of logits, and its gradient.
-fn cross_entropy(output: &[f32], target: usize, index: usize, scale: f32, grad: &mut [f32]) -> Result<f32> {
-    if target >= output.len() {
-        return Err(Error::LabelOutOfRange { label: target, index, classes: output.len() });
-    }
+fn cross_entropy(output: &[f32], target: usize, scale: f32, grad: &mut [f32]) -> f32 {
     let max = output.iter().copied().fold(f32::NEG_INFINITY, f32::max);
     let mut sum = 0.0;
     for (g, &z) in grad.iter_mut().zip(output) {
@@ -215,7 +227,7 @@ fn cross_entropy(output: &[f32], target: usize, index: usize, scale: f32, grad: 
     let inv = scale / sum;
     grad.iter_mut().for_each(|g| *g *= inv);
     grad[target] -= scale;
-    Ok((sum.ln() + max - output[target]) * scale)
+    (sum.ln() + max - output[target]) * scale
 }
 
 /// Negative log-likelihood of log-probabilities against a class index, averaged over the batch (PyTorch's
@@ -226,13 +238,10 @@ pub struct Nll;
 per_step_classes!(Nll, nll);
 
 /// `scale ×` the negative log-likelihood of one row, and its gradient.
-fn nll(output: &[f32], target: usize, index: usize, scale: f32, grad: &mut [f32]) -> Result<f32> {
-    if target >= output.len() {
-        return Err(Error::LabelOutOfRange { label: target, index, classes: output.len() });
-    }
+fn nll(output: &[f32], target: usize, scale: f32, grad: &mut [f32]) -> f32 {
     grad.fill(0.0);
     grad[target] = -scale;
-    Ok(-output[target] * scale)
+    -output[target] * scale
 }
 
 /// Cross-entropy of probabilities against a class index, averaged over the batch: `L = −ln p_target`, for
@@ -246,17 +255,14 @@ pub struct CategoricalCrossEntropy;
 per_step_classes!(CategoricalCrossEntropy, categorical_cross_entropy);
 
 /// `scale ×` the cross-entropy of one row of probabilities, and its gradient.
-fn categorical_cross_entropy(output: &[f32], target: usize, index: usize, scale: f32, grad: &mut [f32]) -> Result<f32> {
+fn categorical_cross_entropy(output: &[f32], target: usize, scale: f32, grad: &mut [f32]) -> f32 {
     const FLOOR: f32 = 1e-7;
-    if target >= output.len() {
-        return Err(Error::LabelOutOfRange { label: target, index, classes: output.len() });
-    }
     grad.fill(0.0);
     let p = output[target];
     if p > FLOOR {
         grad[target] = -scale / p;
     }
-    Ok(-p.max(FLOOR).ln() * scale)
+    -p.max(FLOOR).ln() * scale
 }
 
 /// Binary cross-entropy on logits, averaged over every output value (PyTorch's `BCEWithLogitsLoss()`):
@@ -269,14 +275,14 @@ pub struct BinaryCrossEntropyWithLogits;
 per_step_values!(BinaryCrossEntropyWithLogits, binary_cross_entropy);
 
 /// `scale ×` the mean binary cross-entropy of one row of logits, and its gradient.
-fn binary_cross_entropy(output: &[f32], target: &[f32], scale: f32, grad: &mut [f32]) -> Result<f32> {
+fn binary_cross_entropy(output: &[f32], target: &[f32], scale: f32, grad: &mut [f32]) -> f32 {
     let scale = scale / output.len() as f32;
     let mut sum = 0.0;
     for ((g, &z), &t) in grad.iter_mut().zip(output).zip(target) {
         sum += z.max(0.0) - z * t + (-z.abs()).exp().ln_1p();
         *g = (sigmoid(z) - t) * scale;
     }
-    Ok(sum * scale)
+    sum * scale
 }
 
 #[cfg(test)]

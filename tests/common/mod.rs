@@ -37,6 +37,12 @@ pub fn random_samples<T: Sample>(n: usize, lo: f32, hi: f32, seed: u64) -> Vec<T
     xs
 }
 
+/// Sequences of `F` features with the given lengths, values uniform in ±1.
+pub fn sequences<const F: usize>(lengths: &[usize], seed: u64) -> Vec<Vec<[f32; F]>> {
+    let mut rng = Rng::new(seed, 3);
+    lengths.iter().map(|&len| (0..len).map(|_| std::array::from_fn(|_| rng.uniform(-1.0, 1.0))).collect()).collect()
+}
+
 /// Step of the central differences below.
 pub const EPS: f32 = 1e-3;
 

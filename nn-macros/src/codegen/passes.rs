@@ -100,20 +100,34 @@ pub fn forward(checked: &Checked, plan: &Plan) -> TokenStream {
     (0..=plan.stages.len())
         .map(|s| {
             let apply = s.checked_sub(1).map(|j| block(plan.stages[j]));
-            let layers =
-                (0..plan.steps.len()).filter(|&k| plan.steps[k].stage == s && plan.steps[k].whole_batch.is_none());
-            let layers = layers.map(block);
             let reduce = (s < plan.stages.len()).then(|| statistics(s));
-            let s = lit(s);
-            quote! {
-                if stage.is_none_or(|s| s == #s) {
-                    #apply
-                    #(#layers)*
-                    #reduce
-                }
-            }
+            stage_block(s, apply, stage_layers(plan, s).map(block), reduce)
         })
         .collect()
+}
+
+/// The layers of stage `s` other than the whole-batch layer that opens it, in order.
+fn stage_layers(plan: &Plan, s: usize) -> impl DoubleEndedIterator<Item = usize> + '_ {
+    (0..plan.steps.len()).filter(move |&k| plan.steps[k].stage == s && plan.steps[k].whole_batch.is_none())
+}
+
+/// Stage `s` of a pass, run when the driver asks for it (or for every stage): the whole-batch layer where the
+/// stage starts in this pass's direction (`apply`), the stage's other layers, then the partial sums of the
+/// whole-batch layer where it ends (`reduce`).
+fn stage_block(
+    s: usize,
+    apply: Option<TokenStream>,
+    layers: impl Iterator<Item = TokenStream>,
+    reduce: Option<TokenStream>,
+) -> TokenStream {
+    let s = lit(s);
+    quote! {
+        if stage.is_none_or(|s| s == #s) {
+            #apply
+            #(#layers)*
+            #reduce
+        }
+    }
 }
 
 /// The body of `backward_chunk`.
@@ -167,18 +181,8 @@ pub fn backward(checked: &Checked, plan: &Plan) -> TokenStream {
     let flips = plan.flips();
     let blocks = (0..=plan.stages.len()).rev().map(|s| {
         let apply = (s < plan.stages.len()).then(|| block(plan.stages[s]));
-        let layers =
-            (0..plan.steps.len()).rev().filter(|&k| plan.steps[k].stage == s && plan.steps[k].whole_batch.is_none());
-        let layers = layers.map(block);
         let reduce = s.checked_sub(1).map(statistics);
-        let s = lit(s);
-        quote! {
-            if stage.is_none_or(|s| s == #s) {
-                #apply
-                #(#layers)*
-                #reduce
-            }
-        }
+        stage_block(s, apply, stage_layers(plan, s).rev().map(block), reduce)
     });
     quote! {
         // Where a stage's incoming gradient is: the stages before it in backward order swapped the two buffers

@@ -44,7 +44,7 @@ impl<X: Example, T> Dataset<X, T> {
     ///
     /// # Errors
     /// [`Error::NonFiniteInput`] or [`Error::EmptySequence`] naming the first such sample.
-    pub fn check_finite(&self, set: &'static str) -> Result<()> {
+    pub fn check_inputs(&self, set: &'static str) -> Result<()> {
         if let Some(flat) = X::flat_slice(&self.inputs) {
             if crate::kernels::all_finite(flat) {
                 return Ok(());

@@ -241,6 +241,29 @@ mod x86 {
     use super::Simd;
     use std::arch::x86_64::*;
 
+    /// The 2×2 pooling rows of `pool_avx2`, for an instruction set that includes AVX2.
+    macro_rules! avx2_pooling {
+        () => {
+            #[inline(always)]
+            unsafe fn max_pool_2x2_rows(top: &[f32], bottom: &[f32], out: &mut [f32]) -> usize {
+                // SAFETY: the `Simd` contract: the caller runs with this instruction set, which includes AVX2,
+                // enabled.
+                unsafe { crate::kernels::pool_avx2::forward_rows(top, bottom, out) }
+            }
+            #[inline(always)]
+            unsafe fn max_pool_2x2_rows_backward(
+                top: &[f32],
+                bottom: &[f32],
+                dy: &[f32],
+                dtop: &mut [f32],
+                dbottom: &mut [f32],
+            ) -> usize {
+                // SAFETY: as `max_pool_2x2_rows`.
+                unsafe { crate::kernels::pool_avx2::backward_rows(top, bottom, dy, dtop, dbottom) }
+            }
+        };
+    }
+
     #[derive(Clone, Copy)]
     pub(crate) struct Avx2;
 
@@ -290,22 +313,7 @@ mod x86 {
                 _mm_cvtss_f32(_mm_add_ss(s, _mm_shuffle_ps(s, s, 1)))
             }
         }
-        #[inline(always)]
-        unsafe fn max_pool_2x2_rows(top: &[f32], bottom: &[f32], out: &mut [f32]) -> usize {
-            // SAFETY: the `Simd` contract: the caller runs with this instruction set enabled.
-            unsafe { crate::kernels::pool_avx2::forward_rows(top, bottom, out) }
-        }
-        #[inline(always)]
-        unsafe fn max_pool_2x2_rows_backward(
-            top: &[f32],
-            bottom: &[f32],
-            dy: &[f32],
-            dtop: &mut [f32],
-            dbottom: &mut [f32],
-        ) -> usize {
-            // SAFETY: the `Simd` contract: the caller runs with this instruction set enabled.
-            unsafe { crate::kernels::pool_avx2::backward_rows(top, bottom, dy, dtop, dbottom) }
-        }
+        avx2_pooling!();
     }
 
     #[derive(Clone, Copy)]
@@ -353,22 +361,7 @@ mod x86 {
             unsafe { _mm512_reduce_add_ps(v) }
         }
         // AVX-512 CPUs have AVX2 (`Isa::is_supported` checks): its pooling code serves.
-        #[inline(always)]
-        unsafe fn max_pool_2x2_rows(top: &[f32], bottom: &[f32], out: &mut [f32]) -> usize {
-            // SAFETY: the `Simd` contract: the caller runs with this instruction set enabled.
-            unsafe { crate::kernels::pool_avx2::forward_rows(top, bottom, out) }
-        }
-        #[inline(always)]
-        unsafe fn max_pool_2x2_rows_backward(
-            top: &[f32],
-            bottom: &[f32],
-            dy: &[f32],
-            dtop: &mut [f32],
-            dbottom: &mut [f32],
-        ) -> usize {
-            // SAFETY: the `Simd` contract: the caller runs with this instruction set enabled.
-            unsafe { crate::kernels::pool_avx2::backward_rows(top, bottom, dy, dtop, dbottom) }
-        }
+        avx2_pooling!();
     }
 }
 

@@ -7,25 +7,83 @@ use crate::test_util::{assert_close, random_vec};
 /// Samples per check: more than one, so that batch handling (accumulation over samples) is exercised.
 const N: usize = 3;
 
-/// `layer`'s output for `x`, with `params` (and no buffers, saved values or statistics).
-fn forward<L: Layer>(layer: &L, params: &[f32], x: &[f32], pass: &Pass<'_>) -> Vec<f32> {
+/// A layer run forward, with what its backward pass needs: buffers and scratch start as NaN, so a value read
+/// before it is written shows.
+pub(super) struct Ran {
+    /// The output.
+    pub y: Vec<f32>,
+    /// The state after the pass (recurrent layers).
+    pub state: Vec<f32>,
+    saved: Vec<f32>,
+    scratch: Vec<f32>,
+    buffers: Vec<f32>,
+}
+
+/// `layer` run forward on `x` (rows of `L::IN`) into `out_rows` output rows, from `state`.
+pub(super) fn run<L: Layer>(
+    layer: &L,
+    params: &[f32],
+    x: &[f32],
+    out_rows: usize,
+    state: &[f32],
+    pass: &Pass<'_>,
+) -> Ran {
     let rows = x.len() / L::IN;
-    let mut y = vec![0.0; rows * L::OUT];
-    let mut saved = vec![0.0; rows * L::SAVED_PER_ROW];
-    let mut scratch = vec![0.0; L::SCRATCH + rows * L::SCRATCH_PER_ROW];
-    let buffers = vec![0.0; L::BUFFERS];
+    let mut ran = Ran {
+        y: vec![f32::NAN; out_rows * L::OUT],
+        state: state.to_vec(),
+        saved: vec![f32::NAN; rows * L::SAVED_PER_ROW],
+        scratch: vec![f32::NAN; L::SCRATCH + rows * L::SCRATCH_PER_ROW],
+        buffers: vec![0.0; L::BUFFERS],
+    };
     layer.forward(Forward {
         params,
-        buffers: &buffers,
+        buffers: &ran.buffers,
         x,
-        y: &mut y,
-        saved: &mut saved,
-        scratch: &mut scratch,
+        y: &mut ran.y,
+        saved: &mut ran.saved,
+        scratch: &mut ran.scratch,
         stats: &[],
-        state: &mut [],
+        state: &mut ran.state,
         pass,
     });
-    y
+    ran
+}
+
+impl Ran {
+    /// `layer`'s parameter gradient and (if `with_dx`) input gradient for output gradient `dy`, after this
+    /// forward pass of `x`.
+    pub(super) fn backward<L: Layer>(
+        mut self,
+        layer: &L,
+        params: &[f32],
+        x: &[f32],
+        dy: &[f32],
+        with_dx: bool,
+        pass: &Pass<'_>,
+    ) -> (Vec<f32>, Vec<f32>) {
+        let mut grads = vec![f32::NAN; L::PARAMS];
+        let mut dx = vec![f32::NAN; x.len()];
+        layer.backward(Backward {
+            params,
+            buffers: &self.buffers,
+            x,
+            y: &self.y,
+            saved: &self.saved,
+            dy,
+            dx: with_dx.then_some(&mut dx[..]),
+            grads: &mut grads,
+            scratch: &mut self.scratch,
+            stats: &[],
+            pass,
+        });
+        (grads, dx)
+    }
+}
+
+/// `layer`'s output for `x` (as many rows out as in), with `params` (and no buffers, statistics or state).
+fn forward<L: Layer>(layer: &L, params: &[f32], x: &[f32], pass: &Pass<'_>) -> Vec<f32> {
+    run(layer, params, x, x.len() / L::IN, &[], pass).y
 }
 
 /// `layer`'s parameter gradient and (if `with_dx`) input gradient for output gradient `dy`.
@@ -37,38 +95,7 @@ fn backward<L: Layer>(
     with_dx: bool,
     pass: &Pass<'_>,
 ) -> (Vec<f32>, Vec<f32>) {
-    let rows = x.len() / L::IN;
-    let mut y = vec![0.0; rows * L::OUT];
-    let mut saved = vec![0.0; rows * L::SAVED_PER_ROW];
-    let mut scratch = vec![0.0; L::SCRATCH + rows * L::SCRATCH_PER_ROW];
-    let buffers = vec![0.0; L::BUFFERS];
-    layer.forward(Forward {
-        params,
-        buffers: &buffers,
-        x,
-        y: &mut y,
-        saved: &mut saved,
-        scratch: &mut scratch,
-        stats: &[],
-        state: &mut [],
-        pass,
-    });
-    let mut grads = vec![f32::NAN; L::PARAMS];
-    let mut dx = vec![f32::NAN; x.len()];
-    layer.backward(Backward {
-        params,
-        buffers: &buffers,
-        x,
-        y: &y,
-        saved: &saved,
-        dy,
-        dx: with_dx.then_some(&mut dx[..]),
-        grads: &mut grads,
-        scratch: &mut scratch,
-        stats: &[],
-        pass,
-    });
-    (grads, dx)
+    run(layer, params, x, x.len() / L::IN, &[], pass).backward(layer, params, x, dy, with_dx, pass)
 }
 
 /// Checks parameter and input gradients of `layer` against central differences of `f = ⟨r, layer(x)⟩`, in f32

@@ -15,7 +15,7 @@
 //! layers see each sample's length in the [`Pass`]. Each chunk's work depends only on its own samples and on
 //! reductions made in chunk order, so both schedules give the same bits for every thread count.
 
-use super::info::Stage;
+use super::info::{Plan, Stage};
 use super::pass::{Mode, Pass};
 use super::workspace::{Chunk, Parallelism, Slot, Workspace, CHUNK};
 use super::Network;
@@ -38,6 +38,16 @@ pub(crate) enum Backprop {
 pub(crate) enum Buffers<'a> {
     Shared(&'a [f32]),
     Exclusive(&'a mut [f32]),
+}
+
+impl Buffers<'_> {
+    /// The buffers to read, however they were lent.
+    fn read(&self) -> &[f32] {
+        match self {
+            Buffers::Shared(b) => b,
+            Buffers::Exclusive(b) => b,
+        }
+    }
 }
 
 /// Everything about the network a pass reads besides its buffers.
@@ -109,21 +119,27 @@ fn prepare<N: Network>(xs: &[N::Input], c: usize, slot: &mut Slot, initial: Opti
             steps
         }
     };
+    load_states(&plan, &mut slot.chunk.states, slot.samples, initial.map(|i| &i[range.start * plan.state()..]));
+    Ok(())
+}
+
+/// Loads the initial states of a chunk's `samples` samples (`plan.state()` values each, from the start of
+/// `initial`; zeros when `None`) into its layers' state buffers.
+pub(super) fn load_states(plan: &Plan, states: &mut [Vec<f32>], samples: usize, initial: Option<&[f32]>) {
     let total = plan.state();
     let mut offset = 0;
-    for (buffer, &len) in slot.chunk.states.iter_mut().zip(plan.states) {
-        let buffer = &mut buffer[..slot.samples * len];
+    for (buffer, &len) in states.iter_mut().zip(plan.states) {
+        let buffer = &mut buffer[..samples * len];
         match initial {
             Some(initial) if len > 0 => {
                 for (j, dst) in buffer.chunks_exact_mut(len).enumerate() {
-                    dst.copy_from_slice(&initial[(range.start + j) * total + offset..][..len]);
+                    dst.copy_from_slice(&initial[j * total + offset..][..len]);
                 }
             }
             _ => buffer.fill(0.0),
         }
         offset += len;
     }
-    Ok(())
 }
 
 /// The flat input of chunk `c` of `xs`, prepared in `slot`: the samples themselves when they are fixed-size,
@@ -178,17 +194,17 @@ pub(crate) fn run<N: Network>(
     match (staged, buffers) {
         (true, Buffers::Exclusive(buffers)) => staged_pass::<N>(run, buffers, ws, xs, backprop, grads, middle, collect),
         (true, Buffers::Shared(_)) => unreachable!("a training pass through whole-batch layers needs &mut buffers"),
-        (false, Buffers::Shared(buffers)) => fused::<N>(run, buffers, ws, xs, backprop, grads, middle, collect),
-        (false, Buffers::Exclusive(buffers)) => fused::<N>(run, buffers, ws, xs, backprop, grads, middle, collect),
+        (false, buffers) => fused::<N>(run, buffers.read(), ws, width, xs, backprop, grads, middle, collect),
     }
 }
 
-/// Forward, middle and backward of one chunk in one go.
+/// Forward, middle and backward of one chunk in one go, `width` chunks at a time.
 #[allow(clippy::too_many_arguments)]
 fn fused<N: Network>(
     run: &Run<'_>,
     buffers: &[f32],
     ws: &mut Workspace,
+    width: usize,
     xs: &[N::Input],
     backprop: Backprop,
     mut grads: Option<&mut [f32]>,
@@ -196,7 +212,6 @@ fn fused<N: Network>(
     collect: &mut impl FnMut(&Chunk, &Pass<'_>),
 ) -> Result<f64> {
     let chunks = xs.len().div_ceil(CHUNK);
-    let width = if run.pool.is_some() { run.parallelism.width(chunks) } else { 1 };
     let model = Model { params: run.params, buffers };
     // Whole-batch layers read no statistics outside a staged pass; they get the (unused) space anyway.
     let Workspace { slots, stats, .. } = ws;

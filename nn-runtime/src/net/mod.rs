@@ -399,7 +399,7 @@ pub trait Network: Sized + Send + Sync {
             return 0.0;
         }
         let hits = |chunk: &mut Chunk, x: &[f32], p: &Pass<'_>| {
-            let out = output::<Self>(chunk, x, p);
+            let out = output::<Self>(&chunk.acts, x, p);
             let labels = &labels[p.first..];
             Ok(out.chunks_exact(Self::PLAN.output).zip(labels).filter(|(y, &l)| predicted_class(y) == Some(l)).count()
                 as f64)
@@ -510,10 +510,11 @@ fn check_len(inputs: usize, other: usize, what: &'static str) -> Result<()> {
     }
 }
 
-/// The outputs of the chunk `x` last run forward in `chunk`: `samples × steps` rows for a sequence output.
-fn output<'c, N: Network>(chunk: &'c Chunk, x: &'c [f32], p: &Pass<'_>) -> &'c [f32] {
+/// The outputs of the chunk `x` last run forward into activations `acts`: `samples × steps` rows for a
+/// sequence output.
+fn output<'c, N: Network>(acts: &'c [Vec<f32>], x: &'c [f32], p: &Pass<'_>) -> &'c [f32] {
     let rows = if N::PLAN.sequence_output { p.rows() } else { p.samples };
-    buffer(x, &chunk.acts, N::PLAN.output_buffer, rows * N::PLAN.output)
+    buffer(x, acts, N::PLAN.output_buffer, rows * N::PLAN.output)
 }
 
 /// Calls `f(sample, its rows, its padded rows)` for each sample of the chunk, as ranges of output values: one row
@@ -539,7 +540,7 @@ fn for_each_output_row<N: Network>(
 fn copy_output<N: Network>(chunk: &Chunk, xs: &[N::Input], p: &Pass<'_>, ys: &mut [N::Output]) {
     let c = p.first / CHUNK;
     let x = driver_input::<N>(chunk, xs, c, p);
-    let out = output::<N>(chunk, x, p);
+    let out = output::<N>(&chunk.acts, x, p);
     let ys = &mut ys[p.first..p.first + p.samples];
     if let Some(flat) = <N::Output as Example>::flat_slice_mut(ys) {
         flat.copy_from_slice(out);
@@ -667,9 +668,8 @@ fn batch_loss<N: Network, L: Loss<N::Output>>(
     let terms: usize = targets.iter().map(|t| loss.terms(t)).sum();
     let scale = 1.0 / terms.max(1) as f32;
     let per_chunk = |chunk: &mut Chunk, x: &[f32], p: &Pass<'_>| -> Result<f64> {
-        let rows = if N::PLAN.sequence_output { p.rows() } else { p.samples };
         let Chunk { acts, grad_out, .. } = chunk;
-        let out = buffer(x, acts, N::PLAN.output_buffer, rows * N::PLAN.output);
+        let out = output::<N>(acts, x, p);
         let mut total = 0.0;
         for_each_output_row::<N>(p, |j, rows, padded| {
             let index = p.first + j;

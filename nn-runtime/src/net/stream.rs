@@ -2,11 +2,11 @@
 //! from step to step. The generated `step` and `step_with` methods of a network that can stream (every recurrent
 //! layer unidirectional, every reduction over time `Last` or `FinalState`) call these.
 
-use super::driver::Model;
+use super::driver::{load_states, Model};
 use super::pass::{Mode, Pass};
 use super::state::{Parts, PartsMut};
-use super::workspace::{buffer, Workspace, CHUNK};
-use super::Network;
+use super::workspace::{Workspace, CHUNK};
+use super::{copy_states, output, Network};
 
 /// One step on a shared network with the caller's workspace (generated code; not for users).
 #[doc(hidden)]
@@ -27,17 +27,9 @@ fn step_on<N: Network>(model: Model<'_>, ws: &mut Workspace, x: &[f32], state: &
     let plan = N::PLAN;
     ws.ensure(std::any::type_name::<N>(), &plan, N::PARAMS, 1, CHUNK, false);
     let chunk = &mut ws.slots[0].chunk;
-    let mut offset = 0;
-    for (buffer, &len) in chunk.states.iter_mut().zip(plan.states) {
-        buffer[..len].copy_from_slice(&state[offset..offset + len]);
-        offset += len;
-    }
+    load_states(&plan, &mut chunk.states, 1, Some(state));
     let pass = Pass { mode: Mode::Eval, seed: 0, step: 0, first: 0, batch: 1, samples: 1, steps: 1, lengths: &[] };
     N::forward_chunk(model, chunk, x, &pass, &ws.stats, None);
-    y.copy_from_slice(buffer(x, &chunk.acts, plan.output_buffer, plan.output));
-    let mut offset = 0;
-    for (buffer, &len) in chunk.states.iter().zip(plan.states) {
-        state[offset..offset + len].copy_from_slice(&buffer[..len]);
-        offset += len;
-    }
+    y.copy_from_slice(output::<N>(&chunk.acts, x, &pass));
+    copy_states::<N>(chunk, &pass, state);
 }

@@ -176,7 +176,7 @@ where
     L::Target: ClassTarget,
 {
     data.check_lengths("evaluation")?;
-    data.check_finite("evaluation")?;
+    data.check_inputs("evaluation")?;
     evaluate_checked(net, data, loss)
 }
 

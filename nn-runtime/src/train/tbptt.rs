@@ -112,8 +112,10 @@ impl<N: Network, T: Clone> Windows<N, T> {
             let state = &self.states[i];
             if N::PLAN.sequence_output {
                 let whole = start == 0 && end == len;
-                learn.push(i, x, start..end, state, Some(t));
-                if !whole && !loss.window_target(t, start..end, &mut learn.ts[learn.len - 1]) {
+                learn.push(i, x, start..end, state, whole.then_some(t));
+                // The window's targets overwrite the slot (a copy of a target is made only the first time).
+                let slot = entry(&mut learn.ts, learn.len - 1, || t.clone());
+                if !whole && !loss.window_target(t, start..end, slot) {
                     return Err(Error::InvalidSetting {
                         name: "tbptt",
                         problem: "the loss cannot cut its targets into windows: train on sequences of any length \

@@ -29,9 +29,9 @@ pub(super) fn validate<N: Network, T>(
         if valid.is_empty() {
             return bad("valid", "the validation set is empty; pass `None` to train without one");
         }
-        valid.check_finite("validation")?;
+        valid.check_inputs("validation")?;
     }
-    train.check_finite("training")?;
+    train.check_inputs("training")?;
     if config.drop_last && train.inputs.len() < config.batch_size {
         return bad("drop_last", "fewer samples than one batch, so every batch would be dropped");
     }

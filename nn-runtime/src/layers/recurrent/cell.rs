@@ -12,8 +12,9 @@ pub trait Cell: Copy + Default + Send + Sync + 'static {
     const STATES: usize;
     /// Blocks of `H` values a step keeps for its backward pass (besides the previous hidden state).
     const SAVED: usize;
-    /// Whether `b_hh` can be added into the input projection (RNN, LSTM: the pre-activation is `p + q`); a GRU
-    /// multiplies part of `q` by its reset gate, so its `b_hh` stays in `q`.
+    /// Whether the pre-activation is `p + q` (RNN, LSTM): then `b_hh` is added into the input projection, and
+    /// the two projections' gradients are equal, so backward writes `dp` only (`dq` is empty). A GRU multiplies
+    /// part of `q` by its reset gate: its `b_hh` stays in `q`, and `dq` differs.
     const FOLDS_HIDDEN_BIAS: bool;
 
     /// One step: `hidden` (and, for an LSTM, `cell`; empty for the others), the previous state, become the new
@@ -22,8 +23,8 @@ pub trait Cell: Copy + Default + Send + Sync + 'static {
 
     /// One step back: `dh` is the gradient of the step's hidden state (from the output and the next step),
     /// `dstate` holds the gradient of the step's cell state (LSTM) on entry and receives the previous step's.
-    /// Writes the gradients of the input projection (`dp`) and the hidden projection (`dq`), both `GATES·H`,
-    /// and `dh_prev`, the part of the previous hidden state's gradient that does not flow through `W_hh`
+    /// Writes the gradients of the input projection (`dp`) and, unless [`Cell::FOLDS_HIDDEN_BIAS`], the hidden
+    /// projection (`dq`), both `GATES·H`, and `dh_prev`, the part of the previous hidden state's gradient that does not flow through `W_hh`
     /// (the GRU's `z ⊙ dh`; zero for the others).
     #[allow(clippy::too_many_arguments)]
     fn backward(
@@ -79,12 +80,11 @@ macro_rules! rnn_cell {
                 dh: &[f32],
                 _dstate: &mut [f32],
                 dp: &mut [f32],
-                dq: &mut [f32],
+                _dq: &mut [f32],
                 dh_prev: &mut [f32],
             ) {
-                for (((dp, dq), &$y), &dh) in dp.iter_mut().zip(dq.iter_mut()).zip(saved).zip(dh) {
-                    let da = dh * $derivative;
-                    (*dp, *dq) = (da, da);
+                for ((dp, &$y), &dh) in dp.iter_mut().zip(saved).zip(dh) {
+                    *dp = dh * $derivative;
                 }
                 dh_prev.fill(0.0);
             }
@@ -128,7 +128,7 @@ impl Cell for LstmCell {
         dh: &[f32],
         dstate: &mut [f32],
         dp: &mut [f32],
-        dq: &mut [f32],
+        _dq: &mut [f32],
         dh_prev: &mut [f32],
     ) {
         let (gates, rest) = saved.split_at(4 * h);
@@ -145,7 +145,6 @@ impl Cell for LstmCell {
             dp[3 * h + j] = d_o * o * (1.0 - o);
             dc_next[j] = dc * f;
         }
-        dq.copy_from_slice(dp);
         dh_prev.fill(0.0);
     }
 }

@@ -193,10 +193,11 @@ impl<C: Cell, const IN: usize, const H: usize, const L: usize, const D: usize, c
     const PARAMS: usize = Self::block_start(L, 0);
     /// Per (layer, direction) the previous hidden states and the cell's values; per lower layer its output.
     const SAVED_PER_ROW: usize = L * D * Self::KEPT + (L - 1) * H * D;
-    /// The input projections' and hidden projections' gradients (forward: the input projections), the gradient
-    /// of a layer's output and of its input, and per sample the state gradients, one step's hidden-projection
-    /// gradients and three hidden-sized rows (a sample count never exceeds the rows).
-    const SCRATCH_PER_ROW: usize = 2 * Self::G + 2 * H * D + C::STATES * H + Self::G + 3 * H;
+    /// The input projections' gradients (forward: the input projections) and, for a GRU, the hidden
+    /// projections', the gradient of a layer's output and of its input, and per sample the state gradients, one
+    /// step's hidden-projection gradients and three hidden-sized rows (a sample count never exceeds the rows).
+    const SCRATCH_PER_ROW: usize =
+        if C::FOLDS_HIDDEN_BIAS { 1 } else { 2 } * Self::G + 2 * H * D + C::STATES * H + Self::G + 3 * H;
     const STATE: usize = L * D * C::STATES * H;
 
     fn init(&self, params: &mut [f32], _buffers: &mut [f32], rng: &mut Rng) {
@@ -242,13 +243,13 @@ impl<C: Cell, const IN: usize, const H: usize, const L: usize, const D: usize, c
                 }
                 // Sample i's state: h_n then (LSTM) c_n, each [L·D, H] in PyTorch's order.
                 let h_at = (l * D + d) * H;
-                // A sample's steps past its end hold zeros wherever they are stored.
+                // A sample's steps past its end output zeros, and hold a zero previous state for the weight
+                // gradient's product over all rows (the cell's own values there are never read).
                 for i in 0..n {
                     for t in length(pass, i)..steps {
                         let r = i * steps + t;
                         out[r * H * D + d * H..][..H].fill(0.0);
                         h_prev_all[r * H..][..H].fill(0.0);
-                        cell_saved[r * C::SAVED * H..][..C::SAVED * H].fill(0.0);
                     }
                 }
                 for k in 0..steps {
@@ -288,9 +289,10 @@ impl<C: Cell, const IN: usize, const H: usize, const L: usize, const D: usize, c
         let (n, steps) = (pass.samples, pass.steps);
         let (rows, g) = (n * steps, Self::G);
         let (dp_all, rest) = scratch.split_at_mut(rows * g);
-        let (dq_all, rest) = rest.split_at_mut(rows * g);
-        let (d_out, rest) = rest.split_at_mut(rows * H * D);
-        let (d_in, rest) = rest.split_at_mut(rows * H * D);
+        // A cell that adds its two projections has equal gradients for both: `dp_all` serves as `dq_all`.
+        let (dq_own, rest) = rest.split_at_mut(if C::FOLDS_HIDDEN_BIAS { 0 } else { rows * g });
+        let (mut d_out, rest) = rest.split_at_mut(rows * H * D);
+        let (mut d_in, rest) = rest.split_at_mut(rows * H * D);
         let (dstate, rest) = rest.split_at_mut(n * C::STATES * H);
         let (dq_step, rest) = rest.split_at_mut(n * g);
         let (dh, rest) = rest.split_at_mut(n * H);
@@ -300,33 +302,43 @@ impl<C: Cell, const IN: usize, const H: usize, const L: usize, const D: usize, c
         for l in (0..L).rev() {
             let input_len = Self::input_of(l);
             let input: &[f32] = if l == 0 { x } else { &outputs[(l - 1) * rows * H * D..][..rows * input_len] };
-            // The gradient of this layer's output: the network's, or the one the layer above computed.
+            // The gradient of this layer's output: the network's, or the one the layer above left in `d_in`.
             if l + 1 < L {
-                d_out.copy_from_slice(d_in);
+                std::mem::swap(&mut d_out, &mut d_in);
             }
             let d_output: &[f32] = if l + 1 == L { dy } else { d_out };
             for d in 0..D {
                 let [w_ih, w_hh, ..] = Self::tensors(params, l, d);
                 let kept = &kept_all[Self::kept_start(rows, l, d)..][..rows * Self::KEPT];
                 let (h_prev_all, cell_saved) = kept.split_at(rows * H);
-                dp_all.fill(0.0);
-                dq_all.fill(0.0);
+                // Steps past a sample's end take no gradient; every other row is written below.
+                for i in 0..n {
+                    let padding = (i * steps + length(pass, i)) * g..(i + 1) * steps * g;
+                    dp_all[padding.clone()].fill(0.0);
+                    if !C::FOLDS_HIDDEN_BIAS {
+                        dq_own[padding].fill(0.0);
+                    }
+                }
                 dstate.fill(0.0);
                 for k in (0..steps).rev() {
-                    dq_step.fill(0.0);
-                    direct.fill(0.0);
                     for i in 0..n {
-                        let Some(r) = row_at(i, k, length(pass, i), steps, d == 1) else { continue };
+                        let Some(r) = row_at(i, k, length(pass, i), steps, d == 1) else {
+                            // A sample that has ended passes nothing back.
+                            dq_step[i * g..][..g].fill(0.0);
+                            direct[i * H..][..H].fill(0.0);
+                            continue;
+                        };
                         let ds = &mut dstate[i * C::STATES * H..][..C::STATES * H];
                         // The hidden state's gradient: from the output at this step and from the step after it.
                         let dh = &mut dh[i * H..][..H];
                         for (j, v) in dh.iter_mut().enumerate() {
                             *v = d_output[r * H * D + d * H + j] + ds[j];
                         }
-                        let (dp, dq) = (&mut dp_all[r * g..][..g], &mut dq_all[r * g..][..g]);
+                        let dp = &mut dp_all[r * g..][..g];
+                        let dq: &mut [f32] = if C::FOLDS_HIDDEN_BIAS { &mut [] } else { &mut dq_own[r * g..][..g] };
                         let saved_row = &cell_saved[r * C::SAVED * H..][..C::SAVED * H];
                         C::backward(H, saved_row, &h_prev_all[r * H..][..H], dh, ds, dp, dq, &mut direct[i * H..][..H]);
-                        dq_step[i * g..][..g].copy_from_slice(dq);
+                        dq_step[i * g..][..g].copy_from_slice(if C::FOLDS_HIDDEN_BIAS { dp } else { dq });
                     }
                     // The previous step's hidden-state gradient: through W_hh, plus the part that is not.
                     gemm(MatRef::row_major(dq_step, n, g), MatRef::row_major(w_hh, g, H), 0.0, through);
@@ -338,6 +350,7 @@ impl<C: Cell, const IN: usize, const H: usize, const L: usize, const D: usize, c
                     }
                 }
                 // The weight and bias gradients of every step at once.
+                let dq_all: &[f32] = if C::FOLDS_HIDDEN_BIAS { dp_all } else { dq_own };
                 let own = &mut grads[Self::block_start(l, d)..][..Self::block(l)];
                 let (dw_ih, rest) = own.split_at_mut(g * input_len);
                 let (dw_hh, rest) = rest.split_at_mut(g * H);
@@ -347,8 +360,12 @@ impl<C: Cell, const IN: usize, const H: usize, const L: usize, const D: usize, c
                     let (db_ih, db_hh) = rest.split_at_mut(g);
                     db_ih.fill(0.0);
                     sum_rows_into(dp_all, db_ih);
-                    db_hh.fill(0.0);
-                    sum_rows_into(dq_all, db_hh);
+                    if C::FOLDS_HIDDEN_BIAS {
+                        db_hh.copy_from_slice(db_ih);
+                    } else {
+                        db_hh.fill(0.0);
+                        sum_rows_into(dq_all, db_hh);
+                    }
                 }
                 // The gradient of this layer's input, both directions added.
                 let beta = if d == 0 { 0.0 } else { 1.0 };

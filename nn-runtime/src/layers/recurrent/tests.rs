@@ -4,6 +4,7 @@
 //! tensor name, in `tests/recurrent_weights.rs`.)
 
 use super::*;
+use crate::layers::tests::run;
 use crate::test_util::random_vec;
 
 /// A chunk of `lengths.len()` sequences padded to the longest: the pass, and `x` with zeros past each length.
@@ -36,7 +37,7 @@ impl Chunk {
 }
 
 /// Forward of `layer` over `chunk`: the output and the final states.
-fn run<L: Layer>(
+fn forward<L: Layer>(
     layer: &L,
     params: &[f32],
     chunk: &Chunk,
@@ -44,25 +45,8 @@ fn run<L: Layer>(
     mode: Mode,
     out_rows: usize,
 ) -> (Vec<f32>, Vec<f32>) {
-    let rows = chunk.rows();
-    let mut y = vec![f32::NAN; out_rows * L::OUT];
-    let mut saved = vec![f32::NAN; rows * L::SAVED_PER_ROW];
-    let mut scratch = vec![f32::NAN; L::SCRATCH + rows * L::SCRATCH_PER_ROW];
-    let mut state = initial.to_vec();
-    let pass = chunk.pass(mode);
-    let f = Forward {
-        params,
-        buffers: &[],
-        x: &chunk.x,
-        y: &mut y,
-        saved: &mut saved,
-        scratch: &mut scratch,
-        stats: &[],
-        state: &mut state,
-        pass: &pass,
-    };
-    layer.forward(f);
-    (y, state)
+    let ran = run(layer, params, &chunk.x, out_rows, initial, &chunk.pass(mode));
+    (ran.y, ran.state)
 }
 
 /// Parameter and input gradients of `⟨r, layer(x)⟩` by `layer.backward`.
@@ -74,38 +58,8 @@ fn gradients<L: Layer>(
     mode: Mode,
     out_rows: usize,
 ) -> (Vec<f32>, Vec<f32>) {
-    let rows = chunk.rows();
-    let mut y = vec![0.0; out_rows * L::OUT];
-    let mut saved = vec![f32::NAN; rows * L::SAVED_PER_ROW];
-    let mut scratch = vec![f32::NAN; L::SCRATCH + rows * L::SCRATCH_PER_ROW];
-    let mut state = vec![0.0; chunk.lengths.len() * L::STATE];
-    let pass = chunk.pass(mode);
-    layer.forward(Forward {
-        params,
-        buffers: &[],
-        x: &chunk.x,
-        y: &mut y,
-        saved: &mut saved,
-        scratch: &mut scratch,
-        stats: &[],
-        state: &mut state,
-        pass: &pass,
-    });
-    let (mut grads, mut dx) = (vec![f32::NAN; L::PARAMS], vec![f32::NAN; rows * L::IN]);
-    layer.backward(Backward {
-        params,
-        buffers: &[],
-        x: &chunk.x,
-        y: &y,
-        saved: &saved,
-        dy: r,
-        dx: Some(&mut dx),
-        grads: &mut grads,
-        scratch: &mut scratch,
-        stats: &[],
-        pass: &pass,
-    });
-    (grads, dx)
+    let (pass, initial) = (chunk.pass(mode), vec![0.0; chunk.lengths.len() * L::STATE]);
+    run(layer, params, &chunk.x, out_rows, &initial, &pass).backward(layer, params, &chunk.x, r, true, &pass)
 }
 
 /// Checks every parameter gradient and the input gradient at every valid step against central differences of
@@ -126,7 +80,7 @@ fn grad_check<L: Layer>(layer: L, lengths: &[usize], sequence_output: bool, mode
     let initial = vec![0.0; n * L::STATE];
     let f = |p: &[f32], x: &[f32]| -> f64 {
         let probe = Chunk { lengths: chunk.lengths.clone(), steps: chunk.steps, x: x.to_vec() };
-        let (y, _) = run(&layer, p, &probe, &initial, mode, out_rows);
+        let (y, _) = forward(&layer, p, &probe, &initial, mode, out_rows);
         y.iter().zip(&r).map(|(a, b)| f64::from(*a) * f64::from(*b)).sum()
     };
     let (grads, dx) = gradients(&layer, &params, &chunk, &r, mode, out_rows);
@@ -220,12 +174,12 @@ fn dropout_between_stacked_layers_in_training() {
     let zeros = vec![0.0; 3 * <LSTM<3, 4, 2, 1, true> as Layer>::STATE];
     let rows = chunk.rows();
     assert_eq!(
-        run(&with, &params, &chunk, &zeros, Mode::Eval, rows),
-        run(&without, &params, &chunk, &zeros, Mode::Eval, rows)
+        forward(&with, &params, &chunk, &zeros, Mode::Eval, rows),
+        forward(&without, &params, &chunk, &zeros, Mode::Eval, rows)
     );
     assert_ne!(
-        run(&with, &params, &chunk, &zeros, Mode::Train, rows).0,
-        run(&without, &params, &chunk, &zeros, Mode::Train, rows).0
+        forward(&with, &params, &chunk, &zeros, Mode::Train, rows).0,
+        forward(&without, &params, &chunk, &zeros, Mode::Train, rows).0
     );
 }
 
@@ -251,9 +205,9 @@ fn initial_states_are_read_and_final_states_written() {
     let first = Chunk { lengths: vec![3], steps: 3, x: whole.x[..6].to_vec() };
     let second = Chunk { lengths: vec![3], steps: 3, x: whole.x[6..].to_vec() };
     let zeros = vec![0.0; <Net as Layer>::STATE];
-    let (y, end) = run(&layer, &params, &whole, &zeros, Mode::Eval, 6);
-    let (y1, middle) = run(&layer, &params, &first, &zeros, Mode::Eval, 3);
-    let (y2, end2) = run(&layer, &params, &second, &middle, Mode::Eval, 3);
+    let (y, end) = forward(&layer, &params, &whole, &zeros, Mode::Eval, 6);
+    let (y1, middle) = forward(&layer, &params, &first, &zeros, Mode::Eval, 3);
+    let (y2, end2) = forward(&layer, &params, &second, &middle, Mode::Eval, 3);
     let joined: Vec<f32> = y1.iter().chain(&y2).copied().collect();
     let close = |a: &[f32], b: &[f32]| a.iter().zip(b).all(|(x, y)| (x - y).abs() <= 1e-6 * (1.0 + y.abs()));
     assert!(close(&joined, &y) && close(&end2, &end), "{joined:?} vs {y:?}");
