@@ -1,7 +1,9 @@
 //! The same networks, shapes, batch sizes and random data in `nn`, candle and burn, measured in one run.
 //!
 //! LeNet-5 is the MNIST variant (1×28×28; conv 1→6 k5, ReLU, max-pool 2; conv 6→16 k5, ReLU, max-pool 2;
-//! 256-120-84-10); the MLP is 784-512-512-10 with ReLU. Training steps are cross-entropy with plain SGD. Every
+//! 256-120-84-10); the MLP is 784-512-512-10 with ReLU. The recurrent networks read 28 steps of 28 values (an
+//! MNIST image row by row): LSTM(28→128) or GRU(28→128), or a 2-layer bidirectional LSTM of 128 units, then a
+//! `Linear` to 10 classes on the last step. Training steps are cross-entropy with plain SGD. Every
 //! library uses two threads: `nn` through `Parallelism::Threads(2)`, candle and burn through their rayon pools
 //! (`RAYON_NUM_THREADS=2`, set below before either starts one).
 
@@ -22,6 +24,14 @@ network! {
 
     pub struct Mlp {
         Input<784> -> Linear<784, 512> -> ReLU -> Linear<512, 512> -> ReLU -> Linear<512, 10>
+    }
+
+    pub struct LstmNet { Input<Seq<28>, 28> -> lstm: LSTM<28, 128> -> Last -> fc: Linear<128, 10> }
+
+    pub struct GruNet { Input<Seq<28>, 28> -> gru: GRU<28, 128> -> Last -> fc: Linear<128, 10> }
+
+    pub struct BiLstm2 {
+        Input<Seq<28>, 28> -> lstm: LSTM<28, 128, layers = 2, bidirectional = true> -> Last -> fc: Linear<256, 10>
     }
 }
 
@@ -80,6 +90,19 @@ where
     g.finish();
 }
 
+/// One streaming step of the LSTM network at batch 1, the state carried from call to call.
+fn lstm_step(c: &mut Criterion) {
+    let (flat, _) = data(1, 28);
+    let x: [f32; 28] = flat.try_into().expect("28 values");
+    let mut g = c.benchmark_group("lstm_step_b1");
+    g.throughput(Throughput::Elements(1));
+    let mut net = LstmNet::new(1);
+    let mut state = net.initial_state();
+    g.bench_function("nn", |b| b.iter(|| black_box(net.step(black_box(&x), &mut state))));
+    peers::lstm_step(&mut g, &x);
+    g.finish();
+}
+
 fn benches(c: &mut Criterion) {
     // The peers' rayon pools read this when they start, which is after this line.
     std::env::set_var("RAYON_NUM_THREADS", THREADS.to_string());
@@ -88,6 +111,18 @@ fn benches(c: &mut Criterion) {
     infer::<LeNet5>(c, "lenet5_infer_b1", 1, |g, x| peers::lenet_infer(g, x, 1));
     infer::<LeNet5>(c, "lenet5_infer_b256", 256, |g, x| peers::lenet_infer(g, x, 256));
     infer::<Mlp>(c, "mlp_infer_b1", 1, |g, x| peers::mlp_infer(g, x, 1));
+    for kind in ["lstm", "gru", "bilstm2"] {
+        let group = format!("{kind}_train_step_b64");
+        let peers = |g: &mut Group<'_>, x: &[f32], y: &[usize]| peers::recurrent_train(g, kind, x, y, 64, LR);
+        match kind {
+            "lstm" => train_step::<LstmNet>(c, &group, 64, peers),
+            "gru" => train_step::<GruNet>(c, &group, 64, peers),
+            _ => train_step::<BiLstm2>(c, &group, 64, peers),
+        }
+    }
+    infer::<LstmNet>(c, "lstm_infer_b1", 1, |g, x| peers::lstm_infer(g, x, 1));
+    infer::<LstmNet>(c, "lstm_infer_b256", 256, |g, x| peers::lstm_infer(g, x, 256));
+    lstm_step(c);
 }
 
 criterion_group! {

@@ -1,7 +1,9 @@
 //! The peers' versions of the benchmarked networks, written the way their own documentation shows.
 
 mod burn_impl;
+mod burn_recurrent;
 mod candle_impl;
+mod candle_recurrent;
 
 use criterion::measurement::WallTime;
 use criterion::BenchmarkGroup;
@@ -30,4 +32,34 @@ pub fn lenet_infer(g: &mut Group<'_>, x: &[f32], batch: usize) {
 pub fn mlp_infer(g: &mut Group<'_>, x: &[f32], batch: usize) {
     candle_impl::mlp_infer(g, x, batch);
     burn_impl::mlp_infer(g, x, batch);
+}
+
+/// A recurrent training step (`lstm`, `gru` or `bilstm2`) in candle and burn.
+pub fn recurrent_train(g: &mut Group<'_>, kind: &str, x: &[f32], y: &[usize], batch: usize, lr: f32) {
+    match kind {
+        "lstm" => {
+            candle_recurrent::lstm_train(g, x, y, batch, lr);
+            burn_recurrent::lstm_train(g, x, y, batch, lr);
+        }
+        "gru" => {
+            candle_recurrent::gru_train(g, x, y, batch, lr);
+            burn_recurrent::gru_train(g, x, y, batch, lr);
+        }
+        _ => {
+            candle_recurrent::bilstm2_train(g, x, y, batch, lr);
+            burn_recurrent::bilstm2_train(g, x, y, batch, lr);
+        }
+    }
+}
+
+/// LSTM inference on whole sequences in candle and burn.
+pub fn lstm_infer(g: &mut Group<'_>, x: &[f32], batch: usize) {
+    candle_recurrent::lstm_infer(g, x, batch);
+    burn_recurrent::lstm_infer(g, x, batch);
+}
+
+/// One streaming LSTM step at batch 1 in candle and burn.
+pub fn lstm_step(g: &mut Group<'_>, x: &[f32]) {
+    candle_recurrent::lstm_step(g, x);
+    burn_recurrent::lstm_step(g, x);
 }

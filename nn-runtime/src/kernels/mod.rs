@@ -12,6 +12,7 @@ mod pool;
 #[cfg(target_arch = "x86_64")]
 mod pool_avx2;
 pub mod simd;
+pub mod transcendental;
 
 pub use conv_direct::{
     conv2d_direct, conv2d_direct_on, conv2d_direct_weight_grad, conv2d_direct_weight_grad_on, direct_applies,

@@ -159,8 +159,17 @@ fn chunk_input<'a, N: Network>(
 }
 
 /// The pass of the chunk in `slot` (chunk `c` of a batch of `batch` samples).
-fn pass<'a>(run: &Run<'_>, c: usize, batch: usize, samples: usize, steps: usize, lengths: &'a [usize]) -> Pass<'a> {
-    Pass { mode: run.mode, seed: run.seed, step: run.step, first: c * CHUNK, batch, samples, steps, lengths }
+fn pass<'a>(
+    run: &Run<'_>,
+    backprop: Backprop,
+    c: usize,
+    batch: usize,
+    samples: usize,
+    steps: usize,
+    lengths: &'a [usize],
+) -> Pass<'a> {
+    let (mode, seed, step, first, backward) = (run.mode, run.seed, run.step, c * CHUNK, backprop != Backprop::No);
+    Pass { mode, seed, step, first, batch, samples, steps, lengths, backward }
 }
 
 /// Runs a pass over `xs` (see the module documentation); returns the sum of `middle`'s results in chunk order,
@@ -220,7 +229,7 @@ fn fused<N: Network>(
         prepare::<N>(xs, c, slot, run.initial)?;
         let Slot { chunk, input, lengths, samples, steps, .. } = slot;
         let x = chunk_input::<N>(xs, c, input, *samples, *steps);
-        let p = pass(run, c, xs.len(), *samples, *steps, lengths);
+        let p = pass(run, backprop, c, xs.len(), *samples, *steps, lengths);
         N::forward_chunk(model, chunk, x, &p, stats, None);
         let result = middle(chunk, x, &p);
         if backprop != Backprop::No && result.is_ok() {
@@ -239,7 +248,7 @@ fn fused<N: Network>(
             sum_gradients(run.pool, grads, wave, start == 0);
         }
         for (i, slot) in wave.iter().enumerate() {
-            collect(&slot.chunk, &pass(run, start + i, xs.len(), slot.samples, slot.steps, &slot.lengths));
+            collect(&slot.chunk, &pass(run, backprop, start + i, xs.len(), slot.samples, slot.steps, &slot.lengths));
         }
     }
     Ok(total)
@@ -261,7 +270,7 @@ fn staged_pass<N: Network>(
     let Workspace { slots, stats, sums, .. } = ws;
     let wss = &mut slots[..chunks];
     let stages = N::PLAN.stages;
-    let whole = pass(run, 0, xs.len(), xs.len().min(CHUNK), 1, &[]);
+    let whole = pass(run, backprop, 0, xs.len(), xs.len().min(CHUNK), 1, &[]);
     for_each_chunk(run.pool, wss, 0, &|slot: &mut Slot, c| prepare::<N>(xs, c, slot, run.initial).map(|()| 0.0));
     for slot in wss.iter_mut() {
         std::mem::replace(&mut slot.result, Ok(0.0))?;
@@ -271,7 +280,7 @@ fn staged_pass<N: Network>(
         for_each_chunk(run.pool, wss, 0, &|slot: &mut Slot, c| {
             let Slot { chunk, input, lengths, samples, steps, .. } = slot;
             let x = chunk_input::<N>(xs, c, input, *samples, *steps);
-            body(chunk, x, &pass(run, c, xs.len(), *samples, *steps, lengths))
+            body(chunk, x, &pass(run, backprop, c, xs.len(), *samples, *steps, lengths))
         });
     };
     for s in 0..=stages.len() {
@@ -312,7 +321,7 @@ fn staged_pass<N: Network>(
         sum_gradients(run.pool, grads, wss, true);
     }
     for (c, slot) in wss.iter().enumerate() {
-        collect(&slot.chunk, &pass(run, c, xs.len(), slot.samples, slot.steps, &slot.lengths));
+        collect(&slot.chunk, &pass(run, backprop, c, xs.len(), slot.samples, slot.steps, &slot.lengths));
     }
     Ok(total)
 }

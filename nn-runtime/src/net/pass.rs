@@ -37,13 +37,16 @@ pub struct Pass<'a> {
     pub steps: usize,
     /// Each sample's own number of steps (empty when every sample has `steps`).
     pub lengths: &'a [usize],
+    /// Whether a backward pass follows this forward pass: without one, a layer may skip keeping what only
+    /// backward reads (a recurrent layer's gates).
+    pub backward: bool,
 }
 
 impl Pass<'static> {
-    /// A pass in `mode` over a single chunk of `batch` samples without a time axis (for testing layers on their
-    /// own).
+    /// A pass in `mode` over a single chunk of `batch` samples without a time axis, backward included (for
+    /// testing layers on their own).
     pub fn single(mode: Mode, seed: u64, step: u64, batch: usize) -> Self {
-        Self { mode, seed, step, first: 0, batch, samples: batch, steps: 1, lengths: &[] }
+        Self { mode, seed, step, first: 0, batch, samples: batch, steps: 1, lengths: &[], backward: true }
     }
 }
 

@@ -1,8 +1,16 @@
 //! The three recurrent cells, as PyTorch defines them, one time step of one sample at a time: forward from the
 //! step's input projection `p = W_ih·x + b_ih` and hidden projection `q = W_hh·h + b_hh`, backward to the
 //! gradients of both projections.
+//!
+//! Each step is one fused pass over the hidden units — the gate pre-activations added, their nonlinearities
+//! ([`transcendental`](crate::kernels::transcendental)'s branch-free `σ` and `tanh`), the state update — written
+//! as one loop the compiler vectorises. [`CellForward`] and [`CellBackward`] run a step through [`Isa::run`], so the pass is compiled for the
+//! instruction set in use.
+//!
+//! [`Isa::run`]: crate::kernels::Isa
 
-use crate::kernels::sigmoid;
+use crate::kernels::simd::{Kernel, Simd};
+use crate::kernels::transcendental::{sigmoid, tanh};
 
 /// One kind of recurrent cell. `H` is the hidden size; every slice below is a multiple of it.
 pub trait Cell: Copy + Default + Send + Sync + 'static {
@@ -18,7 +26,8 @@ pub trait Cell: Copy + Default + Send + Sync + 'static {
     const FOLDS_HIDDEN_BIAS: bool;
 
     /// One step: `hidden` (and, for an LSTM, `cell`; empty for the others), the previous state, become the new
-    /// one; `saved` (`SAVED·H`) receives what backward needs.
+    /// one; `saved` (`SAVED·H`) receives what backward needs. Implementations are `#[inline(always)]`, so that
+    /// [`CellForward`] compiles them for its instruction set.
     fn forward(h: usize, p: &[f32], q: &[f32], hidden: &mut [f32], cell: &mut [f32], saved: &mut [f32]);
 
     /// One step back: `dh` is the gradient of the step's hidden state (from the output and the next step),
@@ -55,7 +64,25 @@ pub struct LstmCell;
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct GruCell;
 
-/// An RNN cell's two nonlinearities.
+/// The `GATES` blocks of `h` values of a gate row (`p`, `q` or their gradients), each exactly `h` long, so that
+/// indexing them below `h` needs no bounds check and the loops vectorise.
+#[inline(always)]
+fn split<const G: usize>(row: &[f32], h: usize) -> [&[f32]; G] {
+    std::array::from_fn(|gate| &row[gate * h..(gate + 1) * h])
+}
+
+/// [`split`] for a row being written.
+#[inline(always)]
+fn split_mut<const G: usize>(row: &mut [f32], h: usize) -> [&mut [f32]; G] {
+    let mut rest = &mut row[..G * h];
+    std::array::from_fn(|_| {
+        let (block, tail) = std::mem::take(&mut rest).split_at_mut(h);
+        rest = tail;
+        block
+    })
+}
+
+/// An RNN cell's two nonlinearities: the activation of a pre-activation and its derivative from the output.
 macro_rules! rnn_cell {
     ($cell:ty, |$a:ident| $act:expr, |$y:ident| $derivative:expr) => {
         impl Cell for $cell {
@@ -65,16 +92,20 @@ macro_rules! rnn_cell {
             const SAVED: usize = 1;
             const FOLDS_HIDDEN_BIAS: bool = true;
 
-            fn forward(_h: usize, p: &[f32], q: &[f32], hidden: &mut [f32], _cell: &mut [f32], saved: &mut [f32]) {
-                for ((s, out), (&p, &q)) in hidden.iter_mut().zip(saved.iter_mut()).zip(p.iter().zip(q)) {
-                    let $a = p + q;
-                    *s = $act;
-                    *out = *s;
+            #[inline(always)]
+            fn forward(h: usize, p: &[f32], q: &[f32], hidden: &mut [f32], _cell: &mut [f32], saved: &mut [f32]) {
+                let (p, q, hidden, saved) = (&p[..h], &q[..h], &mut hidden[..h], &mut saved[..h]);
+                for j in 0..h {
+                    let $a = p[j] + q[j];
+                    let y = $act;
+                    hidden[j] = y;
+                    saved[j] = y;
                 }
             }
 
+            #[inline(always)]
             fn backward(
-                _h: usize,
+                h: usize,
                 saved: &[f32],
                 _h_prev: &[f32],
                 dh: &[f32],
@@ -83,8 +114,10 @@ macro_rules! rnn_cell {
                 _dq: &mut [f32],
                 dh_prev: &mut [f32],
             ) {
-                for ((dp, &$y), &dh) in dp.iter_mut().zip(saved).zip(dh) {
-                    *dp = dh * $derivative;
+                let (saved, dh, dp) = (&saved[..h], &dh[..h], &mut dp[..h]);
+                for j in 0..h {
+                    let $y = saved[j];
+                    dp[j] = dh[j] * $derivative;
                 }
                 dh_prev.fill(0.0);
             }
@@ -92,35 +125,35 @@ macro_rules! rnn_cell {
     };
 }
 
-rnn_cell!(RnnTanh, |a| a.tanh(), |y| 1.0 - y * y);
+rnn_cell!(RnnTanh, |a| tanh(a), |y| 1.0 - y * y);
 // `a <= 0` is false for NaN, so NaN passes through (as the ReLU layer's).
 rnn_cell!(RnnRelu, |a| if a <= 0.0 { 0.0 } else { a }, |y| if y <= 0.0 { 0.0 } else { 1.0 });
 
 impl Cell for LstmCell {
     const GATES: usize = 4;
     const STATES: usize = 2;
-    /// The gates i, f, g, o (after their nonlinearities), the previous and the new cell state.
+    /// The gates i, f, g, o (after their nonlinearities), the previous cell state and `tanh` of the new one.
     const SAVED: usize = 6;
     const FOLDS_HIDDEN_BIAS: bool = true;
 
+    #[inline(always)]
     fn forward(h: usize, p: &[f32], q: &[f32], hidden: &mut [f32], cell: &mut [f32], saved: &mut [f32]) {
-        let (gates, rest) = saved.split_at_mut(4 * h);
-        let (c_prev, c_new) = rest.split_at_mut(h);
-        for (k, g) in gates.iter_mut().enumerate() {
-            let a = p[k] + q[k];
-            // Gates i, f, o are sigmoids, g (the third block) a tanh.
-            *g = if (2 * h..3 * h).contains(&k) { a.tanh() } else { sigmoid(a) };
-        }
+        let ([pi, pf, pg, po], [qi, qf, qg, qo]) = (split(p, h), split(q, h));
+        let [i_out, f_out, g_out, o_out, c_prev, tanh_c] = split_mut(saved, h);
+        let (hidden, cell) = (&mut hidden[..h], &mut cell[..h]);
         for j in 0..h {
-            let (i, f, g, o) = (gates[j], gates[h + j], gates[2 * h + j], gates[3 * h + j]);
-            c_prev[j] = cell[j];
+            let (i, f) = (sigmoid(pi[j] + qi[j]), sigmoid(pf[j] + qf[j]));
+            let (g, o) = (tanh(pg[j] + qg[j]), sigmoid(po[j] + qo[j]));
             let c = f * cell[j] + i * g;
-            c_new[j] = c;
+            let t = tanh(c);
+            (i_out[j], f_out[j], g_out[j], o_out[j]) = (i, f, g, o);
+            (c_prev[j], tanh_c[j]) = (cell[j], t);
             cell[j] = c;
-            hidden[j] = o * c.tanh();
+            hidden[j] = o * t;
         }
     }
 
+    #[inline(always)]
     fn backward(
         h: usize,
         saved: &[f32],
@@ -131,18 +164,16 @@ impl Cell for LstmCell {
         _dq: &mut [f32],
         dh_prev: &mut [f32],
     ) {
-        let (gates, rest) = saved.split_at(4 * h);
-        let (c_prev, c_new) = rest.split_at(h);
-        let dc_next = &mut dstate[h..2 * h];
+        let [i, f, g, o, c_prev, tanh_c] = split(saved, h);
+        let [di, df, dg, d_o] = split_mut(dp, h);
+        let (dh, dc_next) = (&dh[..h], &mut dstate[h..2 * h]);
         for j in 0..h {
-            let (i, f, g, o) = (gates[j], gates[h + j], gates[2 * h + j], gates[3 * h + j]);
-            let tc = c_new[j].tanh();
-            let dc = dc_next[j] + dh[j] * o * (1.0 - tc * tc);
-            let (di, df, dg, d_o) = (dc * g, dc * c_prev[j], dc * i, dh[j] * tc);
-            dp[j] = di * i * (1.0 - i);
-            dp[h + j] = df * f * (1.0 - f);
-            dp[2 * h + j] = dg * (1.0 - g * g);
-            dp[3 * h + j] = d_o * o * (1.0 - o);
+            let (i, f, g, o, t) = (i[j], f[j], g[j], o[j], tanh_c[j]);
+            let dc = dc_next[j] + dh[j] * o * (1.0 - t * t);
+            di[j] = dc * g * i * (1.0 - i);
+            df[j] = dc * c_prev[j] * f * (1.0 - f);
+            dg[j] = dc * i * (1.0 - g * g);
+            d_o[j] = dh[j] * t * o * (1.0 - o);
             dc_next[j] = dc * f;
         }
         dh_prev.fill(0.0);
@@ -156,17 +187,20 @@ impl Cell for GruCell {
     const SAVED: usize = 4;
     const FOLDS_HIDDEN_BIAS: bool = false;
 
+    #[inline(always)]
     fn forward(h: usize, p: &[f32], q: &[f32], hidden: &mut [f32], _cell: &mut [f32], saved: &mut [f32]) {
-        let (gates, qn) = saved.split_at_mut(3 * h);
+        let ([pr, pz, pn], [qr, qz, qn]) = (split(p, h), split(q, h));
+        let [r_out, z_out, n_out, qn_out] = split_mut(saved, h);
+        let hidden = &mut hidden[..h];
         for j in 0..h {
-            let r = sigmoid(p[j] + q[j]);
-            let z = sigmoid(p[h + j] + q[h + j]);
-            let n = (p[2 * h + j] + r * q[2 * h + j]).tanh();
-            (gates[j], gates[h + j], gates[2 * h + j], qn[j]) = (r, z, n, q[2 * h + j]);
+            let (r, z) = (sigmoid(pr[j] + qr[j]), sigmoid(pz[j] + qz[j]));
+            let n = tanh(pn[j] + r * qn[j]);
+            (r_out[j], z_out[j], n_out[j], qn_out[j]) = (r, z, n, qn[j]);
             hidden[j] = (1.0 - z) * n + z * hidden[j];
         }
     }
 
+    #[inline(always)]
     fn backward(
         h: usize,
         saved: &[f32],
@@ -177,17 +211,57 @@ impl Cell for GruCell {
         dq: &mut [f32],
         dh_prev: &mut [f32],
     ) {
-        let (gates, qn) = saved.split_at(3 * h);
+        let [r, z, n, qn] = split(saved, h);
+        let ([dpr, dpz, dpn], [dqr, dqz, dqn]) = (split_mut(dp, h), split_mut(dq, h));
+        let (dh, h_prev, dh_prev) = (&dh[..h], &h_prev[..h], &mut dh_prev[..h]);
         for j in 0..h {
-            let (r, z, n) = (gates[j], gates[h + j], gates[2 * h + j]);
-            let dn = dh[j] * (1.0 - z);
-            let dz = dh[j] * (h_prev[j] - n);
-            let da_n = dn * (1.0 - n * n);
+            let (r, z, n) = (r[j], z[j], n[j]);
+            let da_n = dh[j] * (1.0 - z) * (1.0 - n * n);
             let da_r = da_n * qn[j] * r * (1.0 - r);
-            let da_z = dz * z * (1.0 - z);
-            (dp[j], dp[h + j], dp[2 * h + j]) = (da_r, da_z, da_n);
-            (dq[j], dq[h + j], dq[2 * h + j]) = (da_r, da_z, da_n * r);
+            let da_z = dh[j] * (h_prev[j] - n) * z * (1.0 - z);
+            (dpr[j], dpz[j], dpn[j]) = (da_r, da_z, da_n);
+            (dqr[j], dqz[j], dqn[j]) = (da_r, da_z, da_n * r);
             dh_prev[j] = dh[j] * z;
         }
+    }
+}
+
+/// One forward step of one sample through [`Cell::forward`], as a kernel compiled for an instruction set.
+pub(crate) struct CellForward<'a, C> {
+    pub h: usize,
+    pub p: &'a [f32],
+    pub q: &'a [f32],
+    pub hidden: &'a mut [f32],
+    pub cell: &'a mut [f32],
+    pub saved: &'a mut [f32],
+    pub kind: std::marker::PhantomData<C>,
+}
+
+impl<C: Cell> Kernel for CellForward<'_, C> {
+    type Output = ();
+    #[inline(always)]
+    unsafe fn run<S: Simd>(self) {
+        C::forward(self.h, self.p, self.q, self.hidden, self.cell, self.saved);
+    }
+}
+
+/// One backward step of one sample through [`Cell::backward`], as a kernel compiled for an instruction set.
+pub(crate) struct CellBackward<'a, C> {
+    pub h: usize,
+    pub saved: &'a [f32],
+    pub h_prev: &'a [f32],
+    pub dh: &'a [f32],
+    pub dstate: &'a mut [f32],
+    pub dp: &'a mut [f32],
+    pub dq: &'a mut [f32],
+    pub dh_prev: &'a mut [f32],
+    pub kind: std::marker::PhantomData<C>,
+}
+
+impl<C: Cell> Kernel for CellBackward<'_, C> {
+    type Output = ();
+    #[inline(always)]
+    unsafe fn run<S: Simd>(self) {
+        C::backward(self.h, self.saved, self.h_prev, self.dh, self.dstate, self.dp, self.dq, self.dh_prev);
     }
 }

@@ -14,11 +14,12 @@ mod cell;
 mod reduce;
 
 pub use cell::{Cell, GruCell, LstmCell, RnnRelu, RnnTanh};
+use cell::{CellBackward, CellForward};
 pub use reduce::{FinalState, Last, MaxOverTime, MeanOverTime};
 
 use super::dropout::for_each_factor;
 use super::{Backward, Forward, Layer, Mode, Pass};
-use crate::kernels::{gemm, sum_rows_into, MatRef};
+use crate::kernels::{gemm, simd, sum_rows_into, MatRef};
 use crate::Rng;
 use std::marker::PhantomData;
 
@@ -196,6 +197,8 @@ impl<C: Cell, const IN: usize, const H: usize, const L: usize, const D: usize, c
     /// The input projections' gradients (forward: the input projections) and, for a GRU, the hidden
     /// projections', the gradient of a layer's output and of its input, and per sample the state gradients, one
     /// step's hidden-projection gradients and three hidden-sized rows (a sample count never exceeds the rows).
+    /// The forward pass uses less: the input projections, per sample one step's hidden projections and hidden
+    /// state, and one sample's cell values when no backward pass follows (`SAVED·H ≤ 6H`, within the rest).
     const SCRATCH_PER_ROW: usize =
         if C::FOLDS_HIDDEN_BIAS { 1 } else { 2 } * Self::G + 2 * H * D + C::STATES * H + Self::G + 3 * H;
     const STATE: usize = L * D * C::STATES * H;
@@ -217,9 +220,12 @@ impl<C: Cell, const IN: usize, const H: usize, const L: usize, const D: usize, c
         let Forward { params, x, y, saved, scratch, state, pass, .. } = f;
         let (n, steps) = (pass.samples, pass.steps);
         let (rows, g) = (n * steps, Self::G);
+        let isa = simd::active();
         let (p_all, rest) = scratch.split_at_mut(rows * g);
         let (q, rest) = rest.split_at_mut(n * g);
-        let hidden = &mut rest[..n * H];
+        let (hidden, rest) = rest.split_at_mut(n * H);
+        // Without a backward pass, the cell's values go to one sample-sized row that stays in cache.
+        let discard = &mut rest[..C::SAVED * H];
         let (kept_all, outputs) = saved.split_at_mut(Self::outputs_start(rows));
         let state = &mut state[..n * Self::STATE];
         for l in 0..L {
@@ -268,9 +274,21 @@ impl<C: Cell, const IN: usize, const H: usize, const L: usize, const D: usize, c
                         // Without a cell state `cs` is empty.
                         let cs = if cs.is_empty() { cs } else { &mut cs[h_at..][..H] };
                         let hs = &mut hs[h_at..][..H];
-                        h_prev_all[r * H..][..H].copy_from_slice(hs);
-                        let saved_row = &mut cell_saved[r * C::SAVED * H..][..C::SAVED * H];
-                        C::forward(H, &p_all[r * g..][..g], &q[i * g..][..g], hs, cs, saved_row);
+                        let saved_row = if pass.backward {
+                            h_prev_all[r * H..][..H].copy_from_slice(hs);
+                            &mut cell_saved[r * C::SAVED * H..][..C::SAVED * H]
+                        } else {
+                            &mut *discard
+                        };
+                        isa.run(CellForward::<C> {
+                            h: H,
+                            p: &p_all[r * g..][..g],
+                            q: &q[i * g..][..g],
+                            hidden: hs,
+                            cell: cs,
+                            saved: saved_row,
+                            kind: PhantomData,
+                        });
                         out[r * H * D + d * H..][..H].copy_from_slice(hs);
                     }
                 }
@@ -288,6 +306,7 @@ impl<C: Cell, const IN: usize, const H: usize, const L: usize, const D: usize, c
         let Backward { params, x, saved, dy, mut dx, grads, scratch, pass, .. } = b;
         let (n, steps) = (pass.samples, pass.steps);
         let (rows, g) = (n * steps, Self::G);
+        let isa = simd::active();
         let (dp_all, rest) = scratch.split_at_mut(rows * g);
         // A cell that adds its two projections has equal gradients for both: `dp_all` serves as `dq_all`.
         let (dq_own, rest) = rest.split_at_mut(if C::FOLDS_HIDDEN_BIAS { 0 } else { rows * g });
@@ -337,7 +356,17 @@ impl<C: Cell, const IN: usize, const H: usize, const L: usize, const D: usize, c
                         let dp = &mut dp_all[r * g..][..g];
                         let dq: &mut [f32] = if C::FOLDS_HIDDEN_BIAS { &mut [] } else { &mut dq_own[r * g..][..g] };
                         let saved_row = &cell_saved[r * C::SAVED * H..][..C::SAVED * H];
-                        C::backward(H, saved_row, &h_prev_all[r * H..][..H], dh, ds, dp, dq, &mut direct[i * H..][..H]);
+                        isa.run(CellBackward::<C> {
+                            h: H,
+                            saved: saved_row,
+                            h_prev: &h_prev_all[r * H..][..H],
+                            dh,
+                            dstate: ds,
+                            dp: &mut *dp,
+                            dq: &mut *dq,
+                            dh_prev: &mut direct[i * H..][..H],
+                            kind: PhantomData,
+                        });
                         dq_step[i * g..][..g].copy_from_slice(if C::FOLDS_HIDDEN_BIAS { dp } else { dq });
                     }
                     // The previous step's hidden-state gradient: through W_hh, plus the part that is not.

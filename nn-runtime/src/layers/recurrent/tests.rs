@@ -28,7 +28,7 @@ impl Chunk {
         let n = self.lengths.len();
         let equal = self.lengths.iter().all(|&l| l == self.steps);
         let lengths: &[usize] = if equal { &[] } else { &self.lengths };
-        Pass { mode, seed: 5, step: 2, first: 0, batch: n, samples: n, steps: self.steps, lengths }
+        Pass { mode, seed: 5, step: 2, first: 0, batch: n, samples: n, steps: self.steps, lengths, backward: true }
     }
 
     fn rows(&self) -> usize {

@@ -1,0 +1,151 @@
+#!/usr/bin/env python3
+"""The `networks` benchmark's workloads in PyTorch: same networks, shapes, batch sizes, data distribution,
+optimiser and thread count, timed the way criterion times them (warm-up, then the mean over as many iterations as
+fit in the measurement time). Prints one line per group, `group  seconds-per-iteration  samples/s`, and with
+`--json FILE` writes them for `scripts/criterion_summary.py --pytorch FILE`.
+
+Run: python3 benches/pytorch/bench.py [--threads 2] [--json target/pytorch.json] [--only PREFIX]
+Skips with a message (exit 0) when PyTorch is not installed: `pip install torch` installs it.
+"""
+
+import argparse
+import json
+import sys
+import time
+
+try:
+    import torch
+    from torch import nn
+except ImportError:
+    print("PyTorch is not installed (pip install torch): skipping the PyTorch benchmarks.")
+    sys.exit(0)
+
+WARM_UP = 2.0
+MEASURE = 5.0
+LR = 0.01
+
+
+def measure(step):
+    """Mean seconds per call of `step`, criterion's way: warm up, then time batches of calls."""
+    deadline = time.perf_counter() + WARM_UP
+    calls = 0
+    while time.perf_counter() < deadline:
+        step()
+        calls += 1
+    start, calls = time.perf_counter(), 0
+    while time.perf_counter() - start < MEASURE:
+        step()
+        calls += 1
+    return (time.perf_counter() - start) / calls
+
+
+def data(batch, shape):
+    """Uniform [0, 1) inputs and labels 0–9, as the Rust benchmark's `data`."""
+    g = torch.Generator().manual_seed(7)
+    return torch.rand((batch, *shape), generator=g), torch.randint(0, 10, (batch,), generator=g)
+
+
+class LeNet5(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv1, self.conv2 = nn.Conv2d(1, 6, 5), nn.Conv2d(6, 16, 5)
+        self.fc1, self.fc2, self.fc3 = nn.Linear(256, 120), nn.Linear(120, 84), nn.Linear(84, 10)
+
+    def forward(self, x):
+        x = torch.max_pool2d(torch.relu(self.conv1(x)), 2)
+        x = torch.max_pool2d(torch.relu(self.conv2(x)), 2)
+        x = torch.relu(self.fc1(x.flatten(1)))
+        return self.fc3(torch.relu(self.fc2(x)))
+
+
+def mlp():
+    return nn.Sequential(nn.Linear(784, 512), nn.ReLU(), nn.Linear(512, 512), nn.ReLU(), nn.Linear(512, 10))
+
+
+class Recurrent(nn.Module):
+    """`kind`(28 → 128, layers, bidirectional) → last step → Linear(128·directions → 10)."""
+
+    def __init__(self, kind, layers=1, bidirectional=False):
+        super().__init__()
+        self.rnn = kind(28, 128, num_layers=layers, bidirectional=bidirectional, batch_first=True)
+        self.fc = nn.Linear(128 * (2 if bidirectional else 1), 10)
+
+    def forward(self, x, state=None):
+        out, state = self.rnn(x, state)
+        return self.fc(out[:, -1]), state
+
+
+def train_step(model, x, y):
+    loss_fn, opt = nn.CrossEntropyLoss(), torch.optim.SGD(model.parameters(), lr=LR)
+
+    def step():
+        opt.zero_grad(set_to_none=True)
+        out = model(x)
+        loss = loss_fn(out[0] if isinstance(out, tuple) else out, y)
+        loss.backward()
+        opt.step()
+
+    return step
+
+
+def infer(model, x):
+    model.eval()
+
+    def step():
+        with torch.inference_mode():
+            model(x)
+
+    return step
+
+
+def stream_step(model):
+    """One streaming step of the LSTM network at batch 1, the state carried between calls."""
+    model.eval()
+    x = torch.rand(1, 1, 28)
+    state = [None]
+
+    def step():
+        with torch.inference_mode():
+            _, state[0] = model(x, state[0])
+
+    return step
+
+
+def workloads():
+    image, flat, seq = (1, 28, 28), (784,), (28, 28)
+    yield "lenet5_train_step_b64", 64, lambda: train_step(LeNet5(), *data(64, image))
+    yield "mlp_train_step_b64", 64, lambda: train_step(mlp(), *data(64, flat))
+    yield "lenet5_infer_b1", 1, lambda: infer(LeNet5(), data(1, image)[0])
+    yield "lenet5_infer_b256", 256, lambda: infer(LeNet5(), data(256, image)[0])
+    yield "mlp_infer_b1", 1, lambda: infer(mlp(), data(1, flat)[0])
+    yield "lstm_train_step_b64", 64, lambda: train_step(Recurrent(nn.LSTM), *data(64, seq))
+    yield "gru_train_step_b64", 64, lambda: train_step(Recurrent(nn.GRU), *data(64, seq))
+    yield "bilstm2_train_step_b64", 64, lambda: train_step(Recurrent(nn.LSTM, 2, True), *data(64, seq))
+    yield "lstm_infer_b1", 1, lambda: infer(Recurrent(nn.LSTM), data(1, seq)[0])
+    yield "lstm_infer_b256", 256, lambda: infer(Recurrent(nn.LSTM), data(256, seq)[0])
+    yield "lstm_step_b1", 1, lambda: stream_step(Recurrent(nn.LSTM))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--json", help="also write the results here")
+    parser.add_argument("--only", default="", help="only groups whose name starts with this")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(1)
+    print(f"PyTorch {torch.__version__}, {torch.get_num_threads()} threads")
+    results = {}
+    for group, batch, make in workloads():
+        if not group.startswith(args.only):
+            continue
+        seconds = measure(make())
+        results[group] = {"seconds": seconds, "batch": batch}
+        print(f"{group:24} {seconds * 1e3:10.4f} ms {batch / seconds:12.0f} samples/s", flush=True)
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"torch": torch.__version__, "threads": args.threads, "groups": results}, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
