@@ -17,7 +17,8 @@ pub struct Args {
 
 /// Parses the process arguments. `--help` (or `-h`) prints the usage to stdout and exits with status 0; anything
 /// unknown prints it to stderr and exits with status 2. An example that has no epochs passes
-/// `default_epochs = 0`, and then takes no `--epochs`.
+/// `default_epochs = 0`, and then takes no `--epochs`; one that generates its data passes `default_data = ""`,
+/// and then takes no `--data`.
 pub fn parse(example: &str, default_data: &str, default_epochs: usize) -> Args {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let mut args = Args {
@@ -26,11 +27,16 @@ pub fn parse(example: &str, default_data: &str, default_epochs: usize) -> Args {
         epochs: default_epochs,
         out: root.join("out").join(example),
     };
+    let generated = default_data.is_empty();
     let epochs = if default_epochs > 0 { " [--epochs N]" } else { "" };
+    let (data_flag, data_help) = if generated {
+        ("", String::new())
+    } else {
+        (" [--data DIR]", format!("  --data DIR    the data set (default: {default_data}, shipped with nn)\n"))
+    };
     let usage = format!(
-        "usage: cargo run --release --example {example} -- [--data DIR]{epochs} [--out DIR]\n\n  --data DIR    the \
-         data set (default: {default_data}, a sample shipped with nn)\n{}  --out DIR     where results are written \
-         (default: out/{example})\n  -h, --help    this text",
+        "usage: cargo run --release --example {example} --{data_flag}{epochs} [--out DIR]\n\n{data_help}{}  --out DIR     \
+         where results are written (default: out/{example})\n  -h, --help    this text",
         if default_epochs > 0 {
             format!("  --epochs N    epochs to train (default: {default_epochs})\n")
         } else {
@@ -49,7 +55,7 @@ pub fn parse(example: &str, default_data: &str, default_epochs: usize) -> Args {
         }
         let Some(value) = it.next() else { fail(&format!("`{flag}` needs a value")) };
         match flag.as_str() {
-            "--data" => {
+            "--data" if !generated => {
                 args.data = value.into();
                 args.data_given = true;
             }
@@ -65,7 +71,9 @@ pub fn parse(example: &str, default_data: &str, default_epochs: usize) -> Args {
         eprintln!("cannot create {}: {e}", args.out.display());
         std::process::exit(1);
     }
-    println!("data: {}{}", args.data.display(), if args.data_given { "" } else { " (default)" });
+    if !generated {
+        println!("data: {}{}", args.data.display(), if args.data_given { "" } else { " (default)" });
+    }
     args
 }
 

@@ -10,7 +10,7 @@ mod schedule;
 mod tbptt;
 mod validate;
 
-pub use curves::write_curves;
+pub use curves::{write_curves, write_plot, Line};
 pub use history::{EpochRecord, History};
 pub use schedule::Schedule;
 

@@ -8,6 +8,8 @@
 mod packed;
 mod vector;
 
+pub use packed::PackedB;
+
 use super::simd::{active, Isa};
 
 /// A read-only matrix view: element `(i, j)` is `data[i * row_stride + j * col_stride]`.
@@ -87,26 +89,56 @@ pub fn gemm(a: MatRef<'_>, b: MatRef<'_>, beta: f32, c: &mut [f32]) {
 /// # Panics
 /// As [`gemm`], and if this CPU does not support `isa`.
 pub fn gemm_on(isa: Isa, a: MatRef<'_>, b: MatRef<'_>, beta: f32, c: &mut [f32]) {
+    assert!(isa.is_supported(), "this CPU does not support {}", isa.name());
+    let Some(accumulate) = prologue(&a, &b, beta, c) else { return };
+    if a.rows == 1 && vector::applies(&a, &b) {
+        vector::gemv(isa, a, b, accumulate, c);
+    } else {
+        packed::gemm(isa, a, b, accumulate, c);
+    }
+}
+
+/// Checks the dimensions and applies `beta`; `None` when nothing is left to add (an empty product), else whether
+/// the product is added to `c` (rather than written).
+fn prologue(a: &MatRef<'_>, b: &MatRef<'_>, beta: f32, c: &mut [f32]) -> Option<bool> {
     let (m, k, n) = (a.rows, a.cols, b.cols);
     assert_eq!(k, b.rows, "inner dimensions differ: {m}×{k} · {}×{n}", b.rows);
     assert_eq!(c.len(), m * n, "output has {} elements, expected {m}×{n}", c.len());
-    assert!(isa.is_supported(), "this CPU does not support {}", isa.name());
     if beta == 0.0 {
         if k == 0 {
             c.fill(0.0);
-            return;
+            return None;
         }
     } else if beta != 1.0 {
         c.iter_mut().for_each(|v| *v *= beta);
     }
-    if m == 0 || n == 0 || k == 0 {
-        return;
-    }
-    let accumulate = beta != 0.0;
-    if m == 1 && vector::applies(&a, &b) {
-        vector::gemv(isa, a, b, accumulate, c);
-    } else {
-        packed::gemm(isa, a, b, accumulate, c);
+    (m > 0 && n > 0 && k > 0).then_some(beta != 0.0)
+}
+
+/// Runs `f` with `b` prepared for `products` products [`gemm_packed`] of `rows` rows each that share it as their
+/// right-hand operand — a recurrent layer's hidden-to-hidden weights, multiplied by a new state at every time
+/// step. When that pays (more than one product, more than one row each), `b` is packed once into the product's
+/// panel layout, in a buffer of the calling thread's that grows on first use only; otherwise each product packs
+/// as [`gemm`] does. The results are those of [`gemm`], bit for bit.
+pub fn with_packed<R>(b: MatRef<'_>, rows: usize, products: usize, f: impl FnOnce(&PackedB<'_>) -> R) -> R {
+    packed::with_packed(active(), b, rows > 1 && products > 1, f)
+}
+
+/// [`gemm`] with the right-hand operand prepared by [`with_packed`]: `c = beta * c + a · b`.
+///
+/// # Panics
+/// As [`gemm`].
+pub fn gemm_packed(a: MatRef<'_>, b: &PackedB<'_>, beta: f32, c: &mut [f32]) {
+    match b.panels {
+        Some(panels) => {
+            let Some(accumulate) = prologue(&a, &b.b, beta, c) else { return };
+            if a.rows == 1 && vector::applies(&a, &b.b) {
+                vector::gemv(b.isa, a, b.b, accumulate, c);
+            } else {
+                packed::gemm_prepacked(b.isa, a, b.b, panels, accumulate, c);
+            }
+        }
+        None => gemm_on(b.isa, a, b.b, beta, c),
     }
 }
 

@@ -47,7 +47,80 @@ pub(super) fn gemm(isa: Isa, a: MatRef<'_>, b: MatRef<'_>, accumulate: bool, c: 
     BUFFERS.with(|cell| {
         let mut guard = cell.borrow_mut();
         let (pa, pb) = &mut *guard;
-        isa.run(Packed { a, b, accumulate, c, ct, pa, pb });
+        isa.run(Packed { a, b, accumulate, c, ct, pa, pb, prepacked: None });
+    });
+}
+
+thread_local! {
+    /// The panels of [`with_packed`]'s B, grown on first use and reused.
+    static PREPACKED: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
+}
+
+/// A right-hand operand packed once into the micro-kernel's panels, for many products that share it (a recurrent
+/// layer's `W_hh`, multiplied by a new hidden state every step). Made by [`with_packed`], used by
+/// [`gemm_packed`].
+pub struct PackedB<'a> {
+    /// The operand itself, for products that do not use the panels (a single row goes to the matrix-vector
+    /// path, as [`gemm`](super::gemm) sends it).
+    pub(super) b: MatRef<'a>,
+    /// The instruction set the panels were laid out for (panel width `2·LANES`).
+    pub(super) isa: Isa,
+    /// `None` when packing would not pay: the products then run as plain ones.
+    pub(super) panels: Option<&'a [f32]>,
+}
+
+/// Packs `b` into this thread's panel buffer for `isa` if `pack`, and runs `f` with it. The buffer grows on first
+/// use only.
+pub(super) fn with_packed<R>(isa: Isa, b: MatRef<'_>, pack: bool, f: impl FnOnce(&PackedB<'_>) -> R) -> R {
+    check_view(&b);
+    if !pack {
+        return f(&PackedB { b, isa, panels: None });
+    }
+    PREPACKED.with(|cell| {
+        let mut panels = cell.borrow_mut();
+        isa.run(PackAll { b: &b, out: &mut panels });
+        f(&PackedB { b, isa, panels: Some(&panels) })
+    })
+}
+
+/// Packs every block of B, in the order [`body`] reads them: for each `NC` columns, each `KC` rows.
+struct PackAll<'a, 'b> {
+    b: &'a MatRef<'a>,
+    out: &'b mut Vec<f32>,
+}
+
+impl Kernel for PackAll<'_, '_> {
+    type Output = ();
+
+    #[inline(always)]
+    unsafe fn run<S: Simd>(self) {
+        let PackAll { b, out } = self;
+        let nr = NV * S::LANES;
+        let (k, n) = (b.rows, b.cols);
+        let total: usize = (0..n).step_by(NC).map(|jc| k * NC.min(n - jc).div_ceil(nr) * nr).sum();
+        if out.len() < total {
+            out.resize(total, 0.0);
+        }
+        let mut offset = 0;
+        for jc in (0..n).step_by(NC) {
+            let nc = NC.min(n - jc);
+            for pc in (0..k).step_by(KC) {
+                let kc = KC.min(k - pc);
+                let len = kc * nc.div_ceil(nr) * nr;
+                pack_b::<S>(b, pc, kc, jc, nc, nr, &mut out[offset..offset + len]);
+                offset += len;
+            }
+        }
+    }
+}
+
+/// `c (+)= a · b` with `b`'s panels packed beforehand for `isa` (dimensions checked and non-zero).
+pub(super) fn gemm_prepacked(isa: Isa, a: MatRef<'_>, b: MatRef<'_>, panels: &[f32], accumulate: bool, c: &mut [f32]) {
+    check_view(&a);
+    BUFFERS.with(|cell| {
+        let mut guard = cell.borrow_mut();
+        let (pa, pb) = &mut *guard;
+        isa.run(Packed { a, b, accumulate, c, ct: false, pa, pb, prepacked: Some(panels) });
     });
 }
 
@@ -60,6 +133,8 @@ struct Packed<'a, 'b> {
     ct: bool,
     pa: &'b mut Vec<f32>,
     pb: &'b mut Vec<f32>,
+    /// B's panels, packed beforehand for this instruction set (then `pb` is not used).
+    prepacked: Option<&'a [f32]>,
 }
 
 impl Kernel for Packed<'_, '_> {
@@ -67,14 +142,14 @@ impl Kernel for Packed<'_, '_> {
 
     #[inline(always)]
     unsafe fn run<S: Simd>(self) {
-        let Packed { a, b, accumulate, c, ct, pa, pb } = self;
+        let Packed { a, b, accumulate, c, ct, pa, pb, prepacked } = self;
         const { assert!(S::TILE_ROWS == 6 || S::TILE_ROWS == 12, "a micro-kernel is instantiated for 6 or 12 rows") };
         // SAFETY: `S` is supported (the contract of `run`); the views were checked by `gemm`.
         unsafe {
             if S::TILE_ROWS == 6 {
-                body::<S, 6>(a, b, accumulate, c, ct, pa, pb);
+                body::<S, 6>(a, b, accumulate, c, ct, pa, pb, prepacked);
             } else {
-                body::<S, 12>(a, b, accumulate, c, ct, pa, pb);
+                body::<S, 12>(a, b, accumulate, c, ct, pa, pb, prepacked);
             }
         }
     }
@@ -102,10 +177,13 @@ fn check_view(m: &MatRef<'_>) {
     }
 }
 
-/// `c (+)= a · b`, or `c (+)= (a · b)ᵀ` if `ct` (C then holds `b.cols × a.rows` values, row-major).
+/// `c (+)= a · b`, or `c (+)= (a · b)ᵀ` if `ct` (C then holds `b.cols × a.rows` values, row-major). B's panels
+/// come from `prepacked` (laid out by [`PackAll`] for `S`) if given, else are packed here into `pb`.
 ///
 /// # Safety
-/// `S` must be supported by the CPU; both views must lie within their slices; `c` has `a.rows × b.cols` values.
+/// `S` must be supported by the CPU; both views must lie within their slices; `c` has `a.rows × b.cols` values;
+/// `prepacked`, if given, holds B packed by [`PackAll`] for `S`.
+#[allow(clippy::too_many_arguments)]
 #[inline(always)]
 unsafe fn body<S: Simd, const MR: usize>(
     a: MatRef<'_>,
@@ -115,6 +193,7 @@ unsafe fn body<S: Simd, const MR: usize>(
     ct: bool,
     pa: &mut Vec<f32>,
     pb: &mut Vec<f32>,
+    prepacked: Option<&[f32]>,
 ) {
     let nr = NV * S::LANES;
     let (m, k, n) = (a.rows, a.cols, b.cols);
@@ -130,11 +209,22 @@ unsafe fn body<S: Simd, const MR: usize>(
     let mut tile = [[0.0f32; MAX_NR]; MR];
     let tile = tile.as_flattened_mut();
     let direct_a = a.col_stride == 1;
+    let mut offset = 0;
     for jc in (0..n).step_by(NC) {
         let nc = NC.min(n - jc);
         for pc in (0..k).step_by(KC) {
             let kc = KC.min(k - pc);
-            pack_b::<S>(&b, pc, kc, jc, nc, nr, pb);
+            let pb: &[f32] = match prepacked {
+                Some(panels) => {
+                    let len = kc * nc.div_ceil(nr) * nr;
+                    offset += len;
+                    &panels[offset - len..offset]
+                }
+                None => {
+                    pack_b::<S>(&b, pc, kc, jc, nc, nr, pb);
+                    pb
+                }
+            };
             let add = accumulate || pc > 0;
             for ic in (0..m).step_by(MC) {
                 let mc = MC.min(m - ic);

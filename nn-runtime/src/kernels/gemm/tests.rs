@@ -112,3 +112,36 @@ fn rejects_mismatched_inner_dimensions() {
     let mut c = [0.0; 4];
     gemm(MatRef::row_major(&a, 2, 3), MatRef::row_major(&b, 2, 3), 0.0, &mut c);
 }
+
+#[test]
+fn products_with_a_prepacked_operand_equal_the_plain_products_bit_for_bit() {
+    let shapes = [(1, 5, 7), (2, 3, 1), (6, 128, 512), (32, 128, 512), (33, 17, 31), (7, 300, 45), (13, 257, 1030)];
+    for isa in paths() {
+        for (m, k, n) in shapes {
+            for (ta, tb) in [(false, false), (false, true), (true, false), (true, true)] {
+                let seed = (m * k + n) as u64;
+                let (ad, bd) = (random_vec(m * k, seed), random_vec(k * n, seed + 1));
+                let a = if ta { MatRef::row_major(&ad, k, m).t() } else { MatRef::row_major(&ad, m, k) };
+                let b = if tb { MatRef::row_major(&bd, n, k).t() } else { MatRef::row_major(&bd, k, n) };
+                packed::with_packed(isa, b, true, |packed| {
+                    for beta in [0.0, 1.0, 2.0] {
+                        let start = random_vec(m * n, seed + 2);
+                        let mut plain = start.clone();
+                        gemm_on(isa, a, b, beta, &mut plain);
+                        // Twice: the panels are reused, not consumed.
+                        for _ in 0..2 {
+                            let mut with = start.clone();
+                            gemm_packed(a, packed, beta, &mut with);
+                            assert_eq!(
+                                with.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+                                plain.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+                                "{} {m}×{k}×{n} ta={ta} tb={tb} beta={beta}",
+                                isa.name()
+                            );
+                        }
+                    }
+                });
+            }
+        }
+    }
+}

@@ -19,7 +19,7 @@ pub use reduce::{FinalState, Last, MaxOverTime, MeanOverTime};
 
 use super::dropout::for_each_factor;
 use super::{Backward, Forward, Layer, Mode, Pass};
-use crate::kernels::{gemm, simd, sum_rows_into, MatRef};
+use crate::kernels::{gemm, gemm_packed, simd, sum_rows_into, with_packed, MatRef};
 use crate::Rng;
 use std::marker::PhantomData;
 
@@ -258,40 +258,43 @@ impl<C: Cell, const IN: usize, const H: usize, const L: usize, const D: usize, c
                         h_prev_all[r * H..][..H].fill(0.0);
                     }
                 }
-                for k in 0..steps {
-                    for i in 0..n {
-                        hidden[i * H..][..H].copy_from_slice(&state[i * Self::STATE + h_at..][..H]);
-                    }
-                    gemm(MatRef::row_major(hidden, n, H), MatRef::row_major(w_hh, g, H).t(), 0.0, q);
-                    if BIAS && !C::FOLDS_HIDDEN_BIAS {
-                        for row in q.chunks_exact_mut(g) {
-                            row.iter_mut().zip(b_hh).for_each(|(v, &b)| *v += b);
+                // W_hh packed once for the products of every step.
+                with_packed(MatRef::row_major(w_hh, g, H).t(), n, steps, |w_hh_t| {
+                    for k in 0..steps {
+                        for i in 0..n {
+                            hidden[i * H..][..H].copy_from_slice(&state[i * Self::STATE + h_at..][..H]);
+                        }
+                        gemm_packed(MatRef::row_major(hidden, n, H), w_hh_t, 0.0, q);
+                        if BIAS && !C::FOLDS_HIDDEN_BIAS {
+                            for row in q.chunks_exact_mut(g) {
+                                row.iter_mut().zip(b_hh).for_each(|(v, &b)| *v += b);
+                            }
+                        }
+                        for i in 0..n {
+                            let Some(r) = row_at(i, k, length(pass, i), steps, d == 1) else { continue };
+                            let (hs, cs) = state[i * Self::STATE..][..Self::STATE].split_at_mut(L * D * H);
+                            // Without a cell state `cs` is empty.
+                            let cs = if cs.is_empty() { cs } else { &mut cs[h_at..][..H] };
+                            let hs = &mut hs[h_at..][..H];
+                            let saved_row = if pass.backward {
+                                h_prev_all[r * H..][..H].copy_from_slice(hs);
+                                &mut cell_saved[r * C::SAVED * H..][..C::SAVED * H]
+                            } else {
+                                &mut *discard
+                            };
+                            isa.run(CellForward::<C> {
+                                h: H,
+                                p: &p_all[r * g..][..g],
+                                q: &q[i * g..][..g],
+                                hidden: hs,
+                                cell: cs,
+                                saved: saved_row,
+                                kind: PhantomData,
+                            });
+                            out[r * H * D + d * H..][..H].copy_from_slice(hs);
                         }
                     }
-                    for i in 0..n {
-                        let Some(r) = row_at(i, k, length(pass, i), steps, d == 1) else { continue };
-                        let (hs, cs) = state[i * Self::STATE..][..Self::STATE].split_at_mut(L * D * H);
-                        // Without a cell state `cs` is empty.
-                        let cs = if cs.is_empty() { cs } else { &mut cs[h_at..][..H] };
-                        let hs = &mut hs[h_at..][..H];
-                        let saved_row = if pass.backward {
-                            h_prev_all[r * H..][..H].copy_from_slice(hs);
-                            &mut cell_saved[r * C::SAVED * H..][..C::SAVED * H]
-                        } else {
-                            &mut *discard
-                        };
-                        isa.run(CellForward::<C> {
-                            h: H,
-                            p: &p_all[r * g..][..g],
-                            q: &q[i * g..][..g],
-                            hidden: hs,
-                            cell: cs,
-                            saved: saved_row,
-                            kind: PhantomData,
-                        });
-                        out[r * H * D + d * H..][..H].copy_from_slice(hs);
-                    }
-                }
+                });
             }
             // Dropout between stacked layers, in training: the next layer reads this layer's output after it.
             if l + 1 < L && pass.mode == Mode::Train && self.dropout > 0.0 {
@@ -339,45 +342,47 @@ impl<C: Cell, const IN: usize, const H: usize, const L: usize, const D: usize, c
                     }
                 }
                 dstate.fill(0.0);
-                for k in (0..steps).rev() {
-                    for i in 0..n {
-                        let Some(r) = row_at(i, k, length(pass, i), steps, d == 1) else {
-                            // A sample that has ended passes nothing back.
-                            dq_step[i * g..][..g].fill(0.0);
-                            direct[i * H..][..H].fill(0.0);
-                            continue;
-                        };
-                        let ds = &mut dstate[i * C::STATES * H..][..C::STATES * H];
-                        // The hidden state's gradient: from the output at this step and from the step after it.
-                        let dh = &mut dh[i * H..][..H];
-                        for (j, v) in dh.iter_mut().enumerate() {
-                            *v = d_output[r * H * D + d * H + j] + ds[j];
+                with_packed(MatRef::row_major(w_hh, g, H), n, steps, |w_hh| {
+                    for k in (0..steps).rev() {
+                        for i in 0..n {
+                            let Some(r) = row_at(i, k, length(pass, i), steps, d == 1) else {
+                                // A sample that has ended passes nothing back.
+                                dq_step[i * g..][..g].fill(0.0);
+                                direct[i * H..][..H].fill(0.0);
+                                continue;
+                            };
+                            let ds = &mut dstate[i * C::STATES * H..][..C::STATES * H];
+                            // The hidden state's gradient: from the output at this step and from the step after it.
+                            let dh = &mut dh[i * H..][..H];
+                            for (j, v) in dh.iter_mut().enumerate() {
+                                *v = d_output[r * H * D + d * H + j] + ds[j];
+                            }
+                            let dp = &mut dp_all[r * g..][..g];
+                            let dq: &mut [f32] = if C::FOLDS_HIDDEN_BIAS { &mut [] } else { &mut dq_own[r * g..][..g] };
+                            let saved_row = &cell_saved[r * C::SAVED * H..][..C::SAVED * H];
+                            isa.run(CellBackward::<C> {
+                                h: H,
+                                saved: saved_row,
+                                h_prev: &h_prev_all[r * H..][..H],
+                                dh,
+                                dstate: ds,
+                                dp: &mut *dp,
+                                dq: &mut *dq,
+                                dh_prev: &mut direct[i * H..][..H],
+                                kind: PhantomData,
+                            });
+                            dq_step[i * g..][..g].copy_from_slice(if C::FOLDS_HIDDEN_BIAS { dp } else { dq });
                         }
-                        let dp = &mut dp_all[r * g..][..g];
-                        let dq: &mut [f32] = if C::FOLDS_HIDDEN_BIAS { &mut [] } else { &mut dq_own[r * g..][..g] };
-                        let saved_row = &cell_saved[r * C::SAVED * H..][..C::SAVED * H];
-                        isa.run(CellBackward::<C> {
-                            h: H,
-                            saved: saved_row,
-                            h_prev: &h_prev_all[r * H..][..H],
-                            dh,
-                            dstate: ds,
-                            dp: &mut *dp,
-                            dq: &mut *dq,
-                            dh_prev: &mut direct[i * H..][..H],
-                            kind: PhantomData,
-                        });
-                        dq_step[i * g..][..g].copy_from_slice(if C::FOLDS_HIDDEN_BIAS { dp } else { dq });
-                    }
-                    // The previous step's hidden-state gradient: through W_hh, plus the part that is not.
-                    gemm(MatRef::row_major(dq_step, n, g), MatRef::row_major(w_hh, g, H), 0.0, through);
-                    for i in 0..n {
-                        let ds = &mut dstate[i * C::STATES * H..][..H];
-                        for ((v, &a), &b) in ds.iter_mut().zip(&direct[i * H..][..H]).zip(&through[i * H..][..H]) {
-                            *v = a + b;
+                        // The previous step's hidden-state gradient: through W_hh, plus the part that is not.
+                        gemm_packed(MatRef::row_major(dq_step, n, g), w_hh, 0.0, through);
+                        for i in 0..n {
+                            let ds = &mut dstate[i * C::STATES * H..][..H];
+                            for ((v, &a), &b) in ds.iter_mut().zip(&direct[i * H..][..H]).zip(&through[i * H..][..H]) {
+                                *v = a + b;
+                            }
                         }
                     }
-                }
+                });
                 // The weight and bias gradients of every step at once.
                 let dq_all: &[f32] = if C::FOLDS_HIDDEN_BIAS { dp_all } else { dq_own };
                 let own = &mut grads[Self::block_start(l, d)..][..Self::block(l)];
