@@ -1,6 +1,6 @@
 //! A character-level language model: a 2-layer LSTM of 256 units reads a text one character at a time (one-hot)
 //! and predicts the next character at every step (cross-entropy over every step). Trained by truncated
-//! backpropagation through time: each training sequence of 1,000 characters is cut into windows of 100 steps, the
+//! backpropagation through time: each training sequence of 1,000 characters is cut into windows of 50 steps, the
 //! state carried from one window to the next. The last 5 % of the text is held out; the example reports its bits
 //! per character and prints text sampled one character at a time with the streaming API (`step`) at two
 //! temperatures.
@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 const VOCAB: usize = 64;
 /// Characters per training sequence, and per window of truncated backpropagation.
 const SEQUENCE: usize = 1000;
-const WINDOW: usize = 100;
+const WINDOW: usize = 50;
 
 network! {
     /// Two stacked LSTM layers and a per-step `Linear` to the next character's logits.
@@ -85,7 +85,7 @@ fn sample(net: &mut CharLstm, alphabet: &[char], prompt: &str, length: usize, te
 }
 
 fn main() {
-    let args = common::parse("char_rnn", "data/kjv-pentateuch", 3);
+    let args = common::parse("char_rnn", "data/kjv-pentateuch", 10);
     let path = text_file(&args.data);
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| common::fail(format!("{}: {e}", path.display())));
     let mut alphabet: Vec<char> = text.chars().collect();
@@ -116,7 +116,8 @@ fn main() {
     let mut adam = Adam::new(AdamConfig { lr: 2e-3, ..Default::default() });
     let config = TrainConfig {
         epochs: args.epochs,
-        batch_size: 32,
+        // Two chunks of 32 sequences: one per core.
+        batch_size: 64,
         shuffle: Some(11),
         tbptt: Some(WINDOW),
         regularization: Regularization { clip_norm: Some(1.0), ..Default::default() },

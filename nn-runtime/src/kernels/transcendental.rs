@@ -38,7 +38,7 @@ const TANH_TAYLOR: [f32; 9] = [
 /// `eˣ`.
 #[inline(always)]
 pub fn exp(x: f32) -> f32 {
-    // Clamping keeps the exponent arithmetic in range; a NaN is restored at the end.
+    // Clamping keeps the exponent arithmetic in range; a NaN stays NaN through it and everything below.
     let c = x.clamp(EXP_LOWEST, EXP_HIGHEST);
     let shifted = c * LOG2_E + ROUNDER;
     let n = shifted - ROUNDER;
@@ -50,12 +50,7 @@ pub fn exp(x: f32) -> f32 {
     // or overflows to ∞ as the true value does.
     let half = n_int >> 1;
     let scale = |e: i32| f32::from_bits(((e + 127) as u32) << 23);
-    let y = p * scale(half) * scale(n_int - half);
-    if x.is_nan() {
-        x
-    } else {
-        y
-    }
+    p * scale(half) * scale(n_int - half)
 }
 
 /// The logistic function: `1/(1 + e⁻ˣ)` for `x ≥ 0`, `eˣ/(1 + eˣ)` below, so the exponential never overflows

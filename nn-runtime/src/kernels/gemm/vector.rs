@@ -41,6 +41,9 @@ impl Kernel for Gemv<'_> {
     }
 }
 
+/// Columns of B whose dot products with `a` run side by side.
+const COLUMNS: usize = 8;
+
 /// # Safety
 /// `S` must be supported by the CPU; B elements at `p·rs + j·cs` (p < a.len(), j < c.len()) must be readable, and
 /// `rs == 1 || cs == 1`.
@@ -48,18 +51,18 @@ impl Kernel for Gemv<'_> {
 unsafe fn body<S: Simd>(a: &[f32], b: *const f32, rs: usize, cs: usize, accumulate: bool, c: &mut [f32]) {
     let (k, l) = (a.len(), S::LANES);
     if rs == 1 {
-        // Column j of B is contiguous: c[j] = a · B[:, j], four columns at a time so that each load of `a`
-        // feeds four independent multiply-add chains (one column alone is bound by the FMA latency, and its
-        // horizontal sum costs as much as a short dot product).
+        // Column j of B is contiguous: c[j] = a · B[:, j], eight columns at a time so that each load of `a`
+        // feeds eight independent multiply-add chains (one column alone is bound by the FMA latency, and its
+        // horizontal sum costs as much as a short dot product; four chains left half the FMA units idle).
         let vectors = k / l * l;
         let mut j = 0;
         while j < c.len() {
-            let cols = (c.len() - j).min(4);
-            // SAFETY: columns j..j + cols span b[(j + t)·cs ..][..k], readable by the contract; a missing fourth
-            // column repeats the last real one (its sum is dropped).
-            let col: [*const f32; 4] = std::array::from_fn(|t| unsafe { b.add((j + t.min(cols - 1)) * cs) });
+            let cols = (c.len() - j).min(COLUMNS);
+            // SAFETY: columns j..j + cols span b[(j + t)·cs ..][..k], readable by the contract; missing columns
+            // repeat the last real one (their sums are dropped).
+            let col: [*const f32; COLUMNS] = std::array::from_fn(|t| unsafe { b.add((j + t.min(cols - 1)) * cs) });
             // SAFETY: `S` is supported (the contract).
-            let mut acc = [unsafe { S::zero() }; 4];
+            let mut acc = [unsafe { S::zero() }; COLUMNS];
             let mut p = 0;
             while p < vectors {
                 // SAFETY: p + l ≤ k, inside `a` and every column.
