@@ -330,3 +330,42 @@ fn streaming_one_step_at_a_time_gives_the_whole_sequences_outputs() {
     }
     println!("streaming differs from whole sequences by at most {worst} ulps");
 }
+
+network! {
+    /// Two stacked GRU layers with dropout between them, read to one class per sequence.
+    struct DroppedGru {
+        Input<Seq, 3> -> gru: GRU<3, 8, layers = 2, dropout = 0.3> -> Last -> fc: Linear<8, 2>
+    }
+}
+
+#[test]
+fn whole_sequence_training_with_recurrent_dropout_resumes_bit_for_bit() {
+    let lengths: Vec<usize> = (0..24).map(|i| 2 + (i * 7) % 9).collect();
+    let xs = sequences::<3>(&lengths, 8);
+    let labels = xs.iter().map(|x| usize::from(x.iter().map(|v| v[1]).sum::<f32>() > 0.0)).collect();
+    let data = Dataset::new(xs, labels).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let config = |epochs, file: &str| TrainConfig {
+        epochs,
+        batch_size: 8,
+        shuffle: Some(2),
+        verbose: false,
+        progress: false,
+        checkpoint: Some(dir.path().join(file)),
+        resume: true,
+        ..TrainConfig::default()
+    };
+    let adam = || Adam::new(AdamConfig { lr: 1e-2, ..AdamConfig::default() });
+    let mut straight = DroppedGru::new(4);
+    let full = fit(&mut straight, &mut adam(), &CrossEntropy, &data, Some(&data), &config(4, "a.ckpt")).unwrap();
+    let mut first = DroppedGru::new(4);
+    fit(&mut first, &mut adam(), &CrossEntropy, &data, Some(&data), &config(2, "b.ckpt")).unwrap();
+    // A fresh network and optimizer, as a new process would have, continued from the file.
+    let mut resumed = DroppedGru::new(77);
+    let rest = fit(&mut resumed, &mut adam(), &CrossEntropy, &data, Some(&data), &config(4, "b.ckpt")).unwrap();
+    assert_eq!(rest.resumed_epochs, 2);
+    assert_eq!(resumed.params.to_vec(), straight.params.to_vec(), "bit-identical parameters after resuming");
+    let losses = |h: &nn::train::History| h.epochs.iter().map(|r| r.train_loss.to_bits()).collect::<Vec<_>>();
+    // The resumed epochs draw the dropout masks the uninterrupted run drew: the same losses, bit for bit.
+    assert_eq!(losses(&rest), losses(&full));
+}

@@ -113,3 +113,24 @@ fn penalties_and_max_norm_spare_batch_norm_scales_and_prelu_slopes() {
     assert!(grads[fc.offset..fc.offset + fc.len()].iter().all(|&g| g > 0.0), "weight matrices are penalised");
     assert!(net.param("fc.weight").unwrap().iter().all(|&v| v < 9.0), "and constrained");
 }
+
+network! {
+    struct Recurrent {
+        Input<Seq, 3> -> lstm: LSTM<3, 4, bidirectional = true> -> Last -> out: Linear<8, 2>
+    }
+}
+
+#[test]
+fn penalties_and_max_norm_reach_recurrent_weight_matrices_but_not_their_biases() {
+    let mut net = Recurrent::new(0);
+    net.params.iter_mut().for_each(|p| *p = 9.0);
+    let mut grads = vec![0.0; Recurrent::PARAMS];
+    add_weight_penalty::<Recurrent>(&net.params, &mut grads, 0.1, 0.1);
+    apply_max_norm::<Recurrent>(&mut net.params, 1.0);
+    for t in Recurrent::TENSORS {
+        let penalised = grads[t.offset..t.offset + t.len()].iter().all(|&g| g > 0.0);
+        let constrained = net.param(t.name).unwrap().iter().all(|&v| v < 9.0);
+        let weight = t.name.contains(".weight");
+        assert_eq!((penalised, constrained), (weight, weight), "{}", t.name);
+    }
+}

@@ -1,6 +1,7 @@
 //! Weight penalties, weight constraints and gradient clipping, applied around an optimizer step.
 //!
-//! Penalties and constraints act on the weight matrices and kernels only (tensors named `*.weight` with at least
+//! Penalties and constraints act on the weight matrices and kernels only (tensors named `*.weight`, and a recurrent
+//! layer's `*.weight_ih_l{k}` and `*.weight_hh_l{k}` — each row one gate unit's incoming weights —, with at least
 //! two dimensions): not on biases, nor on one-dimensional weights such as batch norm's scale γ or PReLU's slopes,
 //! as is usual. A weight tensor's first dimension is its output units: a unit's incoming weights are one row of
 //! `[out, ...]`.
@@ -99,7 +100,13 @@ pub fn apply_max_norm<N: Network>(params: &mut [f32], c: f32) {
     }
 }
 
-/// Whether penalties and constraints apply to `t`: a `*.weight` with at least two dimensions.
+/// Whether penalties and constraints apply to `t`: a weight ([`is_weight`]) with at least two dimensions.
 fn is_weight_matrix(t: &crate::TensorInfo) -> bool {
-    t.name.ends_with(".weight") && t.shape.len() >= 2
+    is_weight(t.name) && t.shape.len() >= 2
+}
+
+/// Whether a tensor name is a weight rather than a bias or buffer: its last part is `weight`, or for a recurrent
+/// layer `weight_ih_l{k}` / `weight_hh_l{k}` (and `_reverse`).
+pub(crate) fn is_weight(name: &str) -> bool {
+    name.rsplit('.').next().is_some_and(|last| last == "weight" || last.starts_with("weight_"))
 }

@@ -2,7 +2,7 @@
 //!
 //! Each is straight-line Rust — multiplies, adds, minimum and maximum, selects and integer bit tricks, no branch
 //! and no call — so that a loop applying it over a row, inlined into a kernel that
-//! [`Isa::run`](super::Isa::run) compiles for AVX2 or NEON, becomes vector code (libm's `expf`/`tanhf` are a call
+//! `Isa::run` compiles for AVX2 or NEON, becomes vector code (libm's `expf`/`tanhf` are a call
 //! per value). They use no fused multiply-add, so every instruction set computes the same bits. Accuracy,
 //! measured against `f64` in the tests over the whole range: `exp` within 2 ulp, `sigmoid` within 3, `tanh`
 //! within 2; ±∞ and NaN as libm (`exp(−∞) = 0`, `exp(∞) = ∞`, `σ(±∞) = 1, 0`, `tanh(±∞) = ±1`, NaN in gives NaN

@@ -57,8 +57,12 @@ pub(super) fn print_epoch(r: &EpochRecord, epochs: usize) {
     }
     line += &format!("  ({:.1} s)", r.seconds);
     println!("{line}");
-    let weights: Vec<String> =
-        r.update_ratios.iter().filter(|(n, _)| n.ends_with("weight")).map(|(n, v)| format!("{n} {v:.1e}")).collect();
+    let weights: Vec<String> = r
+        .update_ratios
+        .iter()
+        .filter(|(n, _)| crate::regularize::is_weight(n))
+        .map(|(n, v)| format!("{n} {v:.1e}"))
+        .collect();
     if !weights.is_empty() {
         println!("           update/weight: {}", weights.join(", "));
     }

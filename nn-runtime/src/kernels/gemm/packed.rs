@@ -57,8 +57,8 @@ thread_local! {
 }
 
 /// A right-hand operand packed once into the micro-kernel's panels, for many products that share it (a recurrent
-/// layer's `W_hh`, multiplied by a new hidden state every step). Made by [`with_packed`], used by
-/// [`gemm_packed`].
+/// layer's `W_hh`, multiplied by a new hidden state every step). Made by [`with_packed`](super::with_packed), used by
+/// [`gemm_packed`](super::gemm_packed).
 pub struct PackedB<'a> {
     /// The operand itself, for products that do not use the panels (a single row goes to the matrix-vector
     /// path, as [`gemm`](super::gemm) sends it).

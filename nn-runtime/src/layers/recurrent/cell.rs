@@ -27,7 +27,7 @@ pub trait Cell: Copy + Default + Send + Sync + 'static {
 
     /// One step: `hidden` (and, for an LSTM, `cell`; empty for the others), the previous state, become the new
     /// one; `saved` (`SAVED·H`) receives what backward needs. Implementations are `#[inline(always)]`, so that
-    /// [`CellForward`] compiles them for its instruction set.
+    /// the layer's step kernel compiles them for its instruction set.
     fn forward(h: usize, p: &[f32], q: &[f32], hidden: &mut [f32], cell: &mut [f32], saved: &mut [f32]);
 
     /// One step back: `dh` is the gradient of the step's hidden state (from the output and the next step),
