@@ -4,7 +4,7 @@
 
 use super::Group;
 use candle_core::{DType, Device, IndexOp, Module, Tensor, D};
-use candle_nn::rnn::{Direction, GRUConfig, LSTMConfig, GRU, LSTM, RNN};
+use candle_nn::rnn::{Direction, GRUConfig, LSTMConfig, LSTMState, GRU, LSTM, RNN};
 use candle_nn::{gru, linear, loss, lstm, Linear, Optimizer, VarBuilder, VarMap, SGD};
 use std::hint::black_box;
 
@@ -127,14 +127,17 @@ pub fn lstm_infer(g: &mut Group<'_>, x: &[f32], batch: usize) {
     g.bench_function("candle", |b| b.iter(|| black_box(model.forward(&x).expect("forward"))));
 }
 
-/// One step of the LSTM network on one sample, the state carried from call to call.
+/// One step of the LSTM network on one sample, the state carried from call to call. The state is detached each
+/// step: the weights are variables, so each step's state would otherwise hold the graph of every step before it
+/// (and dropping a chain of a few hundred thousand overflows the stack).
 pub fn lstm_step(g: &mut Group<'_>, x: &[f32]) {
     let (_varmap, model) = model::<LstmNet>();
     let x = Tensor::from_slice(&x[..28], &[1, 28], &Device::Cpu).expect("input tensor");
     let mut state = model.lstm.zero_state(1).expect("state");
     g.bench_function("candle", |b| {
         b.iter(|| {
-            state = model.lstm.step(&x, &state).expect("step");
+            let next = model.lstm.step(&x, &state).expect("step");
+            state = LSTMState::new(next.h().detach(), next.c().detach());
             black_box(model.fc.forward(state.h()).expect("output"))
         })
     });
