@@ -70,7 +70,7 @@ impl Mlp {
     }
 }
 
-fn labels(y: &[usize], device: &Device) -> Tensor<1, Int> {
+pub(super) fn labels(y: &[usize], device: &Device) -> Tensor<1, Int> {
     let y: Vec<i64> = y.iter().map(|&v| v as i64).collect();
     let n = y.len();
     Tensor::from_data(TensorData::new(y, [n]), device)
@@ -94,6 +94,7 @@ macro_rules! bench_train {
         });
     }};
 }
+pub(super) use bench_train;
 
 pub fn lenet_train(g: &mut Group<'_>, x: &[f32], y: &[usize], batch: usize, lr: f32) {
     let device = Device::flex().autodiff();

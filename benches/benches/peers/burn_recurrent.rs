@@ -1,12 +1,13 @@
 //! The recurrent workloads in burn 0.22 (Flex backend): its `Lstm`, `Gru` and `BiLstm` modules as its book and
 //! module docs show them, a `Linear` on the last step, autodiff and SGD for training.
 
+use super::burn_impl::{bench_train, labels};
 use super::Group;
 use burn::module::Module;
 use burn::nn::loss::CrossEntropyLossConfig;
 use burn::nn::{BiLstm, BiLstmConfig, Gru, GruConfig, Linear, LinearConfig, Lstm, LstmConfig, LstmState};
 use burn::optim::{GradientsParams, SgdConfig};
-use burn::tensor::{Device, Int, Tensor, TensorData};
+use burn::tensor::{Device, Tensor, TensorData};
 use std::hint::black_box;
 
 /// The last step of a `[batch, steps, features]` output as `[batch, features]`.
@@ -69,46 +70,23 @@ impl BiLstm2 {
     }
 }
 
-fn labels(y: &[usize], device: &Device) -> Tensor<1, Int> {
-    let y: Vec<i64> = y.iter().map(|&v| v as i64).collect();
-    let n = y.len();
-    Tensor::from_data(TensorData::new(y, [n]), device)
-}
-
 fn sequences(x: &[f32], batch: usize, device: &Device) -> Tensor<3> {
     Tensor::from_data(TensorData::new(x.to_vec(), [batch, 28, 28]), device)
 }
 
-/// Times SGD steps of `$model` on sequences `$x` and labels `$y`.
-macro_rules! bench_train {
-    ($g:expr, $model:ident, $x:expr, $y:expr, $batch:expr, $lr:expr) => {{
-        let device = Device::flex().autodiff();
-        let mut model = Some($model::new(&device));
-        let mut optim = SgdConfig::new().init();
-        let loss_fn = CrossEntropyLossConfig::new().init(&device);
-        let (x, y) = (sequences($x, $batch, &device), labels($y, &device));
-        $g.bench_function("burn", |b| {
-            b.iter(|| {
-                let m = model.take().expect("model");
-                let loss = loss_fn.forward(m.forward(x.clone()), y.clone());
-                let grads = GradientsParams::from_grads(loss.backward(), &m);
-                model = Some(optim.step(f64::from($lr), m, grads));
-                black_box(loss);
-            })
-        });
-    }};
-}
-
 pub fn lstm_train(g: &mut Group<'_>, x: &[f32], y: &[usize], batch: usize, lr: f32) {
-    bench_train!(g, LstmNet, x, y, batch, lr);
+    let device = Device::flex().autodiff();
+    bench_train!(g, device, LstmNet::new(&device), sequences(x, batch, &device), y, lr);
 }
 
 pub fn gru_train(g: &mut Group<'_>, x: &[f32], y: &[usize], batch: usize, lr: f32) {
-    bench_train!(g, GruNet, x, y, batch, lr);
+    let device = Device::flex().autodiff();
+    bench_train!(g, device, GruNet::new(&device), sequences(x, batch, &device), y, lr);
 }
 
 pub fn bilstm2_train(g: &mut Group<'_>, x: &[f32], y: &[usize], batch: usize, lr: f32) {
-    bench_train!(g, BiLstm2, x, y, batch, lr);
+    let device = Device::flex().autodiff();
+    bench_train!(g, device, BiLstm2::new(&device), sequences(x, batch, &device), y, lr);
 }
 
 pub fn lstm_infer(g: &mut Group<'_>, x: &[f32], batch: usize) {

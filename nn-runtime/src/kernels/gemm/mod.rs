@@ -115,13 +115,27 @@ fn prologue(a: &MatRef<'_>, b: &MatRef<'_>, beta: f32, c: &mut [f32]) -> Option<
     (m > 0 && n > 0 && k > 0).then_some(beta != 0.0)
 }
 
+/// Values a buffer needs to hold a `k × n` right-hand operand packed by [`with_packed`], on any instruction set.
+pub const fn packed_len(k: usize, n: usize) -> usize {
+    packed::packed_len(k, n)
+}
+
 /// Runs `f` with `b` prepared for `products` products [`gemm_packed`] of `rows` rows each that share it as their
 /// right-hand operand — a recurrent layer's hidden-to-hidden weights, multiplied by a new state at every time
 /// step. When that pays (more than one product, more than one row each), `b` is packed once into the product's
-/// panel layout, in a buffer of the calling thread's that grows on first use only; otherwise each product packs
-/// as [`gemm`] does. The results are those of [`gemm`], bit for bit.
-pub fn with_packed<R>(b: MatRef<'_>, rows: usize, products: usize, f: impl FnOnce(&PackedB<'_>) -> R) -> R {
-    packed::with_packed(active(), b, rows > 1 && products > 1, f)
+/// panel layout in `buffer`; otherwise each product packs as [`gemm`] does. The results are those of [`gemm`],
+/// bit for bit.
+///
+/// # Panics
+/// If `buffer` holds fewer than [`packed_len`]`(b.rows(), b.cols())` values.
+pub fn with_packed<R>(
+    b: MatRef<'_>,
+    rows: usize,
+    products: usize,
+    buffer: &mut [f32],
+    f: impl FnOnce(&PackedB<'_>) -> R,
+) -> R {
+    packed::with_packed(active(), b, rows > 1 && products > 1, buffer, f)
 }
 
 /// [`gemm`] with the right-hand operand prepared by [`with_packed`]: `c = beta * c + a · b`.

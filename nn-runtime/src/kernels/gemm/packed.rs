@@ -51,11 +51,6 @@ pub(super) fn gemm(isa: Isa, a: MatRef<'_>, b: MatRef<'_>, accumulate: bool, c: 
     });
 }
 
-thread_local! {
-    /// The panels of [`with_packed`]'s B, grown on first use and reused.
-    static PREPACKED: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
-}
-
 /// A right-hand operand packed once into the micro-kernel's panels, for many products that share it (a recurrent
 /// layer's `W_hh`, multiplied by a new hidden state every step). Made by [`with_packed`](super::with_packed), used by
 /// [`gemm_packed`](super::gemm_packed).
@@ -69,38 +64,45 @@ pub struct PackedB<'a> {
     pub(super) panels: Option<&'a [f32]>,
 }
 
-/// Packs `b` into this thread's panel buffer for `isa` if `pack`, and runs `f` with it. The buffer grows on first
-/// use only.
-pub(super) fn with_packed<R>(isa: Isa, b: MatRef<'_>, pack: bool, f: impl FnOnce(&PackedB<'_>) -> R) -> R {
+/// Values the panels of a `k × n` operand take on any instruction set: `k` rows of `n` rounded up to the widest
+/// panel, per block of `NC` columns (each a multiple of the widest panel).
+pub(super) const fn packed_len(k: usize, n: usize) -> usize {
+    k * n.div_ceil(MAX_NR) * MAX_NR
+}
+
+/// Packs `b` into `buffer` (at least [`packed_len`] values) for `isa` if `pack`, and runs `f` with it.
+pub(super) fn with_packed<R>(
+    isa: Isa,
+    b: MatRef<'_>,
+    pack: bool,
+    buffer: &mut [f32],
+    f: impl FnOnce(&PackedB<'_>) -> R,
+) -> R {
     check_view(&b);
     if !pack {
         return f(&PackedB { b, isa, panels: None });
     }
-    PREPACKED.with(|cell| {
-        let mut panels = cell.borrow_mut();
-        isa.run(PackAll { b: &b, out: &mut panels });
-        f(&PackedB { b, isa, panels: Some(&panels) })
-    })
+    let len = isa.run(PackAll { b: &b, out: buffer });
+    f(&PackedB { b, isa, panels: Some(&buffer[..len]) })
 }
 
-/// Packs every block of B, in the order [`body`] reads them: for each `NC` columns, each `KC` rows.
+/// Packs every block of B, in the order [`body`] reads them: for each `NC` columns, each `KC` rows. Returns the
+/// values written.
 struct PackAll<'a, 'b> {
     b: &'a MatRef<'a>,
-    out: &'b mut Vec<f32>,
+    out: &'b mut [f32],
 }
 
 impl Kernel for PackAll<'_, '_> {
-    type Output = ();
+    type Output = usize;
 
     #[inline(always)]
-    unsafe fn run<S: Simd>(self) {
+    unsafe fn run<S: Simd>(self) -> usize {
         let PackAll { b, out } = self;
         let nr = NV * S::LANES;
         let (k, n) = (b.rows, b.cols);
         let total: usize = (0..n).step_by(NC).map(|jc| k * NC.min(n - jc).div_ceil(nr) * nr).sum();
-        if out.len() < total {
-            out.resize(total, 0.0);
-        }
+        assert!(out.len() >= total, "a packing buffer of {} values for {total}", out.len());
         let mut offset = 0;
         for jc in (0..n).step_by(NC) {
             let nc = NC.min(n - jc);
@@ -111,6 +113,7 @@ impl Kernel for PackAll<'_, '_> {
                 offset += len;
             }
         }
+        offset
     }
 }
 

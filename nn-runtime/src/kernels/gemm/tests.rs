@@ -123,7 +123,8 @@ fn products_with_a_prepacked_operand_equal_the_plain_products_bit_for_bit() {
                 let (ad, bd) = (random_vec(m * k, seed), random_vec(k * n, seed + 1));
                 let a = if ta { MatRef::row_major(&ad, k, m).t() } else { MatRef::row_major(&ad, m, k) };
                 let b = if tb { MatRef::row_major(&bd, n, k).t() } else { MatRef::row_major(&bd, k, n) };
-                packed::with_packed(isa, b, true, |packed| {
+                let mut buffer = vec![f32::NAN; packed_len(k, n)];
+                packed::with_packed(isa, b, true, &mut buffer, |packed| {
                     for beta in [0.0, 1.0, 2.0] {
                         let start = random_vec(m * n, seed + 2);
                         let mut plain = start.clone();

@@ -19,7 +19,7 @@ pub use reduce::{FinalState, Last, MaxOverTime, MeanOverTime};
 
 use super::dropout::for_each_factor;
 use super::{Backward, Forward, Layer, Mode, Pass};
-use crate::kernels::{gemm, gemm_packed, simd, sum_rows_into, with_packed, MatRef};
+use crate::kernels::{gemm, gemm_packed, packed_len, simd, sum_rows_into, with_packed, MatRef};
 use crate::Rng;
 use std::marker::PhantomData;
 
@@ -175,6 +175,15 @@ impl<C: Cell, const IN: usize, const H: usize, const L: usize, const D: usize, c
         L * D * rows * Self::KEPT
     }
 }
+/// The larger of two sizes (in a constant).
+const fn max(a: usize, b: usize) -> usize {
+    if a > b {
+        a
+    } else {
+        b
+    }
+}
+
 /// Which row of a chunk sample `i` (of `len` steps, in a chunk of `steps`) reads at iteration `k` of a
 /// direction: `k` forward, `len − 1 − k` backward; `None` once the sample has ended.
 fn row_at(i: usize, k: usize, len: usize, steps: usize, reverse: bool) -> Option<usize> {
@@ -202,6 +211,8 @@ impl<C: Cell, const IN: usize, const H: usize, const L: usize, const D: usize, c
     const SCRATCH_PER_ROW: usize =
         if C::FOLDS_HIDDEN_BIAS { 1 } else { 2 } * Self::G + 2 * H * D + C::STATES * H + Self::G + 3 * H;
     const STATE: usize = L * D * C::STATES * H;
+    /// `W_hh` packed for the per-step products: `W_hhᵀ` (`H × G`) in forward, `W_hh` (`G × H`) in backward.
+    const SCRATCH: usize = max(packed_len(H, Self::G), packed_len(Self::G, H));
 
     fn init(&self, params: &mut [f32], _buffers: &mut [f32], rng: &mut Rng) {
         let bound = 1.0 / (H as f32).sqrt();
@@ -221,6 +232,7 @@ impl<C: Cell, const IN: usize, const H: usize, const L: usize, const D: usize, c
         let (n, steps) = (pass.samples, pass.steps);
         let (rows, g) = (n * steps, Self::G);
         let isa = simd::active();
+        let (packed, scratch) = scratch.split_at_mut(Self::SCRATCH);
         let (p_all, rest) = scratch.split_at_mut(rows * g);
         let (q, rest) = rest.split_at_mut(n * g);
         let (hidden, rest) = rest.split_at_mut(n * H);
@@ -259,7 +271,7 @@ impl<C: Cell, const IN: usize, const H: usize, const L: usize, const D: usize, c
                     }
                 }
                 // W_hh packed once for the products of every step.
-                with_packed(MatRef::row_major(w_hh, g, H).t(), n, steps, |w_hh_t| {
+                with_packed(MatRef::row_major(w_hh, g, H).t(), n, steps, packed, |w_hh_t| {
                     for k in 0..steps {
                         for i in 0..n {
                             hidden[i * H..][..H].copy_from_slice(&state[i * Self::STATE + h_at..][..H]);
@@ -310,6 +322,7 @@ impl<C: Cell, const IN: usize, const H: usize, const L: usize, const D: usize, c
         let (n, steps) = (pass.samples, pass.steps);
         let (rows, g) = (n * steps, Self::G);
         let isa = simd::active();
+        let (packed, scratch) = scratch.split_at_mut(Self::SCRATCH);
         let (dp_all, rest) = scratch.split_at_mut(rows * g);
         // A cell that adds its two projections has equal gradients for both: `dp_all` serves as `dq_all`.
         let (dq_own, rest) = rest.split_at_mut(if C::FOLDS_HIDDEN_BIAS { 0 } else { rows * g });
@@ -342,7 +355,7 @@ impl<C: Cell, const IN: usize, const H: usize, const L: usize, const D: usize, c
                     }
                 }
                 dstate.fill(0.0);
-                with_packed(MatRef::row_major(w_hh, g, H), n, steps, |w_hh| {
+                with_packed(MatRef::row_major(w_hh, g, H), n, steps, packed, |w_hh| {
                     for k in (0..steps).rev() {
                         for i in 0..n {
                             let Some(r) = row_at(i, k, length(pass, i), steps, d == 1) else {
