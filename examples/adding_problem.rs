@@ -6,7 +6,8 @@
 //! Adam 1e-3, batch 64, gradient clipped to norm 1) and prints their test MSE beside the baseline. It also measures
 //! the lecture's product of Jacobians: the norm of ∂output/∂x_t for every step t of a batch of test sequences, at
 //! initialisation and after training, plotted per step in `--out/gradient_norms_T{T}.svg` (log scale). A vanilla
-//! RNN's sensitivity to early steps shrinks geometrically with the distance; the gated cells keep it.
+//! RNN's sensitivity to early steps shrinks geometrically with the distance; the gated cells keep it. Each run's
+//! loss curves go to `--out/curves_{network}_T{T}.svg`.
 //!
 //! `cargo run --release --example adding_problem -- [--epochs N] [--out DIR]`
 
@@ -74,19 +75,22 @@ fn train<N: Network<Input = Steps, Output = [f32; 1]>>(
     name: &'static str,
     train: &Dataset<Steps, [f32; 1]>,
     test: &Dataset<Steps, [f32; 1]>,
-    epochs: usize,
+    args: &common::Args,
 ) -> Trained {
+    let steps = test.inputs[0].len();
     let mut net = N::new(3);
     net.set_parallelism(Parallelism::Threads(2)).unwrap_or_else(|e| common::fail(e));
     let probe = &test.inputs[..64];
     let before = sensitivity(&mut net, probe);
     let mut adam = Adam::new(AdamConfig { lr: 1e-3, ..Default::default() });
+    // One line per epoch for nine runs would bury the results: the curves go to files instead.
     let config = TrainConfig {
-        epochs,
+        epochs: args.epochs,
         batch_size: 64,
         shuffle: Some(3),
         regularization: Regularization { clip_norm: Some(1.0), ..Default::default() },
         verbose: false,
+        curves: Some(args.out.join(format!("curves_{}_T{steps}.svg", name.to_lowercase()))),
         ..Default::default()
     };
     let mse = fit(&mut net, &mut adam, &Mse, train, Some(test), &config)
@@ -105,9 +109,9 @@ fn main() {
         let baseline = test_set.targets.iter().map(|t| (t[0] - 1.0).powi(2)).sum::<f32>() / test_set.len() as f32;
         let started = std::time::Instant::now();
         let results = [
-            train::<VanillaRnn>("RNN", &train_set, &test_set, args.epochs),
-            train::<Lstm>("LSTM", &train_set, &test_set, args.epochs),
-            train::<Gru>("GRU", &train_set, &test_set, args.epochs),
+            train::<VanillaRnn>("RNN", &train_set, &test_set, &args),
+            train::<Lstm>("LSTM", &train_set, &test_set, &args),
+            train::<Gru>("GRU", &train_set, &test_set, &args),
         ];
         let seconds = started.elapsed().as_secs_f32();
         let mut lines = Vec::new();
