@@ -1,7 +1,8 @@
 //! Sequential MNIST: each image read as 28 steps of 28 pixels (row by row) by a vanilla RNN (tanh), an LSTM and
 //! a GRU of 128 units, a `Linear` to the 10 classes on the last step. Same seed, Adam (learning rate 1e-3),
 //! batch 64, the gradient clipped to norm 1; the vanilla RNN once more without clipping, to show what clipping
-//! buys it. Prints each network's test accuracy and seconds per epoch, writes its curves to `--out`.
+//! does to it. Prints each network's test accuracy, seconds per epoch and the largest gradient norm of each epoch
+//! (before clipping), and writes its curves to `--out`.
 //!
 //! `cargo run --release --example sequential_mnist -- [--data DIR] [--epochs N] [--out DIR]`
 
@@ -25,11 +26,13 @@ network! {
     pub struct Gru { Input<Seq<28>, 28> -> gru: GRU<28, 128> -> Last -> fc: Linear<128, 10> }
 }
 
-/// What one run gave: test accuracy (or what stopped it) and seconds per epoch.
+/// What one run gave: test accuracy (or what stopped it), seconds per epoch, and each epoch's largest gradient
+/// norm before clipping.
 struct Outcome {
     name: &'static str,
     result: std::result::Result<f32, String>,
     seconds_per_epoch: f32,
+    gradients: Vec<f32>,
 }
 
 fn run<N>(
@@ -65,11 +68,12 @@ where
                 name,
                 result: evaluate(&mut net, test, &CrossEntropy).map(|e| e.accuracy).map_err(|e| e.to_string()),
                 seconds_per_epoch: history.epochs.iter().map(|r| r.seconds).sum::<f32>() / epochs,
+                gradients: history.epochs.iter().filter_map(|r| r.largest_gradient).collect(),
             };
         }
         Err(e) => Err(e.to_string()),
     };
-    Outcome { name, result, seconds_per_epoch: seconds / args.epochs as f32 }
+    Outcome { name, result, seconds_per_epoch: seconds / args.epochs as f32, gradients: Vec::new() }
 }
 
 fn main() {
@@ -86,10 +90,13 @@ fn main() {
         run::<Lstm>("LSTM", Some(1.0), data, &args),
         run::<Gru>("GRU", Some(1.0), data, &args),
     ];
-    println!("\n| network | test accuracy | seconds per epoch |\n|---|---:|---:|");
+    println!(
+        "\n| network | test accuracy | seconds per epoch | largest gradient norm, by epoch |\n|---|---:|---:|---|"
+    );
     for o in &outcomes {
         let result = o.result.as_ref().map_or_else(|e| format!("stopped: {e}"), |a| format!("{a:.4}"));
-        println!("| {} | {result} | {:.1} |", o.name, o.seconds_per_epoch);
+        let norms: Vec<String> = o.gradients.iter().map(|g| format!("{g:.2}")).collect();
+        println!("| {} | {result} | {:.1} | {} |", o.name, o.seconds_per_epoch, norms.join(", "));
     }
     let summary: Vec<String> = outcomes
         .iter()

@@ -81,6 +81,18 @@ fn fit_applies_max_norm_penalties_and_clipping() {
     let r = Regularization { l2: 1e-2, max_norm: Some(0.5), clip_norm: Some(1.0), ..Default::default() };
     let history = fit(&mut constrained, &mut opt, &CrossEntropy, &train, Some(&test), &quiet(r)).unwrap();
     assert!(history.last().unwrap().valid_accuracy.unwrap() > 0.6);
+    // The largest gradient norm of an epoch is measured before clipping: above the clip (1) here, and at least
+    // the first step's norm, recomputed on the first batch (the run is not shuffled).
+    let mut fresh = Mlp::new(3);
+    fresh.train();
+    let first: Vec<usize> = (0..32).collect();
+    let (xs, ts): (Vec<_>, Vec<_>) = first.iter().map(|&i| (train.inputs[i], train.targets[i])).unzip();
+    fresh.loss_and_grad(&xs, &ts, &CrossEntropy).unwrap();
+    let mut grads = fresh.grads().to_vec();
+    nn::regularize::add_weight_penalty::<Mlp>(&fresh.params, &mut grads, 0.0, 1e-2);
+    let first_norm = nn::regularize::grad_norm(&grads);
+    let largest = history.epochs[0].largest_gradient.unwrap();
+    assert!(largest >= first_norm && largest > 1.0, "largest {largest}, first step {first_norm}");
     let max_row = |net: &Mlp| {
         net.fc1.weight(&net.params).iter().map(|w| w.iter().map(|v| v * v).sum::<f32>().sqrt()).fold(0.0, f32::max)
     };

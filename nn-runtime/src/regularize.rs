@@ -71,9 +71,14 @@ pub fn add_weight_penalty<N: Network>(params: &[f32], grads: &mut [f32], l1: f32
     penalty as f32
 }
 
+/// The global L2 norm of `grads` (summed in f64).
+pub fn grad_norm(grads: &[f32]) -> f32 {
+    grads.iter().map(|&g| f64::from(g) * f64::from(g)).sum::<f64>().sqrt() as f32
+}
+
 /// Scales `grads` so their global L2 norm is at most `max_norm`; returns the norm before clipping.
 pub fn clip_grad_norm(grads: &mut [f32], max_norm: f32) -> f32 {
-    let norm = grads.iter().map(|&g| f64::from(g) * f64::from(g)).sum::<f64>().sqrt() as f32;
+    let norm = grad_norm(grads);
     if norm > max_norm {
         let scale = max_norm / (norm + 1e-6);
         grads.iter_mut().for_each(|g| *g *= scale);

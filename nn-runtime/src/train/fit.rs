@@ -9,7 +9,7 @@ use crate::data::{Augment, Dataset, Loader};
 use crate::loss::Loss;
 use crate::net::{Mode, Network};
 use crate::optim::Optimizer;
-use crate::regularize::{add_weight_penalty, apply_max_norm, clip_grad_norm, clip_grad_value};
+use crate::regularize::{add_weight_penalty, apply_max_norm, clip_grad_norm, clip_grad_value, grad_norm};
 use crate::{Error, Result};
 use std::time::Instant;
 
@@ -37,6 +37,8 @@ pub(super) struct Fit<'a, N: Network, L: Loss<N::Output>, O> {
     before: Vec<f32>,
     /// The windows of truncated backpropagation through time, if the run trains in windows.
     windows: Windows<N, L::Target>,
+    /// The largest gradient norm (before clipping) of the epoch's steps so far.
+    largest_gradient: f32,
 }
 
 impl<'a, N, L, O> Fit<'a, N, L, O>
@@ -79,6 +81,7 @@ where
             ts,
             before,
             windows: Windows::default(),
+            largest_gradient: 0.0,
         };
         fit.resume()?;
         Ok(fit)
@@ -141,6 +144,7 @@ where
         let steps = loader.batches_per_epoch();
         let (mut sum, mut seen) = (0.0f64, 0usize);
         let mut ratios = Vec::new();
+        self.largest_gradient = 0.0;
         self.net.set_mode(Mode::Train);
         for (step, batch) in loader.epoch(epoch).enumerate() {
             let last = step + 1 == steps;
@@ -232,6 +236,8 @@ where
         let r = &self.config.regularization;
         let parts = self.net.parts_mut();
         let penalty = add_weight_penalty::<N>(parts.params, parts.grads, r.l1, r.l2);
+        // Before any clipping: what the step computed (NaN is caught after this, with the tensor named).
+        self.largest_gradient = self.largest_gradient.max(grad_norm(parts.grads));
         if let Some(c) = r.clip_value {
             clip_grad_value(parts.grads, c);
         }
@@ -264,6 +270,7 @@ where
             valid_loss: valid.map(|e| e.loss),
             valid_accuracy: valid.map(|e| e.accuracy),
             update_ratios,
+            largest_gradient: Some(self.largest_gradient),
             seconds: started.elapsed().as_secs_f32(),
         })
     }

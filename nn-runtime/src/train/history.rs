@@ -17,6 +17,9 @@ pub struct EpochRecord {
     pub valid_accuracy: Option<f32>,
     /// `‖update‖ / ‖weights‖` of each parameter tensor at the epoch's last step (about 1e-3 is healthy).
     pub update_ratios: Vec<(&'static str, f32)>,
+    /// The largest global L2 norm of a step's gradient in the epoch, before clipping: how hard clipping worked,
+    /// and the first sign of exploding gradients (`None` for epochs restored from a checkpoint written without it).
+    pub largest_gradient: Option<f32>,
     /// Wall-clock seconds of the epoch (training and evaluation).
     pub seconds: f32,
 }
@@ -49,14 +52,15 @@ impl History {
             .iter()
             .map(|r| {
                 format!(
-                    "{} {} {} {} {} {} {}",
+                    "{} {} {} {} {} {} {} {}",
                     r.epoch,
                     r.lr,
                     r.train_loss,
                     opt(r.train_accuracy),
                     opt(r.valid_loss),
                     opt(r.valid_accuracy),
-                    r.seconds
+                    r.seconds,
+                    opt(r.largest_gradient)
                 )
             })
             .collect::<Vec<_>>()
@@ -75,8 +79,9 @@ impl History {
 fn parse_record(expected: usize, line: &str) -> Result<EpochRecord, String> {
     let bad = |what: &str| format!("line {expected} (`{line}`): {what}");
     let f: Vec<&str> = line.split(' ').collect();
-    if f.len() != 7 {
-        return Err(bad(&format!("{} fields, expected 7", f.len())));
+    // The eighth field, the largest gradient norm, is absent from checkpoints written before it existed.
+    if f.len() != 7 && f.len() != 8 {
+        return Err(bad(&format!("{} fields, expected 8", f.len())));
     }
     let number = |s: &str, what: &str, ok: fn(f32) -> bool| -> Result<f32, String> {
         s.parse::<f32>().ok().filter(|&v| ok(v)).ok_or_else(|| bad(&format!("`{s}` is not {what}")))
@@ -103,5 +108,43 @@ fn parse_record(expected: usize, line: &str) -> Result<EpochRecord, String> {
         valid_accuracy: optional(f[5], "an accuracy in [0, 1]", accuracy)?,
         update_ratios: Vec::new(),
         seconds: number(f[6], "a finite time ≥ 0", |v| v.is_finite() && v >= 0.0)?,
+        largest_gradient: match f.get(7) {
+            Some(s) => optional(s, "a norm ≥ 0", |v| v.is_finite() && v >= 0.0)?,
+            None => None,
+        },
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(epoch: usize, largest_gradient: Option<f32>) -> EpochRecord {
+        EpochRecord {
+            epoch,
+            lr: 1e-3,
+            train_loss: 0.5,
+            train_accuracy: None,
+            valid_loss: Some(f32::NAN),
+            valid_accuracy: Some(0.25),
+            update_ratios: Vec::new(),
+            largest_gradient,
+            seconds: 1.5,
+        }
+    }
+
+    #[test]
+    fn the_text_form_round_trips_and_reads_the_older_seven_fields() {
+        let history = History { epochs: vec![record(1, Some(12.75)), record(2, None)], ..History::default() };
+        let back = History::from_text(&history.to_text()).unwrap();
+        assert_eq!(back[0].largest_gradient, Some(12.75));
+        assert_eq!(back[1].largest_gradient, None);
+        assert_eq!((back[0].train_loss, back[1].valid_accuracy), (0.5, Some(0.25)));
+        // A checkpoint written before the gradient norm was recorded.
+        let old = History::from_text("1 0.001 0.5 - - 0.25 1.5").unwrap();
+        assert_eq!(old[0].largest_gradient, None);
+        for bad in ["1 0.001 0.5 - - 0.25 1.5 -3", "1 0.001 0.5 - - 0.25 1.5 NaN", "1 0.001 0.5 - - 0.25 1.5 2 9"] {
+            assert!(History::from_text(bad).is_err(), "{bad}");
+        }
+    }
 }

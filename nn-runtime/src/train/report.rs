@@ -55,6 +55,9 @@ pub(super) fn print_epoch(r: &EpochRecord, epochs: usize) {
     if let (Some(l), Some(a)) = (r.valid_loss, r.valid_accuracy) {
         line += &format!("  valid loss {l:.4}  valid acc {a:.4}");
     }
+    if let Some(g) = r.largest_gradient {
+        line += &format!("  max ‖grad‖ {g:.3}");
+    }
     line += &format!("  ({:.1} s)", r.seconds);
     println!("{line}");
     let weights: Vec<String> = r
