@@ -101,6 +101,14 @@ fn main() {
     let ids: Vec<usize> = text.chars().map(|c| alphabet.binary_search(&c).expect("in the alphabet")).collect();
     let split = ids.len() * 95 / 100;
     let (train, held_out) = (sequences(&ids[..split]), sequences(&ids[split..]));
+    if held_out.is_empty() {
+        let least = (SEQUENCE + 1) * 20;
+        common::fail(format!(
+            "{} has {} characters; the 5 % held out must hold a sequence of {SEQUENCE}: at least {least}",
+            path.display(),
+            ids.len()
+        ));
+    }
     println!(
         "{}: {} characters, {} distinct; {} training sequences of {SEQUENCE}, {} held out\n{}",
         path.display(),
