@@ -79,11 +79,16 @@ pub fn grad_norm(grads: &[f32]) -> f32 {
 /// Scales `grads` so their global L2 norm is at most `max_norm`; returns the norm before clipping.
 pub fn clip_grad_norm(grads: &mut [f32], max_norm: f32) -> f32 {
     let norm = grad_norm(grads);
+    scale_to_norm(grads, norm, max_norm);
+    norm
+}
+
+/// [`clip_grad_norm`] for gradients whose norm is known already.
+pub(crate) fn scale_to_norm(grads: &mut [f32], norm: f32, max_norm: f32) {
     if norm > max_norm {
         let scale = max_norm / (norm + 1e-6);
         grads.iter_mut().for_each(|g| *g *= scale);
     }
-    norm
 }
 
 /// Clamps every gradient value to `[-clip, clip]`.

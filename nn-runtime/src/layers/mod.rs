@@ -37,7 +37,7 @@ pub use pool::{AvgPool, MaxPool};
 pub use prelu::PReLU;
 pub use recurrent::{
     Cell, FinalState, GruCell, Last, LstmCell, MaxOverTime, MeanOverTime, Recurrent, RecurrentInit, ReluRNN, RnnRelu,
-    RnnTanh, GRU, LSTM, RNN,
+    RnnTanh, StepBack, GRU, LSTM, RNN,
 };
 
 pub use crate::net::{Mode, Pass};

@@ -325,8 +325,7 @@ fn naive_conv(
 }
 
 /// A pass in eval mode, for layers that do not care.
-const EVAL: Pass<'static> =
-    Pass { mode: Mode::Eval, seed: 0, step: 0, first: 0, batch: 1, samples: 1, steps: 1, lengths: &[], backward: true };
+const EVAL: Pass<'static> = Pass::single(Mode::Eval, 0, 0, 1);
 
 #[test]
 fn conv_forward_matches_a_direct_loop_with_stride_and_padding() {

@@ -60,6 +60,8 @@ pub(crate) struct Run<'a> {
     pub pool: Option<&'a rayon::ThreadPool>,
     /// The samples' initial states, `N::PLAN.state()` values each (zeros when `None`).
     pub initial: Option<&'a [f32]>,
+    /// What the pass computes besides the forward pass.
+    pub backprop: Backprop,
 }
 
 /// The parameters and buffers the generated passes read (generated code; not for users).
@@ -159,28 +161,18 @@ fn chunk_input<'a, N: Network>(
 }
 
 /// The pass of the chunk in `slot` (chunk `c` of a batch of `batch` samples).
-fn pass<'a>(
-    run: &Run<'_>,
-    backprop: Backprop,
-    c: usize,
-    batch: usize,
-    samples: usize,
-    steps: usize,
-    lengths: &'a [usize],
-) -> Pass<'a> {
-    let (mode, seed, step, first, backward) = (run.mode, run.seed, run.step, c * CHUNK, backprop != Backprop::No);
+fn pass<'a>(run: &Run<'_>, c: usize, batch: usize, samples: usize, steps: usize, lengths: &'a [usize]) -> Pass<'a> {
+    let (mode, seed, step, first, backward) = (run.mode, run.seed, run.step, c * CHUNK, run.backprop != Backprop::No);
     Pass { mode, seed, step, first, batch, samples, steps, lengths, backward }
 }
 
 /// Runs a pass over `xs` (see the module documentation); returns the sum of `middle`'s results in chunk order,
 /// or the first error in chunk order. Nothing is allocated once the workspace holds the batch's longest sample.
-#[allow(clippy::too_many_arguments)]
 pub(crate) fn run<N: Network>(
     run: &Run<'_>,
     buffers: Buffers<'_>,
     ws: &mut Workspace,
     xs: &[N::Input],
-    backprop: Backprop,
     grads: Option<&mut [f32]>,
     middle: &impl Middle,
     collect: &mut impl FnMut(&Chunk, &Pass<'_>),
@@ -189,6 +181,7 @@ pub(crate) fn run<N: Network>(
     if chunks == 0 {
         return Ok(0.0);
     }
+    let backprop = run.backprop;
     let grads = if backprop == Backprop::No { None } else { grads };
     let staged = run.mode == Mode::Train && !N::PLAN.stages.is_empty();
     let width = if staged {
@@ -201,9 +194,9 @@ pub(crate) fn run<N: Network>(
     let rows = chunk_rows::<N>(xs);
     ws.ensure(std::any::type_name::<N>(), &N::PLAN, N::PARAMS, width, rows, backprop != Backprop::No);
     match (staged, buffers) {
-        (true, Buffers::Exclusive(buffers)) => staged_pass::<N>(run, buffers, ws, xs, backprop, grads, middle, collect),
+        (true, Buffers::Exclusive(buffers)) => staged_pass::<N>(run, buffers, ws, xs, grads, middle, collect),
         (true, Buffers::Shared(_)) => unreachable!("a training pass through whole-batch layers needs &mut buffers"),
-        (false, buffers) => fused::<N>(run, buffers.read(), ws, width, xs, backprop, grads, middle, collect),
+        (false, buffers) => fused::<N>(run, buffers.read(), ws, width, xs, grads, middle, collect),
     }
 }
 
@@ -215,11 +208,11 @@ fn fused<N: Network>(
     ws: &mut Workspace,
     width: usize,
     xs: &[N::Input],
-    backprop: Backprop,
     mut grads: Option<&mut [f32]>,
     middle: &impl Middle,
     collect: &mut impl FnMut(&Chunk, &Pass<'_>),
 ) -> Result<f64> {
+    let backprop = run.backprop;
     let chunks = xs.len().div_ceil(CHUNK);
     let model = Model { params: run.params, buffers };
     // Whole-batch layers read no statistics outside a staged pass; they get the (unused) space anyway.
@@ -229,7 +222,7 @@ fn fused<N: Network>(
         prepare::<N>(xs, c, slot, run.initial)?;
         let Slot { chunk, input, lengths, samples, steps, .. } = slot;
         let x = chunk_input::<N>(xs, c, input, *samples, *steps);
-        let p = pass(run, backprop, c, xs.len(), *samples, *steps, lengths);
+        let p = pass(run, c, xs.len(), *samples, *steps, lengths);
         N::forward_chunk(model, chunk, x, &p, stats, None);
         let result = middle(chunk, x, &p);
         if backprop != Backprop::No && result.is_ok() {
@@ -248,29 +241,28 @@ fn fused<N: Network>(
             sum_gradients(run.pool, grads, wave, start == 0);
         }
         for (i, slot) in wave.iter().enumerate() {
-            collect(&slot.chunk, &pass(run, backprop, start + i, xs.len(), slot.samples, slot.steps, &slot.lengths));
+            collect(&slot.chunk, &pass(run, start + i, xs.len(), slot.samples, slot.steps, &slot.lengths));
         }
     }
     Ok(total)
 }
 
 /// Stage by stage, every chunk on its own buffers, with the whole-batch layers' reductions between stages.
-#[allow(clippy::too_many_arguments)]
 fn staged_pass<N: Network>(
     run: &Run<'_>,
     buffers: &mut [f32],
     ws: &mut Workspace,
     xs: &[N::Input],
-    backprop: Backprop,
     grads: Option<&mut [f32]>,
     middle: &impl Middle,
     collect: &mut impl FnMut(&Chunk, &Pass<'_>),
 ) -> Result<f64> {
+    let backprop = run.backprop;
     let chunks = xs.len().div_ceil(CHUNK);
     let Workspace { slots, stats, sums, .. } = ws;
     let wss = &mut slots[..chunks];
     let stages = N::PLAN.stages;
-    let whole = pass(run, backprop, 0, xs.len(), xs.len().min(CHUNK), 1, &[]);
+    let whole = pass(run, 0, xs.len(), xs.len().min(CHUNK), 1, &[]);
     for_each_chunk(run.pool, wss, 0, &|slot: &mut Slot, c| prepare::<N>(xs, c, slot, run.initial).map(|()| 0.0));
     for slot in wss.iter_mut() {
         std::mem::replace(&mut slot.result, Ok(0.0))?;
@@ -280,7 +272,7 @@ fn staged_pass<N: Network>(
         for_each_chunk(run.pool, wss, 0, &|slot: &mut Slot, c| {
             let Slot { chunk, input, lengths, samples, steps, .. } = slot;
             let x = chunk_input::<N>(xs, c, input, *samples, *steps);
-            body(chunk, x, &pass(run, backprop, c, xs.len(), *samples, *steps, lengths))
+            body(chunk, x, &pass(run, c, xs.len(), *samples, *steps, lengths))
         });
     };
     for s in 0..=stages.len() {
@@ -321,7 +313,7 @@ fn staged_pass<N: Network>(
         sum_gradients(run.pool, grads, wss, true);
     }
     for (c, slot) in wss.iter().enumerate() {
-        collect(&slot.chunk, &pass(run, backprop, c, xs.len(), slot.samples, slot.steps, &slot.lengths));
+        collect(&slot.chunk, &pass(run, c, xs.len(), slot.samples, slot.steps, &slot.lengths));
     }
     Ok(total)
 }

@@ -618,9 +618,10 @@ fn run_mut<N: Network>(
         parallelism: *parallelism,
         pool: pool.as_deref(),
         initial,
+        backprop,
     };
     let grads = gradient.then_some(grads);
-    let result = driver::run::<N>(&settings, Buffers::Exclusive(buffers), ws, xs, backprop, grads, middle, collect);
+    let result = driver::run::<N>(&settings, Buffers::Exclusive(buffers), ws, xs, grads, middle, collect);
     if *mode == Mode::Train {
         // A counter that only keys dropout masks: wrapping after 2⁶⁴ passes is harmless, and a checkpoint may
         // restore any value.
@@ -646,8 +647,9 @@ fn run_shared<N: Network>(
         parallelism: run.parallelism,
         pool: run.pool.as_deref(),
         initial: None,
+        backprop: Backprop::No,
     };
-    driver::run::<N>(&settings, Buffers::Shared(buffers), ws, xs, Backprop::No, None, middle, collect)
+    driver::run::<N>(&settings, Buffers::Shared(buffers), ws, xs, None, middle, collect)
 }
 
 /// The mean loss of a batch, with (`backward`) or without its gradient: the sum of every sample's terms over

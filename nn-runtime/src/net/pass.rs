@@ -45,7 +45,7 @@ pub struct Pass<'a> {
 impl Pass<'static> {
     /// A pass in `mode` over a single chunk of `batch` samples without a time axis, backward included (for
     /// testing layers on their own).
-    pub fn single(mode: Mode, seed: u64, step: u64, batch: usize) -> Self {
+    pub const fn single(mode: Mode, seed: u64, step: u64, batch: usize) -> Self {
         Self { mode, seed, step, first: 0, batch, samples: batch, steps: 1, lengths: &[], backward: true }
     }
 }

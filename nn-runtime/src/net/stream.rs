@@ -28,17 +28,8 @@ fn step_on<N: Network>(model: Model<'_>, ws: &mut Workspace, x: &[f32], state: &
     ws.ensure(std::any::type_name::<N>(), &plan, N::PARAMS, 1, CHUNK, false);
     let chunk = &mut ws.slots[0].chunk;
     load_states(&plan, &mut chunk.states, 1, Some(state));
-    let pass = Pass {
-        mode: Mode::Eval,
-        seed: 0,
-        step: 0,
-        first: 0,
-        batch: 1,
-        samples: 1,
-        steps: 1,
-        lengths: &[],
-        backward: false,
-    };
+    // One step of one sample, in eval mode, with no backward pass after it.
+    let pass = Pass { backward: false, ..Pass::single(Mode::Eval, 0, 0, 1) };
     N::forward_chunk(model, chunk, x, &pass, &ws.stats, None);
     y.copy_from_slice(output::<N>(&chunk.acts, x, &pass));
     copy_states::<N>(chunk, &pass, state);

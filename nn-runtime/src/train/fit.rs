@@ -9,7 +9,9 @@ use crate::data::{Augment, Dataset, Loader};
 use crate::loss::Loss;
 use crate::net::{Mode, Network};
 use crate::optim::Optimizer;
-use crate::regularize::{add_weight_penalty, apply_max_norm, clip_grad_norm, clip_grad_value, grad_norm};
+use crate::regularize::{
+    add_weight_penalty, apply_max_norm, clip_grad_norm, clip_grad_value, grad_norm, scale_to_norm,
+};
 use crate::{Error, Result};
 use std::time::Instant;
 
@@ -203,12 +205,17 @@ where
     /// Completes a step whose loss and gradient `loss_and_grad` left: penalties and clipping, the checks that
     /// nothing became non-finite, and the update. Returns the loss with the penalties.
     fn update(&mut self, loss: f32, epoch: usize, step: usize, last: bool) -> Result<f32> {
-        let value = loss + self.regularize();
+        let (penalty, norm) = self.regularize();
+        let value = loss + penalty;
         if !value.is_finite() {
             return Err(Error::NonFiniteLoss { epoch, step, loss: value });
         }
-        if let Some(tensor) = non_finite_tensor::<N>(self.net.grads()) {
-            return Err(Error::NonFiniteGradient { epoch, step, tensor });
+        // The norm (summed in f64) is finite exactly when every gradient value was: only then is the search
+        // for the tensor to name needed. (A value clamped by `clip_value` since is finite now, and passes.)
+        if !norm.is_finite() {
+            if let Some(tensor) = non_finite_tensor::<N>(self.net.grads()) {
+                return Err(Error::NonFiniteGradient { epoch, step, tensor });
+            }
         }
         if self.history.first_loss.is_none() {
             self.history.first_loss = Some(value);
@@ -231,20 +238,23 @@ where
     }
 
     /// Adds the weight penalties to the gradient `loss_and_grad` left in the network and clips it; returns the
-    /// penalty.
-    fn regularize(&mut self) -> f32 {
+    /// penalty and the gradient's norm before clipping (the epoch's largest is kept).
+    fn regularize(&mut self) -> (f32, f32) {
         let r = &self.config.regularization;
         let parts = self.net.parts_mut();
         let penalty = add_weight_penalty::<N>(parts.params, parts.grads, r.l1, r.l2);
-        // Before any clipping: what the step computed (NaN is caught after this, with the tensor named).
-        self.largest_gradient = self.largest_gradient.max(grad_norm(parts.grads));
+        let norm = grad_norm(parts.grads);
+        self.largest_gradient = self.largest_gradient.max(norm);
         if let Some(c) = r.clip_value {
             clip_grad_value(parts.grads, c);
         }
-        if let Some(c) = r.clip_norm {
-            clip_grad_norm(parts.grads, c);
+        match (r.clip_norm, r.clip_value) {
+            // Clamped values change the norm: measure it again.
+            (Some(c), Some(_)) => _ = clip_grad_norm(parts.grads, c),
+            (Some(c), None) => scale_to_norm(parts.grads, norm, c),
+            (None, _) => {}
         }
-        penalty
+        (penalty, norm)
     }
 
     /// The epoch's record: its training loss and the measurements made after it.

@@ -30,22 +30,28 @@ pub trait Cell: Copy + Default + Send + Sync + 'static {
     /// the layer's step kernel compiles them for its instruction set.
     fn forward(h: usize, p: &[f32], q: &[f32], hidden: &mut [f32], cell: &mut [f32], saved: &mut [f32]);
 
-    /// One step back: `dh` is the gradient of the step's hidden state (from the output and the next step),
-    /// `dstate` holds the gradient of the step's cell state (LSTM) on entry and receives the previous step's.
-    /// Writes the gradients of the input projection (`dp`) and, unless [`Cell::FOLDS_HIDDEN_BIAS`], the hidden
-    /// projection (`dq`), both `GATES·H`, and `dh_prev`, the part of the previous hidden state's gradient that does not flow through `W_hh`
-    /// (the GRU's `z ⊙ dh`; zero for the others).
-    #[allow(clippy::too_many_arguments)]
-    fn backward(
-        h: usize,
-        saved: &[f32],
-        h_prev: &[f32],
-        dh: &[f32],
-        dstate: &mut [f32],
-        dp: &mut [f32],
-        dq: &mut [f32],
-        dh_prev: &mut [f32],
-    );
+    /// One step back, over the slices of `step` (see [`StepBack`]).
+    fn backward(h: usize, step: StepBack<'_>);
+}
+
+/// What one backward step of one sample reads and writes.
+pub struct StepBack<'a> {
+    /// What the forward step kept (`SAVED·H`).
+    pub saved: &'a [f32],
+    /// The step's previous hidden state.
+    pub h_prev: &'a [f32],
+    /// The gradient of the step's hidden state (from the output and the next step).
+    pub dh: &'a [f32],
+    /// The gradient of the step's cell state (LSTM) on entry; the previous step's on return.
+    pub dstate: &'a mut [f32],
+    /// Receives the gradient of the input projection (`GATES·H`).
+    pub dp: &'a mut [f32],
+    /// Receives the gradient of the hidden projection (`GATES·H`), unless [`Cell::FOLDS_HIDDEN_BIAS`] (then
+    /// empty: it equals `dp`).
+    pub dq: &'a mut [f32],
+    /// Receives the part of the previous hidden state's gradient that does not flow through `W_hh` (the GRU's
+    /// `z ⊙ dh`; zero for the others).
+    pub dh_prev: &'a mut [f32],
 }
 
 /// The Elman RNN cell with `tanh`: `h = tanh(W_ih·x + b_ih + W_hh·h + b_hh)`.
@@ -104,16 +110,8 @@ macro_rules! rnn_cell {
             }
 
             #[inline(always)]
-            fn backward(
-                h: usize,
-                saved: &[f32],
-                _h_prev: &[f32],
-                dh: &[f32],
-                _dstate: &mut [f32],
-                dp: &mut [f32],
-                _dq: &mut [f32],
-                dh_prev: &mut [f32],
-            ) {
+            fn backward(h: usize, step: StepBack<'_>) {
+                let StepBack { saved, dh, dp, dh_prev, .. } = step;
                 let (saved, dh, dp) = (&saved[..h], &dh[..h], &mut dp[..h]);
                 for j in 0..h {
                     let $y = saved[j];
@@ -154,16 +152,8 @@ impl Cell for LstmCell {
     }
 
     #[inline(always)]
-    fn backward(
-        h: usize,
-        saved: &[f32],
-        _h_prev: &[f32],
-        dh: &[f32],
-        dstate: &mut [f32],
-        dp: &mut [f32],
-        _dq: &mut [f32],
-        dh_prev: &mut [f32],
-    ) {
+    fn backward(h: usize, step: StepBack<'_>) {
+        let StepBack { saved, dh, dstate, dp, dh_prev, .. } = step;
         let [i, f, g, o, c_prev, tanh_c] = split(saved, h);
         let [di, df, dg, d_o] = split_mut(dp, h);
         let (dh, dc_next) = (&dh[..h], &mut dstate[h..2 * h]);
@@ -201,16 +191,8 @@ impl Cell for GruCell {
     }
 
     #[inline(always)]
-    fn backward(
-        h: usize,
-        saved: &[f32],
-        h_prev: &[f32],
-        dh: &[f32],
-        _dstate: &mut [f32],
-        dp: &mut [f32],
-        dq: &mut [f32],
-        dh_prev: &mut [f32],
-    ) {
+    fn backward(h: usize, step: StepBack<'_>) {
+        let StepBack { saved, h_prev, dh, dp, dq, dh_prev, .. } = step;
         let [r, z, n, qn] = split(saved, h);
         let ([dpr, dpz, dpn], [dqr, dqz, dqn]) = (split_mut(dp, h), split_mut(dq, h));
         let (dh, h_prev, dh_prev) = (&dh[..h], &h_prev[..h], &mut dh_prev[..h]);
@@ -248,13 +230,7 @@ impl<C: Cell> Kernel for CellForward<'_, C> {
 /// One backward step of one sample through [`Cell::backward`], as a kernel compiled for an instruction set.
 pub(crate) struct CellBackward<'a, C> {
     pub h: usize,
-    pub saved: &'a [f32],
-    pub h_prev: &'a [f32],
-    pub dh: &'a [f32],
-    pub dstate: &'a mut [f32],
-    pub dp: &'a mut [f32],
-    pub dq: &'a mut [f32],
-    pub dh_prev: &'a mut [f32],
+    pub step: StepBack<'a>,
     pub kind: std::marker::PhantomData<C>,
 }
 
@@ -262,6 +238,6 @@ impl<C: Cell> Kernel for CellBackward<'_, C> {
     type Output = ();
     #[inline(always)]
     unsafe fn run<S: Simd>(self) {
-        C::backward(self.h, self.saved, self.h_prev, self.dh, self.dstate, self.dp, self.dq, self.dh_prev);
+        C::backward(self.h, self.step);
     }
 }

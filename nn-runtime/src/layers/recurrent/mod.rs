@@ -13,7 +13,7 @@
 mod cell;
 mod reduce;
 
-pub use cell::{Cell, GruCell, LstmCell, RnnRelu, RnnTanh};
+pub use cell::{Cell, GruCell, LstmCell, RnnRelu, RnnTanh, StepBack};
 use cell::{CellBackward, CellForward};
 pub use reduce::{FinalState, Last, MaxOverTime, MeanOverTime};
 
@@ -373,8 +373,7 @@ impl<C: Cell, const IN: usize, const H: usize, const L: usize, const D: usize, c
                             let dp = &mut dp_all[r * g..][..g];
                             let dq: &mut [f32] = if C::FOLDS_HIDDEN_BIAS { &mut [] } else { &mut dq_own[r * g..][..g] };
                             let saved_row = &cell_saved[r * C::SAVED * H..][..C::SAVED * H];
-                            isa.run(CellBackward::<C> {
-                                h: H,
+                            let step = StepBack {
                                 saved: saved_row,
                                 h_prev: &h_prev_all[r * H..][..H],
                                 dh,
@@ -382,8 +381,8 @@ impl<C: Cell, const IN: usize, const H: usize, const L: usize, const D: usize, c
                                 dp: &mut *dp,
                                 dq: &mut *dq,
                                 dh_prev: &mut direct[i * H..][..H],
-                                kind: PhantomData,
-                            });
+                            };
+                            isa.run(CellBackward::<C> { h: H, step, kind: PhantomData });
                             dq_step[i * g..][..g].copy_from_slice(if C::FOLDS_HIDDEN_BIAS { dp } else { dq });
                         }
                         // The previous step's hidden-state gradient: through W_hh, plus the part that is not.

@@ -269,19 +269,18 @@ fn same_on_every_instruction_set<C: Cell>() {
             let mut dstate = random_vec(C::STATES * h, h as u64 + 5);
             let (mut dp, mut dh_prev) = (vec![0.0; g], vec![0.0; h]);
             let mut dq = vec![0.0; if C::FOLDS_HIDDEN_BIAS { 0 } else { g }];
+            let step = StepBack {
+                saved,
+                h_prev: &h_prev,
+                dh: &dh,
+                dstate: &mut dstate,
+                dp: &mut dp,
+                dq: &mut dq,
+                dh_prev: &mut dh_prev,
+            };
             match isa {
-                Some(isa) => isa.run(CellBackward::<C> {
-                    h,
-                    saved,
-                    h_prev: &h_prev,
-                    dh: &dh,
-                    dstate: &mut dstate,
-                    dp: &mut dp,
-                    dq: &mut dq,
-                    dh_prev: &mut dh_prev,
-                    kind: PhantomData,
-                }),
-                None => C::backward(h, saved, &h_prev, &dh, &mut dstate, &mut dp, &mut dq, &mut dh_prev),
+                Some(isa) => isa.run(CellBackward::<C> { h, step, kind: PhantomData }),
+                None => C::backward(h, step),
             }
             [dstate, dp, dq, dh_prev]
         };
