@@ -5,6 +5,7 @@
 //! size is a literal. `Flatten` emits nothing: activations are flat row-major buffers already, so its output
 //! buffer is its input buffer.
 
+mod cost;
 mod passes;
 mod placeholder;
 mod plan;
@@ -80,9 +81,11 @@ fn constants(net: &Network, checked: &Checked, plan: &Plan) -> TokenStream {
         let (ident, ty, ctor) = (passes::layer_const(l.index), runtime_path(&*l.layer), l.layer.constructor(&at));
         quote!(#[doc(hidden)] const #ident: #ty = <#ty>::#ctor;)
     });
+    let cost = cost::constants(checked, plan);
     quote! {
         impl #name {
             #(#consts)*
+            #cost
 
             /// A network with parameters initialised from `seed`.
             pub fn new(seed: u64) -> Self {
@@ -213,6 +216,11 @@ fn implementation(net: &Network, checked: &Checked, plan: &Plan) -> TokenStream 
             const TENSORS: &'static [#rt::TensorInfo] = &[#(#tensor_infos),*];
             const BUFFER_TENSORS: &'static [#rt::TensorInfo] = &[#(#buffer_infos),*];
             const INPUT_SHAPE: &'static [usize] = &[#(#input_dims),*];
+            const FORWARD_MACS: u64 = #name::FORWARD_MACS;
+            const TRAIN_MACS: u64 = #name::TRAIN_MACS;
+            const PARAM_BYTES: usize = #name::PARAM_BYTES;
+            const INFER_ACTIVATION_BYTES: usize = #name::INFER_ACTIVATION_BYTES;
+            const TRAIN_ACTIVATION_BYTES: usize = #name::TRAIN_ACTIVATION_BYTES;
             const PLAN: #rt::Plan = #plan_const;
 
             fn new(seed: u64) -> Self {

@@ -1,6 +1,8 @@
 //! `Conv2d<C_IN, C_OUT, K>`: 2-D cross-correlation with square kernels, stride and zero padding.
 
-use super::{image_input, init_option, lit, plural, sized, with_bias, Checked, Doc, Kind, Layer, Placement, Tensor};
+use super::{
+    image_input, init_option, lit, plural, sized, with_bias, Checked, Doc, Kind, Layer, Macs, Placement, Tensor,
+};
 use crate::args::Args;
 use crate::shape::Shape;
 use proc_macro2::TokenStream;
@@ -77,9 +79,23 @@ struct ConvLayer {
     init: TokenStream,
 }
 
+impl ConvLayer {
+    /// Height and width of its output.
+    fn output_size(&self) -> (usize, usize) {
+        let out = |size: usize| (size + 2 * self.padding - self.k) / self.stride + 1;
+        (out(self.h), out(self.w))
+    }
+}
+
 impl Layer for ConvLayer {
     fn tensors(&self) -> Vec<Tensor> {
         with_bias(vec![self.out, self.c, self.k, self.k], self.out, self.bias)
+    }
+
+    fn macs(&self) -> Macs {
+        // Each output value is a dot product over C_IN·K·K inputs.
+        let (oh, ow) = self.output_size();
+        Macs::product(self.c * self.k * self.k, self.out * oh * ow)
     }
 
     fn runtime_type(&self) -> TokenStream {

@@ -1,6 +1,6 @@
 //! `Linear<IN, OUT>`: `y = W·x + b`.
 
-use super::{flat_features, init_option, lit, sized, with_bias, Checked, Doc, Kind, Layer, Placement, Tensor};
+use super::{flat_features, init_option, lit, sized, with_bias, Checked, Doc, Kind, Layer, Macs, Placement, Tensor};
 use crate::args::Args;
 use crate::shape::Shape;
 use proc_macro2::TokenStream;
@@ -43,6 +43,10 @@ struct LinearLayer {
 impl Layer for LinearLayer {
     fn tensors(&self) -> Vec<Tensor> {
         with_bias(vec![self.out, self.inputs], self.out, self.bias)
+    }
+
+    fn macs(&self) -> Macs {
+        Macs::product(self.inputs, self.out)
     }
 
     fn runtime_type(&self) -> TokenStream {

@@ -1,6 +1,6 @@
 //! `Maxout<IN, OUT, PIECES>` (Goodfellow et al. 2013): each unit the max of `PIECES` affine pieces.
 
-use super::{flat_features, init_option, lit, sized, with_bias, Checked, Doc, Kind, Layer, Placement, Tensor};
+use super::{flat_features, init_option, lit, sized, with_bias, Checked, Doc, Kind, Layer, Macs, Placement, Tensor};
 use crate::args::Args;
 use crate::shape::Shape;
 use proc_macro2::TokenStream;
@@ -47,6 +47,10 @@ struct MaxoutLayer {
 impl Layer for MaxoutLayer {
     fn tensors(&self) -> Vec<Tensor> {
         with_bias(vec![self.out * self.pieces, self.inputs], self.out * self.pieces, true)
+    }
+
+    fn macs(&self) -> Macs {
+        Macs::product(self.inputs, self.out * self.pieces)
     }
 
     fn runtime_type(&self) -> TokenStream {

@@ -113,6 +113,11 @@ pub trait Layer {
         true
     }
 
+    /// Its multiply-adds per row of its input (a sample, or one time step of a sequence).
+    fn macs(&self) -> Macs {
+        Macs::default()
+    }
+
     /// Number of parameters.
     fn params(&self) -> usize {
         self.tensors().iter().map(|(_, s)| s.iter().product::<usize>()).sum()
@@ -121,6 +126,27 @@ pub trait Layer {
     /// Number of buffer values.
     fn buffer_len(&self) -> usize {
         self.buffers().iter().map(|(_, s)| s.iter().product::<usize>()).sum()
+    }
+}
+
+/// The multiply-adds of a layer's products per row of its input. Element-wise work (activations, pooling, batch
+/// norm, a recurrent cell's gate non-linearities) is not counted, as in the usual MAC counts.
+#[derive(Clone, Copy, Default)]
+pub struct Macs {
+    /// Of the forward pass.
+    pub forward: u64,
+    /// Of the backward pass without the gradient with respect to the layer's input: the weight gradient (and
+    /// what a recurrent layer backpropagates through time and between its stacked layers).
+    pub backward: u64,
+    /// Of the gradient with respect to its input, which the first layer of a training step skips.
+    pub input_grad: u64,
+}
+
+impl Macs {
+    /// A weight product of `inputs × outputs` per row: its gradients cost as much again each.
+    pub fn product(inputs: usize, outputs: usize) -> Self {
+        let n = (inputs * outputs) as u64;
+        Self { forward: n, backward: n, input_grad: n }
     }
 }
 

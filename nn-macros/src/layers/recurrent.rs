@@ -1,7 +1,9 @@
 //! `RNN<IN, HIDDEN>`, `LSTM<IN, HIDDEN>`, `GRU<IN, HIDDEN>`: stacked, optionally bidirectional recurrent layers
 //! over a sequence, with PyTorch's equations, tensor names and layouts.
 
-use super::{f32_lit, flat_features, lit, plural, sequence_input, sized, Checked, Doc, Kind, Layer, Placement, Tensor};
+use super::{
+    f32_lit, flat_features, lit, plural, sequence_input, sized, Checked, Doc, Kind, Layer, Macs, Placement, Tensor,
+};
 use crate::args::Args;
 use crate::parse::format_float;
 use crate::shape::{product, Shape, MAX_VALUES};
@@ -146,6 +148,17 @@ impl Layer for RecurrentLayer {
             }
         }
         tensors
+    }
+
+    fn macs(&self) -> Macs {
+        // Per time step, each stacked layer and direction multiplies its input and its hidden state into the
+        // gates. Backward: the weight gradients, the hidden state's gradient through time and the gradient into
+        // the stacked layers above the first, as many again; the first layer's input gradient is optional.
+        let rows = (self.gates * self.hidden * self.dirs) as u64;
+        let inputs = |l: usize| (if l == 0 { self.inputs } else { self.hidden * self.dirs }) as u64;
+        let forward: u64 = (0..self.layers).map(|l| rows * (inputs(l) + self.hidden as u64)).sum();
+        let input_grad = rows * inputs(0);
+        Macs { forward, backward: 2 * forward - input_grad, input_grad }
     }
 
     fn runtime_type(&self) -> TokenStream {

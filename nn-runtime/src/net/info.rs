@@ -12,6 +12,12 @@ pub struct LayerInfo {
     pub output_shape: &'static [usize],
     /// Number of parameters the layer owns.
     pub params: usize,
+    /// Multiply-adds of its forward pass per sample (per time step for sequences of any length), counted in the
+    /// products of `Linear`, `Conv2d`, `Maxout` and the recurrent layers (0 for the others).
+    pub forward_macs: u64,
+    /// Multiply-adds of its part of a training step per sample: forward, weight gradient and (after the first
+    /// layer with parameters) input gradient.
+    pub train_macs: u64,
 }
 
 /// One named tensor inside the flat parameter (or buffer) array, in PyTorch's naming and layout.

@@ -57,6 +57,20 @@ pub trait Network: Sized + Send + Sync {
     const BUFFER_TENSORS: &'static [TensorInfo] = &[];
     /// The shape of one input sample: `[features]` or `[channels, height, width]`.
     const INPUT_SHAPE: &'static [usize] = &[];
+    /// Multiply-adds of one forward pass per sample (per time step for sequences of any length), counted in the
+    /// products of `Linear`, `Conv2d`, `Maxout` and the recurrent layers; element-wise work is not counted. Per
+    /// layer in [`LayerInfo::forward_macs`].
+    const FORWARD_MACS: u64 = 0;
+    /// Multiply-adds of one training step per sample: the forward pass, every weight gradient, and the input
+    /// gradients of the layers after the first with parameters.
+    const TRAIN_MACS: u64 = 0;
+    /// Bytes of the weights (parameters and buffers, `f32`).
+    const PARAM_BYTES: usize = 0;
+    /// Bytes of activations the runtime keeps per sample in inference (every layer's output).
+    const INFER_ACTIVATION_BYTES: usize = 0;
+    /// Bytes of activations per sample in training: layer outputs, what layers keep for backward, and the
+    /// gradient buffers.
+    const TRAIN_ACTIVATION_BYTES: usize = 0;
 
     #[doc(hidden)]
     /// The sizes of the network's buffers and its whole-batch layers.
@@ -452,9 +466,10 @@ pub trait Network: Sized + Send + Sync {
         Some(&mut self.params_mut()[t.offset..t.offset + t.len()])
     }
 
-    /// A table of the layers with output shapes and parameter counts.
+    /// A table of the layers with output shapes, parameter counts and forward multiply-adds, then the totals and
+    /// the memory figures of the cost model ([`Network::FORWARD_MACS`] and the constants after it).
     fn summary() -> String {
-        summary::table(Self::LAYERS, Self::PARAMS)
+        summary::table::<Self>()
     }
 }
 

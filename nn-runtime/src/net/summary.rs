@@ -1,10 +1,11 @@
 //! The text table of a network's layers (`Network::summary`).
 
-use super::info::LayerInfo;
+use super::Network;
 
-/// Formats `layers` as a table with a total parameter count.
-pub fn table(layers: &[LayerInfo], total: usize) -> String {
-    let rows: Vec<[String; 4]> = layers
+/// The layers of `N` as a table — output shapes, parameters and forward multiply-adds — followed by its totals
+/// and memory figures.
+pub fn table<N: Network>() -> String {
+    let rows: Vec<[String; 5]> = N::LAYERS
         .iter()
         .map(|l| {
             let shape = l
@@ -13,24 +14,24 @@ pub fn table(layers: &[LayerInfo], total: usize) -> String {
                 .map(|&d| if d == 0 { "T".to_string() } else { d.to_string() })
                 .collect::<Vec<_>>()
                 .join("×");
-            [l.name.to_string(), l.declaration.to_string(), shape, l.params.to_string()]
+            [l.name.to_string(), l.declaration.to_string(), shape, l.params.to_string(), l.forward_macs.to_string()]
         })
         .collect();
-    let header = ["layer", "declaration", "output", "params"].map(String::from);
+    let header = ["layer", "declaration", "output", "params", "MACs"].map(String::from);
     let mut widths = header.clone().map(|h| h.chars().count());
     for row in &rows {
         for (w, cell) in widths.iter_mut().zip(row) {
             *w = (*w).max(cell.chars().count());
         }
     }
-    let line = |row: &[String; 4]| {
+    let line = |row: &[String; 5]| {
         let cells: Vec<String> = row
             .iter()
             .zip(widths)
             .enumerate()
             .map(|(i, (c, w))| {
                 let pad = " ".repeat(w - c.chars().count());
-                if i == 3 {
+                if i >= 3 {
                     format!("{pad}{c}")
                 } else {
                     format!("{c}{pad}")
@@ -44,6 +45,15 @@ pub fn table(layers: &[LayerInfo], total: usize) -> String {
         out.push('\n');
         out.push_str(&line(row));
     }
-    out.push_str(&format!("\ntotal parameters: {total}"));
+    out.push_str(&format!(
+        "\ntotal parameters: {}\nmultiply-adds per sample: {} forward, {} per training step\nbytes: {} of weights, \
+         {} of activations per sample in inference, {} in training",
+        N::PARAMS,
+        N::FORWARD_MACS,
+        N::TRAIN_MACS,
+        N::PARAM_BYTES,
+        N::INFER_ACTIVATION_BYTES,
+        N::TRAIN_ACTIVATION_BYTES
+    ));
     out
 }
