@@ -13,6 +13,7 @@ mod layers;
 mod parse;
 mod shape;
 mod suggest;
+mod weights;
 
 use proc_macro::TokenStream;
 

@@ -23,7 +23,10 @@ pub struct Networks(pub Vec<Network>);
 
 /// One `struct Name { Input<...> -> ... }` declaration.
 pub struct Network {
+    /// Its attributes but `#[weights = ...]`, which are put on the struct.
     pub attrs: Vec<Attribute>,
+    /// `#[weights = "path"]`: the attribute (errors about the file go under it) and the path.
+    pub weights: Option<(Attribute, syn::LitStr)>,
     pub vis: Visibility,
     pub name: Ident,
     /// Span of the braces, for errors about the chain as a whole.
@@ -156,7 +159,8 @@ impl Parse for Networks {
 
 impl Parse for Network {
     fn parse(input: ParseStream) -> syn::Result<Self> {
-        let attrs = input.call(Attribute::parse_outer)?;
+        let mut attrs = input.call(Attribute::parse_outer)?;
+        let weights = weights_attribute(&mut attrs)?;
         let vis = input.parse()?;
         input.parse::<Token![struct]>()?;
         let name: Ident = input.parse()?;
@@ -188,8 +192,33 @@ impl Parse for Network {
             }
             body.parse::<Token![->]>()?;
         }
-        Ok(Network { attrs, vis, name, body_span: brace.span.join(), items })
+        Ok(Network { attrs, weights, vis, name, body_span: brace.span.join(), items })
     }
+}
+
+/// Removes `#[weights = "path"]` from `attrs` and returns it (a second one, or another form, is an error).
+fn weights_attribute(attrs: &mut Vec<Attribute>) -> syn::Result<Option<(Attribute, syn::LitStr)>> {
+    let mut found = None;
+    let mut kept = Vec::new();
+    for attr in attrs.drain(..) {
+        if !attr.path().is_ident("weights") {
+            kept.push(attr);
+            continue;
+        }
+        let usage =
+            "expected `#[weights = \"path/to/weights.safetensors\"]`, a path relative to the crate's Cargo.toml";
+        let syn::Meta::NameValue(meta) = &attr.meta else { return Err(syn::Error::new_spanned(&attr, usage)) };
+        let syn::Expr::Lit(syn::ExprLit { lit: Lit::Str(path), .. }) = &meta.value else {
+            return Err(syn::Error::new_spanned(&attr, usage));
+        };
+        if found.is_some() {
+            let message = "a second `#[weights]` attribute; a network embeds one weights file";
+            return Err(syn::Error::new_spanned(&attr, message));
+        }
+        found = Some((attr.clone(), path.clone()));
+    }
+    *attrs = kept;
+    Ok(found)
 }
 
 impl Parse for Item {

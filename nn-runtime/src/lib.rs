@@ -10,6 +10,8 @@
 //! - [`Sample`] — typed samples (nested `f32` arrays) viewed as flat slices.
 
 pub mod data;
+#[doc(hidden)]
+pub mod embedded;
 mod error;
 pub mod io;
 pub mod kernels;
@@ -36,6 +38,7 @@ pub use sample::{argmax, predicted_class, view, view_mut, Example, Sample};
 /// versioning.
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::embedded;
     pub use crate::layers::max_of;
     pub use crate::net::{
         buffer, layer_io, stream_step, stream_step_mut, Chunk, Model, Pass, Plan, Runner, Stage, State, Unchecked,

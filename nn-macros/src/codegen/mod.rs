@@ -8,7 +8,7 @@
 mod cost;
 mod passes;
 mod placeholder;
-mod plan;
+pub mod plan;
 mod tables;
 
 pub use placeholder::placeholder;
@@ -29,7 +29,15 @@ pub fn network(net: &Network, checked: &Checked) -> TokenStream {
     let assertions = tables::assertions(checked, &plan);
     let implementation = implementation(net, checked, &plan);
     let streaming = streaming(net, checked);
+    let weights = net.weights.as_ref().map(|(attr, path)| {
+        let embedded = crate::weights::embed(attr, path, checked, &plan);
+        let pretrained = crate::weights::pretrained(embedded.as_ref().ok(), path);
+        let errors = embedded.err().map(|e| e.to_compile_error());
+        let name = &net.name;
+        quote!(#errors impl #name { #pretrained })
+    });
     quote! {
+        #weights
         #definition
         #constants
         #streaming
@@ -158,8 +166,8 @@ fn implementation(net: &Network, checked: &Checked, plan: &Plan) -> TokenStream 
     let (total, total_buffers) = (lit(plan.total_params), lit(plan.total_buffers));
     let state = lit(checked.layers.iter().map(|l| l.layer.state()).sum());
     let layer_infos = tables::layer_infos(checked);
-    let tensor_infos = tables::tensor_infos(checked, &plan.params_at, |l| l.tensors());
-    let buffer_infos = tables::tensor_infos(checked, &plan.buffers_at, |l| l.buffers());
+    let tensor_infos = tables::tensor_infos(checked, plan, false);
+    let buffer_infos = tables::tensor_infos(checked, plan, true);
     let input_dims = checked.input.dims().into_iter().map(lit);
     let plan_const = tables::plan(checked, plan);
     let fields = checked.layers.iter().filter(|l| l.has_field()).map(|l| {

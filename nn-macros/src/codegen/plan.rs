@@ -46,7 +46,42 @@ pub struct Step {
     pub whole_batch: Option<usize>,
 }
 
+/// A parameter or buffer tensor of the network, where it lives.
+pub struct NamedTensor {
+    /// `state_dict` name: `{layer prefix}.{suffix}`.
+    pub name: String,
+    pub shape: Vec<usize>,
+    /// Whether it is a buffer (else a parameter).
+    pub buffer: bool,
+    /// Its start in the parameter (or buffer) array.
+    pub offset: usize,
+    /// Index of its layer among the checked layers.
+    pub layer: usize,
+}
+
 impl Plan {
+    /// Every parameter tensor in order, then every buffer tensor.
+    pub fn tensors(&self, checked: &Checked) -> Vec<NamedTensor> {
+        let mut table = Vec::new();
+        for buffer in [false, true] {
+            for (index, l) in checked.layers.iter().enumerate() {
+                let mut offset = if buffer { self.buffers_at[index] } else { self.params_at[index] };
+                for (suffix, shape) in if buffer { l.layer.buffers() } else { l.layer.tensors() } {
+                    let len: usize = shape.iter().product();
+                    table.push(NamedTensor {
+                        name: format!("{}.{suffix}", l.prefix),
+                        shape,
+                        buffer,
+                        offset,
+                        layer: index,
+                    });
+                    offset += len;
+                }
+            }
+        }
+        table
+    }
+
     pub fn new(checked: &Checked) -> Self {
         let mut plan = Plan {
             steps: Vec::new(),

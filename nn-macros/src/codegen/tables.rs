@@ -4,7 +4,7 @@
 use super::cost;
 use super::plan::Plan;
 use crate::check::Checked;
-use crate::layers::{lit, runtime_path, Layer, Tensor};
+use crate::layers::{lit, runtime_path};
 use proc_macro2::{Literal, TokenStream};
 use quote::quote;
 
@@ -31,22 +31,16 @@ pub fn layer_infos(checked: &Checked) -> Vec<TokenStream> {
         .collect()
 }
 
-/// `TensorInfo` expressions for every layer's tensors as `tensors` lists them (parameters or buffers), named
-/// `{prefix}.{suffix}`, laid out from each layer's offset in the matching array.
-pub fn tensor_infos(checked: &Checked, offsets: &[usize], tensors: fn(&dyn Layer) -> Vec<Tensor>) -> Vec<TokenStream> {
+/// `TensorInfo` expressions for the parameter tensors (or, if `buffers`, the buffer tensors) in order.
+pub fn tensor_infos(checked: &Checked, plan: &Plan, buffers: bool) -> Vec<TokenStream> {
     let rt = quote!(::nn::__private);
-    let mut table = Vec::new();
-    for (l, &offset) in checked.layers.iter().zip(offsets) {
-        let mut at = offset;
-        for (suffix, shape) in tensors(&*l.layer) {
-            let name = format!("{}.{suffix}", l.prefix);
-            let len: usize = shape.iter().product();
-            let (shape, offset) = (shape.into_iter().map(lit), lit(at));
-            table.push(quote!(#rt::TensorInfo { name: #name, shape: &[#(#shape),*], offset: #offset }));
-            at += len;
-        }
-    }
-    table
+    let tensors = plan.tensors(checked).into_iter().filter(|t| t.buffer == buffers);
+    tensors
+        .map(|t| {
+            let (name, shape, offset) = (t.name, t.shape.into_iter().map(lit), lit(t.offset));
+            quote!(#rt::TensorInfo { name: #name, shape: &[#(#shape),*], offset: #offset })
+        })
+        .collect()
 }
 
 /// The `Plan` constant.

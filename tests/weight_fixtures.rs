@@ -1,0 +1,44 @@
+//! The weights files `tests/embedded_weights.rs` embeds at compile time, checked against the recipe that makes
+//! them (run with `NN_UPDATE_FIXTURES=1` to write them after changing the recipe).
+
+use nn::prelude::*;
+use std::path::Path;
+
+network! {
+    /// A small batch-norm network: its file holds buffers (`running_mean`, `running_var` and the I64
+    /// `num_batches_tracked`) besides parameters.
+    pub struct BnNet {
+        Input<1, 8, 8> -> conv: Conv2d<1, 4, 3, bias = false> -> bn: BatchNorm -> ReLU -> MaxPool<2, 2>
+        -> Flatten -> fc: Linear<36, 3>
+    }
+}
+
+/// `BnNet` after a few training steps, so that every buffer holds something other than its initial value.
+fn trained() -> BnNet {
+    let mut rng = nn::Rng::new(5, 0);
+    let xs: Vec<[[[f32; 8]; 8]; 1]> =
+        (0..64).map(|_| [std::array::from_fn(|_| std::array::from_fn(|_| rng.uniform(-1.0, 1.0)))]).collect();
+    let labels: Vec<usize> = (0..64).map(|i| i % 3).collect();
+    let mut net = BnNet::new(3);
+    let mut sgd = Sgd::new(SgdConfig { lr: 0.05, ..Default::default() });
+    for batch in 0..4 {
+        let range = batch * 16..(batch + 1) * 16;
+        net.train_step(&xs[range.clone()], &labels[range], &CrossEntropy, &mut sgd);
+    }
+    net
+}
+
+#[test]
+fn batch_norm_fixture_is_what_its_recipe_makes() {
+    let path = Path::new("tests/data/weights/bn_net.safetensors");
+    let net = trained();
+    if std::env::var_os("NN_UPDATE_FIXTURES").is_some() {
+        save_weights(&net, path).unwrap();
+    }
+    let mut stored = BnNet::new(0);
+    load_weights(&mut stored, path).expect("tests/data/weights/bn_net.safetensors loads");
+    let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+    assert_eq!(bits(stored.params()), bits(net.params()));
+    assert_eq!(bits(stored.buffers()), bits(net.buffers()));
+    assert_eq!(stored.buffers().last(), Some(&4.0), "num_batches_tracked counts the four steps");
+}
