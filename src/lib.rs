@@ -1,3 +1,4 @@
+#![cfg_attr(not(feature = "std"), no_std)]
 //! # nn — neural networks checked by the compiler
 //!
 //! Declare a network once with [`network!`]; the macro computes every tensor shape while it expands, reports any
@@ -107,10 +108,19 @@
 //! Generated code names the runtime as `::nn::__private`, so depend on this crate under its own name `nn`.
 
 pub use nn_macros::network;
+#[cfg(feature = "data")]
+pub use nn_runtime::data;
+#[cfg(feature = "io")]
+pub use nn_runtime::io;
+#[cfg(feature = "train")]
+pub use nn_runtime::train;
 pub use nn_runtime::{
-    argmax, data, io, kernels, layers, loss, optim, predicted_class, regularize, train, view, view_mut, Error, Example,
-    LayerInfo, Mode, Network, Parallelism, Params, Parts, PartsMut, Result, Rng, Sample, TensorInfo, WeightProblem,
-    Workspace, CHUNK,
+    argmax, kernels, layers, predicted_class, view, view_mut, Example, LayerInfo, Mode, Rng, Sample, TensorInfo,
+};
+#[cfg(feature = "std")]
+pub use nn_runtime::{
+    loss, optim, regularize, Error, Network, Parallelism, Params, Parts, PartsMut, Result, WeightProblem, Workspace,
+    CHUNK,
 };
 
 /// What nearly every program that declares and trains networks names: `use nn::prelude::*;`.
@@ -119,24 +129,35 @@ pub use nn_runtime::{
 /// losses, optimizers and their configurations; and the data, training and weight-file entry points a training
 /// program calls by name (`load_mnist`, `fit`, `evaluate`, `save_weights`, …) — names chosen to read as what
 /// they do at the call site, and kept here because the examples and most programs use them all. Everything else
-/// is in its module (`nn::data`, `nn::train`, `nn::io`, `nn::layers`, …).
+/// is in its module (`nn::data`, `nn::train`, `nn::io`, `nn::layers`, …). Each group is there when its feature
+/// is (see the crate's features); without `std`, the prelude holds the macro, `Mode`, `Sample` and `Example`.
 pub mod prelude {
     pub use crate::network;
+    #[cfg(feature = "data")]
     pub use nn_runtime::data::{load_cifar10, load_digits, load_idx, load_mnist, Augment, Dataset, Loader};
+    #[cfg(feature = "io")]
     pub use nn_runtime::io::{load_weights, save_weights};
     pub use nn_runtime::layers::Init;
+    #[cfg(feature = "std")]
     pub use nn_runtime::loss::{BinaryCrossEntropyWithLogits, CategoricalCrossEntropy, CrossEntropy, Loss, Mse, Nll};
+    #[cfg(feature = "std")]
     pub use nn_runtime::optim::{
         Adam, AdamConfig, AdamW, AdamWConfig, Lbfgs, LbfgsConfig, Optimizer, RmsProp, RmsPropConfig, Sgd, SgdConfig,
     };
+    #[cfg(feature = "std")]
     pub use nn_runtime::regularize::Regularization;
+    #[cfg(feature = "train")]
     pub use nn_runtime::train::{evaluate, fit, EarlyStopping, Monitor, Schedule, TrainConfig};
-    pub use nn_runtime::{Example, Mode, Network, Parallelism, Sample, Workspace};
+    pub use nn_runtime::{Example, Mode, Sample};
+    #[cfg(feature = "std")]
+    pub use nn_runtime::{Network, Parallelism, Workspace};
 }
 
 /// Items the generated code names; not part of the public API.
 #[doc(hidden)]
 pub mod __private {
     pub use nn_runtime::__private::*;
-    pub use nn_runtime::{layers, LayerInfo, Network, Params, Parts, PartsMut, Result, Rng, TensorInfo, Workspace};
+    pub use nn_runtime::{layers, LayerInfo, Mode, Rng, Sample, TensorInfo};
+    #[cfg(feature = "std")]
+    pub use nn_runtime::{Error, Network, Params, Parts, PartsMut, Result, Workspace};
 }

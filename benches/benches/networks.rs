@@ -103,6 +103,20 @@ fn lstm_step(c: &mut Criterion) {
     g.finish();
 }
 
+/// LeNet-5's `forward_static` at batch 1: one sample in a caller's buffer, no workspace, on the calling thread.
+/// `examples/embedded`'s bench times the same network built without `std`.
+fn lenet_static(c: &mut Criterion) {
+    let (flat, _) = data(1, 784);
+    let x = <[[[f32; 28]; 28]; 1]>::from_flat(&flat)[0];
+    let net = LeNet5::new(1);
+    let mut buffer = vec![0.0; LeNet5::STATIC_FLOATS];
+    let buffer: &mut [f32; LeNet5::STATIC_FLOATS] = buffer.as_mut_slice().try_into().expect("STATIC_FLOATS values");
+    let mut g = c.benchmark_group("lenet5_static_b1");
+    g.throughput(Throughput::Elements(1));
+    g.bench_function("nn forward_static", |b| b.iter(|| black_box(net.forward_static(black_box(&x), buffer))));
+    g.finish();
+}
+
 fn benches(c: &mut Criterion) {
     // The peers' rayon pools read this when they start, which is after this line.
     std::env::set_var("RAYON_NUM_THREADS", THREADS.to_string());
@@ -110,6 +124,7 @@ fn benches(c: &mut Criterion) {
     train_step::<Mlp>(c, "mlp_train_step_b64", 64, |g, x, y| peers::mlp_train(g, x, y, 64, LR));
     infer::<LeNet5>(c, "lenet5_infer_b1", 1, |g, x| peers::lenet_infer(g, x, 1));
     infer::<LeNet5>(c, "lenet5_infer_b256", 256, |g, x| peers::lenet_infer(g, x, 256));
+    lenet_static(c);
     infer::<Mlp>(c, "mlp_infer_b1", 1, |g, x| peers::mlp_infer(g, x, 1));
     for kind in ["lstm", "gru", "bilstm2"] {
         let group = format!("{kind}_train_step_b64");

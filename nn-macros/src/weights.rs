@@ -162,3 +162,47 @@ pub fn pretrained(embedded: Option<&Embedded>, path: &syn::LitStr) -> TokenStrea
         }
     }
 }
+
+/// `pretrained()` without `std`: the file's tensors decoded into two statics when the crate is compiled (a
+/// constant evaluation over the embedded bytes), which the network borrows; on a device they stay in flash.
+pub fn static_pretrained(embedded: Option<&Embedded>, path: &syn::LitStr, plan: &Plan) -> TokenStream {
+    let doc = format!(
+        "The network over the weights of `{}`, decoded when this crate was compiled into statics it borrows: \
+         nothing is read or copied at run time.",
+        path.value()
+    );
+    let Some(embedded) = embedded else {
+        return quote! {
+            #[doc = #doc]
+            pub fn pretrained() -> Self {
+                ::core::unreachable!("the weights file did not match; the compiler reported why")
+            }
+        };
+    };
+    let absolute = &embedded.absolute;
+    let table = |buffer: bool| {
+        let rows = embedded.tensors.iter().filter(|t| t.buffer == buffer).map(|t| {
+            let (start, end, offset) = (lit(t.bytes.0), lit(t.bytes.1), lit(t.offset));
+            let kind = match t.stored {
+                Stored::F32 => quote!(F32),
+                Stored::I64 => quote!(I64),
+                Stored::I32 => quote!(I32),
+            };
+            quote!((#start, #end, ::nn::__private::embedded::Stored::#kind, #offset))
+        });
+        quote!(&[#(#rows),*])
+    };
+    let (params, buffers) = (table(false), table(true));
+    let (p, b) = (lit(plan.total_params), lit(plan.total_buffers));
+    quote! {
+        #[doc = #doc]
+        pub fn pretrained() -> Self {
+            const WEIGHTS: &[u8] = ::core::include_bytes!(#absolute);
+            #[allow(long_running_const_eval)]
+            static PARAMS: [f32; #p] = ::nn::__private::embedded::decode(WEIGHTS, #params);
+            #[allow(long_running_const_eval)]
+            static BUFFERS: [f32; #b] = ::nn::__private::embedded::decode(WEIGHTS, #buffers);
+            Self::from_static(&PARAMS, &BUFFERS)
+        }
+    }
+}

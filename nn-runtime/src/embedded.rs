@@ -21,3 +21,44 @@ pub fn i32s(bytes: &[u8], out: &mut [f32]) {
         *v = i32::from_le_bytes([b[0], b[1], b[2], b[3]]) as f32;
     }
 }
+
+/// How a tensor's values are stored in an embedded file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stored {
+    /// Little-endian `f32`.
+    F32,
+    /// Little-endian `i64` (a counter).
+    I64,
+    /// Little-endian `i32` (a counter).
+    I32,
+}
+
+/// An array of `N` values decoded at compile time from `bytes`: each `(start, end, stored, offset)` puts the
+/// values in `bytes[start..end]` at `offset` (the statics of a `no_std` build's `pretrained`).
+pub const fn decode<const N: usize>(bytes: &[u8], tensors: &[(usize, usize, Stored, usize)]) -> [f32; N] {
+    let mut out = [0.0f32; N];
+    let mut t = 0;
+    while t < tensors.len() {
+        let (start, end, stored, mut at) = tensors[t];
+        let width = match stored {
+            Stored::I64 => 8,
+            Stored::F32 | Stored::I32 => 4,
+        };
+        let mut i = start;
+        while i + width <= end {
+            let b = [bytes[i], bytes[i + 1], bytes[i + 2], bytes[i + 3]];
+            out[at] = match stored {
+                Stored::F32 => f32::from_le_bytes(b),
+                Stored::I32 => i32::from_le_bytes(b) as f32,
+                Stored::I64 => {
+                    i64::from_le_bytes([b[0], b[1], b[2], b[3], bytes[i + 4], bytes[i + 5], bytes[i + 6], bytes[i + 7]])
+                        as f32
+                }
+            };
+            i += width;
+            at += 1;
+        }
+        t += 1;
+    }
+    out
+}

@@ -1,3 +1,4 @@
+#![cfg_attr(not(feature = "std"), no_std)]
 //! The runtime of [`nn`](https://docs.rs/nn): everything a network declared with `network!` runs on.
 //!
 //! Users depend on the `nn` facade crate, which re-exports this one; the module structure is:
@@ -9,27 +10,39 @@
 //! - [`data`], [`train`], [`io`], [`regularize`] — data sets, the training loop, weight files, penalties;
 //! - [`Sample`] — typed samples (nested `f32` arrays) viewed as flat slices.
 
+#[cfg(feature = "data")]
 pub mod data;
 #[doc(hidden)]
 pub mod embedded;
+#[cfg(feature = "std")]
 mod error;
+#[cfg(feature = "io")]
 pub mod io;
 pub mod kernels;
 pub mod layers;
+#[cfg(feature = "std")]
 pub mod loss;
 mod net;
+#[cfg(feature = "std")]
 pub mod optim;
+#[cfg(feature = "std")]
 mod params;
+#[cfg(feature = "std")]
 pub mod regularize;
 mod rng;
 mod sample;
+#[cfg(feature = "train")]
 pub mod train;
 
 #[cfg(test)]
 mod test_util;
 
+#[cfg(feature = "std")]
 pub use error::{Error, Result, WeightProblem};
-pub use net::{LayerInfo, Mode, Network, Parallelism, Parts, PartsMut, TensorInfo, Workspace, CHUNK};
+pub use net::{LayerInfo, Mode, TensorInfo};
+#[cfg(feature = "std")]
+pub use net::{Network, Parallelism, Parts, PartsMut, Workspace, CHUNK};
+#[cfg(feature = "std")]
 pub use params::Params;
 pub use rng::Rng;
 pub use sample::{argmax, predicted_class, view, view_mut, Example, Sample};
@@ -40,7 +53,41 @@ pub use sample::{argmax, predicted_class, view, view_mut, Example, Sample};
 pub mod __private {
     pub use crate::embedded;
     pub use crate::layers::max_of;
-    pub use crate::net::{
-        buffer, layer_io, stream_step, stream_step_mut, Chunk, Model, Pass, Plan, Runner, Stage, State, Unchecked,
-    };
+    pub use crate::net::{buffer, layer_io, Model, Pass, PassBuffers, Plan, Stage, Unchecked};
+    #[cfg(feature = "std")]
+    pub use crate::net::{stream_step, stream_step_mut, Chunk, Runner, State};
+
+    /// Its tokens with `std` (where the `Network` trait and owned parameters exist), nothing without.
+    #[cfg(feature = "std")]
+    #[macro_export]
+    #[doc(hidden)]
+    macro_rules! __nn_if_std {
+        ($($tokens:tt)*) => { $($tokens)* };
+    }
+
+    /// Its tokens with `std`, nothing without.
+    #[cfg(not(feature = "std"))]
+    #[macro_export]
+    #[doc(hidden)]
+    macro_rules! __nn_if_std {
+        ($($tokens:tt)*) => {};
+    }
+
+    /// Its tokens without `std` (`no_std` builds), nothing with.
+    #[cfg(feature = "std")]
+    #[macro_export]
+    #[doc(hidden)]
+    macro_rules! __nn_if_no_std {
+        ($($tokens:tt)*) => {};
+    }
+
+    /// Its tokens without `std`, nothing with.
+    #[cfg(not(feature = "std"))]
+    #[macro_export]
+    #[doc(hidden)]
+    macro_rules! __nn_if_no_std {
+        ($($tokens:tt)*) => { $($tokens)* };
+    }
+
+    pub use crate::{__nn_if_no_std as if_no_std, __nn_if_std as if_std};
 }

@@ -13,6 +13,7 @@ pub trait Sample: Copy + Send + Sync + 'static {
     fn zeroed() -> Self;
 
     /// The dimensions, outermost first: `[1, 28, 28]` for `[[[f32; 28]; 28]; 1]`, `[]` for `f32`.
+    #[cfg(feature = "std")]
     fn shape() -> Vec<usize>;
 
     /// A slice of samples as one flat slice.
@@ -41,6 +42,7 @@ impl Sample for f32 {
         0.0
     }
 
+    #[cfg(feature = "std")]
     fn shape() -> Vec<usize> {
         Vec::new()
     }
@@ -69,6 +71,7 @@ impl<T: Sample, const N: usize> Sample for [T; N] {
         [T::zeroed(); N]
     }
 
+    #[cfg(feature = "std")]
     fn shape() -> Vec<usize> {
         let mut dims = vec![N];
         dims.extend(T::shape());
@@ -135,11 +138,11 @@ impl<T: Sample> Example for T {
     const FIXED_LEN: Option<usize> = Some(T::LEN);
 
     fn values(&self) -> &[f32] {
-        T::flat(std::slice::from_ref(self))
+        T::flat(core::slice::from_ref(self))
     }
 
     fn values_mut(&mut self) -> &mut [f32] {
-        T::flat_mut(std::slice::from_mut(self))
+        T::flat_mut(core::slice::from_mut(self))
     }
 
     fn zeros(_: usize) -> Self {
@@ -159,6 +162,7 @@ impl<T: Sample> Example for T {
     }
 }
 
+#[cfg(feature = "std")]
 impl<const F: usize> Example for Vec<[f32; F]> {
     const FIXED_LEN: Option<usize> = None;
 

@@ -2,6 +2,7 @@
 //! activations take. Multiply-adds are the macro's own arithmetic (literals); byte counts that depend on what a
 //! runtime layer keeps (its saved values and scratch) are constant expressions over the runtime's constants.
 
+use super::inference;
 use super::plan::Plan;
 use crate::check::{Checked, CheckedLayer};
 use crate::layers::{lit, runtime_path};
@@ -41,14 +42,7 @@ pub fn constants(checked: &Checked, plan: &Plan) -> TokenStream {
     let macs = layer_macs(checked);
     let forward: u64 = macs.iter().map(|m| m.0).sum();
     let train: u64 = macs.iter().map(|m| m.1).sum();
-    let buffer_rows = |k: usize| -> usize {
-        let sequence = if k == 0 { plan.sequence_input } else { plan.activations[k - 1].1 };
-        if sequence {
-            rows(&checked.input) as usize
-        } else {
-            1
-        }
-    };
+    let buffer_rows = |k: usize| inference::buffer_rows(checked, plan, k);
     let activations: usize = (1..=plan.activations.len()).map(|k| plan.activations[k - 1].0 * buffer_rows(k)).sum();
     let max_rows = (0..=plan.activations.len()).map(buffer_rows).max().unwrap_or(1);
     let types: Vec<TokenStream> = plan.steps.iter().map(|s| runtime_path(&*checked.layers[s.layer].layer)).collect();
@@ -63,6 +57,10 @@ pub fn constants(checked: &Checked, plan: &Plan) -> TokenStream {
         quote!(<#t as #layer>::SCRATCH + #r * <#t as #layer>::SCRATCH_PER_ROW)
     });
     let states = types.iter().map(|t| quote!(<#t as #layer>::STATE));
+    let stats = plan.stages.iter().map(|&k| {
+        let t = &types[k];
+        quote!(<#t as #layer>::STATS)
+    });
     let (forward, train) = (proc_macro2::Literal::u64_unsuffixed(forward), proc_macro2::Literal::u64_unsuffixed(train));
     let (activations, gradients) = (lit(activations), lit(2 * plan.width * max_rows));
     let weights = lit(4 * (plan.total_params + plan.total_buffers));
@@ -80,10 +78,11 @@ pub fn constants(checked: &Checked, plan: &Plan) -> TokenStream {
         /// Bytes of activations per sample in training: the layers' outputs, what each keeps for its backward
         /// pass, and the two gradient buffers.
         pub const TRAIN_ACTIVATION_BYTES: usize = 4 * (#activations + #gradients + #saved);
-        /// `f32` values of the buffer a `no_std` forward pass of one sample needs (`forward_static`): the layers'
-        /// outputs, what they save, the largest scratch and the recurrent states.
+        /// `f32` values of the buffer a forward pass of one sample needs in `forward_static` (the `no_std`
+        /// inference): the layers' outputs, what they save, the recurrent states, batch norm's statistics and the
+        /// largest scratch.
         pub const STATIC_FLOATS: usize =
-            #activations + #saved + #rt::max_of(&[#(#scratch),*]) #(+ #states)*;
+            #activations + #saved #(+ #states)* #(+ #stats)* + #rt::max_of(&[#(#scratch),*]);
         /// Bytes of [`Self::STATIC_FLOATS`].
         pub const STATIC_BYTES: usize = 4 * Self::STATIC_FLOATS;
     }

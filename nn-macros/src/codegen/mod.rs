@@ -6,6 +6,7 @@
 //! buffer is its input buffer.
 
 mod cost;
+mod inference;
 mod passes;
 mod placeholder;
 pub mod plan;
@@ -21,29 +22,51 @@ use plan::Plan;
 use proc_macro2::TokenStream;
 use quote::quote;
 
-/// The generated struct, its descriptor constants, and its `Network` impl.
+/// The generated struct, its descriptor constants, its single-sample inference, and (with `std`) its `Network`
+/// impl. What needs `std` is wrapped in `if_std!`, which the runtime expands to nothing in a `no_std` build;
+/// there the struct borrows `'static` weights instead (`if_no_std!`).
 pub fn network(net: &Network, checked: &Checked) -> TokenStream {
+    let rt = quote!(::nn::__private);
+    let name = &net.name;
     let plan = Plan::new(checked);
     let definition = definition(net, checked, &plan);
+    let static_definition = static_definition(net, checked, &plan);
     let constants = constants(net, checked, &plan);
     let assertions = tables::assertions(checked, &plan);
     let implementation = implementation(net, checked, &plan);
     let streaming = streaming(net, checked);
-    let weights = net.weights.as_ref().map(|(attr, path)| {
-        let embedded = crate::weights::embed(attr, path, checked, &plan);
-        let pretrained = crate::weights::pretrained(embedded.as_ref().ok(), path);
-        let errors = embedded.err().map(|e| e.to_compile_error());
-        let name = &net.name;
-        quote!(#errors impl #name { #pretrained })
-    });
+    let inference = inference::inference(net, checked, &plan);
+    let (errors, pretrained, static_pretrained) = match &net.weights {
+        Some((attr, path)) => {
+            let embedded = crate::weights::embed(attr, path, checked, &plan);
+            let pretrained = crate::weights::pretrained(embedded.as_ref().ok(), path);
+            let static_pretrained = crate::weights::static_pretrained(embedded.as_ref().ok(), path, &plan);
+            (embedded.err().map(|e| e.to_compile_error()), Some(pretrained), Some(static_pretrained))
+        }
+        None => (None, None, None),
+    };
     quote! {
-        #weights
-        #definition
+        #errors
+        #rt::if_std! {
+            #definition
+            impl #name {
+                /// A network with parameters initialised from `seed`.
+                pub fn new(seed: u64) -> Self {
+                    <Self as ::nn::__private::Network>::new(seed)
+                }
+                #pretrained
+            }
+            #streaming
+            #implementation
+        }
+        #rt::if_no_std! {
+            #static_definition
+            impl #name { #static_pretrained }
+        }
         #constants
-        #streaming
+        #inference
         // The macro's shape arithmetic, checked a second time by the runtime's own constants.
         #assertions
-        #implementation
     }
 }
 
@@ -80,8 +103,43 @@ fn definition(net: &Network, checked: &Checked, plan: &Plan) -> TokenStream {
     }
 }
 
-/// One constant per layer holding its descriptor (the passes are associated functions and read them there),
-/// and the inherent `new`.
+/// The struct without `std`: the same fields, its weights borrowed from statics (flash on a device).
+fn static_definition(net: &Network, checked: &Checked, plan: &Plan) -> TokenStream {
+    let Network { attrs, vis, name, .. } = net;
+    let doc = tables::summary_doc(checked, plan.total_params);
+    let layers = checked.layers.iter().filter(|l| l.has_field());
+    let fields = layers.clone().map(|l| {
+        let (field, ty) = (&l.field, runtime_path(&*l.layer));
+        let doc = format!("`{}`: output {}.", l.declaration, l.output.short());
+        quote!(#[doc = #doc] pub #field: #ty)
+    });
+    let inits = layers.map(|l| {
+        let (field, ident) = (&l.field, passes::layer_const(l.index));
+        quote!(#field: Self::#ident)
+    });
+    let (params, buffers) = (lit(plan.total_params), lit(plan.total_buffers));
+    quote! {
+        #(#attrs)*
+        #[doc = #doc]
+        #vis struct #name {
+            #(#fields,)*
+            /// All parameters, in `state_dict` order (as `Network::TENSORS` lists them with `std`).
+            pub params: &'static [f32],
+            /// Buffers (batch norm's running statistics), in `state_dict` order; empty without batch norm.
+            pub buffers: &'static [f32],
+        }
+
+        impl #name {
+            /// The network over weights that live in statics: `params` and `buffers` in `state_dict` order.
+            pub const fn from_static(params: &'static [f32; #params], buffers: &'static [f32; #buffers]) -> Self {
+                Self { #(#inits,)* params, buffers }
+            }
+        }
+    }
+}
+
+/// One constant per layer holding its descriptor (the passes are associated functions and read them there), the
+/// sizes of its buffers, and the cost model.
 fn constants(net: &Network, checked: &Checked, plan: &Plan) -> TokenStream {
     let name = &net.name;
     let consts = checked.layers.iter().enumerate().map(|(i, l)| {
@@ -90,15 +148,13 @@ fn constants(net: &Network, checked: &Checked, plan: &Plan) -> TokenStream {
         quote!(#[doc(hidden)] const #ident: #ty = <#ty>::#ctor;)
     });
     let cost = cost::constants(checked, plan);
+    let plan_const = tables::plan(checked, plan);
     quote! {
         impl #name {
             #(#consts)*
+            #[doc(hidden)]
+            const __NN_PLAN: ::nn::__private::Plan = #plan_const;
             #cost
-
-            /// A network with parameters initialised from `seed`.
-            pub fn new(seed: u64) -> Self {
-                <Self as ::nn::__private::Network>::new(seed)
-            }
         }
     }
 }
@@ -169,7 +225,6 @@ fn implementation(net: &Network, checked: &Checked, plan: &Plan) -> TokenStream 
     let tensor_infos = tables::tensor_infos(checked, plan, false);
     let buffer_infos = tables::tensor_infos(checked, plan, true);
     let input_dims = checked.input.dims().into_iter().map(lit);
-    let plan_const = tables::plan(checked, plan);
     let fields = checked.layers.iter().filter(|l| l.has_field()).map(|l| {
         let (field, ident) = (&l.field, passes::layer_const(l.index));
         quote!(#field: Self::#ident)
@@ -188,7 +243,6 @@ fn implementation(net: &Network, checked: &Checked, plan: &Plan) -> TokenStream 
                 );
             }
         });
-    let forward = passes::forward(checked, plan);
     let backward = passes::backward(checked, plan);
     let finish = (!plan.stages.is_empty()).then(|| {
         let body = passes::finish(checked, plan);
@@ -229,7 +283,7 @@ fn implementation(net: &Network, checked: &Checked, plan: &Plan) -> TokenStream 
             const PARAM_BYTES: usize = #name::PARAM_BYTES;
             const INFER_ACTIVATION_BYTES: usize = #name::INFER_ACTIVATION_BYTES;
             const TRAIN_ACTIVATION_BYTES: usize = #name::TRAIN_ACTIVATION_BYTES;
-            const PLAN: #rt::Plan = #plan_const;
+            const PLAN: #rt::Plan = Self::__NN_PLAN;
 
             fn new(seed: u64) -> Self {
                 let mut net = Self {
@@ -250,7 +304,6 @@ fn implementation(net: &Network, checked: &Checked, plan: &Plan) -> TokenStream 
                 #rt::PartsMut::new(&mut self.params, &mut self.buffers, &mut self.__nn)
             }
 
-            #[allow(unused_variables)]
             fn forward_chunk(
                 model: #rt::Model<'_>,
                 chunk: &mut #rt::Chunk,
@@ -259,9 +312,9 @@ fn implementation(net: &Network, checked: &Checked, plan: &Plan) -> TokenStream 
                 stats: &[f32],
                 stage: ::core::option::Option<usize>,
             ) {
-                let (rows, samples) = (pass.rows(), pass.samples);
                 let #rt::Chunk { acts, saved, scratch, partials, states, .. } = chunk;
-                #forward
+                let buffers = #rt::PassBuffers { acts: &mut acts[..], saved: &mut saved[..], scratch: &mut scratch[..], partials: &mut partials[..], states: &mut states[..] };
+                Self::__forward(model, buffers, input, pass, stats, stage);
             }
 
             #[allow(unused_variables, unused_mut)]

@@ -20,7 +20,6 @@ struct Parts {
     buffers: TokenStream,
     saved: TokenStream,
     stats: TokenStream,
-    state: TokenStream,
     /// The rows of its input and of its output: `rows` (samples × steps) for a sequence, else `samples`.
     rows_in: TokenStream,
     rows_out: TokenStream,
@@ -45,14 +44,13 @@ fn parts(checked: &Checked, plan: &Plan, step: &Step, k: usize) -> Parts {
     let stats = match step.whole_batch {
         Some(j) => {
             let j = lit(j);
-            quote!({ let s = &Self::PLAN.stages[#j]; &stats[s.stats..s.stats + s.stats_len] })
+            quote!({ let s = &Self::__NN_PLAN.stages[#j]; &stats[s.stats..s.stats + s.stats_len] })
         }
         None => quote!(&[]),
     };
     let rows_in = rows(plan, step.from);
     Parts {
         saved: quote!(saved[#k][..#rows_in * <#ty as #rt::layers::Layer>::SAVED_PER_ROW]),
-        state: quote!(&mut states[#k][..samples * <#ty as #rt::layers::Layer>::STATE]),
         rows_out: rows(plan, step.to),
         rows_in,
         layer: quote!(Self::#layer),
@@ -65,21 +63,28 @@ fn parts(checked: &Checked, plan: &Plan, step: &Step, k: usize) -> Parts {
 /// `partials[...]` of whole-batch layer `j`.
 fn partials(j: usize) -> TokenStream {
     let j = lit(j);
-    quote!({ let s = &Self::PLAN.stages[#j]; &mut partials[s.partials..s.partials + s.partials_len] })
+    quote!({ let s = &Self::__NN_PLAN.stages[#j]; &mut partials[s.partials..s.partials + s.partials_len] })
 }
 
-/// The body of `forward_chunk`.
+/// The body of the generated `__forward`, generic over the buffers' type (a workspace's `Vec`s, or slices of a
+/// caller's array): its `saved` and `states` entries are reached through `AsMut`.
 pub fn forward(checked: &Checked, plan: &Plan) -> TokenStream {
     let rt = quote!(::nn::__private);
     let block = |k: usize| {
         let step = &plan.steps[k];
-        let Parts { layer, params, buffers, saved, stats, state, rows_in, rows_out } = parts(checked, plan, step, k);
-        let (from, to, i, o) = (lit(step.from), lit(step.to), lit(step.in_len), lit(step.out_len));
+        let Parts { layer, params, buffers, stats, rows_in, rows_out, .. } = parts(checked, plan, step, k);
+        let ty = runtime_path(&*checked.layers[step.layer].layer);
+        let (from, to, i, o, k) = (lit(step.from), lit(step.to), lit(step.in_len), lit(step.out_len), lit(k));
+        let layer_ty = quote!(<#ty as #rt::layers::Layer>);
         quote! {{
             let (x, y) = #rt::layer_io(input, acts, #from, #to, #rows_in * #i, #rows_out * #o);
             #rt::layers::Layer::forward(&#layer, #rt::layers::Forward {
-                params: #params, buffers: #buffers, x, y, saved: &mut #saved, scratch: &mut scratch[..],
-                stats: #stats, state: #state, pass,
+                params: #params, buffers: #buffers, x, y,
+                saved: &mut saved[#k].as_mut()[..#rows_in * #layer_ty::SAVED_PER_ROW],
+                scratch: &mut scratch[..],
+                stats: #stats,
+                state: &mut states[#k].as_mut()[..samples * #layer_ty::STATE],
+                pass,
             });
         }}
     };
@@ -206,6 +211,7 @@ pub fn finish(checked: &Checked, plan: &Plan) -> TokenStream {
                 ::core::result::Result::Ok(())
             } else {
                 #rt::layers::Layer::finish_forward(&#layer, sums, pass, stats, buffers)
+                    .map_err(|e| #rt::Error::BatchTooSmall { layer: "", values: e.values })
             },
         }
     });

@@ -21,6 +21,43 @@ pub fn placeholder(net: &Network, partial: &Partial) -> TokenStream {
         let ty = layer.as_ref().map_or_else(|| quote!(#rt::Unchecked), |l| runtime_path(&**l));
         quote!(#[doc = "Placeholder: the declaration has errors."] pub #field: #ty)
     });
+    let fields: Vec<TokenStream> = fields.collect();
+    let pretrained = net.weights.is_some().then(|| {
+        quote! {
+            /// Placeholder: the declaration has errors.
+            pub fn pretrained() -> Self {
+                ::core::unimplemented!()
+            }
+        }
+    });
+    let std = std_placeholder(net, &fields, pretrained.as_ref(), input_ty, output_ty);
+    quote! {
+        #rt::if_no_std! {
+            #(#attrs)*
+            #vis struct #name {
+                #(#fields,)*
+                /// Placeholder: the declaration has errors.
+                pub params: &'static [f32],
+                /// Placeholder: the declaration has errors.
+                pub buffers: &'static [f32],
+            }
+
+            impl #name { #pretrained }
+        }
+        #rt::if_std! { #std }
+    }
+}
+
+/// The `std` placeholder: the struct as `definition` makes it, `new`, and a `Network` impl.
+fn std_placeholder(
+    net: &Network,
+    fields: &[TokenStream],
+    pretrained: Option<&TokenStream>,
+    input_ty: TokenStream,
+    output_ty: TokenStream,
+) -> TokenStream {
+    let Network { attrs, vis, name, .. } = net;
+    let rt = quote!(::nn::__private);
     quote! {
         #(#attrs)*
         #vis struct #name {
@@ -37,6 +74,8 @@ pub fn placeholder(net: &Network, partial: &Partial) -> TokenStream {
             pub fn new(_: u64) -> Self {
                 ::core::unimplemented!()
             }
+
+            #pretrained
         }
 
         impl #rt::Network for #name {

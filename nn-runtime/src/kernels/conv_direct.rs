@@ -103,7 +103,7 @@ unsafe fn block<S: Simd, const B: usize, const R: usize>(
     x: &[f32],
     y: &mut [f32],
     o0: usize,
-    rows: std::ops::Range<usize>,
+    rows: core::ops::Range<usize>,
 ) {
     let (c, h, wd, k) = (g.channels, g.height, g.width, g.kernel);
     let (oh, ow) = (g.out_height(), g.out_width());
@@ -303,10 +303,10 @@ unsafe fn grad_block<S: Simd, const K: usize, const B: usize>(
                     for i in 0..oh {
                         let xrow = x.as_ptr().add(((s * c + ci) * h + i + ki) * wd);
                         let drows: [*const f32; B] =
-                            std::array::from_fn(|q| dy.as_ptr().add(((s * outs + o0 + q) * oh + i) * ow));
+                            core::array::from_fn(|q| dy.as_ptr().add(((s * outs + o0 + q) * oh + i) * ow));
                         let mut j = 0;
                         while j < full {
-                            let d: [S::V; B] = std::array::from_fn(|q| S::load(drows[q].add(j)));
+                            let d: [S::V; B] = core::array::from_fn(|q| S::load(drows[q].add(j)));
                             for kj in 0..K {
                                 let v = S::load(xrow.add(j + kj));
                                 for q in 0..B {

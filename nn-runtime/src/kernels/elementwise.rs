@@ -3,6 +3,8 @@
 //! Backward functions take the forward input `x` and/or output `y`, whichever gives the derivative most cheaply
 //! and most accurately (sigmoid and tanh from `y`, the piecewise units from `x`).
 
+use super::math;
+
 /// `y[i] = f(x[i])`: an element-wise activation's forward pass (the closure is inlined, so simple ones
 /// vectorise).
 #[inline(always)]
@@ -24,9 +26,9 @@ pub fn map_backward(x: &[f32], y: &[f32], dy: &[f32], dx: &mut [f32], g: impl Fn
 #[inline]
 pub fn sigmoid(x: f32) -> f32 {
     if x >= 0.0 {
-        1.0 / (1.0 + (-x).exp())
+        1.0 / (1.0 + math::exp(-x))
     } else {
-        let e = x.exp();
+        let e = math::exp(x);
         e / (1.0 + e)
     }
 }
@@ -37,7 +39,7 @@ pub fn softmax_forward(width: usize, x: &[f32], y: &mut [f32]) {
         let max = x.iter().copied().fold(f32::NEG_INFINITY, f32::max);
         let mut sum = 0.0;
         for (y, &x) in y.iter_mut().zip(x) {
-            *y = (x - max).exp();
+            *y = math::exp(x - max);
             sum += *y;
         }
         let inv = 1.0 / sum;
@@ -78,8 +80,8 @@ pub fn log_softmax_forward(width: usize, x: &[f32], y: &mut [f32]) {
     for (x, y) in x.chunks_exact(width).zip(y.chunks_exact_mut(width)) {
         // `f32::max` skips NaN; the sum below carries it into every output.
         let max = x.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-        let sum: f32 = x.iter().map(|&v| (v - max).exp()).sum();
-        let log_sum = sum.ln();
+        let sum: f32 = x.iter().map(|&v| math::exp(v - max)).sum();
+        let log_sum = math::ln(sum);
         // `(x − max) − ln Σ`, not `x − (max + ln Σ)`: the sum near a large max would lose the small term.
         for (y, &x) in y.iter_mut().zip(x) {
             *y = (x - max) - log_sum;
@@ -92,7 +94,7 @@ pub fn log_softmax_backward(width: usize, y: &[f32], dy: &[f32], dx: &mut [f32])
     for ((y, dy), dx) in y.chunks_exact(width).zip(dy.chunks_exact(width)).zip(dx.chunks_exact_mut(width)) {
         let total: f32 = dy.iter().sum();
         for ((dx, &y), &dy) in dx.iter_mut().zip(y).zip(dy) {
-            *dx = dy - y.exp() * total;
+            *dx = dy - math::exp(y) * total;
         }
     }
 }

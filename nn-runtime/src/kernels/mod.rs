@@ -8,6 +8,7 @@ mod conv_direct;
 mod elementwise;
 mod gemm;
 mod im2col;
+pub(crate) mod math;
 mod pool;
 #[cfg(target_arch = "x86_64")]
 mod pool_avx2;
@@ -22,7 +23,9 @@ pub use elementwise::{
     add_assign, add_row_vector, all_finite, log_softmax_backward, log_softmax_forward, map, map_backward, sigmoid,
     softmax_backward, softmax_forward, sum_rows_into,
 };
-pub use gemm::{gemm, gemm_on, gemm_packed, packed_len, prepare_thread, with_packed, MatRef, PackedB};
+#[cfg(feature = "std")]
+pub use gemm::prepare_thread;
+pub use gemm::{gemm, gemm_on, gemm_packed, packed_len, with_packed, MatRef, PackedB};
 pub use im2col::{col2im_add, im2col, ConvGeometry};
 pub use pool::{avg_pool_backward, avg_pool_forward, max_pool_backward, max_pool_forward, PoolGeometry};
 pub use simd::Isa;

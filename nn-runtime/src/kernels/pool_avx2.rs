@@ -6,7 +6,7 @@
 //! vectorise them: the backward pass was a fifth of a LeNet-5 training step. Here the pairs are split and rejoined
 //! with shuffles, and each window's winner is written as four masked gradients, one vector store per row.
 
-use std::arch::x86_64::*;
+use core::arch::x86_64::*;
 
 /// The lane-wise operations of the window logic, on 256-bit (eight windows) and 128-bit (four) registers, so that
 /// logic is written once. Every method needs AVX2 (it is only called from functions compiled for it).

@@ -1,11 +1,14 @@
 //! The vector operations kernels are written in, one implementation per instruction set, and the choice of
-//! instruction set: detected once, cached, and overridable with the `NN_KERNEL` environment variable.
+//! instruction set: with `std`, detected once, cached, and overridable with the `NN_KERNEL` environment variable;
+//! without it (`no_std`), fixed when the crate is compiled by the target features enabled (`-C
+//! target-feature=+avx2,+fma`, `-C target-cpu=native`, or the target's own, such as NEON on aarch64).
 //!
 //! A kernel body is written once, generic over `Simd`, as an implementation of `Kernel`; `Isa::run` — the
 //! one place that knows target features — instantiates it inside a function compiled with
 //! `#[target_feature(enable = ...)]`, so the inlined body is compiled with those instructions available (the
 //! pattern of `matrixmultiply`'s kernel selector and `pulp`'s `WithSimd`).
 
+#[cfg(feature = "std")]
 use std::sync::OnceLock;
 
 /// An instruction set a kernel can run on.
@@ -40,7 +43,24 @@ impl Isa {
         }
     }
 
+    /// Whether this CPU can run it (without `std`: whether the crate was compiled with its target features).
+    #[cfg(not(feature = "std"))]
+    pub fn is_supported(self) -> bool {
+        match self {
+            Isa::Scalar => true,
+            Isa::Avx2 => cfg!(all(target_arch = "x86_64", target_feature = "avx2", target_feature = "fma")),
+            Isa::Avx512 => cfg!(all(
+                target_arch = "x86_64",
+                target_feature = "avx512f",
+                target_feature = "avx2",
+                target_feature = "fma"
+            )),
+            Isa::Neon => cfg!(all(target_arch = "aarch64", target_feature = "neon")),
+        }
+    }
+
     /// Whether this CPU can run it.
+    #[cfg(feature = "std")]
     pub fn is_supported(self) -> bool {
         match self {
             Isa::Scalar => true,
@@ -55,13 +75,14 @@ impl Isa {
                     && is_x86_feature_detected!("fma")
             }
             #[cfg(target_arch = "aarch64")]
-            Isa::Neon => std::arch::is_aarch64_feature_detected!("neon"),
+            Isa::Neon => core::arch::is_aarch64_feature_detected!("neon"),
             #[allow(unreachable_patterns)]
             _ => false,
         }
     }
 
     /// The instruction sets this CPU supports, in order of preference.
+    #[cfg(feature = "std")]
     pub fn supported() -> Vec<Isa> {
         Isa::ALL.into_iter().filter(|i| i.is_supported()).collect()
     }
@@ -129,6 +150,7 @@ unsafe fn on_neon<K: Kernel>(kernel: K) -> K::Output {
 /// # Panics
 /// On first use, if `NN_KERNEL` names an unknown or unsupported instruction set (a forced path that silently ran
 /// another would make the tests it is meant for pass without testing anything).
+#[cfg(feature = "std")]
 pub fn active() -> Isa {
     static ACTIVE: OnceLock<Isa> = OnceLock::new();
     *ACTIVE.get_or_init(|| match std::env::var("NN_KERNEL") {
@@ -144,6 +166,13 @@ pub fn active() -> Isa {
     })
 }
 
+/// The instruction set kernels use without `std`: the best the crate was compiled for.
+#[cfg(not(feature = "std"))]
+pub fn active() -> Isa {
+    let mut isas = Isa::ALL.into_iter().filter(|i| i.is_supported());
+    isas.next().unwrap_or(Isa::Scalar)
+}
+
 /// Vector operations on `LANES` f32 values.
 ///
 /// # Safety
@@ -154,6 +183,7 @@ pub(crate) unsafe trait Simd: Copy {
     const LANES: usize;
     /// Rows of C in the GEMM's register tile (its columns are two vectors): as many as the registers allow, with
     /// two vectors of B and one broadcast beside the accumulators.
+    #[cfg_attr(not(feature = "std"), allow(dead_code))] // only the packed product, which needs `std`, tiles
     const TILE_ROWS: usize;
     type V: Copy;
     unsafe fn zero() -> Self::V;
@@ -239,7 +269,7 @@ unsafe impl Simd for Scalar {
 #[cfg(target_arch = "x86_64")]
 mod x86 {
     use super::Simd;
-    use std::arch::x86_64::*;
+    use core::arch::x86_64::*;
 
     /// The 2×2 pooling rows of `pool_avx2`, for an instruction set that includes AVX2.
     macro_rules! avx2_pooling {
@@ -371,7 +401,7 @@ pub(crate) use x86::{Avx2, Avx512};
 #[cfg(target_arch = "aarch64")]
 mod arm {
     use super::Simd;
-    use std::arch::aarch64::*;
+    use core::arch::aarch64::*;
 
     #[derive(Clone, Copy)]
     pub(crate) struct Neon;

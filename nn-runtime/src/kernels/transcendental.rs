@@ -9,7 +9,7 @@
 //! out).
 
 /// `log2(e)`.
-const LOG2_E: f32 = std::f32::consts::LOG2_E;
+const LOG2_E: f32 = core::f32::consts::LOG2_E;
 /// `ln 2` split in two (Cody–Waite): `n·LN2_HI` is exact for the `n` that occur, `LN2_LO` the rest.
 const LN2_HI: f32 = 0.693_359_4;
 const LN2_LO: f32 = -2.121_944_4e-4;

@@ -6,7 +6,7 @@
 //! [`crate::kernels::map`] turn that into a layer; nothing else needs to know it exists.
 
 use super::{Backward, Forward, Layer};
-use crate::kernels;
+use crate::kernels::{self, math};
 
 /// An element-wise activation: the layer type is generic over its width `N`.
 pub trait Elementwise: Copy + Send + Sync {
@@ -92,8 +92,8 @@ activation!(
         /// The negative inputs saturate at `-alpha`.
         alpha
     },
-    forward: |s, x| if x > 0.0 { x } else { s.alpha * x.exp_m1() },
-    backward: |s, x, _, dy| if x > 0.0 { dy } else { dy * s.alpha * x.exp() },
+    forward: |s, x| if x > 0.0 { x } else { s.alpha * math::exp_m1(x) },
+    backward: |s, x, _, dy| if x > 0.0 { dy } else { dy * s.alpha * math::exp(x) },
 );
 
 activation!(
@@ -106,7 +106,7 @@ activation!(
 activation!(
     /// The hyperbolic tangent.
     Tanh {},
-    forward: |_, x| x.tanh(),
+    forward: |_, x| math::tanh(x),
     backward: |_, _, y, dy| dy * (1.0 - y * y),
 );
 
@@ -120,20 +120,20 @@ activation!(
     },
     forward: |s, x| {
         if s.tanh_approximation != 0.0 {
-            0.5 * x * (1.0 + (GELU_TANH_SCALE * (x + GELU_CUBIC * x * x * x)).tanh())
+            0.5 * x * (1.0 + math::tanh(GELU_TANH_SCALE * (x + GELU_CUBIC * x * x * x)))
         } else {
-            0.5 * x * (1.0 + libm::erff(x * std::f32::consts::FRAC_1_SQRT_2))
+            0.5 * x * (1.0 + libm::erff(x * core::f32::consts::FRAC_1_SQRT_2))
         }
     },
     backward: |s, x, _, dy| {
         if s.tanh_approximation != 0.0 {
             let inner = GELU_TANH_SCALE * (x + GELU_CUBIC * x * x * x);
-            let t = inner.tanh();
+            let t = math::tanh(inner);
             let d_inner = GELU_TANH_SCALE * (1.0 + 3.0 * GELU_CUBIC * x * x);
             dy * (0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * d_inner)
         } else {
-            let cdf = 0.5 * (1.0 + libm::erff(x * std::f32::consts::FRAC_1_SQRT_2));
-            let pdf = (-0.5 * x * x).exp() * FRAC_1_SQRT_2PI;
+            let cdf = 0.5 * (1.0 + libm::erff(x * core::f32::consts::FRAC_1_SQRT_2));
+            let pdf = math::exp(-0.5 * x * x) * FRAC_1_SQRT_2PI;
             dy * (cdf + x * pdf)
         }
     },
@@ -165,12 +165,12 @@ activation!(
         /// Above this value of `βx` the function is the identity.
         threshold
     },
-    forward: |s, x| if x * s.beta > s.threshold { x } else { (x * s.beta).exp().ln_1p() / s.beta },
+    forward: |s, x| if x * s.beta > s.threshold { x } else { math::ln_1p(math::exp(x * s.beta)) / s.beta },
     backward: |s, x, _, dy| {
         if x * s.beta > s.threshold {
             dy
         } else {
-            let z = (x * s.beta).exp();
+            let z = math::exp(x * s.beta);
             dy * z / (z + 1.0)
         }
     },
@@ -191,9 +191,9 @@ activation!(
 activation!(
     /// Mish (Misra 2019): `x·tanh(softplus(x))`.
     Mish {},
-    forward: |_, x| x * x.exp().ln_1p().tanh(),
+    forward: |_, x| x * math::tanh(math::ln_1p(math::exp(x))),
     backward: |_, x, _, dy| {
-        let t = x.exp().ln_1p().tanh();
+        let t = math::tanh(math::ln_1p(math::exp(x)));
         dy * (t + x * kernels::sigmoid(x) * (1.0 - t * t))
     },
 );

@@ -2,6 +2,7 @@
 //! are scaled by `1/(1−p)` ("inverted" dropout, as PyTorch), so evaluation is the identity.
 
 use super::{Backward, Forward, Layer, Mode, Pass};
+use crate::kernels::math;
 
 /// Drops each of `N` values per sample with probability `p` while training.
 ///
@@ -44,7 +45,7 @@ pub(crate) fn for_each_factor(
 ) {
     let scale = 1.0 / (1.0 - p);
     // Keep when a uniform 24-bit draw is at least p·2²⁴: exact for every p that is a multiple of 2⁻²⁴.
-    let threshold = (f64::from(p) * f64::from(1u32 << 24)).round() as u32;
+    let threshold = math::round_f64(f64::from(p) * f64::from(1u32 << 24)) as u32;
     let pass_key = mix(mix(mix(pass.seed) ^ stream) ^ pass.step);
     for (row, start) in (0..len).step_by(width).enumerate() {
         // A row is a sample, or one step of a sequence: keyed by the sample's index in the batch and the step,

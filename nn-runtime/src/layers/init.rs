@@ -1,5 +1,6 @@
 //! Weight initialisation schemes.
 
+use crate::kernels::math;
 use crate::Rng;
 
 /// How a layer's weights (and biases) are initialised. Chosen in the DSL with `init = ...`.
@@ -27,18 +28,18 @@ impl Init {
     pub fn fill_weights(self, weights: &mut [f32], fan_in: usize, fan_out: usize, rng: &mut Rng) {
         let (fi, fo) = (fan_in as f32, fan_out as f32);
         match self {
-            Init::PyTorch => fill_uniform(weights, 1.0 / fi.sqrt(), rng),
-            Init::XavierUniform => fill_uniform(weights, (6.0 / (fi + fo)).sqrt(), rng),
-            Init::XavierNormal => fill_normal(weights, (2.0 / (fi + fo)).sqrt(), rng),
-            Init::HeUniform => fill_uniform(weights, (6.0 / fi).sqrt(), rng),
-            Init::HeNormal => fill_normal(weights, (2.0 / fi).sqrt(), rng),
+            Init::PyTorch => fill_uniform(weights, 1.0 / math::sqrt(fi), rng),
+            Init::XavierUniform => fill_uniform(weights, math::sqrt(6.0 / (fi + fo)), rng),
+            Init::XavierNormal => fill_normal(weights, math::sqrt(2.0 / (fi + fo)), rng),
+            Init::HeUniform => fill_uniform(weights, math::sqrt(6.0 / fi), rng),
+            Init::HeNormal => fill_normal(weights, math::sqrt(2.0 / fi), rng),
         }
     }
 
     /// Fills `bias`: PyTorch's uniform `±1/√fan_in` for the default scheme, zeros for the others.
     pub fn fill_bias(self, bias: &mut [f32], fan_in: usize, rng: &mut Rng) {
         match self {
-            Init::PyTorch => fill_uniform(bias, 1.0 / (fan_in as f32).sqrt(), rng),
+            Init::PyTorch => fill_uniform(bias, 1.0 / math::sqrt(fan_in as f32), rng),
             _ => bias.fill(0.0),
         }
     }

@@ -143,15 +143,15 @@ pub trait Layer: Copy + Send + Sync {
     /// partials, and any update of the buffers (running statistics).
     ///
     /// # Errors
-    /// [`crate::Error::BatchTooSmall`] when the batch cannot give the statistics (the driver fills in the
-    /// layer's name).
+    /// [`BatchTooSmall`] when the batch cannot give the statistics (the driver reports it as
+    /// `Error::BatchTooSmall`, naming the layer).
     fn finish_forward(
         &self,
         _sums: &[f64],
         _pass: &Pass<'_>,
         _stats: &mut [f32],
         _buffers: &mut [f32],
-    ) -> crate::Result<()> {
+    ) -> Result<(), BatchTooSmall> {
         Ok(())
     }
 
@@ -162,6 +162,13 @@ pub trait Layer: Copy + Send + Sync {
     /// Whole-batch layers: the backward statistics (into `stats`, beside the forward ones) from the summed
     /// partials.
     fn finish_backward(&self, _sums: &[f64], _pass: &Pass<'_>, _stats: &mut [f32]) {}
+}
+
+/// A whole-batch layer's statistics need more values per channel than the batch has.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BatchTooSmall {
+    /// Values per channel in the batch.
+    pub values: usize,
 }
 
 /// `max` over a list of sizes, usable in constants (for workspace sizes in generated code).

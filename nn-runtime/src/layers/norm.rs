@@ -9,6 +9,7 @@
 //! thread count. In eval mode the layer is a per-sample affine map of its running statistics.
 
 use super::{Backward, Forward, Layer, Mode, Pass};
+use crate::kernels::math;
 use crate::Rng;
 
 /// Batch normalisation of `C` channels of `S` values each per sample; parameters `weight` (γ, starts at 1) and
@@ -80,7 +81,7 @@ impl<const C: usize, const S: usize> BatchNorm<C, S> {
 
     /// 1/√(running_var + ε), from the layer's own buffers.
     fn running_inv(&self, buffers: &[f32]) -> [f32; C] {
-        std::array::from_fn(|ch| 1.0 / (buffers[C + ch] + self.eps).sqrt())
+        core::array::from_fn(|ch| 1.0 / math::sqrt(buffers[C + ch] + self.eps))
     }
 
     /// `y = γ·(x − mean)·inv + β` per channel. `params` is the layer's own slice (γ then β).
@@ -205,10 +206,10 @@ impl<const C: usize, const S: usize> Layer for BatchNorm<C, S> {
         pass: &Pass<'_>,
         stats: &mut [f32],
         buffers: &mut [f32],
-    ) -> crate::Result<()> {
+    ) -> Result<(), super::BatchTooSmall> {
         let count = pass.batch * S;
         if count < 2 {
-            return Err(crate::Error::BatchTooSmall { layer: "", values: count });
+            return Err(super::BatchTooSmall { values: count });
         }
         let n = count as f64;
         let k = f64::from(self.momentum);
@@ -217,7 +218,7 @@ impl<const C: usize, const S: usize> Layer for BatchNorm<C, S> {
             let mean = sum / n;
             let var = (sq / n - mean * mean).max(0.0);
             stats[ch] = mean as f32;
-            stats[C + ch] = (1.0 / (var + f64::from(self.eps)).sqrt()) as f32;
+            stats[C + ch] = (1.0 / math::sqrt_f64(var + f64::from(self.eps))) as f32;
             let (rm, rv) = (ch, C + ch);
             buffers[rm] = ((1.0 - k) * f64::from(buffers[rm]) + k * mean) as f32;
             buffers[rv] = ((1.0 - k) * f64::from(buffers[rv]) + k * var * n / (n - 1.0)) as f32;

@@ -216,8 +216,8 @@ fn pytorch_formula(name: &str, x: f64) -> f64 {
         |x: f64, beta: f64, threshold: f64| if beta * x > threshold { x } else { (beta * x).exp().ln_1p() / beta };
     let sigmoid = |x: f64| 1.0 / (1.0 + (-x).exp());
     match name {
-        "gelu" => 0.5 * x * (1.0 + libm::erf(x / std::f64::consts::SQRT_2)),
-        "gelu_tanh" => 0.5 * x * (1.0 + ((2.0 / std::f64::consts::PI).sqrt() * (x + 0.044715 * x.powi(3))).tanh()),
+        "gelu" => 0.5 * x * (1.0 + libm::erf(x / core::f64::consts::SQRT_2)),
+        "gelu_tanh" => 0.5 * x * (1.0 + ((2.0 / core::f64::consts::PI).sqrt() * (x + 0.044715 * x.powi(3))).tanh()),
         "silu" => x * sigmoid(x),
         "softplus" => softplus(x, 1.0, 20.0),
         "softplus_beta" => softplus(x, 2.5, 3.3),

@@ -15,6 +15,7 @@
 //! layers see each sample's length in the [`Pass`]. Each chunk's work depends only on its own samples and on
 //! reductions made in chunk order, so both schedules give the same bits for every thread count.
 
+use super::buffers::Model;
 use super::info::{Plan, Stage};
 use super::pass::{Mode, Pass};
 use super::workspace::{Chunk, Parallelism, Slot, Workspace, CHUNK};
@@ -62,16 +63,6 @@ pub(crate) struct Run<'a> {
     pub initial: Option<&'a [f32]>,
     /// What the pass computes besides the forward pass.
     pub backprop: Backprop,
-}
-
-/// The parameters and buffers the generated passes read (generated code; not for users).
-#[doc(hidden)]
-#[derive(Clone, Copy)]
-pub struct Model<'a> {
-    /// Every parameter.
-    pub params: &'a [f32],
-    /// Every buffer value.
-    pub buffers: &'a [f32],
 }
 
 /// The middle step of a pass: given a chunk run forward, its flat input and its pass, a number to sum over the

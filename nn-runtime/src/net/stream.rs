@@ -2,11 +2,12 @@
 //! from step to step. The generated `step` and `step_with` methods of a network that can stream (every recurrent
 //! layer unidirectional, every reduction over time `Last` or `FinalState`) call these.
 
-use super::driver::{load_states, Model};
+use super::buffers::Model;
+use super::driver::load_states;
+use super::network::{copy_states, output, Network};
 use super::pass::{Mode, Pass};
 use super::state::{Parts, PartsMut};
 use super::workspace::{Workspace, CHUNK};
-use super::{copy_states, output, Network};
 
 /// One step on a shared network with the caller's workspace (generated code; not for users).
 #[doc(hidden)]

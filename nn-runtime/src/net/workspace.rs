@@ -206,31 +206,3 @@ impl Parallelism {
         }
     }
 }
-
-/// Buffer `k` of a pass: 0 is the chunk's input, `k ≥ 1` is `acts[k - 1]`; the first `len` values (generated
-/// code; not for users).
-#[doc(hidden)]
-pub fn buffer<'a>(input: &'a [f32], acts: &'a [Vec<f32>], k: usize, len: usize) -> &'a [f32] {
-    if k == 0 {
-        &input[..len]
-    } else {
-        &acts[k - 1][..len]
-    }
-}
-
-/// A layer's input buffer (read) and output buffer (written), `input < output`, output ≥ 1 (generated code;
-/// not for users).
-#[doc(hidden)]
-pub fn layer_io<'a>(
-    input: &'a [f32],
-    acts: &'a mut [Vec<f32>],
-    from: usize,
-    to: usize,
-    in_len: usize,
-    out_len: usize,
-) -> (&'a [f32], &'a mut [f32]) {
-    debug_assert!(from < to && to >= 1);
-    let (before, after) = acts.split_at_mut(to - 1);
-    let x = if from == 0 { &input[..in_len] } else { &before[from - 1][..in_len] };
-    (x, &mut after[0][..out_len])
-}

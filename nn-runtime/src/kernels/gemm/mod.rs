@@ -5,6 +5,10 @@
 //! AXPYs straight from the operands ([`vector`]), since packing would cost as much as the product. Both are
 //! written once, generic over [`Simd`](super::simd::Simd), and instantiated per instruction set.
 
+#[cfg(feature = "std")]
+mod packed;
+#[cfg(not(feature = "std"))]
+#[path = "unpacked.rs"]
 mod packed;
 mod vector;
 
@@ -69,6 +73,7 @@ impl<'a> MatRef<'a> {
 
 /// Sizes the calling thread's kernel buffers, so its first product allocates nothing (thread pools call this on
 /// every worker when they start).
+#[cfg(feature = "std")]
 pub fn prepare_thread() {
     packed::prepare_thread();
 }

@@ -246,7 +246,7 @@ unsafe fn body<S: Simd, const MR: usize>(
                         if direct_a {
                             // Rows past the last real one read the last real row again; their results go to
                             // `tile` and are dropped.
-                            let ap = std::array::from_fn(|i| {
+                            let ap = core::array::from_fn(|i| {
                                 a.data[(ic + ir + i.min(rows - 1)) * a.row_stride + pc..].as_ptr()
                             });
                             // SAFETY: each row pointer has kc values (the view lies in its slice); the packed B
@@ -285,7 +285,7 @@ unsafe fn body<S: Simd, const MR: usize>(
 /// The first `R` of `MR` row pointers.
 #[inline(always)]
 fn first<const R: usize, const MR: usize>(rows: [*const f32; MR]) -> [*const f32; R] {
-    std::array::from_fn(|i| rows[i])
+    core::array::from_fn(|i| rows[i])
 }
 
 /// Copies `B[pc..pc+kc, jc..jc+nc]` into panels of `nr` columns, each `kc` rows of `nr` values, zero-padded.

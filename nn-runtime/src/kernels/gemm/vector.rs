@@ -60,7 +60,7 @@ unsafe fn body<S: Simd>(a: &[f32], b: *const f32, rs: usize, cs: usize, accumula
             let cols = (c.len() - j).min(COLUMNS);
             // SAFETY: columns j..j + cols span b[(j + t)·cs ..][..k], readable by the contract; missing columns
             // repeat the last real one (their sums are dropped).
-            let col: [*const f32; COLUMNS] = std::array::from_fn(|t| unsafe { b.add((j + t.min(cols - 1)) * cs) });
+            let col: [*const f32; COLUMNS] = core::array::from_fn(|t| unsafe { b.add((j + t.min(cols - 1)) * cs) });
             // SAFETY: `S` is supported (the contract).
             let mut acc = [unsafe { S::zero() }; COLUMNS];
             let mut p = 0;

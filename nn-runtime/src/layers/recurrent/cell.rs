@@ -74,15 +74,15 @@ pub struct GruCell;
 /// indexing them below `h` needs no bounds check and the loops vectorise.
 #[inline(always)]
 fn split<const G: usize>(row: &[f32], h: usize) -> [&[f32]; G] {
-    std::array::from_fn(|gate| &row[gate * h..(gate + 1) * h])
+    core::array::from_fn(|gate| &row[gate * h..(gate + 1) * h])
 }
 
 /// [`split`] for a row being written.
 #[inline(always)]
 fn split_mut<const G: usize>(row: &mut [f32], h: usize) -> [&mut [f32]; G] {
     let mut rest = &mut row[..G * h];
-    std::array::from_fn(|_| {
-        let (block, tail) = std::mem::take(&mut rest).split_at_mut(h);
+    core::array::from_fn(|_| {
+        let (block, tail) = core::mem::take(&mut rest).split_at_mut(h);
         rest = tail;
         block
     })
@@ -216,7 +216,7 @@ pub(crate) struct CellForward<'a, C> {
     pub hidden: &'a mut [f32],
     pub cell: &'a mut [f32],
     pub saved: &'a mut [f32],
-    pub kind: std::marker::PhantomData<C>,
+    pub kind: core::marker::PhantomData<C>,
 }
 
 impl<C: Cell> Kernel for CellForward<'_, C> {
@@ -231,7 +231,7 @@ impl<C: Cell> Kernel for CellForward<'_, C> {
 pub(crate) struct CellBackward<'a, C> {
     pub h: usize,
     pub step: StepBack<'a>,
-    pub kind: std::marker::PhantomData<C>,
+    pub kind: core::marker::PhantomData<C>,
 }
 
 impl<C: Cell> Kernel for CellBackward<'_, C> {

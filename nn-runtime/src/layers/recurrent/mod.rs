@@ -19,9 +19,9 @@ pub use reduce::{FinalState, Last, MaxOverTime, MeanOverTime};
 
 use super::dropout::for_each_factor;
 use super::{Backward, Forward, Layer, Mode, Pass};
-use crate::kernels::{gemm, gemm_packed, packed_len, simd, sum_rows_into, with_packed, MatRef};
+use crate::kernels::{gemm, gemm_packed, math, packed_len, simd, sum_rows_into, with_packed, MatRef};
 use crate::Rng;
-use std::marker::PhantomData;
+use core::marker::PhantomData;
 
 /// An Elman RNN (`tanh`) of `L` stacked layers of `H` units, `D` directions (1 or 2), over `IN` features per step.
 pub type RNN<const IN: usize, const H: usize, const L: usize, const D: usize, const BIAS: bool> =
@@ -215,7 +215,7 @@ impl<C: Cell, const IN: usize, const H: usize, const L: usize, const D: usize, c
     const SCRATCH: usize = max(packed_len(H, Self::G), packed_len(Self::G, H));
 
     fn init(&self, params: &mut [f32], _buffers: &mut [f32], rng: &mut Rng) {
-        let bound = 1.0 / (H as f32).sqrt();
+        let bound = 1.0 / math::sqrt(H as f32);
         params.iter_mut().for_each(|p| *p = rng.uniform(-bound, bound));
         if self.init == RecurrentInit::Orthogonal {
             for l in 0..L {
@@ -339,7 +339,7 @@ impl<C: Cell, const IN: usize, const H: usize, const L: usize, const D: usize, c
             let input: &[f32] = if l == 0 { x } else { &outputs[(l - 1) * rows * H * D..][..rows * input_len] };
             // The gradient of this layer's output: the network's, or the one the layer above left in `d_in`.
             if l + 1 < L {
-                std::mem::swap(&mut d_out, &mut d_in);
+                core::mem::swap(&mut d_out, &mut d_in);
             }
             let d_output: &[f32] = if l + 1 == L { dy } else { d_out };
             for d in 0..D {
@@ -442,21 +442,52 @@ impl<C: Cell, const IN: usize, const H: usize, const L: usize, const D: usize, c
 
 /// Fills `values`, a `rows × cols` matrix (`rows ≥ cols`), with orthonormal columns: Gram–Schmidt on a normal
 /// matrix (in f64), each column's sign set as PyTorch's `orthogonal_` sets it (`Q·sign(diag R)`).
+#[cfg(feature = "std")]
 fn orthogonal(values: &mut [f32], rows: usize, cols: usize, rng: &mut Rng) {
     let mut q: Vec<f64> = (0..rows * cols).map(|_| f64::from(rng.normal(0.0, 1.0))).collect();
+    gram_schmidt(&mut q, rows, cols);
+    values.iter_mut().zip(&q).for_each(|(v, &q)| *v = q as f32);
+}
+
+/// [`orthogonal`] without an allocator: the same draws, orthonormalised in place in `f32` (sums in f64).
+#[cfg(not(feature = "std"))]
+fn orthogonal(values: &mut [f32], rows: usize, cols: usize, rng: &mut Rng) {
+    values[..rows * cols].iter_mut().for_each(|v| *v = rng.normal(0.0, 1.0));
+    gram_schmidt(values, rows, cols);
+}
+
+/// Makes the columns of the `rows × cols` matrix `q` orthonormal (classical Gram–Schmidt, sums in f64).
+fn gram_schmidt<T: Copy + Into<f64> + FromF64>(q: &mut [T], rows: usize, cols: usize) {
+    let at = |q: &[T], i: usize, j: usize| -> f64 { q[i * cols + j].into() };
     for j in 0..cols {
         for k in 0..j {
-            let dot: f64 = (0..rows).map(|i| q[i * cols + j] * q[i * cols + k]).sum();
+            let dot: f64 = (0..rows).map(|i| at(q, i, j) * at(q, i, k)).sum();
             for i in 0..rows {
-                q[i * cols + j] -= dot * q[i * cols + k];
+                q[i * cols + j] = T::from_f64(at(q, i, j) - dot * at(q, i, k));
             }
         }
-        let norm = (0..rows).map(|i| q[i * cols + j].powi(2)).sum::<f64>().sqrt();
+        let norm = math::sqrt_f64((0..rows).map(|i| at(q, i, j) * at(q, i, j)).sum::<f64>());
         for i in 0..rows {
-            q[i * cols + j] /= norm;
+            q[i * cols + j] = T::from_f64(at(q, i, j) / norm);
         }
     }
-    values.iter_mut().zip(&q).for_each(|(v, &q)| *v = q as f32);
+}
+
+/// The f64 → storage conversion [`gram_schmidt`] writes with.
+trait FromF64 {
+    fn from_f64(v: f64) -> Self;
+}
+
+impl FromF64 for f64 {
+    fn from_f64(v: f64) -> Self {
+        v
+    }
+}
+
+impl FromF64 for f32 {
+    fn from_f64(v: f64) -> Self {
+        v as f32
+    }
 }
 
 #[cfg(test)]

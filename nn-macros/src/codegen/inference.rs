@@ -1,0 +1,118 @@
+//! The forward pass every build has: `__forward`, generic over how its buffers are held (the `Network` impl's
+//! chunks run it on a workspace's `Vec`s), and `forward_static`, one sample on slices of one array the caller
+//! provides — the inference of a `no_std` build, with no allocation, no threads and no run-time dispatch.
+
+use super::plan::Plan;
+use super::{array_type, passes};
+use crate::check::Checked;
+use crate::layers::{lit, runtime_path};
+use crate::parse::Network;
+use crate::shape::Shape;
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote};
+
+/// Rows per sample of buffer `k` (0: the input): its steps if it holds a sequence of fixed length, else one.
+pub fn buffer_rows(checked: &Checked, plan: &Plan, k: usize) -> usize {
+    match (&checked.input, plan.is_sequence(k)) {
+        (Shape::Sequence { steps: Some(t), .. }, true) => *t,
+        _ => 1,
+    }
+}
+
+/// The zero value of a sample type: `[[0.0; W]; H]`.
+fn zero(shape: &Shape) -> TokenStream {
+    shape.dims().iter().rev().fold(quote!(0.0f32), |inner, &d| {
+        let d = lit(d);
+        quote!([#inner; #d])
+    })
+}
+
+/// `__forward` and, for inputs of fixed size, `forward_static`.
+pub fn inference(net: &Network, checked: &Checked, plan: &Plan) -> TokenStream {
+    let rt = quote!(::nn::__private);
+    let name = &net.name;
+    let forward = passes::forward(checked, plan);
+    let fixed = !matches!(checked.input, Shape::Sequence { steps: None, .. });
+    let forward_static = fixed.then(|| forward_static(checked, plan));
+    quote! {
+        impl #name {
+            /// The forward pass of one chunk of samples over `buffers` (generated; not for users).
+            #[doc(hidden)]
+            #[allow(unused_variables, unused_mut, dead_code)]
+            #[inline]
+            fn __forward<B: ::core::convert::AsRef<[f32]> + ::core::convert::AsMut<[f32]>>(
+                model: #rt::Model<'_>,
+                buffers: #rt::PassBuffers<'_, B>,
+                input: &[f32],
+                pass: &#rt::Pass<'_>,
+                stats: &[f32],
+                stage: ::core::option::Option<usize>,
+            ) {
+                let (rows, samples) = (pass.rows(), pass.samples);
+                let #rt::PassBuffers { acts, saved, scratch, partials, states } = buffers;
+                #forward
+            }
+
+            #forward_static
+        }
+    }
+}
+
+/// `forward_static`: the buffer cut into the pass's buffers, in the order `STATIC_FLOATS` counts them.
+fn forward_static(checked: &Checked, plan: &Plan) -> TokenStream {
+    let rt = quote!(::nn::__private);
+    let layer = quote!(#rt::layers::Layer);
+    let (input_ty, output_ty) = (array_type(&checked.input), array_type(checked.output()));
+    let types: Vec<TokenStream> = plan.steps.iter().map(|s| runtime_path(&*checked.layers[s.layer].layer)).collect();
+    let acts: Vec<_> = (0..plan.activations.len()).map(|k| format_ident!("act{}", k)).collect();
+    let act_lens =
+        plan.activations.iter().enumerate().map(|(k, &(len, _))| lit(len * buffer_rows(checked, plan, k + 1)));
+    let saved: Vec<_> = (0..plan.steps.len()).map(|k| format_ident!("saved{}", k)).collect();
+    let saved_lens = plan.steps.iter().zip(&types).map(|(s, t)| {
+        let rows = lit(buffer_rows(checked, plan, s.from));
+        quote!(#rows * <#t as #layer>::SAVED_PER_ROW)
+    });
+    let states: Vec<_> = (0..plan.steps.len()).map(|k| format_ident!("state{}", k)).collect();
+    let state_lens = types.iter().map(|t| quote!(<#t as #layer>::STATE));
+    let stats_len = plan.stages.iter().map(|&k| {
+        let t = &types[k];
+        quote!(+ <#t as #layer>::STATS)
+    });
+    let (n_acts, n_steps) = (lit(acts.len()), lit(plan.steps.len()));
+    let steps = lit(buffer_rows(checked, plan, 0));
+    let output_rows = buffer_rows(checked, plan, plan.output_buffer);
+    let (output_buffer, output_len) = (lit(plan.output_buffer), lit(checked.output().len() * output_rows));
+    let zero = zero(checked.output());
+    quote! {
+        /// The output for one sample, in eval mode, computed in `buffer` (which may live in a `static`): no
+        /// allocation, no threads, nothing shared, and in a `no_std` build the instruction sets the crate was
+        /// compiled for. Gives what `forward` gives in eval mode, up to rounding (the products run row by row).
+        pub fn forward_static(&self, x: &#input_ty, buffer: &mut [f32; Self::STATIC_FLOATS]) -> #output_ty {
+            let rest: &mut [f32] = buffer;
+            #(let (#acts, rest) = rest.split_at_mut(#act_lens);)*
+            #(let (#saved, rest) = rest.split_at_mut(#saved_lens);)*
+            #(let (#states, rest) = rest.split_at_mut(#state_lens);)*
+            let (stats, scratch) = rest.split_at_mut(0 #(#stats_len)*);
+            // Recurrent layers start from zero states; batch norm in eval mode reads no statistics.
+            #(#states.fill(0.0);)*
+            stats.fill(0.0);
+            let mut acts: [&mut [f32]; #n_acts] = [#(#acts),*];
+            let mut saved: [&mut [f32]; #n_steps] = [#(#saved),*];
+            let mut states: [&mut [f32]; #n_steps] = [#(#states),*];
+            let input: &[f32] = <#input_ty as #rt::Sample>::flat(::core::slice::from_ref(x));
+            let pass = #rt::Pass {
+                mode: #rt::Mode::Eval, seed: 0, step: 0, first: 0, batch: 1, samples: 1, steps: #steps,
+                lengths: &[], backward: false,
+            };
+            let model = #rt::Model { params: &self.params[..], buffers: &self.buffers[..] };
+            let buffers = #rt::PassBuffers {
+                acts: &mut acts[..], saved: &mut saved[..], scratch, partials: &mut [], states: &mut states[..],
+            };
+            Self::__forward(model, buffers, input, &pass, stats, ::core::option::Option::None);
+            let mut y: #output_ty = #zero;
+            <#output_ty as #rt::Sample>::flat_mut(::core::slice::from_mut(&mut y))
+                .copy_from_slice(#rt::buffer(input, &acts[..], #output_buffer, #output_len));
+            y
+        }
+    }
+}

@@ -1,0 +1,34 @@
+//! The `f32`/`f64` functions the layers call, in every build: the standard library's with `std`, `libm`'s
+//! without it (`core` has no transcendental functions).
+
+macro_rules! functions {
+    ($($(#[$doc:meta])* $name:ident($t:ty) = $method:ident, $libm:ident;)*) => {$(
+        $(#[$doc])*
+        #[inline]
+        pub fn $name(x: $t) -> $t {
+            #[cfg(feature = "std")]
+            return x.$method();
+            #[cfg(not(feature = "std"))]
+            return libm::$libm(x);
+        }
+    )*};
+}
+
+functions! {
+    /// `eˣ`.
+    exp(f32) = exp, expf;
+    /// `eˣ − 1`, accurate near 0.
+    exp_m1(f32) = exp_m1, expm1f;
+    /// The natural logarithm.
+    ln(f32) = ln, logf;
+    /// `ln(1 + x)`, accurate near 0.
+    ln_1p(f32) = ln_1p, log1pf;
+    /// The hyperbolic tangent.
+    tanh(f32) = tanh, tanhf;
+    /// The square root.
+    sqrt(f32) = sqrt, sqrtf;
+    /// The square root.
+    sqrt_f64(f64) = sqrt, sqrt;
+    /// The nearest integer, halfway cases away from zero.
+    round_f64(f64) = round, round;
+}

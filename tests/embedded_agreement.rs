@@ -1,0 +1,63 @@
+//! `examples/embedded`, the `#![no_std]` LeNet-5 built against `nn` without `std`, agrees with the `std`
+//! network on every image of the shipped MNIST sample. The `no_std` crate is built by cargo in its own workspace
+//! (so that `nn`'s features are not unified with this crate's) and run through its `classify_stdin` binary.
+
+use nn::prelude::*;
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+network! {
+    #[weights = "models/lenet5.safetensors"]
+    pub struct LeNet5 {
+        Input<1, 28, 28>
+        -> conv1: Conv2d<1, 6, 5> -> ReLU -> MaxPool<2, 2>
+        -> conv2: Conv2d<6, 16, 5> -> ReLU -> MaxPool<2, 2>
+        -> Flatten -> fc1: Linear<256, 120> -> ReLU -> fc2: Linear<120, 84> -> ReLU -> fc3: Linear<84, 10>
+    }
+}
+
+#[test]
+fn no_std_crate_agrees_with_the_std_network_on_the_mnist_sample() {
+    let (_, test) = load_mnist::<[[[f32; 28]; 28]; 1]>(Path::new("data/mnist-sample")).unwrap();
+    let target = Path::new(env!("CARGO_TARGET_TMPDIR")).join("../embedded");
+    let mut child = Command::new(env!("CARGO"))
+        .args(["run", "--quiet", "--manifest-path", "examples/embedded/Cargo.toml", "--bin", "classify_stdin"])
+        .env("CARGO_TARGET_DIR", &target)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("cargo runs");
+    let pixels: Vec<u8> =
+        test.inputs.iter().flat_map(|x| x.as_flattened().as_flattened()).flat_map(|p| p.to_le_bytes()).collect();
+    child.stdin.take().unwrap().write_all(&pixels).unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success(), "the no_std crate builds and runs");
+    let embedded: Vec<usize> = String::from_utf8(output.stdout).unwrap().lines().map(|l| l.parse().unwrap()).collect();
+    assert_eq!(embedded.len(), test.len());
+
+    let mut net = LeNet5::pretrained();
+    net.eval();
+    let mut normalised = test.clone();
+    normalised.normalize(0.1307, 0.3081).unwrap();
+    let std_classes: Vec<usize> = normalised.inputs.iter().map(|x| nn::argmax(&net.forward(x))).collect();
+    assert_eq!(embedded, std_classes);
+    let correct = embedded.iter().zip(&test.targets).filter(|(p, l)| p == l).count();
+    assert!(correct as f32 / test.len() as f32 > 0.95, "{correct} of {} correct", test.len());
+}
+
+#[test]
+fn forward_static_gives_forward_in_eval_mode() {
+    let (_, mut test) = load_mnist::<[[[f32; 28]; 28]; 1]>(Path::new("data/mnist-sample")).unwrap();
+    test.normalize(0.1307, 0.3081).unwrap();
+    let mut net = LeNet5::pretrained();
+    net.eval();
+    let mut buffer = vec![f32::NAN; LeNet5::STATIC_FLOATS];
+    let buffer: &mut [f32; LeNet5::STATIC_FLOATS] = buffer.as_mut_slice().try_into().unwrap();
+    for x in test.inputs.iter().take(50) {
+        let (a, b) = (net.forward_static(x, buffer), net.forward(x));
+        for (a, b) in a.iter().zip(&b) {
+            assert!((a - b).abs() <= 1e-5 * (1.0 + b.abs()), "{a} vs {b}");
+        }
+    }
+}
