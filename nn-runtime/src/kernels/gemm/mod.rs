@@ -10,6 +10,10 @@ mod packed;
 #[cfg(not(feature = "std"))]
 #[path = "unpacked.rs"]
 mod packed;
+// The `no_std` product, tested in the `std` build too (where only its `gemm` is called).
+#[cfg(all(test, feature = "std"))]
+#[allow(dead_code)]
+mod unpacked;
 mod vector;
 
 pub use packed::PackedB;

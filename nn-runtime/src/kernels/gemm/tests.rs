@@ -146,3 +146,28 @@ fn products_with_a_prepacked_operand_equal_the_plain_products_bit_for_bit() {
         }
     }
 }
+
+#[test]
+fn the_unpacked_no_std_product_matches_the_reference() {
+    let mut seed = 10_000;
+    for isa in paths() {
+        for &(m, k, n) in &[(1, 1, 1), (1, 25, 576), (6, 25, 576), (3, 17, 9), (17, 8, 33), (33, 31, 5)] {
+            for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
+                seed += 3;
+                let ad = random_vec(m * k, seed);
+                let bd = random_vec(k * n, seed + 1);
+                let a = if ta { MatRef::row_major(&ad, k, m).t() } else { MatRef::row_major(&ad, m, k) };
+                let b = if tb { MatRef::row_major(&bd, n, k).t() } else { MatRef::row_major(&bd, k, n) };
+                let expected = naive(&a, &b);
+                let what = format!("unpacked {} {m}×{k}×{n} ta={ta} tb={tb}", isa.name());
+                let mut c = vec![f32::NAN; m * n];
+                unpacked::gemm(isa, a, b, false, &mut c);
+                assert_close(&c, &expected, 1e-5 * (k as f32).sqrt(), &what);
+                let mut acc = random_vec(m * n, seed + 2);
+                let want: Vec<f32> = acc.iter().zip(&expected).map(|(c, e)| c + e).collect();
+                unpacked::gemm(isa, a, b, true, &mut acc);
+                assert_close(&acc, &want, 1e-5 * (k as f32).sqrt(), &format!("{what} accumulate"));
+            }
+        }
+    }
+}
