@@ -165,6 +165,18 @@ pub enum Error {
         /// Number of targets.
         targets: usize,
     },
+    /// A layer that the export format cannot express.
+    #[error("cannot export layer `{layer}` (`{declaration}`) to {format}: {problem}")]
+    Unexportable {
+        /// The layer's field name.
+        layer: &'static str,
+        /// The layer as declared.
+        declaration: &'static str,
+        /// The format, e.g. `ONNX`.
+        format: &'static str,
+        /// Why.
+        problem: String,
+    },
     /// A training setting that cannot work (zero batch size, no epochs, ...).
     #[error("invalid training setting `{name}`: {problem}")]
     InvalidSetting {

@@ -244,6 +244,7 @@ fn implementation(net: &Network, checked: &Checked, plan: &Plan) -> TokenStream 
             }
         });
     let backward = passes::backward(checked, plan);
+    let ops = checked.layers.iter().map(|l| passes::layer_const(l.index));
     let finish = (!plan.stages.is_empty()).then(|| {
         let body = passes::finish(checked, plan);
         quote! {
@@ -294,6 +295,10 @@ fn implementation(net: &Network, checked: &Checked, plan: &Plan) -> TokenStream 
                 };
                 #(#inits)*
                 net
+            }
+
+            fn ops() -> ::std::vec::Vec<#rt::layers::Op> {
+                ::std::vec![#(#rt::layers::Layer::op(&Self::#ops)),*]
             }
 
             fn parts(&self) -> #rt::Parts<'_> {

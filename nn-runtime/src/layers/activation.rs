@@ -5,7 +5,7 @@
 //! function `dx = g(x, y, dy)`, as PyTorch computes them (NaN in, NaN out). The [`Elementwise`] trait and
 //! [`crate::kernels::map`] turn that into a layer; nothing else needs to know it exists.
 
-use super::{Backward, Forward, Layer};
+use super::{Backward, Forward, Layer, Op};
 use crate::kernels::{self, math};
 
 /// An element-wise activation: the layer type is generic over its width `N`.
@@ -57,6 +57,13 @@ macro_rules! activation {
 
             fn forward(&self, f: Forward<'_>) {
                 kernels::map(f.x, f.y, |x| self.value(x));
+            }
+
+            fn op(&self) -> Op {
+                let given: &[f32] = &[$(self.$field),*];
+                let mut settings = [0.0; 2];
+                settings[..given.len()].copy_from_slice(given);
+                Op::Activation { name: stringify!($name), settings }
             }
 
             fn backward(&self, b: Backward<'_>) {
@@ -220,6 +227,10 @@ impl<const N: usize> Layer for Softmax<N> {
         kernels::softmax_forward(N, f.x, f.y);
     }
 
+    fn op(&self) -> Op {
+        Op::Softmax
+    }
+
     fn backward(&self, b: Backward<'_>) {
         if let Some(dx) = b.dx {
             kernels::softmax_backward(N, b.y, b.dy, dx);
@@ -245,6 +256,10 @@ impl<const N: usize> Layer for LogSoftmax<N> {
 
     fn forward(&self, f: Forward<'_>) {
         kernels::log_softmax_forward(N, f.x, f.y);
+    }
+
+    fn op(&self) -> Op {
+        Op::LogSoftmax
     }
 
     fn backward(&self, b: Backward<'_>) {

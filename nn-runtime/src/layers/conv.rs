@@ -2,7 +2,7 @@
 //! convolution where it applies (stride 1, no padding) and im2col + GEMM otherwise; so is the weight gradient; the
 //! input gradient is a GEMM folded back with col2im.
 
-use super::{Backward, Forward, Init, Layer};
+use super::{Backward, Forward, Init, Layer, Op};
 use crate::kernels::{
     col2im_add, conv2d_direct, conv2d_direct_weight_grad, direct_applies, gemm, im2col, ConvGeometry, MatRef,
     MAX_DIRECT_GRAD_KERNEL,
@@ -102,6 +102,10 @@ impl<
         let (w, b) = params.split_at_mut(O * Self::PATCH);
         self.init.fill_weights(w, Self::PATCH, O * K * K, rng);
         self.init.fill_bias(b, Self::PATCH, rng);
+    }
+
+    fn op(&self) -> Op {
+        Op::Conv2d { input: [C, H, W], outputs: O, kernel: K, stride: S, padding: P, bias: BIAS }
     }
 
     fn forward(&self, f: Forward<'_>) {

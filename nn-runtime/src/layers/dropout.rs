@@ -1,7 +1,7 @@
 //! `Dropout<P>` (Srivastava et al. 2014): in training, each value is zeroed with probability `p` and the survivors
 //! are scaled by `1/(1−p)` ("inverted" dropout, as PyTorch), so evaluation is the identity.
 
-use super::{Backward, Forward, Layer, Mode, Pass};
+use super::{Backward, Forward, Layer, Mode, Op, Pass};
 use crate::kernels::math;
 
 /// Drops each of `N` values per sample with probability `p` while training.
@@ -71,6 +71,10 @@ fn mix(mut z: u64) -> u64 {
 impl<const N: usize> Layer for Dropout<N> {
     const IN: usize = N;
     const OUT: usize = N;
+
+    fn op(&self) -> Op {
+        Op::Dropout { p: self.p }
+    }
 
     fn forward(&self, f: Forward<'_>) {
         let Forward { x, y, pass, .. } = f;

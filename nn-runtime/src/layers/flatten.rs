@@ -1,6 +1,6 @@
 //! `Flatten`: a change of type, not of memory.
 
-use super::{Backward, Forward, Layer};
+use super::{Backward, Forward, Layer, Op};
 
 /// Turns a `C×H×W` shape into `C·H·W` features.
 ///
@@ -19,6 +19,10 @@ impl<const N: usize> Flatten<N> {
 impl<const N: usize> Layer for Flatten<N> {
     const IN: usize = N;
     const OUT: usize = N;
+
+    fn op(&self) -> Op {
+        Op::Flatten
+    }
 
     fn forward(&self, f: Forward<'_>) {
         f.y.copy_from_slice(f.x);

@@ -1,6 +1,6 @@
 //! `Linear<I, O>`: `y = W·x + b`, with PyTorch's layout (`weight` is `[O][I]`, then `bias` `[O]`).
 
-use super::{Backward, Forward, Init, Layer};
+use super::{Backward, Forward, Init, Layer, Op};
 use crate::kernels::{add_row_vector, gemm, sum_rows_into, MatRef};
 use crate::sample::{view, view_mut};
 use crate::Rng;
@@ -58,6 +58,10 @@ impl<const I: usize, const O: usize, const BIAS: bool> Layer for Linear<I, O, BI
         let (w, b) = params.split_at_mut(O * I);
         self.init.fill_weights(w, I, O, rng);
         self.init.fill_bias(b, I, rng);
+    }
+
+    fn op(&self) -> Op {
+        Op::Linear { inputs: I, outputs: O, bias: BIAS }
     }
 
     fn forward(&self, f: Forward<'_>) {

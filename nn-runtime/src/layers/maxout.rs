@@ -1,7 +1,7 @@
 //! `Maxout<I, O, K>` (Goodfellow et al. 2013): each of `O` units is the maximum of `K` affine pieces of the input,
 //! `yₒ = maxₖ (W₍ₒ,ₖ₎·x + b₍ₒ,ₖ₎)` — a learned, piecewise-linear convex activation.
 
-use super::{Backward, Forward, Init, Layer};
+use super::{Backward, Forward, Init, Layer, Op};
 use crate::kernels::{add_row_vector, gemm, sum_rows_into, MatRef};
 use crate::Rng;
 
@@ -56,6 +56,10 @@ impl<const I: usize, const O: usize, const K: usize> Layer for Maxout<I, O, K> {
         let (w, b) = params.split_at_mut(O * K * I);
         self.init.fill_weights(w, I, O * K, rng);
         self.init.fill_bias(b, I, rng);
+    }
+
+    fn op(&self) -> Op {
+        Op::Maxout { inputs: I, outputs: O, pieces: K }
     }
 
     fn forward(&self, f: Forward<'_>) {

@@ -19,6 +19,7 @@ mod init;
 mod linear;
 mod maxout;
 mod norm;
+mod op;
 mod pool;
 mod prelu;
 mod recurrent;
@@ -33,6 +34,7 @@ pub use init::Init;
 pub use linear::Linear;
 pub use maxout::Maxout;
 pub use norm::BatchNorm;
+pub use op::Op;
 pub use pool::{AvgPool, MaxPool};
 pub use prelu::PReLU;
 pub use recurrent::{
@@ -127,6 +129,9 @@ pub trait Layer: Copy + Send + Sync {
 
     /// Computes `f.y` from `f.x`.
     fn forward(&self, f: Forward<'_>);
+
+    /// What the layer computes, as data (for exporters).
+    fn op(&self) -> Op;
 
     /// Writes the parameter gradient into `b.grads` and, if asked, the input gradient into `b.dx`.
     ///

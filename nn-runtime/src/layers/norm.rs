@@ -8,7 +8,7 @@
 //! backward mirrors it with `Σdy` and `Σdy·x̂`. Reductions in chunk order keep the result bit-identical for every
 //! thread count. In eval mode the layer is a per-sample affine map of its running statistics.
 
-use super::{Backward, Forward, Layer, Mode, Pass};
+use super::{Backward, Forward, Layer, Mode, Op, Pass};
 use crate::kernels::math;
 use crate::Rng;
 
@@ -149,6 +149,10 @@ impl<const C: usize, const S: usize> Layer for BatchNorm<C, S> {
     }
 
     /// Training: `y = γ·(x − μ)/σ + β` with the batch's statistics; eval: with the running ones.
+    fn op(&self) -> Op {
+        Op::BatchNorm { channels: C, spatial: S, eps: self.eps, momentum: self.momentum }
+    }
+
     fn forward(&self, f: Forward<'_>) {
         if f.pass.mode == Mode::Train {
             let (mean, inv, ..) = Self::split_stats(f.stats);

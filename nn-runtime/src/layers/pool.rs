@@ -1,6 +1,6 @@
 //! `MaxPool<K, S>` and `AvgPool<K, S>` over `C×H×W` inputs (PyTorch's `MaxPool2d` and `AvgPool2d`).
 
-use super::{Backward, Forward, Layer};
+use super::{Backward, Forward, Layer, Op};
 use crate::kernels::{avg_pool_backward, avg_pool_forward, max_pool_backward, max_pool_forward, PoolGeometry};
 
 macro_rules! pool_layer {
@@ -27,6 +27,10 @@ macro_rules! pool_layer {
         {
             const IN: usize = C * H * W;
             const OUT: usize = C * Self::OUT_HEIGHT * Self::OUT_WIDTH;
+
+            fn op(&self) -> Op {
+                Op::Pool { average: stringify!($name).starts_with("Avg"), kernel: K, stride: S }
+            }
 
             fn forward(&self, f: Forward<'_>) {
                 for (x, y) in f.x.chunks_exact(Self::IN).zip(f.y.chunks_exact_mut(Self::OUT)) {

@@ -1,7 +1,7 @@
 //! `PReLU` (He et al. 2015): `x` for positive `x`, else `a·x` with a learned slope `a` — one for the whole layer
 //! or one per channel (per feature after a flat shape), as PyTorch's `nn.PReLU(num_parameters)`.
 
-use super::{Backward, Forward, Layer};
+use super::{Backward, Forward, Layer, Op};
 use crate::Rng;
 
 /// A parametric ReLU over `N` values per sample with `SLOPES` learned slopes (1, or the number of channels).
@@ -36,6 +36,10 @@ impl<const N: usize, const SLOPES: usize> Layer for PReLU<N, SLOPES> {
 
     fn init(&self, params: &mut [f32], _buffers: &mut [f32], _rng: &mut Rng) {
         params.fill(self.initial);
+    }
+
+    fn op(&self) -> Op {
+        Op::PReLU { values: N, slopes: SLOPES }
     }
 
     fn forward(&self, f: Forward<'_>) {

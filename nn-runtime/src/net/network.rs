@@ -65,6 +65,11 @@ pub trait Network: Sized + Send + Sync {
     /// A network with parameters initialised from `seed` (each layer by its `init` scheme).
     fn new(seed: u64) -> Self;
 
+    /// What each layer computes, in [`Network::LAYERS`] order (for exporters such as ONNX).
+    fn ops() -> Vec<crate::layers::Op> {
+        Vec::new()
+    }
+
     /// The parameters, buffers and gradient, borrowed at once.
     fn parts(&self) -> Parts<'_>;
 

@@ -18,7 +18,7 @@ use cell::{CellBackward, CellForward};
 pub use reduce::{FinalState, Last, MaxOverTime, MeanOverTime};
 
 use super::dropout::for_each_factor;
-use super::{Backward, Forward, Layer, Mode, Pass};
+use super::{Backward, Forward, Layer, Mode, Op, Pass};
 use crate::kernels::{gemm, gemm_packed, math, packed_len, simd, sum_rows_into, with_packed, MatRef};
 use crate::Rng;
 use core::marker::PhantomData;
@@ -225,6 +225,10 @@ impl<C: Cell, const IN: usize, const H: usize, const L: usize, const D: usize, c
                 }
             }
         }
+    }
+
+    fn op(&self) -> Op {
+        Op::Recurrent { cell: C::NAME, inputs: IN, hidden: H, layers: L, directions: D, bias: BIAS }
     }
 
     fn forward(&self, f: Forward<'_>) {

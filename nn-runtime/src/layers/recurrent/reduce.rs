@@ -2,7 +2,7 @@
 //! state, or the mean or maximum over the valid steps. Each takes `W` values per step and gives `W` (or, for
 //! `FinalState`, `H·D`) per sample; steps past a sample's length are never read.
 
-use super::super::{Backward, Forward, Layer, Pass};
+use super::super::{Backward, Forward, Layer, Op, Pass};
 
 /// Each sample's length in the pass.
 fn length(pass: &Pass<'_>, i: usize) -> usize {
@@ -29,6 +29,10 @@ macro_rules! reduction {
         impl<const W: usize> Layer for $name<W> {
             const IN: usize = W;
             const OUT: usize = W;
+
+            fn op(&self) -> Op {
+                Op::Reduce { name: stringify!($name) }
+            }
 
             fn forward(&self, f: Forward<'_>) {
                 let steps = f.pass.steps;
@@ -134,6 +138,10 @@ impl<const H: usize, const D: usize> FinalState<H, D> {
 impl<const H: usize, const D: usize> Layer for FinalState<H, D> {
     const IN: usize = H * D;
     const OUT: usize = H * D;
+
+    fn op(&self) -> Op {
+        Op::Reduce { name: "FinalState" }
+    }
 
     fn forward(&self, f: Forward<'_>) {
         for (i, y) in f.y.chunks_exact_mut(H * D).enumerate().take(f.pass.samples) {

@@ -1,4 +1,5 @@
-//! Weight files: safetensors with PyTorch `state_dict` names and layouts, written atomically.
+//! Weight files: safetensors with PyTorch `state_dict` names and layouts, written atomically; and, with the `onnx`
+//! feature, ONNX export ([`save_onnx`]).
 //!
 //! `save_weights` writes every tensor of [`Network::TENSORS`] as F32 under its name (`conv1.weight` as
 //! `[out, in, kh, kw]`, `fc1.weight` as `[out, in]`), which is exactly what
@@ -8,6 +9,14 @@
 //!
 //! Buffers ([`Network::BUFFER_TENSORS`]: batch norm's `running_mean`, `running_var`, `num_batches_tracked`) are
 //! saved beside the parameters exactly as in a PyTorch `state_dict`, `num_batches_tracked` as an I64 scalar.
+
+#[cfg(feature = "onnx")]
+mod onnx;
+#[cfg(feature = "onnx")]
+pub mod onnx_schema;
+
+#[cfg(feature = "onnx")]
+pub use onnx::{initializer_values, onnx_model, read_onnx, save_onnx, IR_VERSION, OPSET};
 
 use crate::net::Network;
 use crate::{Error, Result, WeightProblem};

@@ -1,0 +1,119 @@
+//! `nn::io::save_onnx`: the written file decoded and checked node by node and initializer by initializer. (That
+//! onnxruntime computes what `nn` computes is `scripts/check_onnx.py`'s part.)
+
+use nn::io::onnx_schema::{tensor_shape_proto::dimension::Value, type_proto, ModelProto, ValueInfoProto};
+use nn::io::{initializer_values, read_onnx, save_onnx, OPSET};
+use nn::prelude::*;
+
+network! {
+    pub struct LeNet5 {
+        Input<1, 28, 28>
+        -> conv1: Conv2d<1, 6, 5> -> ReLU -> MaxPool<2, 2>
+        -> conv2: Conv2d<6, 16, 5> -> ReLU -> MaxPool<2, 2>
+        -> Flatten -> fc1: Linear<256, 120> -> ReLU -> fc2: Linear<120, 84> -> ReLU -> fc3: Linear<84, 10>
+    }
+
+    pub struct BnNet {
+        Input<1, 8, 8> -> conv: Conv2d<1, 4, 3, bias = false> -> bn: BatchNorm -> ReLU -> AvgPool<2, 2> -> Flatten
+        -> Dropout<0.5> -> fc: Linear<36, 3> -> Softmax
+    }
+
+    pub struct Tagger { Input<Seq, 4> -> lstm: LSTM<4, 3, bidirectional = true> -> head: Linear<6, 2> }
+}
+
+fn export<N: Network>(net: &N) -> ModelProto {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("net.onnx");
+    save_onnx(net, &path).unwrap();
+    read_onnx(&path).unwrap()
+}
+
+fn ops(model: &ModelProto) -> Vec<&str> {
+    model.graph.as_ref().unwrap().node.iter().map(|n| n.op_type.as_deref().unwrap()).collect()
+}
+
+fn dims(info: &ValueInfoProto) -> Vec<String> {
+    let Some(type_proto::Value::TensorType(t)) = &info.r#type.as_ref().unwrap().value else { panic!("a tensor") };
+    let dim = |d: &nn::io::onnx_schema::tensor_shape_proto::Dimension| match d.value.as_ref().unwrap() {
+        Value::DimValue(v) => v.to_string(),
+        Value::DimParam(p) => p.clone(),
+    };
+    t.shape.as_ref().unwrap().dim.iter().map(dim).collect()
+}
+
+/// The initializer called `name`: its dims and values.
+fn initializer(model: &ModelProto, name: &str) -> (Vec<i64>, Vec<f32>) {
+    let t = model.graph.as_ref().unwrap().initializer.iter().find(|t| t.name.as_deref() == Some(name));
+    let t = t.unwrap_or_else(|| panic!("no initializer {name}"));
+    (t.dims.clone(), initializer_values(t))
+}
+
+#[test]
+fn lenet5_is_the_standard_graph_with_every_tensor() {
+    let net = LeNet5::new(3);
+    let model = export(&net);
+    assert_eq!(model.opset_import[0].version, Some(OPSET));
+    const { assert!(OPSET >= 13) };
+    assert_eq!(
+        ops(&model),
+        [
+            "Conv", "Relu", "MaxPool", "Conv", "Relu", "MaxPool", "Flatten", "Gemm", "Relu", "Gemm", "Relu", "Gemm",
+            "Identity"
+        ]
+    );
+    let graph = model.graph.as_ref().unwrap();
+    assert_eq!(dims(&graph.input[0]), ["batch", "1", "28", "28"]);
+    assert_eq!(dims(&graph.output[0]), ["batch", "10"]);
+    assert_eq!(graph.node.last().unwrap().output, ["output"]);
+    for t in LeNet5::TENSORS {
+        let (d, values) = initializer(&model, t.name);
+        assert_eq!(d, t.shape.iter().map(|&s| s as i64).collect::<Vec<_>>(), "{}", t.name);
+        assert_eq!(values, net.param(t.name).unwrap(), "{}", t.name);
+    }
+    let conv = &graph.node[0];
+    assert_eq!(conv.input, ["input", "conv1.weight", "conv1.bias"]);
+    let gemm = graph.node.iter().find(|n| n.op_type.as_deref() == Some("Gemm")).unwrap();
+    assert_eq!(gemm.attribute[0].name.as_deref(), Some("transB"));
+    assert_eq!(gemm.attribute[0].i, Some(1));
+}
+
+#[test]
+fn batch_norm_exports_its_running_statistics_and_dropout_is_the_identity() {
+    let mut net = BnNet::new(1);
+    net.buffers_mut().iter_mut().enumerate().for_each(|(i, v)| *v = 0.5 + i as f32);
+    let model = export(&net);
+    assert_eq!(
+        ops(&model),
+        ["Conv", "BatchNormalization", "Relu", "AveragePool", "Flatten", "Identity", "Gemm", "Softmax", "Identity"]
+    );
+    let bn = &model.graph.as_ref().unwrap().node[1];
+    assert_eq!(bn.input[1..], ["bn.weight", "bn.bias", "bn.running_mean", "bn.running_var"]);
+    assert_eq!(bn.attribute[0].f, Some(1e-5));
+    assert_eq!(initializer(&model, "bn.running_mean").1, &net.buffers()[..4]);
+    assert_eq!(initializer(&model, "bn.running_var").1, &net.buffers()[4..8]);
+}
+
+#[test]
+fn lstm_weights_are_in_onnx_gate_order_with_both_directions() {
+    let net = Tagger::new(2);
+    let model = export(&net);
+    let graph = model.graph.as_ref().unwrap();
+    assert_eq!(dims(&graph.input[0]), ["batch", "steps", "4"]);
+    let lstm = graph.node.iter().find(|n| n.op_type.as_deref() == Some("LSTM")).unwrap();
+    assert_eq!(lstm.input[1..], ["lstm.onnx_W_l0", "lstm.onnx_R_l0", "lstm.onnx_B_l0"]);
+    let direction = lstm.attribute.iter().find(|a| a.name.as_deref() == Some("direction")).unwrap();
+    assert_eq!(direction.s.as_deref(), Some(&b"bidirectional"[..]));
+    let (d, w) = initializer(&model, "lstm.onnx_W_l0");
+    assert_eq!(d, [2, 12, 4]);
+    // PyTorch's blocks of 3 rows are i, f, g, o; ONNX's are i, o, f, c (= g).
+    for (dir, suffix) in ["", "_reverse"].into_iter().enumerate() {
+        let torch = net.param(&format!("lstm.weight_ih_l0{suffix}")).unwrap();
+        let block = |g: usize| &torch[g * 12..(g + 1) * 12];
+        let onnx = &w[dir * 48..(dir + 1) * 48];
+        assert_eq!(onnx, [block(0), block(3), block(1), block(2)].concat(), "direction {dir}");
+    }
+    let (d, b) = initializer(&model, "lstm.onnx_B_l0");
+    assert_eq!(d, [2, 24]);
+    let bias_hh = net.param("lstm.bias_hh_l0").unwrap();
+    assert_eq!(&b[12..15], &bias_hh[..3], "R's biases follow W's, gate i first");
+}
