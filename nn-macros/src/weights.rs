@@ -180,28 +180,38 @@ pub fn static_pretrained(embedded: Option<&Embedded>, path: &syn::LitStr, plan: 
         };
     };
     let absolute = &embedded.absolute;
-    let table = |buffer: bool| {
-        let rows = embedded.tensors.iter().filter(|t| t.buffer == buffer).map(|t| {
-            let (start, end, offset) = (lit(t.bytes.0), lit(t.bytes.1), lit(t.offset));
-            let kind = match t.stored {
-                Stored::F32 => quote!(F32),
-                Stored::I64 => quote!(I64),
-                Stored::I32 => quote!(I32),
-            };
-            quote!((#start, #end, ::nn::__private::embedded::Stored::#kind, #offset))
-        });
-        quote!(&[#(#rows),*])
-    };
-    let (params, buffers) = (table(false), table(true));
+    // Parameters are F32 (checked): each tensor is one array read from the bytes, the arrays laid end to end in a
+    // `repr(C)` struct of the size of the parameter array.
+    let params: Vec<&Placed> = embedded.tensors.iter().filter(|t| !t.buffer).collect();
+    let arrays = params.iter().map(|t| {
+        let len = lit((t.bytes.1 - t.bytes.0) / 4);
+        quote!([f32; #len])
+    });
+    let reads = params.iter().map(|t| {
+        let (len, bytes, start) = (lit((t.bytes.1 - t.bytes.0) / 4), lit(t.bytes.1 - t.bytes.0), lit(t.bytes.0));
+        quote!(::nn::__private::embedded::f32_array::<#len, #bytes>(WEIGHTS, #start))
+    });
+    // Buffers may hold integer counters: decoded value by value (they are small).
+    let buffers = embedded.tensors.iter().filter(|t| t.buffer).map(|t| {
+        let (start, end, offset) = (lit(t.bytes.0), lit(t.bytes.1), lit(t.offset));
+        let kind = match t.stored {
+            Stored::F32 => quote!(F32),
+            Stored::I64 => quote!(I64),
+            Stored::I32 => quote!(I32),
+        };
+        quote!((#start, #end, ::nn::__private::embedded::Stored::#kind, #offset))
+    });
     let (p, b) = (lit(plan.total_params), lit(plan.total_buffers));
     quote! {
         #[doc = #doc]
         pub fn pretrained() -> Self {
             const WEIGHTS: &[u8] = ::core::include_bytes!(#absolute);
-            #[allow(long_running_const_eval)]
-            static PARAMS: [f32; #p] = ::nn::__private::embedded::decode(WEIGHTS, #params);
-            #[allow(long_running_const_eval)]
-            static BUFFERS: [f32; #b] = ::nn::__private::embedded::decode(WEIGHTS, #buffers);
+            #[repr(C)]
+            struct Tensors(#(#arrays),*);
+            // SAFETY: `Tensors` is `repr(C)` with only `f32` arrays, so without padding, and the arrays' lengths
+            // add up to the parameter count: it has the size and alignment of `[f32; PARAMS]`.
+            static PARAMS: [f32; #p] = unsafe { ::core::mem::transmute::<Tensors, [f32; #p]>(Tensors(#(#reads),*)) };
+            static BUFFERS: [f32; #b] = ::nn::__private::embedded::decode(WEIGHTS, &[#(#buffers),*]);
             Self::from_static(&PARAMS, &BUFFERS)
         }
     }

@@ -62,3 +62,26 @@ pub const fn decode<const N: usize>(bytes: &[u8], tensors: &[(usize, usize, Stor
     }
     out
 }
+
+/// The `N` little-endian `f32` values at `bytes[start..start + BYTES]` (`BYTES = 4·N`), decoded at compile time.
+/// On little-endian targets the bytes are read as they are, one copy however large the tensor, so that embedding
+/// megabytes costs the compiler next to nothing; elsewhere they are decoded value by value.
+///
+/// # Panics
+/// At compile time, if `BYTES ≠ 4·N` or the bytes lie outside `bytes` (the macro checked both).
+pub const fn f32_array<const N: usize, const BYTES: usize>(bytes: &[u8], start: usize) -> [f32; N] {
+    assert!(BYTES == 4 * N, "BYTES is 4·N");
+    let Some(raw) = bytes.split_at(start).1.first_chunk::<BYTES>() else { panic!("the tensor lies in the file") };
+    if cfg!(target_endian = "little") {
+        // SAFETY: `raw` holds `4·N` bytes, the size of `[f32; N]`; any bits are an f32; the read is unaligned.
+        unsafe { core::ptr::read_unaligned(raw.as_ptr().cast::<[f32; N]>()) }
+    } else {
+        let mut out = [0.0f32; N];
+        let mut i = 0;
+        while i < N {
+            out[i] = f32::from_le_bytes([raw[4 * i], raw[4 * i + 1], raw[4 * i + 2], raw[4 * i + 3]]);
+            i += 1;
+        }
+        out
+    }
+}
