@@ -37,8 +37,10 @@ fn batch_norm_fixture_is_what_its_recipe_makes() {
     }
     let mut stored = BnNet::new(0);
     load_weights(&mut stored, path).expect("tests/data/weights/bn_net.safetensors loads");
-    let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
-    assert_eq!(bits(stored.params()), bits(net.params()));
-    assert_eq!(bits(stored.buffers()), bits(net.buffers()));
+    // Training gives the same bits on one instruction set; across them (`NN_KERNEL=scalar`) the last bits may
+    // differ.
+    let close = |a: &[f32], b: &[f32]| a.len() == b.len() && a.iter().zip(b).all(|(x, y)| (x - y).abs() <= 1e-5);
+    assert!(close(stored.params(), net.params()), "{:?}\n{:?}", stored.params(), net.params());
+    assert!(close(stored.buffers(), net.buffers()), "{:?}\n{:?}", stored.buffers(), net.buffers());
     assert_eq!(stored.buffers().last(), Some(&4.0), "num_batches_tracked counts the four steps");
 }

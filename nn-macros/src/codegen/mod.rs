@@ -284,6 +284,7 @@ fn implementation(net: &Network, checked: &Checked, plan: &Plan) -> TokenStream 
             const PARAM_BYTES: usize = #name::PARAM_BYTES;
             const INFER_ACTIVATION_BYTES: usize = #name::INFER_ACTIVATION_BYTES;
             const TRAIN_ACTIVATION_BYTES: usize = #name::TRAIN_ACTIVATION_BYTES;
+            const STATIC_BYTES: usize = #name::STATIC_BYTES;
             const PLAN: #rt::Plan = Self::__NN_PLAN;
 
             fn new(seed: u64) -> Self {

@@ -57,6 +57,8 @@ pub trait Network: Sized + Send + Sync {
     /// Bytes of activations per sample in training: layer outputs, what layers keep for backward, and the
     /// gradient buffers.
     const TRAIN_ACTIVATION_BYTES: usize = 0;
+    /// Bytes of the buffer `forward_static` computes one sample in: the static memory of a `no_std` forward pass.
+    const STATIC_BYTES: usize = 0;
 
     #[doc(hidden)]
     /// The sizes of the network's buffers and its whole-batch layers.

@@ -47,13 +47,14 @@ pub fn table<N: Network>() -> String {
     }
     out.push_str(&format!(
         "\ntotal parameters: {}\nmultiply-adds per sample: {} forward, {} per training step\nbytes: {} of weights, \
-         {} of activations per sample in inference, {} in training",
+         {} of activations per sample in inference, {} in training, {} for forward_static",
         N::PARAMS,
         N::FORWARD_MACS,
         N::TRAIN_MACS,
         N::PARAM_BYTES,
         N::INFER_ACTIVATION_BYTES,
-        N::TRAIN_ACTIVATION_BYTES
+        N::TRAIN_ACTIVATION_BYTES,
+        N::STATIC_BYTES
     ));
     out
 }
