@@ -77,6 +77,40 @@
 //! (`conv1.weight`, `conv1.bias`); an unnamed layer at index `i` (counting from 0 after `Input`) becomes field
 //! `layer{i}` and its tensors are named `{i}.weight`, as in a PyTorch `nn.Sequential`.
 //!
+//! # Deployment
+//!
+//! `#[weights = "file.safetensors"]` (a path relative to the crate's `Cargo.toml`) makes the macro read the file,
+//! check every tensor's name, shape, element type and values against the declaration (each problem a compile
+//! error under the attribute) and embed it; `pretrained()` builds the network from it without touching the disk.
+//! Every network carries a compile-time cost model (`FORWARD_MACS`, `TRAIN_MACS`, `PARAM_BYTES`, the activation
+//! and static memory), and `forward_static` runs one sample in a buffer of the caller's:
+//!
+//! ```
+//! use nn::prelude::*;
+//!
+//! network! {
+//!     #[weights = "models/lenet5.safetensors"]
+//!     pub struct LeNet5 {
+//!         Input<1, 28, 28>
+//!         -> conv1: Conv2d<1, 6, 5> -> ReLU -> MaxPool<2, 2>
+//!         -> conv2: Conv2d<6, 16, 5> -> ReLU -> MaxPool<2, 2>
+//!         -> Flatten -> fc1: Linear<256, 120> -> ReLU -> fc2: Linear<120, 84> -> ReLU -> fc3: Linear<84, 10>
+//!     }
+//! }
+//!
+//! const _: () = assert!(LeNet5::FORWARD_MACS < 500_000); // a budget the compiler holds
+//! let net = LeNet5::pretrained();
+//! let mut buffer = vec![0.0; LeNet5::STATIC_FLOATS];
+//! let buffer: &mut [f32; LeNet5::STATIC_FLOATS] = buffer.as_mut_slice().try_into().unwrap();
+//! let logits = net.forward_static(&[[[0.0; 28]; 28]], buffer);
+//! assert!(logits.iter().all(|v| v.is_finite()));
+//! ```
+//!
+//! Features (all on by default): `std` (the [`Network`] trait, batches, threads, losses, optimizers), `io` (weight
+//! files), `onnx` (`io::save_onnx`, ONNX export), `data` (data sets), `train` (the training loop). Without `std`
+//! the crate is `#![no_std]` without `alloc`: `network!`, the layers and kernels, `forward_static`, the cost model
+//! and `pretrained()` over weights that stay in statics (`examples/embedded` in the repository is such a crate).
+//!
 //! # What the macro generates
 //!
 //! A struct with one public field per layer (a small descriptor with typed views of that layer's parameters),
