@@ -15,25 +15,42 @@ network! {
         -> conv2: Conv2d<6, 16, 5> -> ReLU -> MaxPool<2, 2>
         -> Flatten -> fc1: Linear<256, 120> -> ReLU -> fc2: Linear<120, 84> -> ReLU -> fc3: Linear<84, 10>
     }
+
+    #[weights = "tests/data/weights/bn_net.safetensors"]
+    pub struct BnNet {
+        Input<1, 8, 8> -> conv: Conv2d<1, 4, 3, bias = false> -> bn: BatchNorm -> ReLU -> MaxPool<2, 2>
+        -> Flatten -> fc: Linear<36, 3>
+    }
+
+    #[weights = "tests/data/weights/seq_net.safetensors"]
+    pub struct SeqNet {
+        Input<Seq<6>, 3> -> lstm: LSTM<3, 5, layers = 2, bidirectional = true> -> MeanOverTime -> fc: Linear<10, 4>
+    }
 }
 
-#[test]
-fn no_std_crate_agrees_with_the_std_network_on_the_mnist_sample() {
-    let (_, test) = load_mnist::<[[[f32; 28]; 28]; 1]>(Path::new("data/mnist-sample")).unwrap();
+/// `cargo run` of a binary of the `no_std` crate, in its own workspace and target directory, with `stdin`.
+fn run_embedded(bin: &str, stdin: &[u8]) -> String {
     let target = Path::new(env!("CARGO_TARGET_TMPDIR")).join("../embedded");
     let mut child = Command::new(env!("CARGO"))
-        .args(["run", "--quiet", "--manifest-path", "examples/embedded/Cargo.toml", "--bin", "classify_stdin"])
+        .args(["run", "--quiet", "--manifest-path", "examples/embedded/Cargo.toml", "--bin", bin])
         .env("CARGO_TARGET_DIR", &target)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()
         .expect("cargo runs");
-    let pixels: Vec<u8> =
-        test.inputs.iter().flat_map(|x| x.as_flattened().as_flattened()).flat_map(|p| p.to_le_bytes()).collect();
-    child.stdin.take().unwrap().write_all(&pixels).unwrap();
+    child.stdin.take().unwrap().write_all(stdin).unwrap();
     let output = child.wait_with_output().unwrap();
     assert!(output.status.success(), "the no_std crate builds and runs");
-    let embedded: Vec<usize> = String::from_utf8(output.stdout).unwrap().lines().map(|l| l.parse().unwrap()).collect();
+    String::from_utf8(output.stdout).unwrap()
+}
+
+#[test]
+fn no_std_crate_agrees_with_the_std_network_on_the_mnist_sample() {
+    let (_, test) = load_mnist::<[[[f32; 28]; 28]; 1]>(Path::new("data/mnist-sample")).unwrap();
+    let pixels: Vec<u8> =
+        test.inputs.iter().flat_map(|x| x.as_flattened().as_flattened()).flat_map(|p| p.to_le_bytes()).collect();
+    let output = run_embedded("classify_stdin", &pixels);
+    let embedded: Vec<usize> = output.lines().map(|l| l.parse().unwrap()).collect();
     assert_eq!(embedded.len(), test.len());
 
     let mut net = LeNet5::pretrained();
@@ -60,4 +77,29 @@ fn forward_static_gives_forward_in_eval_mode() {
             assert!((a - b).abs() <= 1e-5 * (1.0 + b.abs()), "{a} vs {b}");
         }
     }
+}
+
+#[test]
+fn no_std_batch_norm_and_stacked_bidirectional_lstm_match_the_std_build() {
+    let value = |s: usize, i: usize| ((31 * s + 7 * i) % 19) as f32 / 9.5 - 1.0;
+    let (mut bn, mut seq) = (BnNet::pretrained(), SeqNet::pretrained());
+    bn.eval();
+    seq.eval();
+    let output = run_embedded("zoo_outputs", &[]);
+    let mut lines = 0;
+    for line in output.lines() {
+        let mut fields = line.split(' ');
+        let (name, s) = (fields.next().unwrap(), fields.next().unwrap().parse::<usize>().unwrap());
+        let got: Vec<f32> = fields.map(|v| v.parse().unwrap()).collect();
+        let want: Vec<f32> = match name {
+            "bn_net" => bn.forward(&[std::array::from_fn(|r| std::array::from_fn(|c| value(s, r * 8 + c)))]).to_vec(),
+            _ => seq.forward(&std::array::from_fn(|t| std::array::from_fn(|f| value(s, t * 3 + f)))).to_vec(),
+        };
+        assert_eq!(got.len(), want.len());
+        for (g, w) in got.iter().zip(&want) {
+            assert!((g - w).abs() <= 1e-5 * (1.0 + w.abs()), "{name} sample {s}: {g} vs {w}");
+        }
+        lines += 1;
+    }
+    assert_eq!(lines, 16, "eight samples of each network");
 }

@@ -13,6 +13,26 @@ network! {
     }
 }
 
+network! {
+    /// Two stacked bidirectional LSTM layers, averaged over time: the recurrent network `examples/embedded` runs
+    /// without `std` (`tests/embedded_agreement.rs`).
+    pub struct SeqNet {
+        Input<Seq<6>, 3> -> lstm: LSTM<3, 5, layers = 2, bidirectional = true> -> MeanOverTime -> fc: Linear<10, 4>
+    }
+}
+
+#[test]
+fn recurrent_fixture_is_what_its_recipe_makes() {
+    let path = Path::new("tests/data/weights/seq_net.safetensors");
+    let net = SeqNet::new(11);
+    if std::env::var_os("NN_UPDATE_FIXTURES").is_some() {
+        save_weights(&net, path).unwrap();
+    }
+    let mut stored = SeqNet::new(0);
+    load_weights(&mut stored, path).expect("tests/data/weights/seq_net.safetensors loads");
+    assert_eq!(stored.params(), net.params(), "initialisation is exact on every kernel path");
+}
+
 /// `BnNet` after a few training steps, so that every buffer holds something other than its initial value.
 fn trained() -> BnNet {
     let mut rng = nn::Rng::new(5, 0);

@@ -123,7 +123,7 @@ pub fn embed(
 }
 
 /// `pretrained()`, decoding the embedded file's tensors into a new network (`None`: the file did not match, and
-/// an error says why; a `pretrained` that cannot run keeps the error from repeating at every use).
+/// an error says why).
 pub fn pretrained(embedded: Option<&Embedded>, path: &syn::LitStr) -> TokenStream {
     let doc = format!(
         "A network holding the weights of `{}`, embedded when this crate was compiled and checked then against \
@@ -132,14 +132,7 @@ pub fn pretrained(embedded: Option<&Embedded>, path: &syn::LitStr) -> TokenStrea
          inference). Changing the file rebuilds the crate.",
         path.value()
     );
-    let Some(embedded) = embedded else {
-        return quote! {
-            #[doc = #doc]
-            pub fn pretrained() -> Self {
-                ::core::unreachable!("the weights file did not match; the compiler reported why")
-            }
-        };
-    };
+    let Some(embedded) = embedded else { return unmatched(&doc) };
     let absolute = &embedded.absolute;
     let copies = embedded.tensors.iter().map(|t| {
         let (start, end) = (lit(t.bytes.0), lit(t.bytes.1));
@@ -171,14 +164,7 @@ pub fn static_pretrained(embedded: Option<&Embedded>, path: &syn::LitStr, plan: 
          nothing is read or copied at run time.",
         path.value()
     );
-    let Some(embedded) = embedded else {
-        return quote! {
-            #[doc = #doc]
-            pub fn pretrained() -> Self {
-                ::core::unreachable!("the weights file did not match; the compiler reported why")
-            }
-        };
-    };
+    let Some(embedded) = embedded else { return unmatched(&doc) };
     let absolute = &embedded.absolute;
     // Parameters are F32 (checked): each tensor is one array read from the bytes, the arrays laid end to end in a
     // `repr(C)` struct of the size of the parameter array.
@@ -213,6 +199,17 @@ pub fn static_pretrained(embedded: Option<&Embedded>, path: &syn::LitStr, plan: 
             static PARAMS: [f32; #p] = unsafe { ::core::mem::transmute::<Tensors, [f32; #p]>(Tensors(#(#reads),*)) };
             static BUFFERS: [f32; #b] = ::nn::__private::embedded::decode(WEIGHTS, &[#(#buffers),*]);
             Self::from_static(&PARAMS, &BUFFERS)
+        }
+    }
+}
+
+/// The `pretrained()` of a file that did not match: never run (the crate does not compile), it keeps the error
+/// from repeating at every use.
+fn unmatched(doc: &str) -> TokenStream {
+    quote! {
+        #[doc = #doc]
+        pub fn pretrained() -> Self {
+            ::core::unreachable!("the weights file did not match; the compiler reported why")
         }
     }
 }

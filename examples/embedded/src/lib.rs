@@ -51,6 +51,28 @@ pub fn classify_with(image: &[[f32; 28]; 28], buffer: &mut Buffer) -> u8 {
 ///
 /// # Safety
 /// `pixels` must be valid for reading 784 `f32` values.
+/// Two more networks the `no_std` build runs, with weights of the `nn` repository's test data: batch norm in eval
+/// mode, and stacked bidirectional LSTMs (`tests/embedded_agreement.rs` compares them with the `std` build).
+pub mod zoo {
+    use nn::prelude::*;
+
+    network! {
+        /// Convolution, batch norm (its running statistics), pooling and a linear layer.
+        #[weights = "../../tests/data/weights/bn_net.safetensors"]
+        pub struct BnNet {
+            Input<1, 8, 8> -> conv: Conv2d<1, 4, 3, bias = false> -> bn: BatchNorm -> ReLU -> MaxPool<2, 2>
+            -> Flatten -> fc: Linear<36, 3>
+        }
+
+        /// Two stacked bidirectional LSTM layers over 6 steps, averaged over time.
+        #[weights = "../../tests/data/weights/seq_net.safetensors"]
+        pub struct SeqNet {
+            Input<Seq<6>, 3> -> lstm: LSTM<3, 5, layers = 2, bidirectional = true> -> MeanOverTime
+            -> fc: Linear<10, 4>
+        }
+    }
+}
+
 #[cfg(feature = "staticlib")]
 #[no_mangle]
 pub unsafe extern "C" fn nn_classify(pixels: *const f32) -> u8 {
