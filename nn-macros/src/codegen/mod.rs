@@ -319,7 +319,13 @@ fn implementation(net: &Network, checked: &Checked, plan: &Plan) -> TokenStream 
                 stage: ::core::option::Option<usize>,
             ) {
                 let #rt::Chunk { acts, saved, scratch, partials, states, .. } = chunk;
-                let buffers = #rt::PassBuffers { acts: &mut acts[..], saved: &mut saved[..], scratch: &mut scratch[..], partials: &mut partials[..], states: &mut states[..] };
+                let buffers = #rt::PassBuffers {
+                    acts: &mut acts[..],
+                    saved: &mut saved[..],
+                    scratch: &mut scratch[..],
+                    partials: &mut partials[..],
+                    states: &mut states[..],
+                };
                 Self::__forward(model, buffers, input, pass, stats, stage);
             }
 
