@@ -33,7 +33,7 @@ network! {
 pub type Buffer = [f32; LeNet5::STATIC_FLOATS];
 
 /// The digit in `image`: 28×28 pixels in [0, 1] (MNIST's bytes / 255), row by row. Its buffer,
-/// [`LeNet5::STATIC_BYTES`] (157,792 bytes), is on the stack: on a device with a small stack, keep it elsewhere and
+/// [`LeNet5::STATIC_BYTES`] (41,992 bytes), is on the stack: on a device with a small stack, keep it elsewhere and
 /// call [`classify_with`].
 pub fn classify(image: &[[f32; 28]; 28]) -> u8 {
     classify_with(image, &mut [0.0; LeNet5::STATIC_FLOATS])

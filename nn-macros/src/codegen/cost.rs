@@ -54,7 +54,7 @@ pub fn constants(checked: &Checked, plan: &Plan) -> TokenStream {
     // Layers share one scratch, sized for the longest buffer's rows, as a workspace sizes it.
     let scratch = types.iter().map(|t| {
         let r = lit(max_rows);
-        quote!(<#t as #layer>::SCRATCH + #r * <#t as #layer>::SCRATCH_PER_ROW)
+        quote!(<#t as #layer>::FORWARD_SCRATCH + #r * <#t as #layer>::FORWARD_SCRATCH_PER_ROW)
     });
     let states = types.iter().map(|t| quote!(<#t as #layer>::STATE));
     let stats = plan.stages.iter().map(|&k| {

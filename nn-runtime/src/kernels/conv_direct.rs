@@ -7,7 +7,7 @@ use super::im2col::ConvGeometry;
 use super::simd::{active, Isa, Kernel, Simd};
 
 /// Whether [`conv2d_direct`] handles this geometry.
-pub fn direct_applies(g: &ConvGeometry) -> bool {
+pub const fn direct_applies(g: &ConvGeometry) -> bool {
     g.stride == 1 && g.padding == 0
 }
 

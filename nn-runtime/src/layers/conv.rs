@@ -97,6 +97,8 @@ impl<
     const PARAMS: usize = O * Self::PATCH + if BIAS { O } else { 0 };
     /// One sample's column matrix, its gradient, and the transposed weight gradient during backward.
     const SCRATCH: usize = 2 * Self::PATCH * Self::POSITIONS + Self::PATCH * O;
+    /// The column matrix, unless the direct convolution runs.
+    const FORWARD_SCRATCH: usize = if direct_applies(&Self::GEOMETRY) { 0 } else { Self::PATCH * Self::POSITIONS };
 
     fn init(&self, params: &mut [f32], _buffers: &mut [f32], rng: &mut Rng) {
         let (w, b) = params.split_at_mut(O * Self::PATCH);

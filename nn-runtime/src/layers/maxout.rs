@@ -51,6 +51,8 @@ impl<const I: usize, const O: usize, const K: usize> Layer for Maxout<I, O, K> {
     const PARAMS: usize = O * K * I + O * K;
     /// The pieces of each row, and their gradient in backward.
     const SCRATCH_PER_ROW: usize = 2 * O * K;
+    /// The pieces.
+    const FORWARD_SCRATCH_PER_ROW: usize = O * K;
 
     fn init(&self, params: &mut [f32], _buffers: &mut [f32], rng: &mut Rng) {
         let (w, b) = params.split_at_mut(O * K * I);

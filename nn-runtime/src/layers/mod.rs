@@ -111,6 +111,11 @@ pub trait Layer: Copy + Send + Sync {
     const SCRATCH: usize = 0;
     /// Further scratch values per row of the chunk.
     const SCRATCH_PER_ROW: usize = 0;
+    /// Of [`Layer::SCRATCH`], what the forward pass uses (the rest is the backward pass's): the static buffer of
+    /// `forward_static` is sized by it.
+    const FORWARD_SCRATCH: usize = Self::SCRATCH;
+    /// Of [`Layer::SCRATCH_PER_ROW`], what the forward pass uses.
+    const FORWARD_SCRATCH_PER_ROW: usize = Self::SCRATCH_PER_ROW;
     /// Values per row kept from forward to backward.
     const SAVED_PER_ROW: usize = 0;
     /// For a layer whose training output depends on the whole batch: the number of f64 partial sums a chunk
