@@ -130,7 +130,8 @@ fn static_definition(net: &Network, checked: &Checked, plan: &Plan) -> TokenStre
         }
 
         impl #name {
-            /// The network over weights that live in statics: `params` and `buffers` in `state_dict` order.
+            /// The network over weights that live in statics: `params` (`Self::PARAMS` values) and `buffers`
+            /// (`Self::BUFFERS`), each tensor where `Self::TENSORS` and `Self::BUFFER_TENSORS` place it.
             pub const fn from_static(params: &'static [f32; #params], buffers: &'static [f32; #buffers]) -> Self {
                 Self { #(#inits,)* params, buffers }
             }
@@ -149,8 +150,20 @@ fn constants(net: &Network, checked: &Checked, plan: &Plan) -> TokenStream {
     });
     let cost = cost::constants(checked, plan);
     let plan_const = tables::plan(checked, plan);
+    let tensor_infos = tables::tensor_infos(checked, plan, false);
+    let buffer_infos = tables::tensor_infos(checked, plan, true);
+    let (total, total_buffers) = (lit(plan.total_params), lit(plan.total_buffers));
+    let rt = quote!(::nn::__private);
     quote! {
         impl #name {
+            /// Number of parameters.
+            pub const PARAMS: usize = #total;
+            /// Number of buffer values (batch norm's running statistics).
+            pub const BUFFERS: usize = #total_buffers;
+            /// The parameter tensors in `params` order, with `state_dict` names, shapes and offsets.
+            pub const TENSORS: &'static [#rt::TensorInfo] = &[#(#tensor_infos),*];
+            /// The buffer tensors in `buffers` order.
+            pub const BUFFER_TENSORS: &'static [#rt::TensorInfo] = &[#(#buffer_infos),*];
             #(#consts)*
             #[doc(hidden)]
             const __NN_PLAN: ::nn::__private::Plan = #plan_const;
@@ -222,8 +235,6 @@ fn implementation(net: &Network, checked: &Checked, plan: &Plan) -> TokenStream 
     let (total, total_buffers) = (lit(plan.total_params), lit(plan.total_buffers));
     let state = lit(checked.layers.iter().map(|l| l.layer.state()).sum());
     let layer_infos = tables::layer_infos(checked);
-    let tensor_infos = tables::tensor_infos(checked, plan, false);
-    let buffer_infos = tables::tensor_infos(checked, plan, true);
     let input_dims = checked.input.dims().into_iter().map(lit);
     let fields = checked.layers.iter().filter(|l| l.has_field()).map(|l| {
         let (field, ident) = (&l.field, passes::layer_const(l.index));
@@ -273,11 +284,11 @@ fn implementation(net: &Network, checked: &Checked, plan: &Plan) -> TokenStream 
             type Input = #input_ty;
             type Output = #output_ty;
             type State = [f32; #state];
-            const PARAMS: usize = #total;
-            const BUFFERS: usize = #total_buffers;
+            const PARAMS: usize = #name::PARAMS;
+            const BUFFERS: usize = #name::BUFFERS;
             const LAYERS: &'static [#rt::LayerInfo] = &[#(#layer_infos),*];
-            const TENSORS: &'static [#rt::TensorInfo] = &[#(#tensor_infos),*];
-            const BUFFER_TENSORS: &'static [#rt::TensorInfo] = &[#(#buffer_infos),*];
+            const TENSORS: &'static [#rt::TensorInfo] = #name::TENSORS;
+            const BUFFER_TENSORS: &'static [#rt::TensorInfo] = #name::BUFFER_TENSORS;
             const INPUT_SHAPE: &'static [usize] = &[#(#input_dims),*];
             const FORWARD_MACS: u64 = #name::FORWARD_MACS;
             const TRAIN_MACS: u64 = #name::TRAIN_MACS;
