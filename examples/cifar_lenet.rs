@@ -46,7 +46,7 @@ fn main() {
         ..Default::default()
     };
     fit(&mut net, &mut sgd, &CrossEntropy, &train, Some(&test), &config).unwrap_or_else(|e| common::fail(e));
-    save_weights(&net, &args.out.join("cifar_net.safetensors")).unwrap_or_else(|e| common::fail(e));
+    save_weights(&net, args.out.join("cifar_net.safetensors")).unwrap_or_else(|e| common::fail(e));
     let result = evaluate(&mut net, &test, &CrossEntropy).unwrap_or_else(|e| common::fail(e));
     println!("test accuracy: {:.4}", result.accuracy);
 }

@@ -55,7 +55,7 @@ fn main() {
     let mut dropout = WithDropout::new(0);
     dropout.set_parallelism(Parallelism::Threads(threads)).unwrap_or_else(|e| common::fail(e));
     let b = run("dropout 0.5", &mut dropout, data, args.epochs);
-    save_weights(&dropout, &args.out.join("dropout.safetensors")).unwrap_or_else(|e| common::fail(e));
+    save_weights(&dropout, args.out.join("dropout.safetensors")).unwrap_or_else(|e| common::fail(e));
 
     println!("\n| network | train accuracy | test accuracy |\n|---|---:|---:|");
     for (name, (tr, te)) in [("no regularisation", a), ("dropout 0.5", b)] {

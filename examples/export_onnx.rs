@@ -78,7 +78,7 @@ where
         .unwrap_or_else(|e| common::fail(e));
     std::fs::write(out.join(format!("{name}.output.bin")), bytes(N::Output::flat(&ys)))
         .unwrap_or_else(|e| common::fail(e));
-    save_onnx(net, &out.join(format!("{name}.onnx"))).unwrap_or_else(|e| common::fail(e));
+    save_onnx(net, out.join(format!("{name}.onnx"))).unwrap_or_else(|e| common::fail(e));
     let shape = |s: &[usize]| s.iter().map(ToString::to_string).collect::<Vec<_>>().join(",");
     let last = N::LAYERS.last().map_or(N::INPUT_SHAPE, |l| l.output_shape);
     format!("{name} {} {} {}", xs.len(), shape(N::INPUT_SHAPE), shape(last))

@@ -32,7 +32,7 @@ fn main() {
         ..Default::default()
     };
     fit(&mut net, &mut sgd, &CrossEntropy, &train, Some(&test), &config).unwrap_or_else(|e| common::fail(e));
-    save_weights(&net, &args.out.join("model.safetensors")).unwrap_or_else(|e| common::fail(e));
+    save_weights(&net, args.out.join("model.safetensors")).unwrap_or_else(|e| common::fail(e));
     let first = net.forward(&test.inputs[0]);
     println!(
         "predicted: \"{}\", actual: \"{}\"",

@@ -57,7 +57,7 @@ fn main() {
     println!("learned PReLU slopes of the first layer: mean {mean_slope:.3} (started at 0.25)");
     let mut maxout = MaxoutNet::new(1);
     let maxout_accuracy = run("maxout + dropout", &mut maxout, data, args.epochs);
-    save_weights(&maxout, &args.out.join("maxout.safetensors")).unwrap_or_else(|e| common::fail(e));
+    save_weights(&maxout, args.out.join("maxout.safetensors")).unwrap_or_else(|e| common::fail(e));
 
     println!("\n| network | test accuracy |\n|---|---:|");
     println!("| PReLU MLP 784-240-240-10 | {prelu_accuracy:.4} |");

@@ -39,7 +39,7 @@ where
 {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/pytorch");
     let mut net = N::new(0);
-    load_weights(&mut net, &dir.join(format!("{name}.weights.safetensors"))).unwrap();
+    load_weights(&mut net, dir.join(format!("{name}.weights.safetensors"))).unwrap();
     net.eval();
     let (data, _): (HashMap<String, Tensor>, _) =
         read_safetensors(&dir.join(format!("{name}.data.safetensors"))).unwrap();

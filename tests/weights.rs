@@ -101,7 +101,7 @@ fn saving_replaces_files_atomically() {
     let mut net = Tiny::new(3);
     load_weights(&mut net, &path).unwrap();
     assert_eq!(net.params.to_vec(), Tiny::new(2).params.to_vec());
-    let err = save_weights(&net, &dir.path().join("missing-dir/w.safetensors")).unwrap_err();
+    let err = save_weights(&net, dir.path().join("missing-dir/w.safetensors")).unwrap_err();
     assert!(matches!(err, Error::Io { kind: std::io::ErrorKind::NotFound, .. }), "{err:?}");
 }
 

@@ -223,8 +223,8 @@ fn bf16_to_f32(h: u16) -> f32 {
 }
 
 /// Saves `net`'s parameters and buffers to `path` (atomically) in PyTorch's `state_dict` naming and layout.
-pub fn save_weights<N: Network>(net: &N, path: &Path) -> Result<()> {
-    write_atomic(path, &to_safetensors_typed(state_dict(net), None)?)
+pub fn save_weights<N: Network>(net: &N, path: impl AsRef<Path>) -> Result<()> {
+    write_atomic(path.as_ref(), &to_safetensors_typed(state_dict(net), None)?)
 }
 
 /// Every parameter and buffer tensor of `net` under its PyTorch name, and how to store it.
@@ -242,7 +242,8 @@ pub(crate) fn state_dict<N: Network>(net: &N) -> impl Iterator<Item = (&str, &[u
 /// # Errors
 /// [`Error::WeightFile`] listing every tensor that is missing, unexpected, mis-shaped, of an integer type where
 /// a float is needed, or holding a NaN or infinity; the network is left unchanged unless every tensor fits.
-pub fn load_weights<N: Network>(net: &mut N, path: &Path) -> Result<()> {
+pub fn load_weights<N: Network>(net: &mut N, path: impl AsRef<Path>) -> Result<()> {
+    let path = path.as_ref();
     let (mut tensors, _) = read_safetensors(path)?;
     let problems = fit_problems::<N>(&tensors);
     if !problems.is_empty() {

@@ -31,8 +31,8 @@ pub const IR_VERSION: i64 = 8;
 /// # Errors
 /// [`Error::Unexportable`] naming a layer ONNX cannot express (batch norm over a sequence); [`Error::Io`] if the
 /// file cannot be written.
-pub fn save_onnx<N: Network>(net: &N, path: &Path) -> Result<()> {
-    write_atomic(path, &onnx_model(net)?.encode_to_vec())
+pub fn save_onnx<N: Network>(net: &N, path: impl AsRef<Path>) -> Result<()> {
+    write_atomic(path.as_ref(), &onnx_model(net)?.encode_to_vec())
 }
 
 /// The ONNX model [`save_onnx`] writes, as the schema's types.
@@ -148,7 +148,8 @@ pub fn onnx_model<N: Network>(net: &N) -> Result<pb::ModelProto> {
 ///
 /// # Errors
 /// [`Error::Io`] if the file cannot be read, [`Error::Format`] if it is not an ONNX model.
-pub fn read_onnx(path: &Path) -> Result<pb::ModelProto> {
+pub fn read_onnx(path: impl AsRef<Path>) -> Result<pb::ModelProto> {
+    let path = path.as_ref();
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, &e))?;
     pb::ModelProto::decode(bytes.as_slice()).map_err(|e| Error::format(path, format!("not an ONNX model: {e}")))
 }
