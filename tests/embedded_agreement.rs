@@ -2,31 +2,14 @@
 //! network on every image of the shipped MNIST sample. The `no_std` crate is built by cargo in its own workspace
 //! (so that `nn`'s features are not unified with this crate's) and run through its `classify_stdin` binary.
 
+#[path = "common/pretrained.rs"]
+mod pretrained;
+
 use nn::prelude::*;
+use pretrained::{BnNet, LeNet5, SeqNet};
 use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Stdio};
-
-network! {
-    #[weights = "models/lenet5.safetensors"]
-    pub struct LeNet5 {
-        Input<1, 28, 28>
-        -> conv1: Conv2d<1, 6, 5> -> ReLU -> MaxPool<2, 2>
-        -> conv2: Conv2d<6, 16, 5> -> ReLU -> MaxPool<2, 2>
-        -> Flatten -> fc1: Linear<256, 120> -> ReLU -> fc2: Linear<120, 84> -> ReLU -> fc3: Linear<84, 10>
-    }
-
-    #[weights = "tests/data/weights/bn_net.safetensors"]
-    pub struct BnNet {
-        Input<1, 8, 8> -> conv: Conv2d<1, 4, 3, bias = false> -> bn: BatchNorm -> ReLU -> MaxPool<2, 2>
-        -> Flatten -> fc: Linear<36, 3>
-    }
-
-    #[weights = "tests/data/weights/seq_net.safetensors"]
-    pub struct SeqNet {
-        Input<Seq<6>, 3> -> lstm: LSTM<3, 5, layers = 2, bidirectional = true> -> MeanOverTime -> fc: Linear<10, 4>
-    }
-}
 
 /// `cargo run` of a binary of the `no_std` crate, in its own workspace and target directory, with `stdin`.
 fn run_embedded(bin: &str, stdin: &[u8]) -> String {

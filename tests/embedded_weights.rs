@@ -1,25 +1,12 @@
 //! `#[weights = "..."]`: the file is checked and embedded when the macro expands, and `pretrained()` gives what
 //! `load_weights` gives, bit for bit.
 
+#[path = "common/pretrained.rs"]
+mod pretrained;
+
 use nn::prelude::*;
+use pretrained::{BnNet, LeNet5};
 use std::path::Path;
-
-network! {
-    #[weights = "models/lenet5.safetensors"]
-    pub struct LeNet5 {
-        Input<1, 28, 28>
-        -> conv1: Conv2d<1, 6, 5> -> ReLU -> MaxPool<2, 2>
-        -> conv2: Conv2d<6, 16, 5> -> ReLU -> MaxPool<2, 2>
-        -> Flatten -> fc1: Linear<256, 120> -> ReLU -> fc2: Linear<120, 84> -> ReLU -> fc3: Linear<84, 10>
-    }
-
-    /// `tests/weight_fixtures.rs` makes its file.
-    #[weights = "tests/data/weights/bn_net.safetensors"]
-    pub struct BnNet {
-        Input<1, 8, 8> -> conv: Conv2d<1, 4, 3, bias = false> -> bn: BatchNorm -> ReLU -> MaxPool<2, 2>
-        -> Flatten -> fc: Linear<36, 3>
-    }
-}
 
 fn bits(v: &[f32]) -> Vec<u32> {
     v.iter().map(|x| x.to_bits()).collect()
