@@ -193,5 +193,5 @@ pub mod __private {
     pub use nn_runtime::__private::*;
     pub use nn_runtime::{layers, LayerInfo, Mode, Rng, Sample, TensorInfo};
     #[cfg(feature = "std")]
-    pub use nn_runtime::{Error, Network, Params, Parts, PartsMut, Result, Workspace};
+    pub use nn_runtime::{Network, Params, Parts, PartsMut, Workspace};
 }

@@ -1,15 +1,11 @@
 //! The compile-time cost model against counts made by hand.
 
+mod common;
+
+use common::LeNet5;
 use nn::prelude::*;
 
 network! {
-    pub struct LeNet5 {
-        Input<1, 28, 28>
-        -> conv1: Conv2d<1, 6, 5> -> ReLU -> MaxPool<2, 2>
-        -> conv2: Conv2d<6, 16, 5> -> ReLU -> MaxPool<2, 2>
-        -> Flatten -> fc1: Linear<256, 120> -> ReLU -> fc2: Linear<120, 84> -> ReLU -> fc3: Linear<84, 10>
-    }
-
     pub struct Mlp {
         Input<784> -> Linear<784, 512> -> ReLU -> Linear<512, 512> -> ReLU -> Linear<512, 10>
     }

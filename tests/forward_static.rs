@@ -1,6 +1,9 @@
 //! `forward_static` — one sample in a caller's buffer of `STATIC_FLOATS` values — against `forward` in eval mode,
 //! for every kind of layer, with the buffer filled with NaN first (nothing may read what it did not write).
 
+mod common;
+
+use common::LeNet5;
 use nn::prelude::*;
 
 network! {
@@ -62,14 +65,6 @@ fn stacked_bidirectional_recurrent_layers() {
 fn the_static_buffer_holds_only_what_a_forward_pass_needs() {
     // LeNet-5's convolutions run directly (stride 1, no padding): no column matrix, so the buffer is the layers'
     // outputs alone.
-    network! {
-        pub struct LeNet5 {
-            Input<1, 28, 28>
-            -> conv1: Conv2d<1, 6, 5> -> ReLU -> MaxPool<2, 2>
-            -> conv2: Conv2d<6, 16, 5> -> ReLU -> MaxPool<2, 2>
-            -> Flatten -> fc1: Linear<256, 120> -> ReLU -> fc2: Linear<120, 84> -> ReLU -> fc3: Linear<84, 10>
-        }
-    }
     assert_eq!(LeNet5::STATIC_BYTES, LeNet5::INFER_ACTIVATION_BYTES);
     // A padded convolution needs its column matrix: 3·3·3 rows by 6·6 positions.
     const { assert!(Convolutions::STATIC_FLOATS >= 27 * 36) };

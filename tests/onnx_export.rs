@@ -3,16 +3,12 @@
 
 use nn::io::onnx_schema::{tensor_shape_proto::dimension::Value, type_proto, ModelProto, ValueInfoProto};
 use nn::io::{initializer_values, read_onnx, save_onnx, OPSET};
+mod common;
+
+use common::LeNet5;
 use nn::prelude::*;
 
 network! {
-    pub struct LeNet5 {
-        Input<1, 28, 28>
-        -> conv1: Conv2d<1, 6, 5> -> ReLU -> MaxPool<2, 2>
-        -> conv2: Conv2d<6, 16, 5> -> ReLU -> MaxPool<2, 2>
-        -> Flatten -> fc1: Linear<256, 120> -> ReLU -> fc2: Linear<120, 84> -> ReLU -> fc3: Linear<84, 10>
-    }
-
     pub struct BnNet {
         Input<1, 8, 8> -> conv: Conv2d<1, 4, 3, bias = false> -> bn: BatchNorm -> ReLU -> AvgPool<2, 2> -> Flatten
         -> Dropout<0.5> -> fc: Linear<36, 3> -> Softmax

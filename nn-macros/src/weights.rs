@@ -11,12 +11,23 @@ use quote::quote;
 use safetensors::{Dtype, SafeTensors};
 use std::path::PathBuf;
 
-/// How an embedded tensor's values are stored in the file.
+/// How an embedded tensor's values are stored in the file (the runtime's `embedded::Stored`).
 #[derive(Clone, Copy)]
 enum Stored {
     F32,
     I64,
     I32,
+}
+
+impl quote::ToTokens for Stored {
+    fn to_tokens(&self, tokens: &mut TokenStream) {
+        let variant = match self {
+            Stored::F32 => quote!(F32),
+            Stored::I64 => quote!(I64),
+            Stored::I32 => quote!(I32),
+        };
+        tokens.extend(quote!(::nn::__private::embedded::Stored::#variant));
+    }
 }
 
 /// One tensor of the network found in the file: where its bytes are and where its values go.
@@ -135,15 +146,9 @@ pub fn pretrained(embedded: Option<&Embedded>, path: &syn::LitStr) -> TokenStrea
     let Some(embedded) = embedded else { return unmatched(&doc) };
     let absolute = &embedded.absolute;
     let copies = embedded.tensors.iter().map(|t| {
-        let (start, end) = (lit(t.bytes.0), lit(t.bytes.1));
-        let decode = match t.stored {
-            Stored::F32 => quote!(f32s),
-            Stored::I64 => quote!(i64s),
-            Stored::I32 => quote!(i32s),
-        };
+        let (start, end, stored, offset) = (lit(t.bytes.0), lit(t.bytes.1), t.stored, lit(t.offset));
         let array = if t.buffer { quote!(buffers) } else { quote!(params) };
-        let offset = lit(t.offset);
-        quote!(::nn::__private::embedded::#decode(&WEIGHTS[#start..#end], &mut net.#array[#offset..]);)
+        quote!(::nn::__private::embedded::copy(&WEIGHTS[#start..#end], #stored, &mut net.#array[#offset..]);)
     });
     quote! {
         #[doc = #doc]
@@ -179,13 +184,8 @@ pub fn static_pretrained(embedded: Option<&Embedded>, path: &syn::LitStr, plan: 
     });
     // Buffers may hold integer counters: decoded value by value (they are small).
     let buffers = embedded.tensors.iter().filter(|t| t.buffer).map(|t| {
-        let (start, end, offset) = (lit(t.bytes.0), lit(t.bytes.1), lit(t.offset));
-        let kind = match t.stored {
-            Stored::F32 => quote!(F32),
-            Stored::I64 => quote!(I64),
-            Stored::I32 => quote!(I32),
-        };
-        quote!((#start, #end, ::nn::__private::embedded::Stored::#kind, #offset))
+        let (start, end, stored, offset) = (lit(t.bytes.0), lit(t.bytes.1), t.stored, lit(t.offset));
+        quote!((#start, #end, #stored, #offset))
     });
     let (p, b) = (lit(plan.total_params), lit(plan.total_buffers));
     quote! {

@@ -1,26 +1,6 @@
 //! Decoding the little-endian tensors of a weights file embedded with `#[weights = "..."]` (generated code calls
-//! these; the macro checked every tensor's type and size when it read the file).
-
-/// Copies `bytes`, little-endian `f32` values, to the start of `out`.
-pub fn f32s(bytes: &[u8], out: &mut [f32]) {
-    for (v, b) in out.iter_mut().zip(bytes.chunks_exact(4)) {
-        *v = f32::from_le_bytes([b[0], b[1], b[2], b[3]]);
-    }
-}
-
-/// Copies `bytes`, little-endian `i64` counters, to the start of `out` as `f32`, as `load_weights` does.
-pub fn i64s(bytes: &[u8], out: &mut [f32]) {
-    for (v, b) in out.iter_mut().zip(bytes.chunks_exact(8)) {
-        *v = i64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]) as f32;
-    }
-}
-
-/// Copies `bytes`, little-endian `i32` counters, to the start of `out` as `f32`, as `load_weights` does.
-pub fn i32s(bytes: &[u8], out: &mut [f32]) {
-    for (v, b) in out.iter_mut().zip(bytes.chunks_exact(4)) {
-        *v = i32::from_le_bytes([b[0], b[1], b[2], b[3]]) as f32;
-    }
-}
+//! these; the macro checked every tensor's type and size when it read the file): at run time into a network's
+//! own arrays with `std`, at compile time into statics without it.
 
 /// How a tensor's values are stored in an embedded file.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -33,29 +13,46 @@ pub enum Stored {
     I32,
 }
 
+impl Stored {
+    /// Bytes per value.
+    const fn width(self) -> usize {
+        match self {
+            Stored::I64 => 8,
+            Stored::F32 | Stored::I32 => 4,
+        }
+    }
+}
+
+/// The value stored as `stored` at `bytes[i..]`, as `f32` (counters converted as `load_weights` converts them).
+const fn value(bytes: &[u8], i: usize, stored: Stored) -> f32 {
+    let b = [bytes[i], bytes[i + 1], bytes[i + 2], bytes[i + 3]];
+    match stored {
+        Stored::F32 => f32::from_le_bytes(b),
+        Stored::I32 => i32::from_le_bytes(b) as f32,
+        Stored::I64 => {
+            i64::from_le_bytes([b[0], b[1], b[2], b[3], bytes[i + 4], bytes[i + 5], bytes[i + 6], bytes[i + 7]]) as f32
+        }
+    }
+}
+
+/// Copies the values in `bytes`, stored as `stored`, to the start of `out`.
+pub fn copy(bytes: &[u8], stored: Stored, out: &mut [f32]) {
+    let width = stored.width();
+    for (k, v) in out.iter_mut().enumerate().take(bytes.len() / width) {
+        *v = value(bytes, k * width, stored);
+    }
+}
+
 /// An array of `N` values decoded at compile time from `bytes`: each `(start, end, stored, offset)` puts the
-/// values in `bytes[start..end]` at `offset` (the statics of a `no_std` build's `pretrained`).
+/// values in `bytes[start..end]` at `offset` (the buffers of a `no_std` build's `pretrained`, which are small).
 pub const fn decode<const N: usize>(bytes: &[u8], tensors: &[(usize, usize, Stored, usize)]) -> [f32; N] {
     let mut out = [0.0f32; N];
     let mut t = 0;
     while t < tensors.len() {
-        let (start, end, stored, mut at) = tensors[t];
-        let width = match stored {
-            Stored::I64 => 8,
-            Stored::F32 | Stored::I32 => 4,
-        };
-        let mut i = start;
-        while i + width <= end {
-            let b = [bytes[i], bytes[i + 1], bytes[i + 2], bytes[i + 3]];
-            out[at] = match stored {
-                Stored::F32 => f32::from_le_bytes(b),
-                Stored::I32 => i32::from_le_bytes(b) as f32,
-                Stored::I64 => {
-                    i64::from_le_bytes([b[0], b[1], b[2], b[3], bytes[i + 4], bytes[i + 5], bytes[i + 6], bytes[i + 7]])
-                        as f32
-                }
-            };
-            i += width;
+        let (mut i, end, stored, mut at) = tensors[t];
+        while i + stored.width() <= end {
+            out[at] = value(bytes, i, stored);
+            i += stored.width();
             at += 1;
         }
         t += 1;
@@ -79,7 +76,7 @@ pub const fn f32_array<const N: usize, const BYTES: usize>(bytes: &[u8], start: 
         let mut out = [0.0f32; N];
         let mut i = 0;
         while i < N {
-            out[i] = f32::from_le_bytes([raw[4 * i], raw[4 * i + 1], raw[4 * i + 2], raw[4 * i + 3]]);
+            out[i] = value(raw, 4 * i, Stored::F32);
             i += 1;
         }
         out

@@ -2,17 +2,17 @@
 //! activations take. Multiply-adds are the macro's own arithmetic (literals); byte counts that depend on what a
 //! runtime layer keeps (its saved values and scratch) are constant expressions over the runtime's constants.
 
-use super::inference;
+use super::inference::{self, StaticParts};
 use super::plan::Plan;
 use crate::check::{Checked, CheckedLayer};
-use crate::layers::{lit, runtime_path};
+use crate::layers::lit;
 use crate::shape::Shape;
 use proc_macro2::TokenStream;
 use quote::quote;
 
 /// Rows of `shape` per sample: its steps for a sequence of fixed length, else one (a sequence of any length is
 /// counted per time step).
-fn rows(shape: &Shape) -> u64 {
+pub fn rows(shape: &Shape) -> u64 {
     match shape {
         Shape::Sequence { steps: Some(t), .. } => *t as u64,
         _ => 1,
@@ -37,33 +37,15 @@ pub fn layer_macs(checked: &Checked) -> Vec<(u64, u64)> {
 
 /// The cost constants, as items of an `impl` block (inherent, so they work without the `Network` trait too).
 pub fn constants(checked: &Checked, plan: &Plan) -> TokenStream {
-    let rt = quote!(::nn::__private);
-    let layer = quote!(#rt::layers::Layer);
     let macs = layer_macs(checked);
     let forward: u64 = macs.iter().map(|m| m.0).sum();
     let train: u64 = macs.iter().map(|m| m.1).sum();
-    let buffer_rows = |k: usize| inference::buffer_rows(checked, plan, k);
-    let activations: usize = (1..=plan.activations.len()).map(|k| plan.activations[k - 1].0 * buffer_rows(k)).sum();
-    let max_rows = (0..=plan.activations.len()).map(buffer_rows).max().unwrap_or(1);
-    let types: Vec<TokenStream> = plan.steps.iter().map(|s| runtime_path(&*checked.layers[s.layer].layer)).collect();
-    let saved = plan.steps.iter().zip(&types).map(|(s, t)| {
-        let r = lit(buffer_rows(s.from));
-        quote!(#r * <#t as #layer>::SAVED_PER_ROW)
-    });
+    let StaticParts { acts, saved, states, stats, scratch } = StaticParts::new(checked, plan);
+    let activations: usize = acts.iter().sum();
     let saved = quote!(0 #(+ #saved)*);
-    // Layers share one scratch, sized for the longest buffer's rows, as a workspace sizes it.
-    let scratch = types.iter().map(|t| {
-        let r = lit(max_rows);
-        quote!(<#t as #layer>::FORWARD_SCRATCH + #r * <#t as #layer>::FORWARD_SCRATCH_PER_ROW)
-    });
-    let states = types.iter().map(|t| quote!(<#t as #layer>::STATE));
-    let stats = plan.stages.iter().map(|&k| {
-        let t = &types[k];
-        quote!(<#t as #layer>::STATS)
-    });
+    let max_rows = (0..=plan.activations.len()).map(|k| inference::buffer_rows(checked, plan, k)).max().unwrap_or(1);
     let (forward, train) = (proc_macro2::Literal::u64_unsuffixed(forward), proc_macro2::Literal::u64_unsuffixed(train));
     let (activations, gradients) = (lit(activations), lit(2 * plan.width * max_rows));
-    let weights = lit(4 * (plan.total_params + plan.total_buffers));
     quote! {
         /// Multiply-adds of one forward pass per sample (per time step for sequences of any length), counted in
         /// the products of `Linear`, `Conv2d`, `Maxout` and the recurrent layers; per layer in `LAYERS`.
@@ -72,7 +54,7 @@ pub fn constants(checked: &Checked, plan: &Plan) -> TokenStream {
         /// gradients of every layer after the first with parameters.
         pub const TRAIN_MACS: u64 = #train;
         /// Bytes of the weights: every parameter and buffer value as `f32`.
-        pub const PARAM_BYTES: usize = #weights;
+        pub const PARAM_BYTES: usize = 4 * (Self::PARAMS + Self::BUFFERS);
         /// Bytes of activations per sample in inference: every layer's output, as the runtime keeps them.
         pub const INFER_ACTIVATION_BYTES: usize = 4 * #activations;
         /// Bytes of activations per sample in training: the layers' outputs, what each keeps for its backward
@@ -82,7 +64,7 @@ pub fn constants(checked: &Checked, plan: &Plan) -> TokenStream {
         /// inference): the layers' outputs, what they save, the recurrent states, batch norm's statistics and the
         /// largest scratch.
         pub const STATIC_FLOATS: usize =
-            #activations + #saved #(+ #states)* #(+ #stats)* + #rt::max_of(&[#(#scratch),*]);
+            #activations + #saved #(+ #states)* + #stats + #scratch;
         /// Bytes of [`Self::STATIC_FLOATS`].
         pub const STATIC_BYTES: usize = 4 * Self::STATIC_FLOATS;
     }

@@ -3,7 +3,7 @@
 //! provides — the inference of a `no_std` build, with no allocation, no threads and no run-time dispatch.
 
 use super::plan::Plan;
-use super::{array_type, passes};
+use super::{array_type, cost, passes};
 use crate::check::Checked;
 use crate::layers::{lit, runtime_path};
 use crate::parse::Network;
@@ -11,11 +11,57 @@ use crate::shape::Shape;
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
-/// Rows per sample of buffer `k` (0: the input): its steps if it holds a sequence of fixed length, else one.
+/// Rows per sample of buffer `k` (0: the input): the input's rows if it holds a sequence, else one.
 pub fn buffer_rows(checked: &Checked, plan: &Plan, k: usize) -> usize {
-    match (&checked.input, plan.is_sequence(k)) {
-        (Shape::Sequence { steps: Some(t), .. }, true) => *t,
-        _ => 1,
+    if plan.is_sequence(k) {
+        cost::rows(&checked.input) as usize
+    } else {
+        1
+    }
+}
+
+/// The parts of `forward_static`'s buffer, in order, as constant expressions: `STATIC_FLOATS` adds them up and
+/// `forward_static` cuts its buffer into them.
+pub struct StaticParts {
+    /// Each layer output's values.
+    pub acts: Vec<usize>,
+    /// Per running layer, what it keeps (`rows × SAVED_PER_ROW`).
+    pub saved: Vec<TokenStream>,
+    /// Per running layer, its recurrent state.
+    pub states: Vec<TokenStream>,
+    /// The whole-batch layers' statistics, in all.
+    pub stats: TokenStream,
+    /// The largest scratch any layer's forward pass uses (the scratch is shared).
+    pub scratch: TokenStream,
+}
+
+impl StaticParts {
+    pub fn new(checked: &Checked, plan: &Plan) -> Self {
+        let rt = quote!(::nn::__private);
+        let layer = quote!(#rt::layers::Layer);
+        let types: Vec<TokenStream> =
+            plan.steps.iter().map(|s| runtime_path(&*checked.layers[s.layer].layer)).collect();
+        let rows = |k: usize| buffer_rows(checked, plan, k);
+        let max_rows = lit((0..=plan.activations.len()).map(rows).max().unwrap_or(1));
+        let stats = plan.stages.iter().map(|&k| &types[k]);
+        let scratch = types
+            .iter()
+            .map(|t| quote!(<#t as #layer>::FORWARD_SCRATCH + #max_rows * <#t as #layer>::FORWARD_SCRATCH_PER_ROW));
+        StaticParts {
+            acts: plan.activations.iter().enumerate().map(|(k, &(len, _))| len * rows(k + 1)).collect(),
+            saved: plan
+                .steps
+                .iter()
+                .zip(&types)
+                .map(|(s, t)| {
+                    let r = lit(rows(s.from));
+                    quote!(#r * <#t as #layer>::SAVED_PER_ROW)
+                })
+                .collect(),
+            states: types.iter().map(|t| quote!(<#t as #layer>::STATE)).collect(),
+            stats: quote!(0 #(+ <#stats as #layer>::STATS)*),
+            scratch: quote!(#rt::max_of(&[#(#scratch),*])),
+        }
     }
 }
 
@@ -61,23 +107,13 @@ pub fn inference(net: &Network, checked: &Checked, plan: &Plan) -> TokenStream {
 /// `forward_static`: the buffer cut into the pass's buffers, in the order `STATIC_FLOATS` counts them.
 fn forward_static(checked: &Checked, plan: &Plan) -> TokenStream {
     let rt = quote!(::nn::__private);
-    let layer = quote!(#rt::layers::Layer);
     let (input_ty, output_ty) = (array_type(&checked.input), array_type(checked.output()));
-    let types: Vec<TokenStream> = plan.steps.iter().map(|s| runtime_path(&*checked.layers[s.layer].layer)).collect();
+    let StaticParts { acts: act_lens, saved: saved_lens, states: state_lens, stats: stats_len, .. } =
+        StaticParts::new(checked, plan);
+    let act_lens = act_lens.into_iter().map(lit);
     let acts: Vec<_> = (0..plan.activations.len()).map(|k| format_ident!("act{}", k)).collect();
-    let act_lens =
-        plan.activations.iter().enumerate().map(|(k, &(len, _))| lit(len * buffer_rows(checked, plan, k + 1)));
     let saved: Vec<_> = (0..plan.steps.len()).map(|k| format_ident!("saved{}", k)).collect();
-    let saved_lens = plan.steps.iter().zip(&types).map(|(s, t)| {
-        let rows = lit(buffer_rows(checked, plan, s.from));
-        quote!(#rows * <#t as #layer>::SAVED_PER_ROW)
-    });
     let states: Vec<_> = (0..plan.steps.len()).map(|k| format_ident!("state{}", k)).collect();
-    let state_lens = types.iter().map(|t| quote!(<#t as #layer>::STATE));
-    let stats_len = plan.stages.iter().map(|&k| {
-        let t = &types[k];
-        quote!(+ <#t as #layer>::STATS)
-    });
     let (n_acts, n_steps) = (lit(acts.len()), lit(plan.steps.len()));
     let steps = lit(buffer_rows(checked, plan, 0));
     let output_rows = buffer_rows(checked, plan, plan.output_buffer);
@@ -92,7 +128,8 @@ fn forward_static(checked: &Checked, plan: &Plan) -> TokenStream {
             #(let (#acts, rest) = rest.split_at_mut(#act_lens);)*
             #(let (#saved, rest) = rest.split_at_mut(#saved_lens);)*
             #(let (#states, rest) = rest.split_at_mut(#state_lens);)*
-            let (stats, scratch) = rest.split_at_mut(0 #(#stats_len)*);
+            // The rest, `STATIC_FLOATS` minus all the above, is the largest scratch.
+            let (stats, scratch) = rest.split_at_mut(#stats_len);
             // Recurrent layers start from zero states; batch norm in eval mode reads no statistics.
             #(#states.fill(0.0);)*
             stats.fill(0.0);

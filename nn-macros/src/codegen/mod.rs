@@ -266,7 +266,7 @@ fn implementation(net: &Network, checked: &Checked, plan: &Plan) -> TokenStream 
                 pass: &#rt::Pass<'_>,
                 stats: &mut [f32],
                 buffers: &mut [f32],
-            ) -> #rt::Result<()> {
+            ) -> ::core::result::Result<(), #rt::layers::BatchTooSmall> {
                 #body
             }
         }
@@ -292,7 +292,6 @@ fn implementation(net: &Network, checked: &Checked, plan: &Plan) -> TokenStream 
             const INPUT_SHAPE: &'static [usize] = &[#(#input_dims),*];
             const FORWARD_MACS: u64 = #name::FORWARD_MACS;
             const TRAIN_MACS: u64 = #name::TRAIN_MACS;
-            const PARAM_BYTES: usize = #name::PARAM_BYTES;
             const INFER_ACTIVATION_BYTES: usize = #name::INFER_ACTIVATION_BYTES;
             const TRAIN_ACTIVATION_BYTES: usize = #name::TRAIN_ACTIVATION_BYTES;
             const STATIC_BYTES: usize = #name::STATIC_BYTES;

@@ -211,7 +211,6 @@ pub fn finish(checked: &Checked, plan: &Plan) -> TokenStream {
                 ::core::result::Result::Ok(())
             } else {
                 #rt::layers::Layer::finish_forward(&#layer, sums, pass, stats, buffers)
-                    .map_err(|e| #rt::Error::BatchTooSmall { layer: "", values: e.values })
             },
         }
     });

@@ -29,7 +29,7 @@ pub const IR_VERSION: i64 = 8;
 /// batch norm on its running statistics), with input `input` and output `output`.
 ///
 /// # Errors
-/// [`Error::Unexportable`] naming a layer ONNX cannot express (batch norm over a sequence); [`Error::Io`] if the
+/// [`Error::Unexportable`] naming a layer ONNX cannot express (an activation without an ONNX form); [`Error::Io`] if the
 /// file cannot be written.
 pub fn save_onnx<N: Network>(net: &N, path: impl AsRef<Path>) -> Result<()> {
     write_atomic(path.as_ref(), &onnx_model(net)?.encode_to_vec())
@@ -70,10 +70,9 @@ pub fn onnx_model<N: Network>(net: &N) -> Result<pb::ModelProto> {
             Op::Softmax => layer.graph.node("Softmax", &[&x], vec![int("axis", -1)]),
             Op::LogSoftmax => layer.graph.node("LogSoftmax", &[&x], vec![int("axis", -1)]),
             Op::Dropout { .. } => layer.graph.node("Identity", &[&x], vec![]),
+            // `network!` allows batch norm only before a sequence or after a reduction over time, so axis 1 is
+            // its channels here, as ONNX normalises.
             Op::BatchNorm { eps, momentum, .. } => {
-                if shape == Rank::Sequence {
-                    return Err(unexportable(info, "ONNX normalises axis 1, which is time in a sequence".into()));
-                }
                 let (scale, bias) = (layer.weight(), layer.weight());
                 let mut stats = |graph: &mut Graph| {
                     let t = buffers.next().expect("batch norm has its buffers");
@@ -84,16 +83,14 @@ pub fn onnx_model<N: Network>(net: &N) -> Result<pb::ModelProto> {
                 let attrs = vec![float("epsilon", eps), float("momentum", 1.0 - momentum)];
                 layer.graph.node("BatchNormalization", &[&x, &scale, &bias, &mean, &var], attrs)
             }
-            Op::PReLU { values, slopes } => {
-                let t = params.next().expect("PReLU has its slopes");
+            Op::PReLU { slopes, .. } => {
                 // Broadcast as PyTorch does: one slope per channel of an image, per feature, or one for all.
                 let dims = match (shape, input_shape) {
                     (Rank::Image, [c, ..]) if slopes == *c && slopes > 1 => vec![slopes as i64, 1, 1],
                     _ => vec![slopes as i64],
                 };
-                debug_assert!(values % slopes == 0);
-                let slope = graph.initializer(t, &net.params()[t.offset..t.offset + t.len()], Some(dims));
-                graph.node("PRelu", &[&x, &slope], vec![])
+                let slope = layer.weight_as(Some(dims));
+                layer.graph.node("PRelu", &[&x, &slope], vec![])
             }
             Op::Maxout { outputs, pieces, .. } => {
                 let (w, b) = (layer.weight(), layer.weight());
@@ -280,8 +277,13 @@ struct Layer<'g, 'a, I: Iterator<Item = &'a TensorInfo>> {
 impl<'a, I: Iterator<Item = &'a TensorInfo>> Layer<'_, 'a, I> {
     /// The next parameter tensor, as an initializer of its own shape.
     fn weight(&mut self) -> String {
+        self.weight_as(None)
+    }
+
+    /// The next parameter tensor, as an initializer of its own shape or of `dims`.
+    fn weight_as(&mut self, dims: Option<Vec<i64>>) -> String {
         let t = self.params.next().expect("the layer's tensors are in TENSORS");
-        self.graph.initializer(t, &self.net[t.offset..t.offset + t.len()], None)
+        self.graph.initializer(t, &self.net[t.offset..t.offset + t.len()], dims)
     }
 
     /// `Linear`: `Gemm` on flat inputs; on a sequence, `MatMul` by `Wᵀ` then `Add` the bias.

@@ -20,6 +20,7 @@ use super::info::{Plan, Stage};
 use super::pass::{Mode, Pass};
 use super::workspace::{Chunk, Parallelism, Slot, Workspace, CHUNK};
 use super::Network;
+use crate::layers::BatchTooSmall;
 use crate::sample::Example;
 use crate::{Error, Result};
 
@@ -276,7 +277,7 @@ fn staged_pass<N: Network>(
         if let Some(stage) = stages.get(s) {
             let sums = add_partials(stage, wss, sums);
             let (stats, buffers) = stage_slices(stage, stats, buffers);
-            N::finish_stats(s, false, sums, &whole, stats, buffers).map_err(|e| name_layer(e, stage))?;
+            N::finish_stats(s, false, sums, &whole, stats, buffers).map_err(|e| too_small(e, stage))?;
         }
     }
     let model = Model { params: run.params, buffers: &*buffers };
@@ -296,7 +297,7 @@ fn staged_pass<N: Network>(
             if let Some(stage) = s.checked_sub(1).map(|j| &stages[j]) {
                 let sums = add_partials(stage, wss, sums);
                 let (stats, _) = stage_slices(stage, stats, &mut []);
-                N::finish_stats(s - 1, true, sums, &whole, stats, &mut []).map_err(|e| name_layer(e, stage))?;
+                N::finish_stats(s - 1, true, sums, &whole, stats, &mut []).map_err(|e| too_small(e, stage))?;
             }
         }
     }
@@ -330,12 +331,9 @@ fn stage_slices<'a, 'b>(stage: &Stage, stats: &'a mut [f32], buffers: &'b mut [f
     (stats, buffers)
 }
 
-/// A layer's error with the layer's name filled in.
-fn name_layer(error: Error, stage: &Stage) -> Error {
-    match error {
-        Error::BatchTooSmall { values, .. } => Error::BatchTooSmall { layer: stage.name, values },
-        other => other,
-    }
+/// The error of `stage`'s layer, whose batch is too small for its statistics, naming the layer.
+fn too_small(error: BatchTooSmall, stage: &Stage) -> Error {
+    Error::BatchTooSmall { layer: stage.name, values: error.values }
 }
 
 /// Parameters per piece of the parallel gradient sum (256 KiB: big enough to outweigh handing a piece to a

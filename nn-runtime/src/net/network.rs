@@ -51,7 +51,7 @@ pub trait Network: Sized + Send + Sync {
     /// gradients of the layers after the first with parameters.
     const TRAIN_MACS: u64 = 0;
     /// Bytes of the weights (parameters and buffers, `f32`).
-    const PARAM_BYTES: usize = 0;
+    const PARAM_BYTES: usize = 4 * (Self::PARAMS + Self::BUFFERS);
     /// Bytes of activations the runtime keeps per sample in inference (every layer's output).
     const INFER_ACTIVATION_BYTES: usize = 0;
     /// Bytes of activations per sample in training: layer outputs, what layers keep for backward, and the
@@ -113,7 +113,7 @@ pub trait Network: Sized + Send + Sync {
         _pass: &Pass<'_>,
         _stats: &mut [f32],
         _buffers: &mut [f32],
-    ) -> Result<()> {
+    ) -> std::result::Result<(), crate::layers::BatchTooSmall> {
         Ok(())
     }
 
