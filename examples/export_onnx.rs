@@ -61,6 +61,14 @@ network! {
     }
 
     pub struct RnnTanh { Input<Seq<28>, 28> -> rnn: RNN<28, 24, bias = false> -> FinalState -> Linear<24, 10> }
+
+    /// `FinalState` after element-wise layers: their values where the final state was made.
+    pub struct SigmoidState { Input<Seq<28>, 28> -> lstm: LSTM<28, 16> -> Sigmoid -> FinalState -> fc: Linear<16, 10> }
+
+    pub struct BiGruState {
+        Input<Seq<28>, 28> -> gru: GRU<28, 12, bidirectional = true> -> Dropout<0.2> -> Tanh -> FinalState
+        -> fc: Linear<24, 10>
+    }
 }
 
 /// Saves `net` as `{name}.onnx` beside `{name}.input.bin` (the samples, f32) and `{name}.output.bin` (`nn`'s
@@ -118,6 +126,8 @@ fn main() {
     manifest.push(export(&mut BiLstm::new(6), "bilstm", &rows, &args.out));
     manifest.push(export(&mut RnnRelu::new(7), "rnn_relu", &rows, &args.out));
     manifest.push(export(&mut RnnTanh::new(8), "rnn_tanh", &rows, &args.out));
+    manifest.push(export(&mut SigmoidState::new(9), "sigmoid_state", &rows, &args.out));
+    manifest.push(export(&mut BiGruState::new(10), "bigru_state", &rows, &args.out));
     let listing = manifest.join("\n") + "\n";
     std::fs::write(args.out.join("manifest.txt"), &listing).unwrap_or_else(|e| common::fail(e));
     print!("{listing}");

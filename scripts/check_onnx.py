@@ -35,7 +35,7 @@ def main() -> int:
         )
     failed = False
     print(f"onnxruntime {ort.__version__}, onnx {onnx.__version__}")
-    print(f"{'network':<12} {'samples':>7} {'opset':>5} {'max |nn - onnxruntime|':>24}")
+    print(f"{'network':<14} {'samples':>7} {'opset':>5} {'max |nn - onnxruntime|':>24}")
     for line in (out / "manifest.txt").read_text().splitlines():
         name, count, input_shape, output_shape = line.split()
         count = int(count)
@@ -50,7 +50,7 @@ def main() -> int:
         got = np.concatenate([session.run(None, {"input": x[:1]})[0], session.run(None, {"input": x[1:]})[0]])
         error = float(np.max(np.abs(got - want)))
         opset = model.opset_import[0].version
-        print(f"{name:<12} {count:>7} {opset:>5} {error:>24.3e}")
+        print(f"{name:<14} {count:>7} {opset:>5} {error:>24.3e}")
         failed |= not error <= args.tolerance
     return 1 if failed else 0
 

@@ -65,7 +65,7 @@
 //! | `LSTM<IN, HIDDEN>` | input features per step, hidden units | `layers = 1`, `bidirectional = false`, `bias = true`, `dropout = 0.0`, `init = pytorch` | `[T, IN] → [T, HIDDEN·D]` (D = 2 if bidirectional); `init` is `pytorch` or `orthogonal` |
 //! | `GRU<IN, HIDDEN>` | input features per step, hidden units | `layers = 1`, `bidirectional = false`, `bias = true`, `dropout = 0.0`, `init = pytorch` | `[T, IN] → [T, HIDDEN·D]` (D = 2 if bidirectional); `init` is `pytorch` or `orthogonal` |
 //! | `Last` |  |  | `[T, F] → [F]`: each sample's last step (PyTorch's `output[:, -1]`) |
-//! | `FinalState` |  |  | `[T, H·D] → [H·D]`: the recurrent layer's final hidden state, directions concatenated (`h_n[-D:]`) |
+//! | `FinalState` |  |  | `[T, H·D] → [H·D]`: the recurrent layer's final hidden state, directions concatenated (`h_n[-D:]`); after element-wise layers, their values there |
 //! | `MeanOverTime` |  |  | `[T, F] → [F]`: the mean over each sample's steps |
 //! | `MaxOverTime` |  |  | `[T, F] → [F]`: the maximum over each sample's steps |
 //! <!-- /layers -->

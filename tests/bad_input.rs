@@ -23,6 +23,11 @@ network! {
     struct Normalized {
         Input<4> -> fc: Linear<4, 4> -> bn: BatchNorm -> ReLU -> out: Linear<4, 2>
     }
+
+    /// A class per step.
+    struct StepTagger {
+        Input<Seq, 2> -> gru: GRU<2, 4> -> out: Linear<4, 3>
+    }
 }
 
 fn quiet(epochs: usize, batch_size: usize) -> TrainConfig {
@@ -183,4 +188,40 @@ fn settings_that_would_fail_later_are_reported_before_the_first_epoch() {
     assert!(matches!(err, Error::InvalidSetting { name: "batch_size", .. }), "{err:?}");
     let dropped = TrainConfig { drop_last: true, ..quiet(1, 32) };
     fit(&mut normalized, &mut sgd, &CrossEntropy, &data, None, &dropped).expect("the short batch is dropped");
+}
+
+#[test]
+fn bad_targets_anywhere_in_a_data_set_are_refused_before_training_naming_their_index() {
+    let mut train = labelled(48, 4, 1);
+    train.targets[37] = 4;
+    let mut net = ReluMlp::new(1);
+    let before = net.params.to_vec();
+    let mut sgd = Sgd::new(SgdConfig { lr: 0.1, ..Default::default() });
+    for shuffle in [None, Some(7)] {
+        let config = TrainConfig { shuffle, ..quiet(1, 8) };
+        let err = fit(&mut net, &mut sgd, &CrossEntropy, &train, None, &config).unwrap_err();
+        assert_eq!(err, Error::LabelOutOfRange { label: 4, index: 37, classes: 4 });
+        assert_eq!(net.params.to_vec(), before, "nothing trained");
+    }
+    // In the validation set too, before the first training step.
+    let mut valid = labelled(20, 4, 2);
+    valid.targets[13] = 9;
+    let err = fit(&mut net, &mut sgd, &CrossEntropy, &labelled(48, 4, 1), Some(&valid), &quiet(1, 8)).unwrap_err();
+    assert_eq!(err, Error::LabelOutOfRange { label: 9, index: 13, classes: 4 });
+    assert_eq!(net.params.to_vec(), before, "nothing trained");
+
+    // A sequence output takes one class per step: a list one short, or a class out of range, deep in the set.
+    let xs: Vec<Vec<[f32; 2]>> = (0..40).map(|i| vec![[0.1 * (i % 3) as f32, 0.5]; 1 + i % 6]).collect();
+    let ts: Vec<Vec<usize>> = xs.iter().map(|x| (0..x.len()).map(|t| t % 3).collect()).collect();
+    let mut tagger = StepTagger::new(2);
+    let before = tagger.params.to_vec();
+    let mut short = Dataset::new(xs.clone(), ts.clone()).unwrap();
+    short.targets[29].pop();
+    let err = fit(&mut tagger, &mut sgd, &CrossEntropy, &short, None, &quiet(1, 8)).unwrap_err();
+    assert_eq!(err, Error::StepMismatch { index: 29, steps: 6, given: 5, what: "targets" });
+    let mut out_of_range = Dataset::new(xs, ts).unwrap();
+    out_of_range.targets[33][2] = 3;
+    let err = fit(&mut tagger, &mut sgd, &CrossEntropy, &out_of_range, None, &quiet(1, 8)).unwrap_err();
+    assert_eq!(err, Error::LabelOutOfRange { label: 3, index: 33, classes: 3 });
+    assert_eq!(tagger.params.to_vec(), before, "nothing trained");
 }

@@ -1,5 +1,11 @@
-//! After the first call, a training step and a batch-1 inference allocate nothing (a counting global allocator
-//! proves it). This file is its own test binary, so the allocator sees only this test.
+//! After the first call, a training step and a batch-1 inference allocate nothing, and inference on a long
+//! sequence holds what it outputs, not what training would keep (a counting global allocator proves both).
+//!
+//! The counter is global, so nothing but the work measured may run while it counts. This binary therefore has no
+//! test harness (`harness = false` in `Cargo.toml`): `main` runs the checks one after the other on the main
+//! thread, with no harness threads starting tests or capturing output beside them, and before each check waits
+//! until every thread of the previous one (a dropped network's pool) has exited. What allocates during a
+//! measurement is then the calling thread or the measured network's own pool, whatever else the machine runs.
 
 mod common;
 
@@ -7,33 +13,41 @@ use common::{LeNet5, Wide};
 use nn::prelude::*;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
 struct Counting;
 
 static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
+/// Bytes allocated and not yet freed, and the most there have been since [`peak_growth_during`] last reset it.
+static LIVE: AtomicUsize = AtomicUsize::new(0);
+static PEAK: AtomicUsize = AtomicUsize::new(0);
 
-thread_local! {
-    /// Allocations by this thread (const-initialised: reading it allocates nothing).
-    static HERE: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+/// Counts `bytes` more live bytes.
+fn grow(bytes: usize) {
+    let live = LIVE.fetch_add(bytes, Ordering::SeqCst) + bytes;
+    PEAK.fetch_max(live, Ordering::SeqCst);
 }
 
-// SAFETY: delegates every call to the system allocator unchanged; it only counts allocations.
+// SAFETY: delegates every call to the system allocator unchanged; it only counts allocations and bytes.
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         ALLOCATIONS.fetch_add(1, Ordering::SeqCst);
-        HERE.with(|n| n.set(n.get() + 1));
+        grow(layout.size());
         // SAFETY: same contract as the caller's.
         unsafe { System.alloc(layout) }
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        LIVE.fetch_sub(layout.size(), Ordering::SeqCst);
         // SAFETY: `ptr` came from `System.alloc` with this layout.
         unsafe { System.dealloc(ptr, layout) }
     }
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         ALLOCATIONS.fetch_add(1, Ordering::SeqCst);
-        HERE.with(|n| n.set(n.get() + 1));
+        // The old block is counted until the new one exists, as a realloc that moves needs both at once.
+        grow(new_size);
+        LIVE.fetch_sub(layout.size(), Ordering::SeqCst);
         // SAFETY: same contract as the caller's.
         unsafe { System.realloc(ptr, layout, new_size) }
     }
@@ -42,21 +56,81 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static GLOBAL: Counting = Counting;
 
-/// The tests of this binary run one at a time: the counter is global.
-static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
+/// Allocations, by any thread of the process, while `f` runs.
 fn allocations_during(f: impl FnOnce()) -> usize {
     let before = ALLOCATIONS.load(Ordering::SeqCst);
     f();
     ALLOCATIONS.load(Ordering::SeqCst) - before
 }
 
-/// Allocations by the calling thread while `f` runs: for work that stays on this thread, immune to the test
-/// harness reporting another test's result at the same moment.
-fn allocations_here(f: impl FnOnce()) -> usize {
-    let before = HERE.with(std::cell::Cell::get);
+/// The most bytes held at once while `f` runs, above those held when it started.
+fn peak_growth_during(f: impl FnOnce()) -> usize {
+    let before = LIVE.load(Ordering::SeqCst);
+    PEAK.store(before, Ordering::SeqCst);
     f();
-    HERE.with(std::cell::Cell::get) - before
+    PEAK.load(Ordering::SeqCst) - before
+}
+
+/// The threads of this process (Linux; `None` where `/proc` does not list them).
+fn threads() -> Option<usize> {
+    std::fs::read_dir("/proc/self/task").ok().map(Iterator::count)
+}
+
+/// Waits until the main thread is the only one: the pools of networks dropped by earlier checks shut down
+/// asynchronously, and must not be mid-exit while the next check counts.
+fn wait_until_alone() {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while threads().is_some_and(|n| n > 1) {
+        assert!(
+            Instant::now() < deadline,
+            "{:?} threads still running 30 s after their networks were dropped",
+            threads()
+        );
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
+/// `(name, function)` for each check.
+macro_rules! checks {
+    ($($check:ident),* $(,)?) => { [$((stringify!($check), $check as fn())),*] };
+}
+
+/// Runs each check in turn, alone in the process. Like a test harness it takes name filters (`cargo test --test
+/// no_alloc -- streaming`) and `--list`; other options (`--test-threads`, `--nocapture`) change nothing here.
+fn main() {
+    let checks = checks![
+        a_gradient_sum_shared_out_over_the_threads_allocates_nothing,
+        batch_norm_and_dropout_allocate_nothing_after_the_first_call,
+        training_steps_and_inference_allocate_nothing_after_the_first_call,
+        inference_on_a_shared_network_allocates_nothing_after_the_first_call,
+        recurrent_training_allocates_nothing_once_the_longest_sequence_was_seen,
+        streaming_steps_allocate_nothing,
+        inference_on_a_long_sequence_holds_its_outputs_not_what_training_keeps,
+    ];
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.iter().any(|a| a == "--list") {
+        checks.iter().for_each(|(name, _)| println!("{name}: test"));
+        return;
+    }
+    // Options that take a value as the next argument, which is then no filter.
+    const VALUED: [&str; 6] = ["--test-threads", "--skip", "--color", "--format", "--logfile", "-Z"];
+    let filters: Vec<&String> = args
+        .iter()
+        .enumerate()
+        .filter(|&(i, a)| !a.starts_with('-') && (i == 0 || !VALUED.contains(&args[i - 1].as_str())))
+        .map(|(_, a)| a)
+        .collect();
+    let chosen: Vec<_> = checks
+        .iter()
+        .filter(|(name, _)| filters.is_empty() || filters.iter().any(|f| name.contains(f.as_str())))
+        .collect();
+    println!("\nrunning {} checks", chosen.len());
+    for (name, check) in &chosen {
+        wait_until_alone();
+        check();
+        println!("check {name} ... ok");
+    }
+    println!("\ncheck result: ok. {} passed; {} filtered out\n", chosen.len(), checks.len() - chosen.len());
 }
 
 network! {
@@ -66,9 +140,7 @@ network! {
     }
 }
 
-#[test]
 fn a_gradient_sum_shared_out_over_the_threads_allocates_nothing() {
-    let _serial = SERIAL.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     let mut net = Wide::new(1);
     net.set_parallelism(nn::Parallelism::Threads(2)).unwrap();
     let xs = vec![[0.5f32; 784]; 100];
@@ -85,9 +157,7 @@ fn a_gradient_sum_shared_out_over_the_threads_allocates_nothing() {
     assert_eq!(n, 0, "allocations in parallel training with a shared gradient sum");
 }
 
-#[test]
 fn batch_norm_and_dropout_allocate_nothing_after_the_first_call() {
-    let _serial = SERIAL.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     let mut net = Regularized::new(1);
     let xs = vec![[[[0.25f32; 12]; 12]; 1]; 70];
     let labels: Vec<usize> = (0..70).map(|i| i % 10).collect();
@@ -108,9 +178,7 @@ fn batch_norm_and_dropout_allocate_nothing_after_the_first_call() {
     assert_eq!(n, 0, "allocations in steady-state training through batch norm and dropout");
 }
 
-#[test]
 fn training_steps_and_inference_allocate_nothing_after_the_first_call() {
-    let _serial = SERIAL.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     let mut net = LeNet5::new(1);
     let xs = vec![[[[0.25f32; 28]; 28]; 1]; 70];
     let labels: Vec<usize> = (0..70).map(|i| i % 10).collect();
@@ -119,7 +187,7 @@ fn training_steps_and_inference_allocate_nothing_after_the_first_call() {
     net.train_step(&xs, &labels, &CrossEntropy, &mut adam);
     net.train_step(&xs, &labels, &CrossEntropy, &mut sgd);
     let _ = net.forward(&xs[0]);
-    let n = allocations_here(|| {
+    let n = allocations_during(|| {
         for _ in 0..3 {
             net.train_step(&xs, &labels, &CrossEntropy, &mut adam);
             net.train_step(&xs[..5], &labels[..5], &CrossEntropy, &mut sgd);
@@ -140,23 +208,21 @@ fn training_steps_and_inference_allocate_nothing_after_the_first_call() {
     // The first inference of a fresh network allocates nothing either: buffers are made by `new`.
     let mut fresh = LeNet5::new(2);
     assert_eq!(
-        allocations_here(|| {
+        allocations_during(|| {
             let _ = fresh.forward(&xs[0]);
         }),
         0
     );
 }
 
-#[test]
 fn inference_on_a_shared_network_allocates_nothing_after_the_first_call() {
-    let _serial = SERIAL.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     let net = LeNet5::new(1);
     let xs = vec![[[[0.25f32; 28]; 28]; 1]; 70];
     let mut ys = vec![[0.0f32; 10]; 70];
     let mut ws = net.workspace();
     let _ = net.forward_with(&mut ws, &xs[0]);
     net.forward_batch_with(&mut ws, &xs, &mut ys).unwrap();
-    let n = allocations_here(|| {
+    let n = allocations_during(|| {
         for i in 0..3 {
             let _ = net.forward_with(&mut ws, &xs[i]);
             net.forward_batch_with(&mut ws, &xs, &mut ys).unwrap();
@@ -183,9 +249,7 @@ fn sequence_batch(n: usize, longest: usize) -> (Vec<Vec<[f32; 6]>>, Vec<Vec<usiz
     (xs, ts)
 }
 
-#[test]
 fn recurrent_training_allocates_nothing_once_the_longest_sequence_was_seen() {
-    let _serial = SERIAL.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     let mut net = SeqTagger::new(1);
     net.set_parallelism(nn::Parallelism::Threads(2)).unwrap();
     net.train();
@@ -202,23 +266,64 @@ fn recurrent_training_allocates_nothing_once_the_longest_sequence_was_seen() {
     assert_eq!(n, 0, "{n} allocations in six training steps on sequences");
 }
 
-#[test]
 fn streaming_steps_allocate_nothing() {
-    let _serial = SERIAL.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     let mut net = SeqReader::new(2);
     let mut state = net.initial_state();
     let mut ws = net.workspace();
     net.step(&[0.5; 6], &mut state);
     net.step_with(&mut ws, &[0.5; 6], &mut state);
     let mut sink = 0.0;
-    // Streaming runs on the calling thread: count that thread's allocations only (the test harness's threads
-    // and the pools of tests that just ended allocate at any moment).
-    let before = HERE.with(std::cell::Cell::get);
-    for t in 0..100 {
-        sink += net.step(&[0.01 * t as f32; 6], &mut state)[0];
-        sink += net.step_with(&mut ws, &[0.02 * t as f32; 6], &mut state)[1];
-    }
-    let n = HERE.with(std::cell::Cell::get) - before;
+    let n = allocations_during(|| {
+        for t in 0..100 {
+            sink += net.step(&[0.01 * t as f32; 6], &mut state)[0];
+            sink += net.step_with(&mut ws, &[0.02 * t as f32; 6], &mut state)[1];
+        }
+    });
     assert!(sink.is_finite());
     assert_eq!(n, 0, "{n} allocations in 200 streaming steps");
+}
+
+network! {
+    /// The case: one long sequence through an LSTM, reduced to its last step.
+    struct LongReader {
+        Input<Seq, 32> -> lstm: LSTM<32, 128> -> Last -> fc: Linear<128, 4>
+    }
+
+    /// Two stacked bidirectional layers, and a mean over time.
+    struct LongMean {
+        Input<Seq, 8> -> gru: GRU<8, 16, layers = 2, bidirectional = true> -> MeanOverTime
+    }
+}
+
+const MB: usize = 1 << 20;
+
+fn inference_on_a_long_sequence_holds_its_outputs_not_what_training_keeps() {
+    const STEPS: usize = 100_000;
+    let sequence: Vec<[f32; 32]> = (0..STEPS).map(|t| [((t % 17) as f32 - 8.0) / 8.0; 32]).collect();
+    let mut net = LongReader::new(3);
+    net.eval();
+    // The input itself is 12.8 MB; training would keep every step's gates (about 1.2 GB).
+    let mut y = [0.0; 4];
+    let grown = peak_growth_during(|| y = net.forward(&sequence));
+    assert!(y.iter().all(|v| v.is_finite()));
+    println!(
+        "    forward on {STEPS} steps of LSTM<32, 128> -> Last: peak memory grows by {:.1} MB",
+        grown as f64 / 1e6
+    );
+    assert!(grown < 150 * MB, "{grown} bytes for one sequence of {STEPS} steps");
+    // A caller's workspace, and a reduction over every step of stacked bidirectional layers: the same bound.
+    let net = LongReader::new(3);
+    let grown = peak_growth_during(|| {
+        let mut ws = net.workspace();
+        assert_eq!(net.forward_with(&mut ws, &sequence), y, "the same bits as `forward` in eval mode");
+    });
+    assert!(grown < 150 * MB, "{grown} bytes for one sequence of {STEPS} steps with a workspace");
+    let sequence: Vec<[f32; 8]> = (0..STEPS).map(|t| [(t % 5) as f32 / 5.0; 8]).collect();
+    let net = LongMean::new(4);
+    let grown = peak_growth_during(|| {
+        let mut ws = net.workspace();
+        assert!(net.forward_with(&mut ws, &sequence).iter().all(|v| v.is_finite()));
+    });
+    // Per step: the input (32 B) gathered, the lower layer's and the top layer's outputs (128 B each).
+    assert!(grown < 40 * MB, "{grown} bytes for one sequence of {STEPS} steps through two bidirectional layers");
 }

@@ -15,6 +15,12 @@ network! {
     }
 
     pub struct Tagger { Input<Seq, 4> -> lstm: LSTM<4, 3, bidirectional = true> -> head: Linear<6, 2> }
+
+    pub struct SigmoidState { Input<Seq, 4> -> lstm: LSTM<4, 8> -> Sigmoid -> FinalState -> fc: Linear<8, 3> }
+
+    pub struct BiTanhState {
+        Input<Seq, 4> -> gru: GRU<4, 5, bidirectional = true> -> Dropout<0.3> -> Tanh -> FinalState -> fc: Linear<10, 2>
+    }
 }
 
 fn export<N: Network>(net: &N) -> ModelProto {
@@ -112,4 +118,47 @@ fn lstm_weights_are_in_onnx_gate_order_with_both_directions() {
     assert_eq!(d, [2, 24]);
     let bias_hh = net.param("lstm.bias_hh_l0").unwrap();
     assert_eq!(&b[12..15], &bias_hh[..3], "R's biases follow W's, gate i first");
+}
+
+/// The operators of the nodes `value` is computed from (itself included), and whether the graph's input is
+/// among what it reads.
+fn ancestry(model: &ModelProto, value: &str) -> (Vec<String>, bool) {
+    let graph = model.graph.as_ref().unwrap();
+    let (mut ops, mut reads_input, mut todo) = (Vec::new(), false, vec![value.to_string()]);
+    let mut seen = std::collections::HashSet::new();
+    while let Some(v) = todo.pop() {
+        reads_input |= v == "input";
+        if let Some(node) = graph.node.iter().find(|n| n.output.contains(&v)) {
+            if seen.insert(node.name.clone()) {
+                ops.push(node.op_type.clone().unwrap());
+                todo.extend(node.input.iter().cloned());
+            }
+        }
+    }
+    (ops, reads_input)
+}
+
+/// Every node's output feeds another node or is the graph's output: nothing the network computes is left out of
+/// what the model returns.
+fn assert_no_dead_nodes(model: &ModelProto) {
+    let graph = model.graph.as_ref().unwrap();
+    for node in &graph.node {
+        let used = node.output.iter().any(|o| o == "output" || graph.node.iter().any(|n| n.input.contains(o)));
+        // An LSTM's second output (Y_h) may go unread; its first never.
+        assert!(used, "{:?} ({:?}) feeds nothing", node.name, node.op_type);
+    }
+}
+
+#[test]
+fn final_state_after_element_wise_layers_reads_their_values() {
+    for model in [export(&SigmoidState::new(1)), export(&BiTanhState::new(2))] {
+        assert_no_dead_nodes(&model);
+        let (ops, reads_input) = ancestry(&model, "output");
+        assert!(reads_input);
+        let activation = if ops.iter().any(|o| o == "LSTM") { "Sigmoid" } else { "Tanh" };
+        assert!(ops.iter().any(|o| o == activation), "the output is computed without the {activation}: {ops:?}");
+    }
+    // Straight after the recurrent layer, `FinalState` is ONNX's own final hidden state.
+    let model = export(&Tagger::new(2));
+    assert_no_dead_nodes(&model);
 }

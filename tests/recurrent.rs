@@ -251,7 +251,15 @@ fn an_empty_sequence_or_a_target_per_step_of_the_wrong_count_is_an_error() {
     let xs = vec![vec![[0.0; 10]; 3], vec![[0.0; 10]; 2]];
     let targets = vec![vec![0, 1, 2], vec![0, 1, 2]];
     let err = net.loss_and_grad(&xs, &targets, &CrossEntropy).unwrap_err();
-    assert!(matches!(err, Error::StepMismatch { index: 1, steps: 2, targets: 3 }), "{err}");
+    assert!(matches!(err, Error::StepMismatch { index: 1, steps: 2, given: 3, what: "targets" }), "{err}");
+    // Output gradients are not targets, and the message says which it got.
+    let d_outputs = vec![vec![[0.0; 5]; 3], vec![[0.0; 5]; 1]];
+    let err = net.backward(&xs, &d_outputs, None).unwrap_err();
+    assert_eq!(err, Error::StepMismatch { index: 1, steps: 2, given: 1, what: "output gradients" });
+    assert_eq!(
+        err.to_string(),
+        "sample 1 has 2 output steps but 1 output gradients; a sequence output takes one per step"
+    );
 }
 
 network! {
@@ -368,4 +376,27 @@ fn whole_sequence_training_with_recurrent_dropout_resumes_bit_for_bit() {
     let losses = |h: &nn::train::History| h.epochs.iter().map(|r| r.train_loss.to_bits()).collect::<Vec<_>>();
     // The resumed epochs draw the dropout masks the uninterrupted run drew: the same losses, bit for bit.
     assert_eq!(losses(&rest), losses(&full));
+}
+
+network! {
+    /// The final state of a bidirectional LSTM, as a vector.
+    struct BiState { Input<Seq, 3> -> lstm: LSTM<3, 4, bidirectional = true> -> FinalState }
+
+    /// The same, through a sigmoid per step first.
+    struct SigmoidBiState { Input<Seq, 3> -> lstm: LSTM<3, 4, bidirectional = true> -> Sigmoid -> FinalState }
+}
+
+#[test]
+fn final_state_after_an_element_wise_layer_is_that_layer_of_the_final_state() {
+    let mut plain = BiState::new(4);
+    let mut squashed = SigmoidBiState::new(0);
+    squashed.params_mut().copy_from_slice(plain.params());
+    let xs = sequences::<3>(&[5, 1, 8, 3], 11);
+    let (mut a, mut b) = (vec![[0.0; 8]; 4], vec![[0.0; 8]; 4]);
+    plain.forward_batch(&xs, &mut a);
+    squashed.forward_batch(&xs, &mut b);
+    for (h, s) in a.iter().flatten().zip(b.iter().flatten()) {
+        let sigmoid = 1.0 / (1.0 + (-f64::from(*h)).exp());
+        assert!((f64::from(*s) - sigmoid).abs() < 1e-6, "sigmoid({h}) = {sigmoid}, got {s}");
+    }
 }

@@ -26,6 +26,11 @@ network! {
     struct Flat {
         Input<3> -> fc: Linear<3, 2>
     }
+
+    /// A bidirectional layer under a unidirectional one.
+    struct BiReader {
+        Input<Seq, 3> -> lstm: LSTM<3, 5, bidirectional = true> -> FinalState -> fc: Linear<10, 2>
+    }
 }
 
 /// 20 sequences of 1 to 11 steps, a class per step (the sign pattern of the running sum).
@@ -207,6 +212,19 @@ fn windows_that_cannot_be_cut_are_refused_before_training() {
     assert!(err.to_string().contains("exactly 6 steps") && err.to_string().contains("Input<Seq, 3>"), "{err}");
     // Windows of the whole length are whole-sequence training.
     fit(&mut Fixed::new(1), &mut sgd(), &CrossEntropy, &fixed, None, &config(Some(6))).unwrap();
+}
+
+#[test]
+fn windows_over_a_bidirectional_layer_are_refused_before_training() {
+    let data = reading();
+    let mut net = BiReader::new(3);
+    let before = net.params.to_vec();
+    let err = fit(&mut net, &mut sgd(), &CrossEntropy, &data, None, &config(Some(2))).unwrap_err();
+    assert!(matches!(err, Error::InvalidSetting { name: "tbptt", .. }), "{err}");
+    assert!(err.to_string().contains("`lstm` is bidirectional"), "{err}");
+    assert_eq!(net.params.to_vec(), before, "nothing trained");
+    // On whole sequences it trains.
+    fit(&mut net, &mut sgd(), &CrossEntropy, &data, None, &config(None)).unwrap();
 }
 
 #[test]

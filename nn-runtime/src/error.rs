@@ -25,15 +25,17 @@ pub enum Error {
         /// The sample's position in the batch.
         index: usize,
     },
-    /// A sequence and its per-step targets differ in length.
-    #[error("sample {index} has {steps} steps but {targets} targets; a sequence output takes one target per step")]
+    /// A sequence output and what is given per step of it (targets, or output gradients) differ in length.
+    #[error("sample {index} has {steps} output steps but {given} {what}; a sequence output takes one per step")]
     StepMismatch {
-        /// The sample's position in the batch.
+        /// The sample's position in the batch (in the data set, for `fit` and `evaluate`).
         index: usize,
-        /// Its steps.
+        /// Its output's steps.
         steps: usize,
-        /// Its targets.
-        targets: usize,
+        /// How many were given.
+        given: usize,
+        /// What was given: `"targets"` (to a loss) or `"output gradients"` (to `backward`).
+        what: &'static str,
     },
     /// A class label is not below the number of classes.
     #[error("label {label} of sample {index} is out of range: the network has {classes} classes (0..{classes})")]

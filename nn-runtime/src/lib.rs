@@ -53,7 +53,7 @@ pub use sample::{argmax, predicted_class, view, view_mut, Example, Sample};
 pub mod __private {
     pub use crate::embedded;
     pub use crate::layers::max_of;
-    pub use crate::net::{buffer, layer_io, Model, Pass, PassBuffers, Plan, Stage, Unchecked};
+    pub use crate::net::{buffer, layer_io, Model, Pass, PassBuffers, Plan, Sizes, Stage, Unchecked};
     #[cfg(feature = "std")]
     pub use crate::net::{stream_step, stream_step_mut, Chunk, Runner, State};
 

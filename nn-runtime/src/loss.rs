@@ -55,7 +55,7 @@ fn per_step<T>(
 ) -> Result<f32> {
     let steps = output.len() / width;
     if steps != targets.len() {
-        return Err(Error::StepMismatch { index, steps, targets: targets.len() });
+        return Err(Error::StepMismatch { index, steps, given: targets.len(), what: "targets" });
     }
     let mut total = 0.0;
     for ((y, t), g) in output.chunks_exact(width).zip(targets).zip(grad.chunks_exact_mut(width)) {

@@ -40,9 +40,9 @@ pub fn constants(checked: &Checked, plan: &Plan) -> TokenStream {
     let macs = layer_macs(checked);
     let forward: u64 = macs.iter().map(|m| m.0).sum();
     let train: u64 = macs.iter().map(|m| m.1).sum();
-    let StaticParts { acts, saved, states, stats, scratch } = StaticParts::new(checked, plan);
+    let StaticParts { acts, saved, train_saved, states, stats, scratch } = StaticParts::new(checked, plan);
     let activations: usize = acts.iter().sum();
-    let saved = quote!(0 #(+ #saved)*);
+    let (saved, train_saved) = (quote!(0 #(+ #saved)*), quote!(0 #(+ #train_saved)*));
     let max_rows = (0..=plan.activations.len()).map(|k| inference::buffer_rows(checked, plan, k)).max().unwrap_or(1);
     let (forward, train) = (proc_macro2::Literal::u64_unsuffixed(forward), proc_macro2::Literal::u64_unsuffixed(train));
     let (activations, gradients) = (lit(activations), lit(2 * plan.width * max_rows));
@@ -59,7 +59,7 @@ pub fn constants(checked: &Checked, plan: &Plan) -> TokenStream {
         pub const INFER_ACTIVATION_BYTES: usize = 4 * #activations;
         /// Bytes of activations per sample in training: the layers' outputs, what each keeps for its backward
         /// pass, and the two gradient buffers.
-        pub const TRAIN_ACTIVATION_BYTES: usize = 4 * (#activations + #gradients + #saved);
+        pub const TRAIN_ACTIVATION_BYTES: usize = 4 * (#activations + #gradients + #train_saved);
         /// `f32` values of the buffer a forward pass of one sample needs in `forward_static` (the `no_std`
         /// inference): the layers' outputs, what they save, the recurrent states, batch norm's statistics and the
         /// largest scratch.

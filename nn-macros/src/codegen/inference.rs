@@ -25,8 +25,10 @@ pub fn buffer_rows(checked: &Checked, plan: &Plan, k: usize) -> usize {
 pub struct StaticParts {
     /// Each layer output's values.
     pub acts: Vec<usize>,
-    /// Per running layer, what it keeps (`rows × SAVED_PER_ROW`).
+    /// Per running layer, what it keeps in inference (`rows × FORWARD_SAVED_PER_ROW`).
     pub saved: Vec<TokenStream>,
+    /// Per running layer, what it keeps for a backward pass (`rows × SAVED_PER_ROW`).
+    pub train_saved: Vec<TokenStream>,
     /// Per running layer, its recurrent state.
     pub states: Vec<TokenStream>,
     /// The whole-batch layers' statistics, in all.
@@ -47,17 +49,14 @@ impl StaticParts {
         let scratch = types
             .iter()
             .map(|t| quote!(<#t as #layer>::FORWARD_SCRATCH + #max_rows * <#t as #layer>::FORWARD_SCRATCH_PER_ROW));
+        let saved = |per_row: TokenStream| -> Vec<TokenStream> {
+            let rows = plan.steps.iter().map(|s| lit(rows(s.from)));
+            rows.zip(&types).map(|(r, t)| quote!(#r * <#t as #layer>::#per_row)).collect()
+        };
         StaticParts {
             acts: plan.activations.iter().enumerate().map(|(k, &(len, _))| len * rows(k + 1)).collect(),
-            saved: plan
-                .steps
-                .iter()
-                .zip(&types)
-                .map(|(s, t)| {
-                    let r = lit(rows(s.from));
-                    quote!(#r * <#t as #layer>::SAVED_PER_ROW)
-                })
-                .collect(),
+            saved: saved(quote!(FORWARD_SAVED_PER_ROW)),
+            train_saved: saved(quote!(SAVED_PER_ROW)),
             states: types.iter().map(|t| quote!(<#t as #layer>::STATE)).collect(),
             stats: quote!(0 #(+ <#stats as #layer>::STATS)*),
             scratch: quote!(#rt::max_of(&[#(#scratch),*])),

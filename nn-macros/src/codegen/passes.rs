@@ -49,8 +49,9 @@ fn parts(checked: &Checked, plan: &Plan, step: &Step, k: usize) -> Parts {
         None => quote!(&[]),
     };
     let rows_in = rows(plan, step.from);
+    let sequence = plan.is_sequence(step.from);
     Parts {
-        saved: quote!(saved[#k][..#rows_in * <#ty as #rt::layers::Layer>::SAVED_PER_ROW]),
+        saved: quote!(saved[#k][..<#ty as #rt::layers::Layer>::saved_len(pass.extent(#sequence))]),
         rows_out: rows(plan, step.to),
         rows_in,
         layer: quote!(Self::#layer),
@@ -75,12 +76,13 @@ pub fn forward(checked: &Checked, plan: &Plan) -> TokenStream {
         let Parts { layer, params, buffers, stats, rows_in, rows_out, .. } = parts(checked, plan, step, k);
         let ty = runtime_path(&*checked.layers[step.layer].layer);
         let (from, to, i, o, k) = (lit(step.from), lit(step.to), lit(step.in_len), lit(step.out_len), lit(k));
+        let sequence = plan.is_sequence(step.from);
         let layer_ty = quote!(<#ty as #rt::layers::Layer>);
         quote! {{
             let (x, y) = #rt::layer_io(input, acts, #from, #to, #rows_in * #i, #rows_out * #o);
             #rt::layers::Layer::forward(&#layer, #rt::layers::Forward {
                 params: #params, buffers: #buffers, x, y,
-                saved: &mut saved[#k].as_mut()[..#rows_in * #layer_ty::SAVED_PER_ROW],
+                saved: &mut saved[#k].as_mut()[..#layer_ty::saved_len(pass.extent(#sequence))],
                 scratch: &mut scratch[..],
                 stats: #stats,
                 state: &mut states[#k].as_mut()[..samples * #layer_ty::STATE],

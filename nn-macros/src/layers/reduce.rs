@@ -16,7 +16,8 @@ pub const LAST: Reduce =
     Reduce { name: "Last", shape: "`[T, F] → [F]`: each sample's last step (PyTorch's `output[:, -1]`)" };
 pub const FINAL_STATE: Reduce = Reduce {
     name: "FinalState",
-    shape: "`[T, H·D] → [H·D]`: the recurrent layer's final hidden state, directions concatenated (`h_n[-D:]`)",
+    shape: "`[T, H·D] → [H·D]`: the recurrent layer's final hidden state, directions concatenated (`h_n[-D:]`); \
+            after element-wise layers, their values there",
 };
 pub const MEAN_OVER_TIME: Reduce =
     Reduce { name: "MeanOverTime", shape: "`[T, F] → [F]`: the mean over each sample's steps" };
@@ -48,8 +49,9 @@ impl Kind for Reduce {
             }
             _ => {
                 args.error(format!(
-                    "`FinalState` reads a recurrent layer's final state, but the previous layer is not recurrent \
-                     (it produces {}); put it right after an `RNN`, `LSTM` or `GRU`, or use `Last`",
+                    "`FinalState` reads a recurrent layer's final state, but what reaches it ({}) is not a recurrent \
+                     layer's output; put it after an `RNN`, `LSTM` or `GRU` (only element-wise layers, such as \
+                     activations and `Dropout`, may stand between), or use `Last`",
                     input.describe()
                 ));
                 Checked::output(output)

@@ -45,8 +45,8 @@ pub fn onnx_model<N: Network>(net: &N) -> Result<pb::ModelProto> {
     let mut input_shape = N::INPUT_SHAPE;
     let mut shape = Rank::of(input_shape);
     let mut x = "input".to_string();
-    // The final hidden state of the last recurrent layer, for `FinalState`.
-    let mut final_state = None;
+    // The last recurrent layer's output and final hidden state, and its directions, for `FinalState`.
+    let mut recurrent: Option<Recurrent> = None;
     for (info, op) in N::LAYERS.iter().zip(N::ops()) {
         let mut layer = Layer { graph: &mut graph, params: &mut params, net: net.params() };
         x = match op {
@@ -101,17 +101,15 @@ pub fn onnx_model<N: Network>(net: &N) -> Result<pb::ModelProto> {
             }
             Op::Recurrent { cell, hidden, layers, directions, bias, .. } => {
                 let (y, y_h) = layer.recurrent(&x, cell, hidden, layers, directions, bias);
-                final_state = Some(y_h);
+                recurrent = Some(Recurrent { y: y.clone(), y_h, hidden, directions });
                 y
             }
             Op::Reduce { name } => match name {
-                "Last" => {
-                    let last = graph.constant_ints(&[-1]);
-                    let y = graph.node("Gather", &[&x, &last], vec![int("axis", 1)]);
-                    let flat = graph.constant_ints(&[0, -1]);
-                    graph.node("Reshape", &[&y, &flat], vec![])
+                "Last" => step_of(&mut graph, &x, -1),
+                "FinalState" => {
+                    let r = recurrent.as_ref().expect("`network!` puts FinalState after a recurrent layer");
+                    r.final_state(&mut graph, &x)
                 }
-                "FinalState" => final_state.clone().expect("FinalState follows a recurrent layer"),
                 "MeanOverTime" => graph.node("ReduceMean", &[&x], vec![ints("axes", vec![1]), int("keepdims", 0)]),
                 "MaxOverTime" => graph.node("ReduceMax", &[&x], vec![ints("axes", vec![1]), int("keepdims", 0)]),
                 other => return Err(unexportable(info, format!("no ONNX form of the reduction `{other}`"))),
@@ -305,7 +303,7 @@ impl<'a, I: Iterator<Item = &'a TensorInfo>> Layer<'_, 'a, I> {
 
     /// A stack of recurrent layers as ONNX's `RNN`, `LSTM` or `GRU`, one node per stacked layer, in ONNX's
     /// time-major layout (`layout = 1` is optional in the standard and onnxruntime lacks it); returns the output
-    /// sequence, `[batch, steps, D·H]`, and the last layer's final hidden state, `[batch, D·H]`.
+    /// sequence, `[batch, steps, D·H]`, and the last layer's final hidden state as ONNX gives it, `[D, batch, H]`.
     fn recurrent(
         &mut self,
         x: &str,
@@ -371,14 +369,57 @@ impl<'a, I: Iterator<Item = &'a TensorInfo>> Layer<'_, 'a, I> {
             let y = g.node("Transpose", &[&outputs[0]], vec![ints("perm", vec![0, 2, 1, 3])]);
             let steps_major = g.constant_ints(&[0, 0, -1]);
             x = g.node("Reshape", &[&y, &steps_major], vec![]);
-            // Y_h: [D, batch, H] → [batch, D·H].
-            let h = g.node("Transpose", &[&outputs[1]], vec![ints("perm", vec![1, 0, 2])]);
-            let flat = g.constant_ints(&[0, -1]);
-            y_h = g.node("Reshape", &[&h, &flat], vec![]);
+            y_h = outputs[1].clone();
         }
         let y = self.graph.node("Transpose", &[&x], vec![ints("perm", vec![1, 0, 2])]);
         (y, y_h)
     }
+}
+
+/// The values of the last recurrent layer `FinalState` reads.
+struct Recurrent {
+    /// Its output sequence, `[batch, steps, D·H]`.
+    y: String,
+    /// Its final hidden state as ONNX gives it, `[D, batch, H]`.
+    y_h: String,
+    hidden: usize,
+    directions: usize,
+}
+
+impl Recurrent {
+    /// `FinalState` of `x`: the layer's final hidden state when `x` is its output; after element-wise layers
+    /// (`network!` allows nothing else between), those layers' values where the state was made — the forward
+    /// half at the last step, the backward half at the first — as `nn` computes it.
+    fn final_state(&self, graph: &mut Graph, x: &str) -> String {
+        if x == self.y {
+            // [D, batch, H] → [batch, D·H].
+            let h = graph.node("Transpose", &[&self.y_h], vec![ints("perm", vec![1, 0, 2])]);
+            let flat = graph.constant_ints(&[0, -1]);
+            return graph.node("Reshape", &[&h, &flat], vec![]);
+        }
+        let last = step_of(graph, x, -1);
+        if self.directions == 1 {
+            return last;
+        }
+        let first = step_of(graph, x, 0);
+        let h = self.hidden as i64;
+        let half = |graph: &mut Graph, v: &str, from: i64, to: i64| {
+            let (starts, ends, axes) =
+                (graph.constant_ints(&[from]), graph.constant_ints(&[to]), graph.constant_ints(&[1]));
+            graph.node("Slice", &[v, &starts, &ends, &axes], vec![])
+        };
+        let forward = half(graph, &last, 0, h);
+        let backward = half(graph, &first, h, 2 * h);
+        graph.node("Concat", &[&forward, &backward], vec![int("axis", 1)])
+    }
+}
+
+/// Step `t` (from the end if negative) of every sequence of `x`, `[batch, steps, F]` → `[batch, F]`.
+fn step_of(graph: &mut Graph, x: &str, t: i64) -> String {
+    let index = graph.constant_ints(&[t]);
+    let y = graph.node("Gather", &[x, &index], vec![int("axis", 1)]);
+    let flat = graph.constant_ints(&[0, -1]);
+    graph.node("Reshape", &[&y, &flat], vec![])
 }
 
 /// The gate blocks of `values` (equal parts, one per gate) in `order`.

@@ -42,7 +42,7 @@ pub use recurrent::{
     RnnTanh, StepBack, GRU, LSTM, RNN,
 };
 
-pub use crate::net::{Mode, Pass};
+pub use crate::net::{Extent, Mode, Pass};
 use crate::Rng;
 
 /// What a layer's forward pass reads and writes.
@@ -55,10 +55,10 @@ pub struct Forward<'a> {
     pub x: &'a [f32],
     /// The output, `rows × OUT` (to be overwritten).
     pub y: &'a mut [f32],
-    /// `rows × SAVED_PER_ROW` values kept until this chunk's backward pass (for what backward cannot
-    /// recompute cheaply).
+    /// [`Layer::saved_len`] values kept until this chunk's backward pass (for what backward cannot recompute
+    /// cheaply).
     pub saved: &'a mut [f32],
-    /// Scratch shared by all layers: `SCRATCH + rows × SCRATCH_PER_ROW` values, gone after the call.
+    /// Scratch shared by all layers: at least [`Layer::scratch_len`] values, gone after the call.
     pub scratch: &'a mut [f32],
     /// The whole batch's statistics of this layer (`STATS` values) in a staged training pass; empty otherwise.
     pub stats: &'a [f32],
@@ -118,6 +118,9 @@ pub trait Layer: Copy + Send + Sync {
     const FORWARD_SCRATCH_PER_ROW: usize = Self::SCRATCH_PER_ROW;
     /// Values per row kept from forward to backward.
     const SAVED_PER_ROW: usize = 0;
+    /// Of [`Layer::SAVED_PER_ROW`], what a forward pass with no backward pass after it keeps (a recurrent layer's
+    /// outputs of its lower stacked layers, but none of its gates).
+    const FORWARD_SAVED_PER_ROW: usize = Self::SAVED_PER_ROW;
     /// For a layer whose training output depends on the whole batch: the number of f64 partial sums a chunk
     /// contributes (forward and backward use the same space). 0 for a per-sample layer.
     const PARTIALS: usize = 0;
@@ -128,6 +131,29 @@ pub trait Layer: Copy + Send + Sync {
     /// Values per sample of the state the layer carries from one call to the next (a recurrent layer's hidden
     /// and cell states); 0 for layers without one.
     const STATE: usize = 0;
+
+    /// Scratch values for a chunk of `extent`: by default [`Layer::SCRATCH`] and [`Layer::SCRATCH_PER_ROW`] (or
+    /// their forward parts when no backward pass follows). A layer whose needs are not a size per row (a block of
+    /// steps at a time, or steps squared) says so here; the constants then bound it for one sample of
+    /// `extent.steps` rows, which is what `forward_static`'s buffer is sized by.
+    fn scratch_len(extent: Extent) -> usize
+    where
+        Self: Sized,
+    {
+        match extent.backward {
+            true => Self::SCRATCH + extent.rows() * Self::SCRATCH_PER_ROW,
+            false => Self::FORWARD_SCRATCH + extent.rows() * Self::FORWARD_SCRATCH_PER_ROW,
+        }
+    }
+
+    /// Values kept from forward to backward (the `saved` slice) for a chunk of `extent`: by default
+    /// [`Layer::SAVED_PER_ROW`] per row, or [`Layer::FORWARD_SAVED_PER_ROW`] when no backward pass follows.
+    fn saved_len(extent: Extent) -> usize
+    where
+        Self: Sized,
+    {
+        extent.rows() * if extent.backward { Self::SAVED_PER_ROW } else { Self::FORWARD_SAVED_PER_ROW }
+    }
 
     /// Initialises the layer's `params` and `buffers` (of lengths [`Layer::PARAMS`] and [`Layer::BUFFERS`]).
     fn init(&self, _params: &mut [f32], _buffers: &mut [f32], _rng: &mut Rng) {}

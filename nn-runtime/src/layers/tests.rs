@@ -28,12 +28,14 @@ pub(super) fn run<L: Layer>(
     state: &[f32],
     pass: &Pass<'_>,
 ) -> Ran {
-    let rows = x.len() / L::IN;
+    // Exactly the sizes the layer's rules give, filled with NaN: reading anything unwritten shows.
+    let extent =
+        Extent { samples: pass.samples, steps: x.len() / L::IN / pass.samples.max(1), backward: pass.backward };
     let mut ran = Ran {
         y: vec![f32::NAN; out_rows * L::OUT],
         state: state.to_vec(),
-        saved: vec![f32::NAN; rows * L::SAVED_PER_ROW],
-        scratch: vec![f32::NAN; L::SCRATCH + rows * L::SCRATCH_PER_ROW],
+        saved: vec![f32::NAN; L::saved_len(extent)],
+        scratch: vec![f32::NAN; L::scratch_len(extent)],
         buffers: vec![0.0; L::BUFFERS],
     };
     layer.forward(Forward {

@@ -17,7 +17,7 @@
 
 use super::buffers::Model;
 use super::info::{Plan, Stage};
-use super::pass::{Mode, Pass};
+use super::pass::{Extent, Mode, Pass};
 use super::workspace::{Chunk, Parallelism, Slot, Workspace, CHUNK};
 use super::Network;
 use crate::layers::BatchTooSmall;
@@ -74,16 +74,16 @@ impl<F: Fn(&mut Chunk, &[f32], &Pass<'_>) -> Result<f64> + Sync> Middle for F {}
 /// Work on one chunk of a staged pass: its buffers, its flat input and its pass.
 type ChunkWork<'a> = dyn Fn(&mut Chunk, &[f32], &Pass<'_>) -> Result<f64> + Sync + 'a;
 
-/// Rows a chunk's buffers need for `xs`: `CHUNK` samples of one row; for sequences, the largest chunk's samples ×
-/// its longest sequence (a batch of one long sequence needs room for that one only).
-fn chunk_rows<N: Network>(xs: &[N::Input]) -> usize {
+/// The extent of each chunk of a pass over `xs`: its samples and its longest sequence, with or without a
+/// `backward` pass (`CHUNK` samples of one row for inputs without a time axis, so that one sizing serves every
+/// batch).
+pub(super) fn extents<N: Network>(xs: &[N::Input], backward: bool) -> impl Iterator<Item = Extent> + Clone + '_ {
     let plan = N::PLAN;
-    let steps = |x: &N::Input| x.values().len() / plan.input.max(1);
-    match <N::Input as Example>::FIXED_LEN {
-        Some(len) if plan.sequence_input => xs.len().clamp(1, CHUNK) * (len / plan.input.max(1)),
-        Some(_) => CHUNK,
-        None => xs.chunks(CHUNK).map(|c| c.len() * c.iter().map(steps).max().unwrap_or(1).max(1)).max().unwrap_or(1),
-    }
+    let steps = move |x: &N::Input| x.values().len() / plan.input.max(1);
+    xs.chunks(CHUNK).map(move |chunk| match plan.sequence_input {
+        false => Extent { samples: CHUNK, steps: 1, backward },
+        true => Extent { samples: chunk.len(), steps: chunk.iter().map(steps).max().unwrap_or(1).max(1), backward },
+    })
 }
 
 /// Gathers chunk `c` of `xs` into `slot` — its geometry, its input if the samples are sequences of any length
@@ -183,8 +183,7 @@ pub(crate) fn run<N: Network>(
     } else {
         1
     };
-    let rows = chunk_rows::<N>(xs);
-    ws.ensure(std::any::type_name::<N>(), &N::PLAN, N::PARAMS, width, rows, backprop != Backprop::No);
+    ws.ensure(std::any::type_name::<N>(), &N::PLAN, N::PARAMS, width, extents::<N>(xs, backprop != Backprop::No));
     match (staged, buffers) {
         (true, Buffers::Exclusive(buffers)) => staged_pass::<N>(run, buffers, ws, xs, grads, middle, collect),
         (true, Buffers::Shared(_)) => unreachable!("a training pass through whole-batch layers needs &mut buffers"),

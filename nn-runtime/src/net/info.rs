@@ -1,5 +1,8 @@
 //! What the macro computed about a network, as constants: layers, tensors, and the sizes of its buffers.
 
+use super::pass::Extent;
+use crate::layers::Layer;
+
 /// One layer of a network, as the macro computed it (for summaries and documentation).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct LayerInfo {
@@ -60,10 +63,8 @@ pub struct Plan {
     pub activations: &'static [(usize, bool)],
     /// The buffer holding the network's output (0 if it is the input itself).
     pub output_buffer: usize,
-    /// Per running layer: fixed scratch and scratch per row.
-    pub scratch: &'static [(usize, usize)],
-    /// Per running layer: values kept from forward to backward, per row.
-    pub saved: &'static [usize],
+    /// Per running layer: the rules of its scratch and saved space.
+    pub sizes: &'static [Sizes],
     /// Largest width, per row, of any layer's input or output.
     pub width: usize,
     /// The layers whose training output depends on the whole batch, in order.
@@ -111,8 +112,37 @@ impl Plan {
         self.states.iter().sum()
     }
 
-    /// Scratch values for a chunk of `rows` rows: the largest need of any layer.
-    pub fn scratch_for(&self, rows: usize) -> usize {
-        self.scratch.iter().map(|&(fixed, per_row)| fixed + rows * per_row).max().unwrap_or(0)
+    /// Scratch values for a chunk of `extent` (its steps those of the input): the largest need of any layer.
+    pub fn scratch_for(&self, extent: Extent) -> usize {
+        self.sizes.iter().map(|s| (s.scratch)(s.extent(extent))).max().unwrap_or(0)
+    }
+}
+
+/// A running layer's buffer sizes, as rules in the extent of its input (generated; not for users).
+#[doc(hidden)]
+#[derive(Clone, Copy, Debug)]
+pub struct Sizes {
+    /// [`Layer::scratch_len`] of the layer's type.
+    pub scratch: fn(Extent) -> usize,
+    /// [`Layer::saved_len`] of the layer's type.
+    pub saved: fn(Extent) -> usize,
+    /// Whether the layer's input is a sequence (a row per step), else a row per sample.
+    pub sequence: bool,
+}
+
+impl Sizes {
+    /// The rules of layer type `L`, whose input is a `sequence` or not.
+    pub const fn of<L: Layer>(sequence: bool) -> Self {
+        Self { scratch: L::scratch_len, saved: L::saved_len, sequence }
+    }
+
+    /// The layer's extent in a chunk of `extent` (the network input's): one row per sample if its input is not
+    /// a sequence.
+    pub fn extent(&self, extent: Extent) -> Extent {
+        if self.sequence {
+            extent
+        } else {
+            Extent { steps: 1, ..extent }
+        }
     }
 }

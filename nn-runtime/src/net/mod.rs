@@ -24,10 +24,10 @@ mod summary;
 mod workspace;
 
 pub use buffers::{buffer, layer_io, Model, PassBuffers, Unchecked};
-pub use info::{LayerInfo, Plan, Stage, TensorInfo};
+pub use info::{LayerInfo, Plan, Sizes, Stage, TensorInfo};
 #[cfg(feature = "std")]
 pub use network::Network;
-pub use pass::{Mode, Pass};
+pub use pass::{Extent, Mode, Pass};
 #[cfg(feature = "std")]
 pub use state::{Parts, PartsMut, Runner, State};
 #[cfg(feature = "std")]

@@ -300,8 +300,8 @@ pub trait Network: Sized + Send + Sync {
     /// writes the gradient with respect to each input.
     ///
     /// # Errors
-    /// [`Error::LengthMismatch`] if the slices differ in length (or a sequence's output gradient in steps);
-    /// [`Error::BatchTooSmall`]; [`Error::EmptySequence`].
+    /// [`Error::LengthMismatch`] if the slices differ in length; [`Error::StepMismatch`] if a sequence's output
+    /// gradient has another number of steps than its output; [`Error::BatchTooSmall`]; [`Error::EmptySequence`].
     fn backward(
         &mut self,
         xs: &[Self::Input],
@@ -324,7 +324,8 @@ pub trait Network: Sized + Send + Sync {
                     return Err(Error::StepMismatch {
                         index: p.first + j,
                         steps: rows.len() / width,
-                        targets: d.len() / width,
+                        given: d.len() / width,
+                        what: "output gradients",
                     });
                 }
                 chunk.grad_out[rows].copy_from_slice(d);

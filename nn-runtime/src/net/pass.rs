@@ -55,4 +55,35 @@ impl Pass<'_> {
     pub fn rows(&self) -> usize {
         self.samples * self.steps
     }
+
+    /// The extent of a layer's input in this pass: its time steps if the input is a `sequence`, else one row
+    /// per sample.
+    pub fn extent(&self, sequence: bool) -> Extent {
+        Extent { samples: self.samples, steps: if sequence { self.steps } else { 1 }, backward: self.backward }
+    }
+}
+
+/// How much a layer runs on at once, which is what its buffer sizes depend on: the chunk's samples, the rows each
+/// holds (its time steps; 1 without a time axis), and whether a backward pass follows.
+///
+/// A layer's sizes ([`Layer::scratch_len`](crate::layers::Layer::scratch_len),
+/// [`Layer::saved_len`](crate::layers::Layer::saved_len)) are rules in an extent rather than a size per row, so
+/// that a layer whose needs grow with the square of the steps, or that works on a block of steps at a time,
+/// says so. A rule never shrinks when `samples` or `steps` grow, and never needs more without a backward pass than
+/// with one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Extent {
+    /// Samples in the chunk.
+    pub samples: usize,
+    /// Rows per sample: time steps for a sequence, else 1.
+    pub steps: usize,
+    /// Whether a backward pass follows the forward pass.
+    pub backward: bool,
+}
+
+impl Extent {
+    /// Rows of the chunk: samples × steps.
+    pub const fn rows(self) -> usize {
+        self.samples * self.steps
+    }
 }

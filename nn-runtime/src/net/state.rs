@@ -32,8 +32,14 @@ impl State {
     /// The state of a new network `N` created from `seed`, with every buffer a single-threaded pass over one
     /// chunk needs, so that even the first inference allocates nothing.
     pub fn new<N: super::Network>(seed: u64) -> Self {
+        let plan = N::PLAN;
+        let steps = match <N::Input as crate::Example>::FIXED_LEN {
+            Some(len) if plan.sequence_input => len / plan.input.max(1),
+            _ => 1,
+        };
+        let chunk = super::Extent { samples: super::CHUNK, steps, backward: true };
         let mut ws = Workspace::new();
-        ws.ensure(std::any::type_name::<N>(), &N::PLAN, N::PARAMS, 1, super::CHUNK, true);
+        ws.ensure(std::any::type_name::<N>(), &plan, N::PARAMS, 1, core::iter::once(chunk));
         Self { grads: vec![0.0; N::PARAMS], run: Runner { seed, ws, ..Runner::default() } }
     }
 }

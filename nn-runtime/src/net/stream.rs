@@ -5,9 +5,9 @@
 use super::buffers::Model;
 use super::driver::load_states;
 use super::network::{copy_states, output, Network};
-use super::pass::{Mode, Pass};
+use super::pass::{Extent, Mode, Pass};
 use super::state::{Parts, PartsMut};
-use super::workspace::{Workspace, CHUNK};
+use super::workspace::Workspace;
 
 /// One step on a shared network with the caller's workspace (generated code; not for users).
 #[doc(hidden)]
@@ -26,7 +26,8 @@ pub fn step_mut<N: Network>(parts: PartsMut<'_>, x: &[f32], state: &mut [f32], y
 /// before the step and after it, `y` the output for the step.
 fn step_on<N: Network>(model: Model<'_>, ws: &mut Workspace, x: &[f32], state: &mut [f32], y: &mut [f32]) {
     let plan = N::PLAN;
-    ws.ensure(std::any::type_name::<N>(), &plan, N::PARAMS, 1, CHUNK, false);
+    let one_step = Extent { samples: 1, steps: 1, backward: false };
+    ws.ensure(std::any::type_name::<N>(), &plan, N::PARAMS, 1, core::iter::once(one_step));
     let chunk = &mut ws.slots[0].chunk;
     load_states(&plan, &mut chunk.states, 1, Some(state));
     // One step of one sample, in eval mode, with no backward pass after it.

@@ -6,6 +6,7 @@
 //! one network, each with its own small workspace.
 
 use super::info::Plan;
+use super::pass::Extent;
 use crate::{Error, Result};
 
 /// Samples processed together by one pass of the generated code.
@@ -43,9 +44,13 @@ pub struct Chunk {
 }
 
 impl Chunk {
-    /// Grows every buffer to hold `rows` rows (a chunk's samples × their steps, at least `CHUNK` rows for
-    /// samples without a time axis) of network `plan` (and the backward buffers if `backward`).
-    fn ensure(&mut self, plan: &Plan, params: usize, rows: usize, backward: bool) {
+    /// Grows every buffer to hold any chunk of `extents` (each a chunk's samples and steps, at least `CHUNK` rows
+    /// for samples without a time axis) of network `plan`, with its `params` gradient and its input gradient if
+    /// a backward pass follows.
+    fn ensure(&mut self, plan: &Plan, params: usize, extents: impl Iterator<Item = Extent> + Clone) {
+        let most = |f: &dyn Fn(Extent) -> usize| extents.clone().map(f).max().unwrap_or(0);
+        let rows = most(&|e| e.rows());
+        let backward = extents.clone().any(|e| e.backward);
         self.acts.resize_with(plan.activations.len(), Vec::new);
         for (buffer, &(len, sequence)) in self.acts.iter_mut().zip(plan.activations) {
             at_least(buffer, if sequence { rows } else { CHUNK } * len);
@@ -54,16 +59,18 @@ impl Chunk {
         for (buffer, &len) in self.states.iter_mut().zip(plan.states) {
             at_least(buffer, CHUNK * len);
         }
-        self.saved.resize_with(plan.saved.len(), Vec::new);
-        for (buffer, &len) in self.saved.iter_mut().zip(plan.saved) {
-            at_least(buffer, rows * len);
+        self.saved.resize_with(plan.sizes.len(), Vec::new);
+        for (buffer, sizes) in self.saved.iter_mut().zip(plan.sizes) {
+            at_least(buffer, most(&|e| (sizes.saved)(sizes.extent(e))));
         }
-        at_least(&mut self.scratch, plan.scratch_for(rows));
+        at_least(&mut self.scratch, most(&|e| plan.scratch_for(e)));
         at_least(&mut self.partials, plan.partials());
-        // A loss writes its gradient even when nobody backpropagates it.
-        at_least(&mut self.grad_out, rows * plan.width);
-        at_least(&mut self.grad_in, rows * plan.width);
+        // The loss writes its gradient even when nobody backpropagates it: the output's size then; backward
+        // passes the gradient through every layer's width.
+        let output_rows = if plan.sequence_output { rows } else { CHUNK };
+        at_least(&mut self.grad_out, if backward { rows * plan.width } else { output_rows * plan.output });
         if backward {
+            at_least(&mut self.grad_in, rows * plan.width);
             at_least(&mut self.grads, params);
             at_least(&mut self.dx, rows * plan.input);
         }
@@ -117,8 +124,6 @@ impl Default for Slot {
 pub struct Workspace {
     /// The network type the buffers are sized for.
     owner: &'static str,
-    /// Rows per chunk the buffers hold.
-    rows: usize,
     pub(crate) slots: Vec<Slot>,
     /// The whole batch's statistics for the whole-batch layers.
     pub(crate) stats: Vec<f32>,
@@ -133,28 +138,27 @@ impl Workspace {
     }
 
     /// Makes sure there are `slots` chunk buffers for network `owner` (described by `plan`, with `params`
-    /// parameters), each holding `rows` rows (a chunk's samples × their steps), with backward buffers if
-    /// `backward`. Buffers only grow: the workspace ends up holding the largest chunk of sequences seen.
+    /// parameters), each holding any chunk of `extents` (each chunk's samples, steps and whether a backward pass
+    /// follows). Buffers only grow: the workspace ends up holding the largest chunk of sequences seen.
     pub(crate) fn ensure(
         &mut self,
         owner: &'static str,
         plan: &Plan,
         params: usize,
         slots: usize,
-        rows: usize,
-        backward: bool,
+        extents: impl Iterator<Item = Extent> + Clone,
     ) {
         if self.owner != owner {
             *self = Self { owner, ..Self::default() };
         }
-        self.rows = self.rows.max(rows);
         if self.slots.len() < slots {
             self.slots.resize_with(slots, Slot::default);
         }
+        let rows = extents.clone().map(Extent::rows).max().unwrap_or(0);
         for slot in &mut self.slots[..slots] {
-            slot.chunk.ensure(plan, params, self.rows, backward);
+            slot.chunk.ensure(plan, params, extents.clone());
             if plan.sequence_input {
-                at_least(&mut slot.input, self.rows * plan.input);
+                at_least(&mut slot.input, rows * plan.input);
             }
         }
         if self.stats.len() < plan.stats() {

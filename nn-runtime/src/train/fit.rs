@@ -3,7 +3,7 @@
 
 use super::report::{print_epoch, progress_bar, report_first_loss, update_ratios};
 use super::tbptt::Windows;
-use super::validate::validate;
+use super::validate::{check_targets, validate};
 use super::{checkpoint, evaluate_checked, write_curves, ClassTarget, EpochRecord, History, Monitor, TrainConfig};
 use crate::data::{Augment, Dataset, Loader};
 use crate::loss::Loss;
@@ -60,6 +60,10 @@ where
         config: &'a TrainConfig,
     ) -> Result<Self> {
         validate::<N, _>(config, train, valid)?;
+        check_targets::<N, L>(loss, train)?;
+        if let Some(valid) = valid {
+            check_targets::<N, L>(loss, valid)?;
+        }
         let augment = augmentation::<N>(config)?;
         let classes = N::PLAN.output;
         let history =

@@ -126,8 +126,8 @@ pub struct TrainConfig {
     pub augment: Option<Augment>,
     /// Truncated backpropagation through time: train on each batch of sequences in windows of this many steps,
     /// one update per window, the recurrent state carried from window to window while the gradient stops at the
-    /// window's start (networks over `Input<Seq, F>`; see the README's "Recurrent networks"). `None`: whole
-    /// sequences.
+    /// window's start (networks over `Input<Seq, F>` without a bidirectional layer, whose backward direction
+    /// needs each sequence's later steps; see the README's "Recurrent networks"). `None`: whole sequences.
     pub tbptt: Option<usize>,
 }
 
@@ -232,12 +232,14 @@ where
 ///
 /// # Errors
 /// Before the first step, everything that can be known then: invalid settings, inconsistent, empty or
-/// non-finite data ([`Error::DatasetMismatch`], [`Error::NonFiniteInput`]), a checkpoint or curves directory
-/// that is missing or cannot be written, a batch-norm network whose batches would hold a single value per
-/// channel ([`Error::BatchTooSmall`]). During training: a NaN or infinite loss ([`Error::NonFiniteLoss`]) or
-/// gradient ([`Error::NonFiniteGradient`]), both naming the epoch and step with the parameters as they were
-/// before it; a parameter made non-finite by an update ([`Error::NonFiniteParameter`]); bad targets; a
-/// checkpoint that cannot be written or read.
+/// non-finite data ([`Error::DatasetMismatch`], [`Error::NonFiniteInput`]), a target that does not fit the output
+/// ([`Error::LabelOutOfRange`], [`Error::StepMismatch`], naming the sample's index in its data set), a checkpoint
+/// or curves directory that is missing or cannot be written, a batch-norm network whose batches would hold a
+/// single value per channel ([`Error::BatchTooSmall`]), truncated backpropagation through time over a
+/// bidirectional layer. During training: a NaN or infinite loss ([`Error::NonFiniteLoss`]) or gradient
+/// ([`Error::NonFiniteGradient`]), both naming the epoch and step with the parameters as they were before it; a
+/// parameter made non-finite by an update ([`Error::NonFiniteParameter`]); a checkpoint that cannot be written or
+/// read.
 pub fn fit<N, L, O>(
     net: &mut N,
     optimizer: &mut O,

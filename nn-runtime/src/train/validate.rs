@@ -3,6 +3,7 @@
 
 use super::TrainConfig;
 use crate::data::Dataset;
+use crate::loss::Loss;
 use crate::net::Network;
 use crate::sample::Example;
 use crate::{Error, Result};
@@ -52,6 +53,26 @@ pub(super) fn validate<N: Network, T>(
     config.schedule.validate()
 }
 
+/// Checks every target of `data` against the output the network will give for its input — a class label below
+/// the number of classes, one target per step of a sequence output — by running `loss` on a zero output of that
+/// shape, so that a bad target deep in the data set is an error naming its index in the data set before
+/// anything is trained, whatever the batching and shuffling.
+pub(super) fn check_targets<N: Network, L: Loss<N::Output>>(
+    loss: &L,
+    data: &Dataset<N::Input, L::Target>,
+) -> Result<()> {
+    let plan = N::PLAN;
+    let (mut output, mut grad) = (Vec::new(), Vec::new());
+    for (index, (x, t)) in data.inputs.iter().zip(&data.targets).enumerate() {
+        let len = if plan.sequence_output { x.values().len() / plan.input.max(1) * plan.output } else { plan.output };
+        output.clear();
+        output.resize(len, 0.0);
+        grad.resize(len, 0.0);
+        loss.sample_loss(&output, t, index, 1.0, &mut grad)?;
+    }
+    Ok(())
+}
+
 /// Refuses batch sizes (including an epoch's short last batch) too small for a layer that normalises over the
 /// batch (batch norm per feature needs two samples).
 fn check_batch_statistics<N: Network>(config: &TrainConfig, samples: usize) -> Result<()> {
@@ -74,13 +95,23 @@ fn check_batch_statistics<N: Network>(config: &TrainConfig, samples: usize) -> R
 }
 
 /// Refuses windows of truncated backpropagation through time that cannot be cut: zero steps, a network without
-/// a time axis, or windows shorter than a fixed-length sequence (whose input type holds exactly its length).
+/// a time axis, windows shorter than a fixed-length sequence (whose input type holds exactly its length), or a
+/// bidirectional recurrent layer (its backward direction reads the steps after a window, which a window does not
+/// have: it would run over each window alone from a state carried across the cut, another function).
 fn check_windows<N: Network>(tbptt: Option<usize>) -> Result<()> {
     let Some(k) = tbptt else { return Ok(()) };
+    let bidirectional =
+        N::LAYERS.iter().zip(N::ops()).find(|(_, op)| matches!(op, crate::layers::Op::Recurrent { directions: 2, .. }));
     let problem = if k == 0 {
         "windows of 0 steps: use at least 1".to_string()
     } else if !N::PLAN.sequence_input {
         "the network's input is not a sequence, so there is nothing to cut into windows".to_string()
+    } else if let Some((layer, _)) = bidirectional {
+        format!(
+            "layer `{}` is bidirectional: its backward direction needs each sequence's later steps, which a window \
+             does not hold; train it on whole sequences (`tbptt: None`)",
+            layer.name
+        )
     } else {
         match <N::Input as Example>::FIXED_LEN {
             Some(len) if k < len / N::PLAN.input.max(1) => format!(

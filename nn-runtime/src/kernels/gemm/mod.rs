@@ -107,6 +107,20 @@ pub fn gemm_on(isa: Isa, a: MatRef<'_>, b: MatRef<'_>, beta: f32, c: &mut [f32])
     }
 }
 
+/// [`gemm`] as it computes products of more than one row, even for a single row: each row of `c` comes out bit
+/// for bit as it does inside any product of more rows with the same `b` (a product's rows are independent sums in
+/// one order, whichever operand is packed). A computation cut into blocks of rows — a recurrent layer's input
+/// projections, a block of steps at a time — then gives the bits of the whole, where [`gemm`]'s matrix-vector path
+/// for one row would sum in another order.
+///
+/// # Panics
+/// As [`gemm`].
+pub fn gemm_rows(a: MatRef<'_>, b: MatRef<'_>, beta: f32, c: &mut [f32]) {
+    let isa = active();
+    let Some(accumulate) = prologue(&a, &b, beta, c) else { return };
+    packed::gemm(isa, a, b, accumulate, c);
+}
+
 /// Checks the dimensions and applies `beta`; `None` when nothing is left to add (an empty product), else whether
 /// the product is added to `c` (rather than written).
 fn prologue(a: &MatRef<'_>, b: &MatRef<'_>, beta: f32, c: &mut [f32]) -> Option<bool> {

@@ -171,3 +171,41 @@ fn the_unpacked_no_std_product_matches_the_reference() {
         }
     }
 }
+
+/// What `gemm_rows` promises, on every path: a block of rows — one row included — gives the bits those rows have
+/// inside the whole product, whichever operand the whole product packs (`X·Wᵀ` flips orientation as `m` passes
+/// `n`) and across the KC blocks.
+#[test]
+fn a_block_of_rows_gives_the_bits_of_the_whole_product() {
+    let mut seed = 500;
+    for isa in paths() {
+        for (m, k, n) in [(2, 3, 5), (7, 28, 16), (13, 17, 33), (64, 32, 512), (97, 300, 40), (600, 12, 64)] {
+            for tb in [false, true] {
+                seed += 1;
+                let (ad, bd) = (random_vec(m * k, seed), random_vec(k * n, seed + 1));
+                let a = MatRef::row_major(&ad, m, k);
+                let b = if tb { MatRef::row_major(&bd, n, k).t() } else { MatRef::row_major(&bd, k, n) };
+                let mut whole = vec![0.0; m * n];
+                gemm_on(isa, a, b, 0.0, &mut whole);
+                for block in [1, 2, 5, 64] {
+                    for start in (0..m).step_by(block) {
+                        let rows = block.min(m - start);
+                        let part = MatRef::row_major(&ad[start * k..], rows, k);
+                        let mut c = vec![f32::NAN; rows * n];
+                        packed::gemm(isa, part, b, false, &mut c);
+                        let what = format!("{} {m}×{k}×{n} tb={tb}: rows {start}..+{rows}", isa.name());
+                        assert!(c == whole[start * n..(start + rows) * n], "{what} differ from the whole product");
+                    }
+                }
+            }
+        }
+    }
+    // The public form runs the active path the same way.
+    let (ad, bd) = (random_vec(3 * 4, 1), random_vec(4 * 6, 2));
+    let (a, b) = (MatRef::row_major(&ad, 3, 4), MatRef::row_major(&bd, 6, 4).t());
+    let mut whole = vec![0.0; 18];
+    gemm(a, b, 0.0, &mut whole);
+    let mut one = vec![0.0; 6];
+    gemm_rows(MatRef::row_major(&ad[4..], 1, 4), b, 0.0, &mut one);
+    assert_eq!(one, whole[6..12]);
+}

@@ -18,8 +18,8 @@ use cell::{CellBackward, CellForward};
 pub use reduce::{FinalState, Last, MaxOverTime, MeanOverTime};
 
 use super::dropout::for_each_factor;
-use super::{Backward, Forward, Layer, Mode, Op, Pass};
-use crate::kernels::{gemm, gemm_packed, math, packed_len, simd, sum_rows_into, with_packed, MatRef};
+use super::{Backward, Extent, Forward, Layer, Mode, Op, Pass};
+use crate::kernels::{gemm, gemm_packed, gemm_rows, math, packed_len, simd, sum_rows_into, with_packed, MatRef};
 use crate::Rng;
 use core::marker::PhantomData;
 
@@ -170,11 +170,30 @@ impl<C: Cell, const IN: usize, const H: usize, const L: usize, const D: usize, c
     }
 
     /// Where the outputs of the stacked layers below the top start in `saved` (each after dropout, `rows × H·D`:
-    /// the next layer's input).
-    fn outputs_start(rows: usize) -> usize {
-        L * D * rows * Self::KEPT
+    /// the next layer's input): after the kept values when a backward pass follows, at the start otherwise.
+    fn outputs_start(rows: usize, backward: bool) -> usize {
+        if backward {
+            L * D * rows * Self::KEPT
+        } else {
+            0
+        }
+    }
+
+    /// Steps per sample whose input projections the forward pass holds at once: a chunk's steps, up to
+    /// [`BLOCK`].
+    const fn span(steps: usize) -> usize {
+        if steps <= BLOCK {
+            steps
+        } else {
+            BLOCK
+        }
     }
 }
+
+/// The most steps per sample whose input projections a forward pass computes and holds at once. A chunk of
+/// longer sequences computes them a block of steps at a time, so that inference on a long sequence keeps no
+/// per-step values but the layers' outputs.
+const BLOCK: usize = 64;
 /// The larger of two sizes (in a constant).
 const fn max(a: usize, b: usize) -> usize {
     if a > b {
@@ -195,6 +214,73 @@ fn length(pass: &Pass<'_>, i: usize) -> usize {
     pass.lengths.get(i).copied().unwrap_or(pass.steps)
 }
 
+/// The input projections `W_ih·x + b` of one (stacked layer, direction), computed a block of iterations at a
+/// time: the steps that iterations `first..first + span` visit in each sample (from its end for the backward
+/// direction). Sample `i`'s block is `span` rows of `g` values at `i·span·g`, in step order.
+struct Block<'a> {
+    /// The layer's input, `samples × steps` rows of `input_len`.
+    input: &'a [f32],
+    input_len: usize,
+    /// `W_ih`, `[g, input_len]`; the biases (empty without).
+    w_ih: &'a [f32],
+    b_ih: &'a [f32],
+    /// `b_hh`, added here by cells that add both projections before their gates.
+    b_hh: Option<&'a [f32]>,
+    /// Values per row: gates × hidden.
+    g: usize,
+    steps: usize,
+    span: usize,
+    reverse: bool,
+}
+
+impl Block<'_> {
+    /// The first step of a sample of `len` steps in the block of iterations from `first`.
+    fn start(&self, first: usize, len: usize) -> usize {
+        match self.reverse {
+            false => first,
+            true => len - (first + self.span).min(len),
+        }
+    }
+
+    /// Where the projection of step `t` of sample `i` (of `len` steps) lies, in the block from `first`.
+    fn at(&self, i: usize, t: usize, first: usize, len: usize) -> usize {
+        (i * self.span + t - self.start(first, len)) * self.g
+    }
+
+    /// Writes into `out` the projections of the block of iterations from `first`. When the block is the whole
+    /// chunk (every sequence within [`BLOCK`] steps) it is one product over all rows; otherwise one product per
+    /// sample over its steps in the block, each row giving the bits it has in the one product ([`gemm_rows`]).
+    fn project(&self, pass: &Pass<'_>, first: usize, out: &mut [f32]) {
+        let (g, input_len) = (self.g, self.input_len);
+        let w_ih = MatRef::row_major(self.w_ih, g, input_len).t();
+        let add_biases = |rows: &mut [f32]| {
+            for row in rows.chunks_exact_mut(g).filter(|_| !self.b_ih.is_empty()) {
+                row.iter_mut().zip(self.b_ih).for_each(|(v, &b)| *v += b);
+                if let Some(b_hh) = self.b_hh {
+                    row.iter_mut().zip(b_hh).for_each(|(v, &b)| *v += b);
+                }
+            }
+        };
+        if self.span == self.steps {
+            let all = &mut out[..pass.samples * self.steps * g];
+            gemm(MatRef::row_major(self.input, pass.samples * self.steps, input_len), w_ih, 0.0, all);
+            add_biases(all);
+            return;
+        }
+        for i in 0..pass.samples {
+            let len = length(pass, i);
+            if first >= len {
+                continue;
+            }
+            let (start, count) = (self.start(first, len), (first + self.span).min(len) - first);
+            let x = &self.input[(i * self.steps + start) * input_len..][..count * input_len];
+            let block = &mut out[i * self.span * g..][..count * g];
+            gemm_rows(MatRef::row_major(x, count, input_len), w_ih, 0.0, block);
+            add_biases(block);
+        }
+    }
+}
+
 impl<C: Cell, const IN: usize, const H: usize, const L: usize, const D: usize, const BIAS: bool> Layer
     for Recurrent<C, IN, H, L, D, BIAS>
 {
@@ -203,16 +289,31 @@ impl<C: Cell, const IN: usize, const H: usize, const L: usize, const D: usize, c
     const PARAMS: usize = Self::block_start(L, 0);
     /// Per (layer, direction) the previous hidden states and the cell's values; per lower layer its output.
     const SAVED_PER_ROW: usize = L * D * Self::KEPT + (L - 1) * H * D;
-    /// The input projections' gradients (forward: the input projections) and, for a GRU, the hidden
-    /// projections', the gradient of a layer's output and of its input, and per sample the state gradients, one
-    /// step's hidden-projection gradients and three hidden-sized rows (a sample count never exceeds the rows).
-    /// The forward pass uses less: the input projections, per sample one step's hidden projections and hidden
-    /// state, and one sample's cell values when no backward pass follows (`SAVED·H ≤ 6H`, within the rest).
+    /// Without a backward pass, only the lower layers' outputs (the next layer's input).
+    const FORWARD_SAVED_PER_ROW: usize = (L - 1) * H * D;
+    /// Backward: the input projections' gradients and, for a GRU, the hidden projections', the gradient of a
+    /// layer's output and of its input, and per sample the state gradients, one step's hidden-projection gradients
+    /// and three hidden-sized rows (a sample count never exceeds the rows).
     const SCRATCH_PER_ROW: usize =
         if C::FOLDS_HIDDEN_BIAS { 1 } else { 2 } * Self::G + 2 * H * D + C::STATES * H + Self::G + 3 * H;
     const STATE: usize = L * D * C::STATES * H;
     /// `W_hh` packed for the per-step products: `W_hhᵀ` (`H × G`) in forward, `W_hh` (`G × H`) in backward.
     const SCRATCH: usize = max(packed_len(H, Self::G), packed_len(Self::G, H));
+    /// Forward, for one sample: the packed `W_hh`, one step's hidden projections and hidden state, the cell's
+    /// values when no backward pass follows, and (per row, below) the input projections.
+    const FORWARD_SCRATCH: usize = Self::SCRATCH + Self::G + H + C::SAVED * H;
+    const FORWARD_SCRATCH_PER_ROW: usize = Self::G;
+
+    /// The forward pass holds the input projections of at most 64 steps per sample (`BLOCK`), one step's hidden
+    /// projections and state per sample, and one sample's cell values; backward needs its own per-row space.
+    fn scratch_len(extent: Extent) -> usize {
+        let n = extent.samples;
+        let forward = Self::SCRATCH + n * (Self::span(extent.steps) * Self::G + Self::G + H) + C::SAVED * H;
+        match extent.backward {
+            true => max(forward, Self::SCRATCH + extent.rows() * Self::SCRATCH_PER_ROW),
+            false => forward,
+        }
+    }
 
     fn init(&self, params: &mut [f32], _buffers: &mut [f32], rng: &mut Rng) {
         let bound = 1.0 / math::sqrt(H as f32);
@@ -233,16 +334,16 @@ impl<C: Cell, const IN: usize, const H: usize, const L: usize, const D: usize, c
 
     fn forward(&self, f: Forward<'_>) {
         let Forward { params, x, y, saved, scratch, state, pass, .. } = f;
-        let (n, steps) = (pass.samples, pass.steps);
-        let (rows, g) = (n * steps, Self::G);
+        let (n, steps, backward) = (pass.samples, pass.steps, pass.backward);
+        let (rows, g, span) = (n * steps, Self::G, Self::span(steps));
         let isa = simd::active();
         let (packed, scratch) = scratch.split_at_mut(Self::SCRATCH);
-        let (p_all, rest) = scratch.split_at_mut(rows * g);
+        let (projections, rest) = scratch.split_at_mut(n * span * g);
         let (q, rest) = rest.split_at_mut(n * g);
         let (hidden, rest) = rest.split_at_mut(n * H);
         // Without a backward pass, the cell's values go to one sample-sized row that stays in cache.
         let discard = &mut rest[..C::SAVED * H];
-        let (kept_all, outputs) = saved.split_at_mut(Self::outputs_start(rows));
+        let (kept_all, outputs) = saved.split_at_mut(Self::outputs_start(rows, backward));
         let state = &mut state[..n * Self::STATE];
         for l in 0..L {
             let input_len = Self::input_of(l);
@@ -251,18 +352,11 @@ impl<C: Cell, const IN: usize, const H: usize, const L: usize, const D: usize, c
             let out: &mut [f32] = if l + 1 == L { &mut y[..rows * H * D] } else { &mut here[..rows * H * D] };
             for d in 0..D {
                 let [w_ih, w_hh, b_ih, b_hh] = Self::tensors(params, l, d);
-                let kept = &mut kept_all[Self::kept_start(rows, l, d)..][..rows * Self::KEPT];
-                let (h_prev_all, cell_saved) = kept.split_at_mut(rows * H);
-                // Every step's input projection at once.
-                gemm(MatRef::row_major(input, rows, input_len), MatRef::row_major(w_ih, g, input_len).t(), 0.0, p_all);
-                if BIAS {
-                    for row in p_all.chunks_exact_mut(g) {
-                        row.iter_mut().zip(b_ih).for_each(|(v, &b)| *v += b);
-                        if C::FOLDS_HIDDEN_BIAS {
-                            row.iter_mut().zip(b_hh).for_each(|(v, &b)| *v += b);
-                        }
-                    }
-                }
+                let kept: &mut [f32] =
+                    if backward { &mut kept_all[Self::kept_start(rows, l, d)..][..rows * Self::KEPT] } else { &mut [] };
+                let (h_prev_all, cell_saved) = kept.split_at_mut(if backward { rows * H } else { 0 });
+                let folded = C::FOLDS_HIDDEN_BIAS.then_some(b_hh);
+                let block = Block { input, input_len, w_ih, b_ih, b_hh: folded, g, steps, span, reverse: d == 1 };
                 // Sample i's state: h_n then (LSTM) c_n, each [L·D, H] in PyTorch's order.
                 let h_at = (l * D + d) * H;
                 // A sample's steps past its end output zeros, and hold a zero previous state for the weight
@@ -271,43 +365,49 @@ impl<C: Cell, const IN: usize, const H: usize, const L: usize, const D: usize, c
                     for t in length(pass, i)..steps {
                         let r = i * steps + t;
                         out[r * H * D + d * H..][..H].fill(0.0);
-                        h_prev_all[r * H..][..H].fill(0.0);
+                        if backward {
+                            h_prev_all[r * H..][..H].fill(0.0);
+                        }
                     }
                 }
                 // W_hh packed once for the products of every step.
                 with_packed(MatRef::row_major(w_hh, g, H).t(), n, steps, packed, |w_hh_t| {
-                    for k in 0..steps {
-                        for i in 0..n {
-                            hidden[i * H..][..H].copy_from_slice(&state[i * Self::STATE + h_at..][..H]);
-                        }
-                        gemm_packed(MatRef::row_major(hidden, n, H), w_hh_t, 0.0, q);
-                        if BIAS && !C::FOLDS_HIDDEN_BIAS {
-                            for row in q.chunks_exact_mut(g) {
-                                row.iter_mut().zip(b_hh).for_each(|(v, &b)| *v += b);
+                    for first in (0..steps).step_by(span) {
+                        block.project(pass, first, projections);
+                        for k in first..(first + span).min(steps) {
+                            for i in 0..n {
+                                hidden[i * H..][..H].copy_from_slice(&state[i * Self::STATE + h_at..][..H]);
                             }
-                        }
-                        for i in 0..n {
-                            let Some(r) = row_at(i, k, length(pass, i), steps, d == 1) else { continue };
-                            let (hs, cs) = state[i * Self::STATE..][..Self::STATE].split_at_mut(L * D * H);
-                            // Without a cell state `cs` is empty.
-                            let cs = if cs.is_empty() { cs } else { &mut cs[h_at..][..H] };
-                            let hs = &mut hs[h_at..][..H];
-                            let saved_row = if pass.backward {
-                                h_prev_all[r * H..][..H].copy_from_slice(hs);
-                                &mut cell_saved[r * C::SAVED * H..][..C::SAVED * H]
-                            } else {
-                                &mut *discard
-                            };
-                            isa.run(CellForward::<C> {
-                                h: H,
-                                p: &p_all[r * g..][..g],
-                                q: &q[i * g..][..g],
-                                hidden: hs,
-                                cell: cs,
-                                saved: saved_row,
-                                kind: PhantomData,
-                            });
-                            out[r * H * D + d * H..][..H].copy_from_slice(hs);
+                            gemm_packed(MatRef::row_major(hidden, n, H), w_hh_t, 0.0, q);
+                            if BIAS && !C::FOLDS_HIDDEN_BIAS {
+                                for row in q.chunks_exact_mut(g) {
+                                    row.iter_mut().zip(b_hh).for_each(|(v, &b)| *v += b);
+                                }
+                            }
+                            for i in 0..n {
+                                let len = length(pass, i);
+                                let Some(r) = row_at(i, k, len, steps, d == 1) else { continue };
+                                let (hs, cs) = state[i * Self::STATE..][..Self::STATE].split_at_mut(L * D * H);
+                                // Without a cell state `cs` is empty.
+                                let cs = if cs.is_empty() { cs } else { &mut cs[h_at..][..H] };
+                                let hs = &mut hs[h_at..][..H];
+                                let saved_row = if backward {
+                                    h_prev_all[r * H..][..H].copy_from_slice(hs);
+                                    &mut cell_saved[r * C::SAVED * H..][..C::SAVED * H]
+                                } else {
+                                    &mut *discard
+                                };
+                                isa.run(CellForward::<C> {
+                                    h: H,
+                                    p: &projections[block.at(i, r - i * steps, first, len)..][..g],
+                                    q: &q[i * g..][..g],
+                                    hidden: hs,
+                                    cell: cs,
+                                    saved: saved_row,
+                                    kind: PhantomData,
+                                });
+                                out[r * H * D + d * H..][..H].copy_from_slice(hs);
+                            }
                         }
                     }
                 });
@@ -337,7 +437,7 @@ impl<C: Cell, const IN: usize, const H: usize, const L: usize, const D: usize, c
         let (dh, rest) = rest.split_at_mut(n * H);
         let (direct, rest) = rest.split_at_mut(n * H);
         let through = &mut rest[..n * H];
-        let (kept_all, outputs) = saved.split_at(Self::outputs_start(rows));
+        let (kept_all, outputs) = saved.split_at(Self::outputs_start(rows, true));
         for l in (0..L).rev() {
             let input_len = Self::input_of(l);
             let input: &[f32] = if l == 0 { x } else { &outputs[(l - 1) * rows * H * D..][..rows * input_len] };

@@ -194,6 +194,58 @@ fn reduction_gradients() {
     }
 }
 
+/// Longer than a block of steps ([`BLOCK`]): the input projections come a block at a time.
+const LONG: &[usize] = &[70, 3, 131];
+
+#[test]
+fn gradients_through_blocks_of_steps() {
+    check(LSTM::<2, 3, 2, 2, true>::new(0, 0.0, 0, RecurrentInit::PyTorch), LONG, 12);
+    check(GRU::<2, 3, 1, 2, true>::new(0, 0.0, 0, RecurrentInit::PyTorch), LONG, 13);
+    check(RNN::<2, 3, 1, 1, false>::new(0, 0.0, 0, RecurrentInit::PyTorch), LONG, 14);
+}
+
+/// The sequences `xs` (of `L::IN` values per step) as one chunk padded to the longest.
+fn chunk_of<L: Layer>(xs: &[&[f32]]) -> Chunk {
+    let lengths: Vec<usize> = xs.iter().map(|x| x.len() / L::IN).collect();
+    let steps = lengths.iter().copied().max().unwrap();
+    let mut x = vec![0.0; xs.len() * steps * L::IN];
+    for (i, sample) in xs.iter().enumerate() {
+        x[i * steps * L::IN..][..sample.len()].copy_from_slice(sample);
+    }
+    Chunk { lengths, steps, x }
+}
+
+/// Each sample's outputs and final state in a chunk of sequences longer than a block of steps (projections in
+/// blocks) equal bit for bit its outputs beside one short partner (projections in one product, within a block),
+/// and a pass without a backward pass after it gives the same bits as one with.
+fn blocks_give_the_bits_of_one_product<L: Layer>(layer: L, seed: u64) {
+    let mut params = vec![0.0; L::PARAMS];
+    layer.init(&mut params, &mut [], &mut Rng::new(seed, 1));
+    let samples: Vec<Vec<f32>> =
+        [3, 64, 70, 131].iter().map(|&len| random_vec(len * L::IN, seed + len as u64)).collect();
+    let partner = random_vec(2 * L::IN, seed);
+    let together = chunk_of::<L>(&samples.iter().map(Vec::as_slice).collect::<Vec<_>>());
+    let initial = vec![0.0; samples.len() * L::STATE];
+    let (y, end) = forward(&layer, &params, &together, &initial, Mode::Eval, together.rows());
+    let pass = Pass { backward: false, ..together.pass(Mode::Eval) };
+    let ran = run(&layer, &params, &together.x, together.rows(), &initial, &pass);
+    assert!(ran.y == y && ran.state == end, "the same bits without a backward pass");
+    for (i, sample) in samples.iter().enumerate() {
+        let pair = chunk_of::<L>(&[sample, &partner]);
+        let (y2, end2) = forward(&layer, &params, &pair, &initial[..2 * L::STATE], Mode::Eval, pair.rows());
+        let rows = sample.len() / L::IN;
+        assert!(y2[..rows * L::OUT] == y[i * together.steps * L::OUT..][..rows * L::OUT], "sample {i}'s outputs");
+        assert!(end2[..L::STATE] == end[i * L::STATE..][..L::STATE], "sample {i}'s final state");
+    }
+}
+
+#[test]
+fn blocks_of_steps_give_the_bits_of_one_product() {
+    blocks_give_the_bits_of_one_product(LSTM::<3, 5, 2, 2, true>::new(0, 0.0, 0, RecurrentInit::PyTorch), 20);
+    blocks_give_the_bits_of_one_product(GRU::<3, 5, 1, 2, true>::new(0, 0.0, 0, RecurrentInit::PyTorch), 21);
+    blocks_give_the_bits_of_one_product(ReluRNN::<3, 5, 2, 1, false>::new(0, 0.0, 0, RecurrentInit::PyTorch), 22);
+}
+
 #[test]
 fn initial_states_are_read_and_final_states_written() {
     type Net = LSTM<2, 3, 2, 1, true>;
