@@ -45,6 +45,7 @@
 //! | `MaxPool<KERNEL, STRIDE>` | window, stride (`STRIDE` = KERNEL) |  | `[C, H, W] → [C, (H−K)/S+1, (W−K)/S+1]` |
 //! | `AvgPool<KERNEL, STRIDE>` | window, stride (`STRIDE` = KERNEL) |  | `[C, H, W] → [C, (H−K)/S+1, (W−K)/S+1]` |
 //! | `Flatten` |  |  | `[C, H, W] → [C·H·W]` (free: no copy) |
+//! | `Unflatten<C, H, W>` | channels, height, width |  | `[C·H·W] → [C, H, W]` (free: no copy) |
 //! | `ReLU` |  |  | unchanged |
 //! | `LeakyReLU<SLOPE>` | negative slope (`SLOPE` = 0.01) |  | unchanged |
 //! | `ELU<ALPHA>` | α (`ALPHA` = 1.0) |  | unchanged |
@@ -68,6 +69,7 @@
 //! | `FinalState` |  |  | `[T, H·D] → [H·D]`: the recurrent layer's final hidden state, directions concatenated (`h_n[-D:]`); after element-wise layers, their values there |
 //! | `MeanOverTime` |  |  | `[T, F] → [F]`: the mean over each sample's steps |
 //! | `MaxOverTime` |  |  | `[T, F] → [F]`: the maximum over each sample's steps |
+//! | `Identity` |  |  | unchanged (a branch of `Concat` that passes the input through) |
 //! <!-- /layers -->
 //!
 //! `init` is one of `pytorch` (the default: PyTorch's own initialisation of that layer), `xavier_uniform`,

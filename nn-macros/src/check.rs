@@ -1,156 +1,261 @@
-//! Stage 2: walk the chain, check every layer against the shape arriving at it (through its kind's definition in
-//! `layers`), and collect every mistake with its numbers and a fix, each under the offending tokens.
+//! Stage 2: walk the network — its chain, and the chains inside its blocks — check every layer against the
+//! shape arriving at it (through its kind's definition in `layers`) and every block against its chains' shapes,
+//! and collect every mistake with its numbers and a fix, each under the offending tokens.
 //!
 //! A mistake never stops the walk: each kind computes its output as well as the errors allow (an invalid option
-//! keeps the shape; a misspelt layer name is followed as the layer it most likely means), so the next mistake is
-//! reported in the same build.
+//! keeps the shape; a misspelt layer name is followed as the layer it most likely means), and a block whose
+//! chains disagree still gives the shape it would have had, so the next mistake is reported in the same build.
+//! The result is a tree of the network's elements ([`Node`]), complete or not: a complete one is lowered to the
+//! graph the generators read (`graph`), an incomplete one gives the placeholder its fields.
+
+mod blocks;
+mod names;
 
 use crate::args::Args;
 use crate::ctxt::Ctxt;
 use crate::layers::{self, Layer};
-use crate::parse::{Item, Network, Value};
+use crate::parse::{Element, Item, Network, Value};
 use crate::shape::{Shape, MAX_VALUES};
 use crate::suggest::did_you_mean;
 use proc_macro2::Ident;
 use quote::format_ident;
 use syn::ext::IdentExt;
 
-/// A network whose every shape is known and consistent.
-pub struct Checked {
-    pub input: Shape,
-    pub layers: Vec<CheckedLayer>,
-}
-
-impl Checked {
-    /// Shape of the network's output.
-    pub fn output(&self) -> &Shape {
-        self.layers.last().map_or(&self.input, |l| &l.output)
-    }
-}
-
-/// One checked layer.
-pub struct CheckedLayer {
-    /// Struct field name: the user's name or `layer{index}`.
-    pub field: Ident,
-    /// Whether the user named it (unnamed layers without parameters get no public field).
-    pub named: bool,
-    /// Prefix of the layer's tensor names: the user's name, or the index as in PyTorch's `nn.Sequential`.
-    pub prefix: String,
-    /// As declared, normalised.
-    pub declaration: String,
-    /// Its position in the chain (after `Input`), which names its random stream.
-    pub index: usize,
-    pub layer: Box<dyn Layer>,
-    pub input: Shape,
+/// A network's elements as checked: the input shape and the tree of the chain, with every error found.
+pub struct Tree {
+    /// The input shape, or the one a wrong `Input` most likely means (`None` if no guess).
+    pub input: Option<Shape>,
+    pub chain: Vec<Node>,
+    /// The output shape, as far as known.
     pub output: Shape,
 }
 
-impl CheckedLayer {
-    /// Whether the struct gets a public field for this layer.
-    pub fn has_field(&self) -> bool {
-        self.named || self.layer.params() > 0 || self.layer.buffer_len() > 0
-    }
+/// One element of a chain, checked.
+pub enum Node {
+    Layer(LayerNode),
+    Block(BlockNode),
 }
 
-/// What is known of a network with errors, for the placeholder that keeps the user's code free of follow-on
-/// errors: the shapes, as far as known, and every field with its layer when it checked.
-pub struct Partial {
-    pub input: Option<Shape>,
-    pub output: Option<Shape>,
-    pub fields: Vec<(Ident, Option<Box<dyn Layer>>)>,
+/// A layer, checked.
+pub struct LayerNode {
+    /// Its field in the struct of the chain it stands in: the user's name, or `layer{index}`.
+    pub field: Ident,
+    /// Whether the user named it.
+    pub named: bool,
+    /// Whether the struct gets a field for it: named, or holding parameters or buffers.
+    pub has_field: bool,
+    /// The prefix of its tensor names: `fc1`, `layer2.conv1`, `blocks.0.attn`, or for an unnamed layer its index
+    /// as in PyTorch's `nn.Sequential` (`3`, `layer2.1`).
+    pub prefix: String,
+    /// As declared, normalised.
+    pub declaration: String,
+    /// Its random stream: its place among all the network's layers, in order (copies of a `Repeat` included).
+    pub stream: usize,
+    /// The layer, if it checked.
+    pub layer: Option<Box<dyn Layer>>,
+    pub output: Shape,
+    /// Its index in its chain, and where it was written (its name, else its kind), for messages about names.
+    pub index: usize,
+    pub span: proc_macro2::Span,
+}
+
+/// A block, checked.
+pub struct BlockNode {
+    /// The field holding it in the struct of the chain it stands in, and the struct type generated for it
+    /// (named blocks only: unnamed ones add their fields to the enclosing struct).
+    pub named: Option<(Ident, Ident)>,
+    /// As declared: `Residual { … }`.
+    pub declaration: String,
+    pub kind: BlockNodeKind,
+    pub output: Shape,
+    /// Its index in its chain, and where it was written (its name, else its keyword).
+    pub index: usize,
+    pub span: proc_macro2::Span,
+}
+
+/// What a checked block holds.
+pub enum BlockNodeKind {
+    /// `body(x) + x`, or `body(x) + shortcut(x)`: the shortcut's chain, its field (`shortcut`) and struct type.
+    Residual { body: Vec<Node>, shortcut: Option<(Ident, Ident, Vec<Node>)> },
+    /// Every branch reads the input; their outputs are concatenated along channels or features.
+    Concat { branches: Vec<Vec<Node>> },
+    /// Copies of one chain, one after the other, each with its own weights.
+    Repeat { copies: Vec<Vec<Node>> },
 }
 
 /// Names the generated code gives struct fields, or uses itself.
 const RESERVED: &[(&str, &str)] =
     &[("params", "the network's parameter buffer"), ("buffers", "the network's running statistics")];
 
-/// Every error of a network, combined, and what is known for its placeholder.
-pub type Failed = Box<(syn::Error, Partial)>;
+/// A network whose every shape is known and consistent, as a tree, or its errors combined with the tree as far
+/// as it checked (for the placeholder).
+pub type Checked = Result<Tree, Box<(syn::Error, Tree)>>;
 
-/// Checks `net`; on any error, returns every error combined and what is known for the placeholder.
-pub fn check(net: &Network) -> Result<Checked, Failed> {
-    let mut cx = Ctxt::default();
-    let (first, rest) = net.items.split_first().expect("the parser requires at least one item");
-    let input = if first.kind == "Input" {
-        check_input(first, &mut cx)
-    } else {
-        cx.push(first.error(format!(
-            "a network must start with its input shape, e.g. `Input<784>` or `Input<1, 28, 28>`, but it starts with \
-             `{}`",
-            first.declaration()
-        )));
-        None
+/// Checks `net`: the tree of its elements, or every error combined and the tree as far as it is known.
+pub fn check(net: &Network) -> Checked {
+    let mut walk = Walk { cx: Ctxt::default(), streams: 0, complete: true, quiet: 0 };
+    let (first, rest) = net.chain.elements.split_first().expect("the parser requires at least one element");
+    let input = match first {
+        Element::Layer(item) if item.kind == "Input" => check_input(item, &mut walk.cx),
+        other => {
+            walk.cx.push(other.error(format!(
+                "a network must start with its input shape, e.g. `Input<784>` or `Input<1, 28, 28>`, but it starts \
+                 with `{}`",
+                other.declaration()
+            )));
+            None
+        }
     };
-    let mut shape = input.clone().unwrap_or(Shape::Unknown);
-    let mut layers = Vec::new();
-    let mut fields: Vec<(Ident, Option<()>)> = Vec::new();
-    let mut complete = input.is_some();
-    let last = rest.len().saturating_sub(1);
-    for (index, item) in rest.iter().enumerate() {
-        let field = item.name.clone().unwrap_or_else(|| format_ident!("layer{index}"));
-        if item.kind == "Input" {
-            cx.push(item.error(
-                "`Input` may only appear once, at the start of the network; remove it here (layers take their \
-                 input shape from the previous layer)",
-            ));
-            complete = false;
-            continue;
-        }
-        let (checked, ok) = check_item(item, &shape, index == last, &mut cx);
-        complete &= ok && checked.layer.is_some();
-        match checked.layer {
-            Some(layer) => {
-                let named = item.name.is_some();
-                if named || layer.params() > 0 || layer.buffer_len() > 0 {
-                    fields.push((field.clone(), None));
-                }
-                let prefix = item.name.as_ref().map_or_else(|| index.to_string(), |n| n.unraw().to_string());
-                layers.push(CheckedLayer {
-                    field,
-                    named,
-                    prefix,
-                    declaration: item.declaration(),
-                    index,
-                    layer,
-                    input: shape.clone(),
-                    output: checked.output.clone(),
-                });
-            }
-            None => {
-                if item.name.is_some() {
-                    fields.push((field, None));
-                }
-            }
-        }
-        shape = checked.output;
-    }
-    check_names(rest, &mut cx);
-    check_totals(net, &layers, &mut cx);
-    match (cx.into_error(), input.clone()) {
-        (None, Some(input)) if complete => Ok(Checked { input, layers }),
-        (error, _) => {
-            let error = error.unwrap_or_else(|| syn::Error::new(net.body_span, "the network is incomplete"));
-            let output = (shape != Shape::Unknown).then_some(shape);
-            // Typed fields for the layers that checked, in declaration order; each name once, and none that
-            // clashes with the struct's own fields (those are errors already).
-            let mut typed: Vec<(Ident, Option<Box<dyn Layer>>)> = Vec::new();
-            let mut checked = layers.into_iter().peekable();
-            for (field, _) in fields {
-                let layer = checked.next_if(|l| l.field == field).map(|l| l.layer);
-                let name = field.unraw().to_string();
-                if !typed.iter().any(|(f, _)| f.unraw() == name) && !is_reserved(&name) {
-                    typed.push((field, layer));
-                }
-            }
-            let input = input.or_else(|| guess_input(first));
-            Err(Box::new((error, Partial { input, output, fields: typed })))
+    walk.complete &= input.is_some();
+    let scope = Scope { prefix: String::new(), type_name: net.name.to_string(), top: true, branch: None };
+    let (chain, output) = walk.chain(rest, input.clone().unwrap_or(Shape::Unknown), &scope);
+    names::check(&chain, &mut walk.cx);
+    check_totals(net, &chain, &mut walk.cx);
+    let guessed = || match first {
+        Element::Layer(item) => guess_input(item),
+        Element::Block(_) => None,
+    };
+    match walk.cx.into_error() {
+        None if walk.complete => Ok(Tree { input, chain, output }),
+        error => {
+            let error = error.unwrap_or_else(|| syn::Error::new(net.chain.span, "the network is incomplete"));
+            Err(Box::new((error, Tree { input: input.or_else(guessed), chain, output })))
         }
     }
 }
 
-/// Checks one item against the shape arriving at it: what the kind gave, and whether it was free of errors.
-/// An unknown name is reported, and followed as the kind it most likely means, so checking goes on.
-fn check_item(item: &Item, input: &Shape, is_last: bool, cx: &mut Ctxt) -> (layers::Checked, bool) {
+/// Where a chain stands: the prefix of its tensor names and the name of the struct its fields go in.
+pub(crate) struct Scope {
+    /// `""` at the top, `layer2`, `blocks.1`, `layer2.shortcut`.
+    prefix: String,
+    /// The struct the chain's fields go in: the network's, or a named block's (`ResNet8Layer2`).
+    type_name: String,
+    /// Whether this is the network's own chain (whose last layer is the network's last).
+    top: bool,
+    /// In a branch of a `Concat`, its index: unnamed layers are numbered `{branch}.{index}`.
+    branch: Option<usize>,
+}
+
+impl Scope {
+    /// `name` inside this scope: `name`, or `prefix.name`.
+    fn join(&self, name: &str) -> String {
+        if self.prefix.is_empty() {
+            name.to_string()
+        } else {
+            format!("{}.{name}", self.prefix)
+        }
+    }
+
+    /// The scope of a named block `name` inside this one (its struct type `{type}{Name}`), or of an unnamed one
+    /// (the same fields, another chain).
+    fn inner(&self, name: Option<&str>) -> Scope {
+        match name {
+            Some(name) => Scope {
+                prefix: self.join(name),
+                type_name: self.type_name.clone() + &camel(name),
+                top: false,
+                branch: None,
+            },
+            None => Scope { prefix: self.prefix.clone(), type_name: self.type_name.clone(), top: false, branch: None },
+        }
+    }
+}
+
+/// `layer_2` → `Layer2`, for the names of generated struct types.
+fn camel(name: &str) -> String {
+    name.trim_start_matches("r#")
+        .split('_')
+        .map(|part| {
+            let mut chars = part.chars();
+            chars.next().map_or_else(String::new, |c| c.to_uppercase().chain(chars).collect())
+        })
+        .collect()
+}
+
+/// The state of a walk over the network.
+pub(crate) struct Walk {
+    cx: Ctxt,
+    /// Layers seen so far: the next layer's random stream.
+    streams: usize,
+    /// Whether every element so far checked without error.
+    complete: bool,
+    /// Above 0 while checking the later copies of a `Repeat`, whose errors are those of the first.
+    quiet: usize,
+}
+
+impl Walk {
+    /// Records an error (unless it repeats one of a `Repeat`'s first copy).
+    fn error(&mut self, error: syn::Error) {
+        self.complete = false;
+        if self.quiet == 0 {
+            self.cx.push(error);
+        }
+    }
+
+    /// Checks the elements of a chain from `input`; returns their nodes and the chain's output.
+    fn chain(&mut self, elements: &[Element], input: Shape, scope: &Scope) -> (Vec<Node>, Shape) {
+        let mut shape = input;
+        let mut nodes = Vec::new();
+        let last = elements.len().saturating_sub(1);
+        for (index, element) in elements.iter().enumerate() {
+            let node = match element {
+                Element::Layer(item) => self.layer(item, index, &shape, scope.top && index == last, scope),
+                Element::Block(block) => Node::Block(self.block(block, index, &shape, scope)),
+            };
+            shape = match &node {
+                Node::Layer(l) => l.output.clone(),
+                Node::Block(b) => b.output.clone(),
+            };
+            nodes.push(node);
+        }
+        (nodes, shape)
+    }
+
+    /// Checks the layer `item` at `index` of its chain.
+    fn layer(&mut self, item: &Item, index: usize, input: &Shape, is_last: bool, scope: &Scope) -> Node {
+        let (field, own) = match (&item.name, scope.branch) {
+            (Some(name), _) => (name.clone(), name.unraw().to_string()),
+            (None, None) => (format_ident!("layer{index}"), index.to_string()),
+            (None, Some(branch)) => (format_ident!("layer{branch}_{index}"), format!("{branch}.{index}")),
+        };
+        let stream = self.streams;
+        self.streams += 1;
+        let (output, layer) = if item.kind == "Input" {
+            self.error(item.error(
+                "`Input` may only appear once, at the start of the network; remove it here (layers take their \
+                 input shape from the previous layer)",
+            ));
+            (input.clone(), None)
+        } else {
+            let mut errors = Vec::new();
+            let (checked, ok) = check_item(item, input, is_last, &mut errors);
+            for error in errors {
+                self.error(error);
+            }
+            self.complete &= ok && checked.layer.is_some();
+            (checked.output, checked.layer)
+        };
+        let has_field = item.name.is_some() || layer.as_ref().is_some_and(|l| l.params() > 0 || l.buffer_len() > 0);
+        let span = item.name.as_ref().map_or(item.kind.span(), Ident::span);
+        Node::Layer(LayerNode {
+            index,
+            span,
+            named: item.name.is_some(),
+            field,
+            has_field,
+            prefix: scope.join(&own),
+            declaration: item.declaration(),
+            stream,
+            layer,
+            output,
+        })
+    }
+}
+
+/// Checks one item against the shape arriving at it: what the kind gave, and whether it was free of errors
+/// (pushed onto `cx`). An unknown name is reported, and followed as the kind it most likely means, so checking
+/// goes on.
+fn check_item(item: &Item, input: &Shape, is_last: bool, cx: &mut Vec<syn::Error>) -> (layers::Checked, bool) {
     let name = item.kind.to_string();
     let Some(kind) = layers::find(&name) else {
         let names: Vec<&str> = layers::all().map(|k| k.name()).collect();
@@ -273,68 +378,48 @@ fn guess_input(item: &Item) -> Option<Shape> {
     }
 }
 
-/// Whether the generated code uses the field name `name` itself.
-fn is_reserved(name: &str) -> bool {
-    RESERVED.iter().any(|(r, _)| *r == name) || name.starts_with("__")
+/// Whether names starting like `name` are the generated code's own (`__nn`, `__NN_LAYER_3`).
+pub(crate) fn is_reserved_name(name: &str) -> bool {
+    name.starts_with("__")
 }
 
-/// Field names must be unique — counting the `layer{index}` names given to unnamed layers — and must not be a
-/// name the generated code uses.
-fn check_names(items: &[Item], cx: &mut Ctxt) {
-    let fields: Vec<String> = items
-        .iter()
-        .enumerate()
-        .map(|(index, item)| item.name.as_ref().map_or_else(|| format!("layer{index}"), |n| n.unraw().to_string()))
-        .collect();
-    for (index, item) in items.iter().enumerate() {
-        let Some(name) = &item.name else { continue };
-        let text = &fields[index];
-        if let Some((_, what)) = RESERVED.iter().find(|(r, _)| r == text) {
-            cx.push(syn::Error::new(
-                name.span(),
-                format!("`{text}` is reserved for {what}; choose another layer name"),
-            ));
-            continue;
+/// The network's parameters and buffers must fit the limit of one tensor too.
+fn check_totals(net: &Network, chain: &[Node], cx: &mut Ctxt) {
+    let (mut params, mut buffers) = (0usize, 0usize);
+    for_each_layer(chain, &mut |l| {
+        if let Some(layer) = &l.layer {
+            params = params.saturating_add(layer.params());
+            buffers = buffers.saturating_add(layer.buffer_len());
         }
-        if text.starts_with("__") {
-            cx.push(syn::Error::new(
-                name.span(),
-                format!("`{text}`: names starting with `__` are reserved for the code `network!` generates; choose another layer name"),
-            ));
-            continue;
-        }
-        let clash = fields.iter().enumerate().find(|(other, f)| *other != index && *f == text);
-        match clash {
-            Some((other, _)) if items[other].name.is_none() => cx.push(syn::Error::new(
-                name.span(),
-                format!(
-                    "layer name `{text}` is already the generated name of the unnamed `{}` at index {other}; choose \
-                     another name",
-                    items[other].declaration()
-                ),
-            )),
-            Some((other, _)) if other < index => cx.push(syn::Error::new(
-                name.span(),
-                format!(
-                    "duplicate layer name `{text}`: the earlier `{}` already has it; layer names become struct \
-                     fields and must be unique",
-                    items[other].declaration()
-                ),
-            )),
-            _ => {}
+    });
+    for (what, total) in [("parameters", params), ("buffer values", buffers)] {
+        if total > MAX_VALUES {
+            let message = format!("`{}` has {total} {what}, more than `nn` allows ({MAX_VALUES})", net.name);
+            cx.push(syn::Error::new(net.name.span(), message));
         }
     }
 }
 
-/// The network's parameters and buffers must fit the limit of one tensor too.
-fn check_totals(net: &Network, layers: &[CheckedLayer], cx: &mut Ctxt) {
-    for (what, total) in [
-        ("parameters", layers.iter().map(|l| l.layer.params()).sum::<usize>()),
-        ("buffer values", layers.iter().map(|l| l.layer.buffer_len()).sum()),
-    ] {
-        if total > MAX_VALUES {
-            let message = format!("`{}` has {total} {what}, more than `nn` allows ({MAX_VALUES})", net.name);
-            cx.push(syn::Error::new(net.name.span(), message));
+/// Calls `f` on every layer of `chain` and of the blocks in it, in order.
+pub fn for_each_layer<'a>(chain: &'a [Node], f: &mut dyn FnMut(&'a LayerNode)) {
+    for node in chain {
+        match node {
+            Node::Layer(l) => f(l),
+            Node::Block(b) => b.chains().for_each(|c| for_each_layer(c, f)),
+        }
+    }
+}
+
+impl BlockNode {
+    /// The block's chains, in order: a residual's body then its shortcut, a concatenation's branches, a
+    /// repetition's copies.
+    pub fn chains(&self) -> Box<dyn Iterator<Item = &Vec<Node>> + '_> {
+        match &self.kind {
+            BlockNodeKind::Residual { body, shortcut } => {
+                Box::new(std::iter::once(body).chain(shortcut.as_ref().map(|(_, _, c)| c)))
+            }
+            BlockNodeKind::Concat { branches } => Box::new(branches.iter()),
+            BlockNodeKind::Repeat { copies } => Box::new(copies.iter()),
         }
     }
 }

@@ -1,7 +1,8 @@
 //! The `network!` macro of the [`nn`](https://docs.rs/nn) crate. Use it through `nn`, which re-exports it.
 //!
 //! The pipeline has one module per stage: `parse` (grammar → AST with spans), `check` (shapes and every
-//! error, collected, through the layer kinds defined once each in `layers`), `codegen` (AST + shapes → Rust).
+//! error, collected, through the layer kinds defined once each in `layers`, into a tree of the network's
+//! elements), `graph` (the tree lowered to values and steps, everything derived once), `codegen` (graph → Rust).
 //! This file is only the entry point.
 
 mod args;
@@ -9,6 +10,7 @@ mod check;
 mod codegen;
 mod ctxt;
 mod docs;
+mod graph;
 mod layers;
 mod parse;
 mod shape;
@@ -36,11 +38,16 @@ pub fn network(input: TokenStream) -> TokenStream {
         }
         names.push(name);
         match check::check(net) {
-            Ok(checked) => out.extend(codegen::network(net, &checked)),
+            Ok(tree) => match graph::Graph::new(tree) {
+                Some(graph) => out.extend(codegen::network(net, &graph)),
+                None => out.extend(
+                    syn::Error::new(net.name.span(), "`network!` could not lower this network").to_compile_error(),
+                ),
+            },
             Err(failed) => {
-                let (error, partial) = *failed;
+                let (error, tree) = *failed;
                 out.extend(error.to_compile_error());
-                out.extend(codegen::placeholder(net, &partial));
+                out.extend(codegen::placeholder(net, &tree));
             }
         }
     }

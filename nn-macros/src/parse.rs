@@ -2,16 +2,23 @@
 //!
 //! ```text
 //! networks := network*
-//! network  := attribute* visibility `struct` Ident `{` item (`->` item)* `}`
-//! item     := (Ident `:`)? Ident (`<` arg (`,` arg)* `,`? `>`)?
+//! network  := attribute* visibility `struct` Ident `{` chain `}`
+//! chain    := element (`->` element)*
+//! element  := (Ident `:`)? (layer | block)
+//! layer    := Ident (`<` arg (`,` arg)* `,`? `>`)?
+//! block    := `Residual` `{` chain? `}` (`shortcut` `{` chain? `}`)?
+//!           | `Concat` `{` chain? (`|` chain?)* `}`
+//!           | `Repeat` `<` integer `>` `{` chain? `}`
 //! arg      := Ident `=` value | value
 //! value    := `-`? integer | `-`? float | `true` | `false` | Ident | string | `Seq` | `Seq` `<` integer `>`
+//!           | `Tokens` `<` integer `>`
 //! ```
 //!
 //! Common slips get a hint instead of syn's generic message: a keyword as a layer name, generic parameters on
-//! the network, arguments in parentheses, doc comments on layers.
+//! the network, arguments in parentheses, doc comments on layers, a trailing `->`, an unclosed `<`. An empty
+//! block parses (the checker reports it, so the network's other mistakes are reported too).
 //!
-//! `Input<...>` is parsed like any other item; the checker decides whether it stands where it must.
+//! `Input<...>` is parsed like any other layer; the checker decides whether it stands where it must.
 
 use proc_macro2::{Punct, Spacing, Span, TokenStream, TokenTree};
 use syn::ext::IdentExt;
@@ -29,9 +36,71 @@ pub struct Network {
     pub weights: Option<(Attribute, syn::LitStr)>,
     pub vis: Visibility,
     pub name: Ident,
-    /// Span of the braces, for errors about the chain as a whole.
-    pub body_span: Span,
-    pub items: Vec<Item>,
+    /// The chain in its braces, `Input<...>` first.
+    pub chain: Chain,
+}
+
+/// Elements joined by `->`, in braces (the network's, or a block's).
+pub struct Chain {
+    pub elements: Vec<Element>,
+    /// Span of the braces, for errors about the chain as a whole (an empty block).
+    pub span: Span,
+}
+
+/// One element of a chain: a layer or a block.
+pub enum Element {
+    Layer(Item),
+    Block(Block),
+}
+
+/// `name: Residual { ... }`, `Concat { ... | ... }` or `Repeat<N> { ... }`.
+pub struct Block {
+    pub name: Option<Ident>,
+    /// `Residual`, `Concat` or `Repeat`, where errors about the block as a whole go.
+    pub keyword: Ident,
+    pub kind: BlockKind,
+    /// First and last token of the block.
+    pub first: Span,
+    pub last: Span,
+}
+
+/// What a block holds.
+pub enum BlockKind {
+    /// `Residual { body }`: `body(x) + x`; with `shortcut { ... }`, `body(x) + shortcut(x)`.
+    Residual { body: Chain, shortcut: Option<(Ident, Chain)> },
+    /// `Concat { a | b | ... }`: every branch reads the input; their outputs are concatenated.
+    Concat { branches: Vec<Chain> },
+    /// `Repeat<N> { body }`: `N` copies of `body`, one after the other, each with its own weights. `count` is
+    /// `None` if it is not a number (reported while parsing).
+    Repeat { count: u64, count_span: Span, body: Chain },
+}
+
+impl Element {
+    /// An error underlining the whole element.
+    pub fn error(&self, message: impl std::fmt::Display) -> syn::Error {
+        match self {
+            Element::Layer(item) => item.error(message),
+            Element::Block(block) => error_between(block.first, block.last, message),
+        }
+    }
+
+    /// The element as written, for messages: `Linear<4, 8>`, `Residual { … }`.
+    pub fn declaration(&self) -> String {
+        match self {
+            Element::Layer(item) => item.declaration(),
+            Element::Block(block) => block.declaration(),
+        }
+    }
+}
+
+impl Block {
+    /// The block as messages show it: `Residual { … }`, `Repeat<2> { … }`.
+    pub fn declaration(&self) -> String {
+        match &self.kind {
+            BlockKind::Repeat { count, .. } => format!("Repeat<{count}> {{ … }}"),
+            _ => format!("{} {{ … }}", self.keyword),
+        }
+    }
 }
 
 /// One element of the chain: `name: Kind<args>` (name optional, args optional).
@@ -173,26 +242,55 @@ impl Parse for Network {
                 ),
             ));
         }
-        let body;
-        let brace = braced!(body in input);
-        let mut items = Vec::new();
-        if body.is_empty() {
+        let chain = Chain::braced(input)?;
+        if chain.elements.is_empty() {
             return Err(syn::Error::new(
-                brace.span.join(),
+                chain.span,
                 "a network needs at least an input: `{ Input<784> -> Linear<784, 10> }`",
             ));
         }
-        loop {
-            items.push(body.parse()?);
-            if body.is_empty() {
-                break;
-            }
-            if body.peek(Token![#]) {
-                return Err(doc_on_layer(&body));
-            }
-            body.parse::<Token![->]>()?;
+        Ok(Network { attrs, weights, vis, name, chain })
+    }
+}
+
+impl Chain {
+    /// A chain in braces, possibly empty.
+    fn braced(input: ParseStream) -> syn::Result<Self> {
+        let body;
+        let brace = braced!(body in input);
+        let elements = Self::elements(&body)?;
+        if body.peek(Token![|]) {
+            return Err(
+                body.error("`|` separates the branches of a `Concat { A | B }`; a chain joins layers with `->`")
+            );
         }
-        Ok(Network { attrs, weights, vis, name, body_span: brace.span.join(), items })
+        Ok(Chain { elements, span: brace.span.join() })
+    }
+
+    /// Elements separated by `->`, up to the end of `input` or a `|`.
+    fn elements(input: ParseStream) -> syn::Result<Vec<Element>> {
+        let mut elements = Vec::new();
+        if input.is_empty() || input.peek(Token![|]) {
+            return Ok(elements);
+        }
+        loop {
+            elements.push(input.parse()?);
+            if input.is_empty() || input.peek(Token![|]) {
+                return Ok(elements);
+            }
+            if input.peek(Token![#]) {
+                return Err(doc_on_layer(input));
+            }
+            let arrow = input
+                .parse::<Token![->]>()
+                .map_err(|e| syn::Error::new(e.span(), "expected `->` and the next layer, or the end of the chain"))?;
+            if input.is_empty() || input.peek(Token![|]) {
+                return Err(syn::Error::new(
+                    arrow.spans[0],
+                    "a `->` must be followed by a layer or a block; remove the trailing `->` or add what comes next",
+                ));
+            }
+        }
     }
 }
 
@@ -221,26 +319,111 @@ fn weights_attribute(attrs: &mut Vec<Attribute>) -> syn::Result<Option<(Attribut
     Ok(found)
 }
 
-impl Parse for Item {
+impl Parse for Element {
     fn parse(input: ParseStream) -> syn::Result<Self> {
         if input.peek(Token![#]) {
             return Err(doc_on_layer(input));
         }
         let first = input.span();
-        let name = if input.peek2(Token![:]) && !input.peek2(Token![::]) {
-            // `parse_any` takes keywords too, so that a keyword gets a hint rather than "expected identifier".
-            let name = Ident::parse_any(input)?;
-            if is_keyword(&name) {
-                return Err(syn::Error::new(
-                    name.span(),
-                    format!("`{name}` is a Rust keyword; name the layer `r#{name}` or choose another name"),
-                ));
+        let name = element_name(input)?;
+        let keyword = input.fork().parse::<Ident>().ok();
+        let block = |k: &str| keyword.as_ref().is_some_and(|i| i == k);
+        if block("Residual") || block("Concat") || block("Repeat") {
+            let keyword: Ident = input.parse()?;
+            return Ok(Element::Block(block_rest(input, name, keyword, first)?));
+        }
+        Ok(Element::Layer(Item::rest(input, name, first)?))
+    }
+}
+
+/// `name:` before a layer or block, if there is one.
+fn element_name(input: ParseStream) -> syn::Result<Option<Ident>> {
+    if !input.peek2(Token![:]) || input.peek2(Token![::]) {
+        return Ok(None);
+    }
+    // `parse_any` takes keywords too, so that a keyword gets a hint rather than "expected identifier".
+    let name = Ident::parse_any(input)?;
+    if is_keyword(&name) {
+        return Err(syn::Error::new(
+            name.span(),
+            format!("`{name}` is a Rust keyword; name the layer `r#{name}` or choose another name"),
+        ));
+    }
+    input.parse::<Token![:]>()?;
+    Ok(Some(name))
+}
+
+/// A block after its keyword.
+fn block_rest(input: ParseStream, name: Option<Ident>, keyword: Ident, first: Span) -> syn::Result<Block> {
+    let usage = match keyword.to_string().as_str() {
+        "Residual" => "`Residual { CHAIN }` or `Residual { CHAIN } shortcut { CHAIN }`",
+        "Concat" => "`Concat { CHAIN | CHAIN | ... }`",
+        _ => "`name: Repeat<N> { CHAIN }`",
+    };
+    let mut count = None;
+    if keyword == "Repeat" {
+        if !input.peek(Token![<]) {
+            return Err(syn::Error::new(keyword.span(), format!("`Repeat` takes its number of copies: {usage}")));
+        }
+        input.parse::<Token![<]>()?;
+        let n: syn::LitInt = input.parse().map_err(|e| {
+            syn::Error::new(e.span(), format!("`Repeat<N>` takes a number of copies, e.g. `Repeat<2>`: {usage}"))
+        })?;
+        input.parse::<Token![>]>().map_err(|e| syn::Error::new(e.span(), format!("expected `>`: {usage}")))?;
+        count = Some((n.base10_parse::<u64>()?, n.span()));
+    } else if input.peek(Token![<]) {
+        return Err(syn::Error::new(input.span(), format!("`{keyword}` takes no arguments: {usage}")));
+    }
+    if !input.peek(syn::token::Brace) {
+        return Err(syn::Error::new(keyword.span(), format!("`{keyword}` needs its layers in braces: {usage}")));
+    }
+    let (kind, last) = match (keyword.to_string().as_str(), count) {
+        ("Concat", _) => {
+            let body;
+            let brace = braced!(body in input);
+            let mut branches = Vec::new();
+            loop {
+                let span = body.span();
+                branches.push(Chain { elements: Chain::elements(&body)?, span });
+                if body.is_empty() {
+                    break;
+                }
+                body.parse::<Token![|]>()?;
             }
-            input.parse::<Token![:]>()?;
-            Some(name)
-        } else {
-            None
-        };
+            (BlockKind::Concat { branches }, brace.span.close())
+        }
+        ("Residual", _) => {
+            let body = Chain::braced(input)?;
+            let mut last = body.span;
+            let shortcut = if input.peek(syn::Ident) && input.fork().parse::<Ident>().is_ok_and(|i| i == "shortcut") {
+                let word: Ident = input.parse()?;
+                if !input.peek(syn::token::Brace) {
+                    return Err(syn::Error::new(
+                        word.span(),
+                        "`shortcut` needs its layers in braces: `shortcut { CHAIN }`",
+                    ));
+                }
+                let chain = Chain::braced(input)?;
+                last = chain.span;
+                Some((word, chain))
+            } else {
+                None
+            };
+            (BlockKind::Residual { body, shortcut }, last)
+        }
+        (_, Some((count, count_span))) => {
+            let body = Chain::braced(input)?;
+            let last = body.span;
+            (BlockKind::Repeat { count, count_span, body }, last)
+        }
+        _ => unreachable!("a block keyword"),
+    };
+    Ok(Block { name, keyword, kind, first, last })
+}
+
+impl Item {
+    /// A layer after its name: its kind and arguments.
+    fn rest(input: ParseStream, name: Option<Ident>, first: Span) -> syn::Result<Self> {
         let kind: Ident = input.parse().map_err(|e| {
             syn::Error::new(e.span(), "expected a layer, such as `Linear<784, 10>`, `ReLU` or `Flatten`")
         })?;
@@ -253,11 +436,25 @@ impl Parse for Item {
             ));
         }
         if input.peek(Token![<]) {
-            input.parse::<Token![<]>()?;
+            let open = input.parse::<Token![<]>()?;
+            let unclosed = |at: Span| {
+                syn::Error::new(
+                    at,
+                    format!("`{kind}<` is not closed: end its arguments with `>`, as in `Linear<784, 10>`"),
+                )
+            };
             while !input.peek(Token![>]) {
+                if input.is_empty() || input.peek(Token![->]) {
+                    return Err(unclosed(open.span));
+                }
                 args.push(input.parse::<Arg>()?);
                 if !input.peek(Token![>]) {
-                    input.parse::<Token![,]>()?;
+                    if input.is_empty() || input.peek(Token![->]) {
+                        return Err(unclosed(open.span));
+                    }
+                    input.parse::<Token![,]>().map_err(|e| {
+                        syn::Error::new(e.span(), format!("expected `,` before the next argument of `{kind}`, or `>`"))
+                    })?;
                 }
             }
             last = input.parse::<Token![>]>()?.span;

@@ -116,6 +116,18 @@ impl Shape {
         }
     }
 
+    /// How messages about blocks name a shape: `16×28×28`, `256 features`, `28 steps of 16 features` or `steps
+    /// of 16 features`.
+    pub fn shown(&self) -> String {
+        match self {
+            Shape::Image([c, h, w]) => format!("{c}×{h}×{w}"),
+            Shape::Flat { len, .. } => format!("{len} features"),
+            Shape::Sequence { steps: Some(t), len, .. } => format!("{t} steps of {len} features"),
+            Shape::Sequence { steps: None, len, .. } => format!("steps of {len} features"),
+            Shape::Unknown => "an unknown shape".into(),
+        }
+    }
+
     /// `6×24×24`, `120`, `28×128` or `T×128`, for summaries.
     pub fn short(&self) -> String {
         match self {

@@ -2,8 +2,7 @@
 //! declaration, and embedded with `include_bytes!` (the bytes never become tokens). `pretrained()` decodes them
 //! into the network's arrays; nothing is read from disk at run time.
 
-use crate::check::Checked;
-use crate::codegen::plan::Plan;
+use crate::graph::Graph;
 use crate::layers::lit;
 use crate::suggest::did_you_mean;
 use proc_macro2::TokenStream;
@@ -46,14 +45,9 @@ pub struct Embedded {
     tensors: Vec<Placed>,
 }
 
-/// Reads `path` (relative to the crate's `Cargo.toml`) and checks it against `checked`'s tensors; every problem
+/// Reads `path` (relative to the crate's `Cargo.toml`) and checks it against `graph`'s tensors; every problem
 /// is an error under `attr`.
-pub fn embed(
-    attr: &syn::Attribute,
-    path: &syn::LitStr,
-    checked: &Checked,
-    plan: &Plan,
-) -> Result<Embedded, syn::Error> {
+pub fn embed(attr: &syn::Attribute, path: &syn::LitStr, graph: &Graph) -> Result<Embedded, syn::Error> {
     let shown = path.value();
     let base = std::env::var_os("CARGO_MANIFEST_DIR").map(PathBuf::from).unwrap_or_default();
     let absolute = base.join(&shown);
@@ -65,9 +59,9 @@ pub fn embed(
         SafeTensors::deserialize(&bytes).map_err(|e| error(format!("`{shown}` is not a safetensors file: {e}")))?;
     let mut problems = Vec::new();
     let mut tensors = Vec::new();
-    let expected = plan.tensors(checked);
+    let expected = graph.tensors();
     for t in &expected {
-        let owner = &checked.layers[t.layer].prefix;
+        let owner = &graph.layers[t.layer].prefix;
         let Ok(view) = file.tensor(&t.name) else {
             problems.push(format!(
                 "`{}` is missing from {shown}; this network's `{owner}` expects a tensor of shape {:?}",
@@ -163,7 +157,7 @@ pub fn pretrained(embedded: Option<&Embedded>, path: &syn::LitStr) -> TokenStrea
 
 /// `pretrained()` without `std`: the file's tensors decoded into two statics when the crate is compiled (a
 /// constant evaluation over the embedded bytes), which the network borrows; on a device they stay in flash.
-pub fn static_pretrained(embedded: Option<&Embedded>, path: &syn::LitStr, plan: &Plan) -> TokenStream {
+pub fn static_pretrained(embedded: Option<&Embedded>, path: &syn::LitStr, graph: &Graph) -> TokenStream {
     let doc = format!(
         "The network over the weights of `{}`, decoded when this crate was compiled into statics it borrows: \
          nothing is read or copied at run time.",
@@ -187,7 +181,7 @@ pub fn static_pretrained(embedded: Option<&Embedded>, path: &syn::LitStr, plan: 
         let (start, end, stored, offset) = (lit(t.bytes.0), lit(t.bytes.1), t.stored, lit(t.offset));
         quote!((#start, #end, #stored, #offset))
     });
-    let (p, b) = (lit(plan.total_params), lit(plan.total_buffers));
+    let (p, b) = (lit(graph.total_params), lit(graph.total_buffers));
     quote! {
         #[doc = #doc]
         pub fn pretrained() -> Self {

@@ -53,9 +53,10 @@ pub use sample::{argmax, predicted_class, view, view_mut, Example, Sample};
 pub mod __private {
     pub use crate::embedded;
     pub use crate::layers::max_of;
-    pub use crate::net::{buffer, layer_io, Model, Pass, PassBuffers, Plan, Sizes, Stage, Unchecked};
+    pub use crate::net::{add_forward, buffer, concat_forward, layer_io, Model, Pass, PassBuffers, Plan, Sizes, Stage};
     #[cfg(feature = "std")]
-    pub use crate::net::{stream_step, stream_step_mut, Chunk, Runner, State};
+    pub use crate::net::{concat_backward, pass_on, slot_pair, stream_step, stream_step_mut, Chunk, Runner, State};
+    pub use crate::net::{Node, Unchecked};
 
     /// Its tokens with `std` (where the `Network` trait and owned parameters exist), nothing without.
     #[cfg(feature = "std")]

@@ -2,28 +2,18 @@
 //! chunks run it on a workspace's `Vec`s), and `forward_static`, one sample on slices of one array the caller
 //! provides — the inference of a `no_std` build, with no allocation, no threads and no run-time dispatch.
 
-use super::plan::Plan;
-use super::{array_type, cost, passes};
-use crate::check::Checked;
-use crate::layers::{lit, runtime_path};
+use super::{array_type, passes};
+use crate::graph::Graph;
+use crate::layers::lit;
 use crate::parse::Network;
 use crate::shape::Shape;
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
-/// Rows per sample of buffer `k` (0: the input): the input's rows if it holds a sequence, else one.
-pub fn buffer_rows(checked: &Checked, plan: &Plan, k: usize) -> usize {
-    if plan.is_sequence(k) {
-        cost::rows(&checked.input) as usize
-    } else {
-        1
-    }
-}
-
 /// The parts of `forward_static`'s buffer, in order, as constant expressions: `STATIC_FLOATS` adds them up and
 /// `forward_static` cuts its buffer into them.
 pub struct StaticParts {
-    /// Each layer output's values.
+    /// Each activation buffer's values for one sample.
     pub acts: Vec<usize>,
     /// Per running layer, what it keeps in inference (`rows × FORWARD_SAVED_PER_ROW`).
     pub saved: Vec<TokenStream>,
@@ -38,26 +28,43 @@ pub struct StaticParts {
 }
 
 impl StaticParts {
-    pub fn new(checked: &Checked, plan: &Plan) -> Self {
+    pub fn new(graph: &Graph) -> Self {
         let rt = quote!(::nn::__private);
         let layer = quote!(#rt::layers::Layer);
-        let types: Vec<TokenStream> =
-            plan.steps.iter().map(|s| runtime_path(&*checked.layers[s.layer].layer)).collect();
-        let rows = |k: usize| buffer_rows(checked, plan, k);
-        let max_rows = lit((0..=plan.activations.len()).map(rows).max().unwrap_or(1));
-        let stats = plan.stages.iter().map(|&k| &types[k]);
-        let scratch = types
-            .iter()
-            .map(|t| quote!(<#t as #layer>::FORWARD_SCRATCH + #max_rows * <#t as #layer>::FORWARD_SCRATCH_PER_ROW));
+        let running: Vec<_> = graph.running().map(|(_, l)| l).collect();
+        let max_rows = lit(graph.values.iter().enumerate().map(|(v, _)| graph.rows_per_sample(v)).max().unwrap_or(1));
+        let stats = graph.stages.iter().map(|&k| match &graph.steps[k] {
+            crate::graph::Step::Layer { layer, .. } => graph.layers[*layer].ty.clone(),
+            _ => unreachable!("a whole-batch layer"),
+        });
+        let scratch = running.iter().map(|l| {
+            let t = &l.ty;
+            quote!(<#t as #layer>::FORWARD_SCRATCH + #max_rows * <#t as #layer>::FORWARD_SCRATCH_PER_ROW)
+        });
         let saved = |per_row: TokenStream| -> Vec<TokenStream> {
-            let rows = plan.steps.iter().map(|s| lit(rows(s.from)));
-            rows.zip(&types).map(|(r, t)| quote!(#r * <#t as #layer>::#per_row)).collect()
+            running
+                .iter()
+                .map(|l| {
+                    let (r, t) = (lit(graph.rows_per_sample(l.input)), &l.ty);
+                    quote!(#r * <#t as #layer>::#per_row)
+                })
+                .collect()
         };
+        let mut acts = vec![0; graph.activations.len()];
+        for (v, value) in graph.values.iter().enumerate().filter(|(_, v)| v.buffer > 0) {
+            acts[value.buffer - 1] = value.width * graph.rows_per_sample(v);
+        }
         StaticParts {
-            acts: plan.activations.iter().enumerate().map(|(k, &(len, _))| len * rows(k + 1)).collect(),
+            acts,
             saved: saved(quote!(FORWARD_SAVED_PER_ROW)),
             train_saved: saved(quote!(SAVED_PER_ROW)),
-            states: types.iter().map(|t| quote!(<#t as #layer>::STATE)).collect(),
+            states: running
+                .iter()
+                .map(|l| {
+                    let t = &l.ty;
+                    quote!(<#t as #layer>::STATE)
+                })
+                .collect(),
             stats: quote!(0 #(+ <#stats as #layer>::STATS)*),
             scratch: quote!(#rt::max_of(&[#(#scratch),*])),
         }
@@ -73,12 +80,12 @@ fn zero(shape: &Shape) -> TokenStream {
 }
 
 /// `__forward` and, for inputs of fixed size, `forward_static`.
-pub fn inference(net: &Network, checked: &Checked, plan: &Plan) -> TokenStream {
+pub fn inference(net: &Network, graph: &Graph) -> TokenStream {
     let rt = quote!(::nn::__private);
     let name = &net.name;
-    let forward = passes::forward(checked, plan);
-    let fixed = !matches!(checked.input, Shape::Sequence { steps: None, .. });
-    let forward_static = fixed.then(|| forward_static(checked, plan));
+    let forward = passes::forward(graph);
+    let fixed = !matches!(graph.input, Shape::Sequence { steps: None, .. });
+    let forward_static = fixed.then(|| forward_static(graph));
     quote! {
         impl #name {
             /// The forward pass of one chunk of samples over `buffers` (generated; not for users).
@@ -104,20 +111,22 @@ pub fn inference(net: &Network, checked: &Checked, plan: &Plan) -> TokenStream {
 }
 
 /// `forward_static`: the buffer cut into the pass's buffers, in the order `STATIC_FLOATS` counts them.
-fn forward_static(checked: &Checked, plan: &Plan) -> TokenStream {
+fn forward_static(graph: &Graph) -> TokenStream {
     let rt = quote!(::nn::__private);
-    let (input_ty, output_ty) = (array_type(&checked.input), array_type(checked.output()));
+    let (input_ty, output_ty) = (array_type(&graph.input), array_type(&graph.output_shape));
     let StaticParts { acts: act_lens, saved: saved_lens, states: state_lens, stats: stats_len, .. } =
-        StaticParts::new(checked, plan);
+        StaticParts::new(graph);
     let act_lens = act_lens.into_iter().map(lit);
-    let acts: Vec<_> = (0..plan.activations.len()).map(|k| format_ident!("act{}", k)).collect();
-    let saved: Vec<_> = (0..plan.steps.len()).map(|k| format_ident!("saved{}", k)).collect();
-    let states: Vec<_> = (0..plan.steps.len()).map(|k| format_ident!("state{}", k)).collect();
-    let (n_acts, n_steps) = (lit(acts.len()), lit(plan.steps.len()));
-    let steps = lit(buffer_rows(checked, plan, 0));
-    let output_rows = buffer_rows(checked, plan, plan.output_buffer);
-    let (output_buffer, output_len) = (lit(plan.output_buffer), lit(checked.output().len() * output_rows));
-    let zero = zero(checked.output());
+    let acts: Vec<_> = (0..graph.activations.len()).map(|k| format_ident!("act{}", k)).collect();
+    let n_running = graph.running().count();
+    let saved: Vec<_> = (0..n_running).map(|k| format_ident!("saved{}", k)).collect();
+    let states: Vec<_> = (0..n_running).map(|k| format_ident!("state{}", k)).collect();
+    let (n_acts, n_steps) = (lit(acts.len()), lit(n_running));
+    let steps = lit(graph.rows_per_sample(0));
+    let output = graph.output;
+    let (output_buffer, output_len) =
+        (lit(graph.values[output].buffer), lit(graph.values[output].width * graph.rows_per_sample(output)));
+    let zero = zero(&graph.output_shape);
     quote! {
         /// The output for one sample, in eval mode, computed in `buffer` (which may live in a `static`): no
         /// allocation, no threads, nothing shared, and in a `no_std` build the instruction sets the crate was

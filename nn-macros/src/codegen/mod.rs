@@ -1,52 +1,53 @@
-//! Stage 3: a checked network into Rust. Every runtime item is named through `::nn::__private`, so users need
+//! Stage 4: the lowered graph into Rust. Every runtime item is named through `::nn::__private`, so users need
 //! only the facade crate.
 //!
-//! The forward pass is one block per layer in order, the backward pass one block per layer in reverse; every
-//! size is a literal. `Flatten` emits nothing: activations are flat row-major buffers already, so its output
-//! buffer is its input buffer.
+//! The forward pass is one block per step in order, the backward pass one block per step in reverse; every size
+//! is a literal. A layer that only reshapes its input (`Flatten`) emits nothing: activations are flat row-major
+//! buffers already, so its output is its input's buffer. Every generator reads the graph (`crate::graph`) and
+//! nothing else.
 
 mod cost;
 mod inference;
 mod passes;
 mod placeholder;
-pub mod plan;
+mod structs;
 mod tables;
 
 pub use placeholder::placeholder;
 
-use crate::check::Checked;
-use crate::layers::{lit, runtime_path, Placement};
+use crate::graph::Graph;
+use crate::layers::{lit, Placement};
 use crate::parse::Network;
 use crate::shape::Shape;
-use plan::Plan;
 use proc_macro2::TokenStream;
 use quote::quote;
 
-/// The generated struct, its descriptor constants, its single-sample inference, and (with `std`) its `Network`
-/// impl. What needs `std` is wrapped in `if_std!`, which the runtime expands to nothing in a `no_std` build;
-/// there the struct borrows `'static` weights instead (`if_no_std!`).
-pub fn network(net: &Network, checked: &Checked) -> TokenStream {
+/// The generated struct (and its blocks' structs), its descriptor constants, its single-sample inference, and
+/// (with `std`) its `Network` impl. What needs `std` is wrapped in `if_std!`, which the runtime expands to
+/// nothing in a `no_std` build; there the struct borrows `'static` weights instead (`if_no_std!`).
+pub fn network(net: &Network, graph: &Graph) -> TokenStream {
     let rt = quote!(::nn::__private);
     let name = &net.name;
-    let plan = Plan::new(checked);
-    let definition = definition(net, checked, &plan);
-    let static_definition = static_definition(net, checked, &plan);
-    let constants = constants(net, checked, &plan);
-    let assertions = tables::assertions(checked, &plan);
-    let implementation = implementation(net, checked, &plan);
-    let streaming = streaming(net, checked);
-    let inference = inference::inference(net, checked, &plan);
+    let block_types = structs::block_types(net, graph);
+    let definition = definition(net, graph);
+    let static_definition = static_definition(net, graph);
+    let constants = constants(net, graph);
+    let assertions = tables::assertions(graph);
+    let implementation = implementation(net, graph);
+    let streaming = streaming(net, graph);
+    let inference = inference::inference(net, graph);
     let (errors, pretrained, static_pretrained) = match &net.weights {
         Some((attr, path)) => {
-            let embedded = crate::weights::embed(attr, path, checked, &plan);
+            let embedded = crate::weights::embed(attr, path, graph);
             let pretrained = crate::weights::pretrained(embedded.as_ref().ok(), path);
-            let static_pretrained = crate::weights::static_pretrained(embedded.as_ref().ok(), path, &plan);
+            let static_pretrained = crate::weights::static_pretrained(embedded.as_ref().ok(), path, graph);
             (embedded.err().map(|e| e.to_compile_error()), Some(pretrained), Some(static_pretrained))
         }
         None => (None, None, None),
     };
     quote! {
         #errors
+        #block_types
         #rt::if_std! {
             #definition
             impl #name {
@@ -70,23 +71,13 @@ pub fn network(net: &Network, checked: &Checked) -> TokenStream {
     }
 }
 
-/// The struct: a public field per named layer or layer with parameters, the parameter and buffer arrays, and
-/// the hidden state.
-fn definition(net: &Network, checked: &Checked, plan: &Plan) -> TokenStream {
+/// The struct: a public field per named layer, layer with parameters and named block, the parameter and buffer
+/// arrays, and the hidden state.
+fn definition(net: &Network, graph: &Graph) -> TokenStream {
     let rt = quote!(::nn::__private);
     let Network { attrs, vis, name, .. } = net;
-    let doc = tables::summary_doc(checked, plan.total_params);
-    let fields = checked.layers.iter().filter(|l| l.has_field()).map(|l| {
-        let (field, ty) = (&l.field, runtime_path(&*l.layer));
-        let params = l.layer.params();
-        let doc = format!(
-            "`{}`: output {}, {params} parameter{}.",
-            l.declaration,
-            l.output.short(),
-            if params == 1 { "" } else { "s" }
-        );
-        quote!(#[doc = #doc] pub #field: #ty)
-    });
+    let doc = tables::summary_doc(graph);
+    let fields = structs::declarations(graph, &graph.fields);
     quote! {
         #(#attrs)*
         #[doc = #doc]
@@ -104,20 +95,12 @@ fn definition(net: &Network, checked: &Checked, plan: &Plan) -> TokenStream {
 }
 
 /// The struct without `std`: the same fields, its weights borrowed from statics (flash on a device).
-fn static_definition(net: &Network, checked: &Checked, plan: &Plan) -> TokenStream {
+fn static_definition(net: &Network, graph: &Graph) -> TokenStream {
     let Network { attrs, vis, name, .. } = net;
-    let doc = tables::summary_doc(checked, plan.total_params);
-    let layers = checked.layers.iter().filter(|l| l.has_field());
-    let fields = layers.clone().map(|l| {
-        let (field, ty) = (&l.field, runtime_path(&*l.layer));
-        let doc = format!("`{}`: output {}.", l.declaration, l.output.short());
-        quote!(#[doc = #doc] pub #field: #ty)
-    });
-    let inits = layers.map(|l| {
-        let (field, ident) = (&l.field, passes::layer_const(l.index));
-        quote!(#field: Self::#ident)
-    });
-    let (params, buffers) = (lit(plan.total_params), lit(plan.total_buffers));
+    let doc = tables::summary_doc(graph);
+    let fields = structs::declarations(graph, &graph.fields);
+    let inits = structs::initializers(graph, &graph.fields);
+    let (params, buffers) = (lit(graph.total_params), lit(graph.total_buffers));
     quote! {
         #(#attrs)*
         #[doc = #doc]
@@ -141,18 +124,18 @@ fn static_definition(net: &Network, checked: &Checked, plan: &Plan) -> TokenStre
 
 /// One constant per layer holding its descriptor (the passes are associated functions and read them there), the
 /// sizes of its buffers, and the cost model.
-fn constants(net: &Network, checked: &Checked, plan: &Plan) -> TokenStream {
+fn constants(net: &Network, graph: &Graph) -> TokenStream {
     let name = &net.name;
-    let consts = checked.layers.iter().enumerate().map(|(i, l)| {
-        let at = Placement { params: plan.params_at[i], buffers: plan.buffers_at[i], index: l.index };
-        let (ident, ty, ctor) = (passes::layer_const(l.index), runtime_path(&*l.layer), l.layer.constructor(&at));
-        quote!(#[doc(hidden)] const #ident: #ty = <#ty>::#ctor;)
+    let consts = graph.layers.iter().map(|l| {
+        let at = Placement { params: l.params.start, buffers: l.buffers.start, index: l.stream };
+        let (konst, ty, ctor) = (&l.konst, &l.ty, l.layer.constructor(&at));
+        quote!(#[doc(hidden)] const #konst: #ty = <#ty>::#ctor;)
     });
-    let cost = cost::constants(checked, plan);
-    let plan_const = tables::plan(checked, plan);
-    let tensor_infos = tables::tensor_infos(checked, plan, false);
-    let buffer_infos = tables::tensor_infos(checked, plan, true);
-    let (total, total_buffers) = (lit(plan.total_params), lit(plan.total_buffers));
+    let cost = cost::constants(graph);
+    let plan_const = tables::plan(graph);
+    let tensor_infos = tables::tensor_infos(graph, false);
+    let buffer_infos = tables::tensor_infos(graph, true);
+    let (total, total_buffers) = (lit(graph.total_params), lit(graph.total_buffers));
     let rt = quote!(::nn::__private);
     quote! {
         impl #name {
@@ -173,14 +156,14 @@ fn constants(net: &Network, checked: &Checked, plan: &Plan) -> TokenStream {
 }
 
 /// `initial_state`, `step` and `step_with` for a network over sequences that can run one step at a time.
-fn streaming(net: &Network, checked: &Checked) -> Option<TokenStream> {
-    if !checked.input.is_sequence() || !checked.layers.iter().all(|l| l.layer.streams()) {
+fn streaming(net: &Network, graph: &Graph) -> Option<TokenStream> {
+    if !graph.input.is_sequence() || !graph.layers.iter().all(|l| l.layer.streams()) {
         return None;
     }
     let rt = quote!(::nn::__private);
     let name = &net.name;
-    let (input, output) = (lit(checked.input.len()), lit(checked.output().len()));
-    let state = lit(checked.layers.iter().map(|l| l.layer.state()).sum());
+    let (input, output) = (lit(graph.input.len()), lit(graph.output_shape.len()));
+    let state = lit(graph.layers.iter().map(|l| l.layer.state()).sum());
     Some(quote! {
         impl #name {
             /// The state a stream starts from: zeros, as PyTorch's default `h0` (and `c0`).
@@ -228,36 +211,31 @@ pub fn array_type(shape: &Shape) -> TokenStream {
 }
 
 /// The `Network` impl.
-fn implementation(net: &Network, checked: &Checked, plan: &Plan) -> TokenStream {
+fn implementation(net: &Network, graph: &Graph) -> TokenStream {
     let rt = quote!(::nn::__private);
     let name = &net.name;
-    let (input_ty, output_ty) = (array_type(&checked.input), array_type(checked.output()));
-    let (total, total_buffers) = (lit(plan.total_params), lit(plan.total_buffers));
-    let state = lit(checked.layers.iter().map(|l| l.layer.state()).sum());
-    let layer_infos = tables::layer_infos(checked);
-    let input_dims = checked.input.dims().into_iter().map(lit);
-    let fields = checked.layers.iter().filter(|l| l.has_field()).map(|l| {
-        let (field, ident) = (&l.field, passes::layer_const(l.index));
-        quote!(#field: Self::#ident)
+    let (input_ty, output_ty) = (array_type(&graph.input), array_type(&graph.output_shape));
+    let (total, total_buffers) = (lit(graph.total_params), lit(graph.total_buffers));
+    let state = lit(graph.layers.iter().map(|l| l.layer.state()).sum());
+    let layer_infos = tables::layer_infos(graph);
+    let input_dims = graph.input.dims().into_iter().map(lit);
+    let fields = structs::initializers(graph, &graph.fields);
+    let inits = graph.layers.iter().filter(|l| !l.params.is_empty() || !l.buffers.is_empty()).map(|l| {
+        let (p0, p1, b0, b1) = (lit(l.params.start), lit(l.params.end), lit(l.buffers.start), lit(l.buffers.end));
+        let (konst, stream) = (&l.konst, l.stream as u64);
+        quote! {
+            #rt::layers::Layer::init(
+                &Self::#konst,
+                &mut net.params[#p0..#p1],
+                &mut net.buffers[#b0..#b1],
+                &mut #rt::Rng::new(seed, #stream),
+            );
+        }
     });
-    let inits =
-        checked.layers.iter().enumerate().filter(|(_, l)| l.layer.params() + l.layer.buffer_len() > 0).map(|(i, l)| {
-            let (p0, p1) = (lit(plan.params_at[i]), lit(plan.params_at[i] + l.layer.params()));
-            let (b0, b1) = (lit(plan.buffers_at[i]), lit(plan.buffers_at[i] + l.layer.buffer_len()));
-            let (ident, stream) = (passes::layer_const(l.index), l.index as u64);
-            quote! {
-                #rt::layers::Layer::init(
-                    &Self::#ident,
-                    &mut net.params[#p0..#p1],
-                    &mut net.buffers[#b0..#b1],
-                    &mut #rt::Rng::new(seed, #stream),
-                );
-            }
-        });
-    let backward = passes::backward(checked, plan);
-    let ops = checked.layers.iter().map(|l| passes::layer_const(l.index));
-    let finish = (!plan.stages.is_empty()).then(|| {
-        let body = passes::finish(checked, plan);
+    let backward = passes::backward(graph);
+    let ops = graph.layers.iter().map(|l| &l.konst);
+    let finish = (!graph.stages.is_empty()).then(|| {
+        let body = passes::finish(graph);
         quote! {
             fn finish_stats(
                 stage: usize,
@@ -268,14 +246,6 @@ fn implementation(net: &Network, checked: &Checked, plan: &Plan) -> TokenStream 
                 buffers: &mut [f32],
             ) -> ::core::result::Result<(), #rt::layers::BatchTooSmall> {
                 #body
-            }
-        }
-    });
-    let no_layers_backward = plan.steps.is_empty().then(|| {
-        quote! {
-            if want_dx {
-                let len = chunk_dx.len().min(g.len()).min(input.len());
-                chunk_dx[..len].copy_from_slice(&g[..len]);
             }
         }
     });
@@ -350,10 +320,8 @@ fn implementation(net: &Network, checked: &Checked, plan: &Plan) -> TokenStream 
                 stage: ::core::option::Option<usize>,
             ) {
                 let (rows, samples) = (pass.rows(), pass.samples);
-                let #rt::Chunk { acts, saved, scratch, grad_out, grad_in, grads, partials, dx: chunk_dx, .. } = chunk;
-                let (mut g, mut h): (&mut [f32], &mut [f32]) = (grad_out, grad_in);
+                let #rt::Chunk { acts, saved, scratch, deltas, grads, partials, dx: chunk_dx, .. } = chunk;
                 #backward
-                #no_layers_backward
             }
 
             #finish

@@ -1,63 +1,65 @@
-//! The bodies of the generated forward and backward passes over one chunk: one block per layer, in order and in
+//! The bodies of the generated forward and backward passes over one chunk: one block per step, in order and in
 //! reverse, every size a literal. A network with whole-batch layers has its blocks grouped into stages, each
 //! guarded by the stage it belongs to; a network without them has no guards at all.
+//!
+//! Backward follows the graph's slot plan (`graph::backward`): each step reads its output's gradient from a slot
+//! and writes, or adds, its inputs' gradients into theirs (or into the chunk's input gradient).
 
-use super::plan::{Plan, Step};
-use crate::check::Checked;
-use crate::layers::{lit, runtime_path};
-use proc_macro2::TokenStream;
-use quote::{format_ident, quote};
+use crate::graph::{Contribution, Grad, Graph, Step, Target};
+use crate::layers::lit;
+use proc_macro2::{Literal, TokenStream};
+use quote::quote;
 
-/// The name of layer `index`'s descriptor constant.
-pub fn layer_const(index: usize) -> proc_macro2::Ident {
-    format_ident!("__NN_LAYER_{}", index)
-}
-
-/// Tokens shared by both passes for one step.
-struct Parts {
-    layer: TokenStream,
-    params: TokenStream,
-    buffers: TokenStream,
-    saved: TokenStream,
-    stats: TokenStream,
-    /// The rows of its input and of its output: `rows` (samples × steps) for a sequence, else `samples`.
-    rows_in: TokenStream,
-    rows_out: TokenStream,
-}
-
-/// `rows` for a buffer holding a sequence, `samples` for one holding a row per sample.
-fn rows(plan: &Plan, buffer: usize) -> TokenStream {
-    if plan.is_sequence(buffer) {
+/// `rows` for a value holding a sequence, `samples` for one holding a row per sample.
+fn rows(graph: &Graph, value: usize) -> TokenStream {
+    if graph.values[value].sequence {
         quote!(rows)
     } else {
         quote!(samples)
     }
 }
 
-fn parts(checked: &Checked, plan: &Plan, step: &Step, k: usize) -> Parts {
-    let rt = quote!(::nn::__private);
-    let ty = runtime_path(&*checked.layers[step.layer].layer);
-    let layer = layer_const(checked.layers[step.layer].index);
-    let (p0, p1, b0, b1) =
-        (lit(step.params.start), lit(step.params.end), lit(step.buffers.start), lit(step.buffers.end));
-    let k = lit(k);
-    let stats = match step.whole_batch {
+/// The number of values of `value` in a chunk: its rows × its width.
+fn len(graph: &Graph, value: usize) -> TokenStream {
+    let (r, w) = (rows(graph, value), lit(graph.values[value].width));
+    quote!(#r * #w)
+}
+
+/// The activation buffer of `value`, as a literal.
+fn buffer(graph: &Graph, value: usize) -> Literal {
+    lit(graph.values[value].buffer)
+}
+
+/// Tokens shared by both passes for a layer step.
+struct LayerParts {
+    konst: TokenStream,
+    ty: TokenStream,
+    params: TokenStream,
+    buffers: TokenStream,
+    stats: TokenStream,
+    /// `pass.extent(…)` of its input.
+    extent: TokenStream,
+}
+
+fn layer_parts(graph: &Graph, layer: usize, whole_batch: Option<usize>) -> LayerParts {
+    let l = &graph.layers[layer];
+    let konst = &l.konst;
+    let (p0, p1, b0, b1) = (lit(l.params.start), lit(l.params.end), lit(l.buffers.start), lit(l.buffers.end));
+    let stats = match whole_batch {
         Some(j) => {
             let j = lit(j);
             quote!({ let s = &Self::__NN_PLAN.stages[#j]; &stats[s.stats..s.stats + s.stats_len] })
         }
         None => quote!(&[]),
     };
-    let rows_in = rows(plan, step.from);
-    let sequence = plan.is_sequence(step.from);
-    Parts {
-        saved: quote!(saved[#k][..<#ty as #rt::layers::Layer>::saved_len(pass.extent(#sequence))]),
-        rows_out: rows(plan, step.to),
-        rows_in,
-        layer: quote!(Self::#layer),
+    let sequence = graph.values[l.input].sequence;
+    LayerParts {
+        konst: quote!(Self::#konst),
+        ty: l.ty.clone(),
         params: quote!(&model.params[#p0..#p1]),
         buffers: quote!(&model.buffers[#b0..#b1]),
         stats,
+        extent: quote!(pass.extent(#sequence)),
     }
 }
 
@@ -69,150 +71,287 @@ fn partials(j: usize) -> TokenStream {
 
 /// The body of the generated `__forward`, generic over the buffers' type (a workspace's `Vec`s, or slices of a
 /// caller's array): its `saved` and `states` entries are reached through `AsMut`.
-pub fn forward(checked: &Checked, plan: &Plan) -> TokenStream {
+pub fn forward(graph: &Graph) -> TokenStream {
     let rt = quote!(::nn::__private);
-    let block = |k: usize| {
-        let step = &plan.steps[k];
-        let Parts { layer, params, buffers, stats, rows_in, rows_out, .. } = parts(checked, plan, step, k);
-        let ty = runtime_path(&*checked.layers[step.layer].layer);
-        let (from, to, i, o, k) = (lit(step.from), lit(step.to), lit(step.in_len), lit(step.out_len), lit(k));
-        let sequence = plan.is_sequence(step.from);
-        let layer_ty = quote!(<#ty as #rt::layers::Layer>);
-        quote! {{
-            let (x, y) = #rt::layer_io(input, acts, #from, #to, #rows_in * #i, #rows_out * #o);
-            #rt::layers::Layer::forward(&#layer, #rt::layers::Forward {
-                params: #params, buffers: #buffers, x, y,
-                saved: &mut saved[#k].as_mut()[..#layer_ty::saved_len(pass.extent(#sequence))],
-                scratch: &mut scratch[..],
-                stats: #stats,
-                state: &mut states[#k].as_mut()[..samples * #layer_ty::STATE],
-                pass,
+    let block = |k: usize| match &graph.steps[k] {
+        Step::Layer { layer, running, whole_batch, .. } => {
+            let l = &graph.layers[*layer];
+            let LayerParts { konst, ty, params, buffers, stats, extent } = layer_parts(graph, *layer, *whole_batch);
+            let (from, to) = (buffer(graph, l.input), buffer(graph, l.output));
+            let (x_len, y_len, running) = (len(graph, l.input), len(graph, l.output), lit(*running));
+            let layer_ty = quote!(<#ty as #rt::layers::Layer>);
+            quote! {{
+                let (x, y) = #rt::layer_io(input, acts, #from, #to, #x_len, #y_len);
+                #rt::layers::Layer::forward(&#konst, #rt::layers::Forward {
+                    params: #params, buffers: #buffers, x, y,
+                    saved: &mut saved[#running].as_mut()[..#layer_ty::saved_len(#extent)],
+                    scratch: &mut scratch[..],
+                    stats: #stats,
+                    state: &mut states[#running].as_mut()[..samples * #layer_ty::STATE],
+                    pass,
+                });
+            }}
+        }
+        Step::Add { a, b, out, .. } => {
+            let (a, b, to, n) = (buffer(graph, *a), buffer(graph, *b), buffer(graph, *out), len(graph, *out));
+            quote!(#rt::add_forward(input, acts, #a, #b, #to, #n);)
+        }
+        Step::Concat { parts, out, .. } => {
+            let parts = parts.iter().map(|&p| {
+                let (k, w) = (buffer(graph, p), lit(graph.values[p].width));
+                quote!((#k, #w))
             });
-        }}
+            let (to, r) = (buffer(graph, *out), rows(graph, *out));
+            quote!(#rt::concat_forward(input, acts, &[#(#parts),*], #to, #r);)
+        }
     };
     let statistics = |j: usize| {
-        let step = &plan.steps[plan.stages[j]];
-        let Parts { layer, rows_in, .. } = parts(checked, plan, step, plan.stages[j]);
-        let (from, i, partials) = (lit(step.from), lit(step.in_len), partials(j));
+        let Step::Layer { layer, .. } = &graph.steps[graph.stages[j]] else { unreachable!("a whole-batch layer") };
+        let l = &graph.layers[*layer];
+        let (konst, from, x_len, partials) = (&l.konst, buffer(graph, l.input), len(graph, l.input), partials(j));
         quote! {
             if stage.is_some() {
-                let x = #rt::buffer(input, acts, #from, #rows_in * #i);
-                #rt::layers::Layer::forward_partials(&#layer, x, pass, #partials);
+                let x = #rt::buffer(input, acts, #from, #x_len);
+                #rt::layers::Layer::forward_partials(&Self::#konst, x, pass, #partials);
             }
         }
     };
-    if plan.stages.is_empty() {
-        return (0..plan.steps.len()).map(block).collect();
+    if graph.stages.is_empty() {
+        return (0..graph.steps.len()).map(block).collect();
     }
-    (0..=plan.stages.len())
+    (0..=graph.stages.len())
         .map(|s| {
-            let apply = s.checked_sub(1).map(|j| block(plan.stages[j]));
-            let reduce = (s < plan.stages.len()).then(|| statistics(s));
-            stage_block(s, apply, stage_layers(plan, s).map(block), reduce)
+            let apply = s.checked_sub(1).map(|j| block(graph.stages[j]));
+            let reduce = (s < graph.stages.len()).then(|| statistics(s));
+            stage_block(s, apply, stage_steps(graph, s).map(block), reduce)
         })
         .collect()
 }
 
-/// The layers of stage `s` other than the whole-batch layer that opens it, in order.
-fn stage_layers(plan: &Plan, s: usize) -> impl DoubleEndedIterator<Item = usize> + '_ {
-    (0..plan.steps.len()).filter(move |&k| plan.steps[k].stage == s && plan.steps[k].whole_batch.is_none())
+/// The steps of stage `s` other than the whole-batch layer that opens it, in order.
+fn stage_steps(graph: &Graph, s: usize) -> impl DoubleEndedIterator<Item = usize> + '_ {
+    (0..graph.steps.len()).filter(move |&k| {
+        graph.steps[k].stage() == s && !matches!(graph.steps[k], Step::Layer { whole_batch: Some(_), .. })
+    })
 }
 
 /// Stage `s` of a pass, run when the driver asks for it (or for every stage): the whole-batch layer where the
-/// stage starts in this pass's direction (`apply`), the stage's other layers, then the partial sums of the
+/// stage starts in this pass's direction (`apply`), the stage's other steps, then the partial sums of the
 /// whole-batch layer where it ends (`reduce`).
 fn stage_block(
     s: usize,
     apply: Option<TokenStream>,
-    layers: impl Iterator<Item = TokenStream>,
+    steps: impl Iterator<Item = TokenStream>,
     reduce: Option<TokenStream>,
 ) -> TokenStream {
     let s = lit(s);
     quote! {
         if stage.is_none_or(|s| s == #s) {
             #apply
-            #(#layers)*
+            #(#steps)*
             #reduce
         }
     }
 }
 
+/// Whether a contribution to `value`'s gradient is made in this pass: always, or when the input's gradient is
+/// wanted.
+fn wanted(graph: &Graph, value: usize) -> TokenStream {
+    match (value, graph.values[value].grad) {
+        (0, _) | (_, Grad::ForInput) => quote!(want_dx),
+        (_, Grad::Always) => quote!(true),
+    }
+}
+
 /// The body of `backward_chunk`.
-pub fn backward(checked: &Checked, plan: &Plan) -> TokenStream {
+pub fn backward(graph: &Graph) -> TokenStream {
     let rt = quote!(::nn::__private);
-    let io = |k: usize, with_dx: bool| {
-        let step = &plan.steps[k];
-        let Parts { params, buffers, saved, stats, rows_in, rows_out, .. } = parts(checked, plan, step, k);
-        let (from, to, i, o) = (lit(step.from), lit(step.to), lit(step.in_len), lit(step.out_len));
-        let (p0, p1) = (lit(step.params.start), lit(step.params.end));
-        let dx = match (with_dx, k) {
-            (false, _) => quote!(::core::option::Option::None),
-            (true, 0) => quote! {
-                if want_dx {
-                    ::core::option::Option::Some(&mut chunk_dx[..#rows_in * #i])
-                } else {
-                    ::core::option::Option::None
-                }
-            },
-            (true, _) => quote!(::core::option::Option::Some(&mut h[..#rows_in * #i])),
+    if graph.steps.is_empty() {
+        let n = len(graph, 0);
+        return quote! {
+            if want_dx {
+                chunk_dx[..#n].copy_from_slice(&deltas[0][..#n]);
+            }
+        };
+    }
+    let layer_io = |k: usize, with_dx: bool| -> TokenStream {
+        let Step::Layer { layer, whole_batch, running, .. } = &graph.steps[k] else { unreachable!("a layer step") };
+        let (l, running) = (&graph.layers[*layer], lit(*running));
+        let LayerParts { ty, params, buffers, stats, extent, .. } = layer_parts(graph, *layer, *whole_batch);
+        let grads = &graph.slots.steps[k];
+        let (x_len, y_len, out) = (len(graph, l.input), len(graph, l.output), lit(grads.out));
+        let (from, to) = (buffer(graph, l.input), buffer(graph, l.output));
+        let (p0, p1) = (lit(l.params.start), lit(l.params.end));
+        let layer_ty = quote!(<#ty as #rt::layers::Layer>);
+        let wanted = wanted(graph, l.input);
+        // Where the input gradient goes: the chunk's input gradient, or a slot.
+        let (dy, dx) = match (with_dx, grads.into[0]) {
+            (false, _) => (quote!(&deltas[#out][..#y_len]), quote!(::core::option::Option::None)),
+            (true, Contribution::Write(Target::Input)) => (
+                quote!(&deltas[#out][..#y_len]),
+                quote!(if want_dx { ::core::option::Option::Some(&mut chunk_dx[..#x_len]) } else { ::core::option::Option::None }),
+            ),
+            (true, Contribution::Write(Target::Slot(slot)) | Contribution::Add { temp: Some(slot), .. }) => {
+                let slot = lit(slot);
+                return quote! {{
+                    let (dy, dx) = #rt::slot_pair(deltas, #out, #y_len, #slot, #x_len);
+                    let dx = if #wanted { ::core::option::Option::Some(dx) } else { ::core::option::Option::None };
+                    #rt::layers::Backward {
+                        params: #params, buffers: #buffers,
+                        x: #rt::buffer(input, acts, #from, #x_len),
+                        y: #rt::buffer(input, acts, #to, #y_len),
+                        saved: &saved[#running][..#layer_ty::saved_len(#extent)],
+                        dy, dx, grads: &mut grads[#p0..#p1],
+                        scratch: &mut scratch[..], stats: #stats, pass,
+                    }
+                }};
+            }
+            (true, other) => unreachable!("a layer's contribution is written: {other:?}"),
         };
         quote! {
             #rt::layers::Backward {
                 params: #params, buffers: #buffers,
-                x: #rt::buffer(input, acts, #from, #rows_in * #i),
-                y: #rt::buffer(input, acts, #to, #rows_out * #o),
-                saved: &#saved, dy: &g[..#rows_out * #o], dx: #dx, grads: &mut grads[#p0..#p1],
+                x: #rt::buffer(input, acts, #from, #x_len),
+                y: #rt::buffer(input, acts, #to, #y_len),
+                saved: &saved[#running][..#layer_ty::saved_len(#extent)],
+                dy: #dy, dx: #dx, grads: &mut grads[#p0..#p1],
                 scratch: &mut scratch[..], stats: #stats, pass,
             }
         }
     };
-    let block = |k: usize| {
-        let (layer, io) = (parts(checked, plan, &plan.steps[k], k).layer, io(k, true));
-        quote! {
-            #rt::layers::Layer::backward(&#layer, #io);
-            ::core::mem::swap(&mut g, &mut h);
-        }
+    let block = |k: usize| -> TokenStream {
+        let grads = &graph.slots.steps[k];
+        let out_value = graph.steps[k].output(graph);
+        let run = wanted(graph, out_value);
+        let body = match &graph.steps[k] {
+            Step::Layer { layer, .. } => {
+                let l = &graph.layers[*layer];
+                let io = layer_io(k, true);
+                let konst = &l.konst;
+                let after = match grads.into[0] {
+                    Contribution::Add { temp: Some(temp), target } => {
+                        let (temp, n, wanted) = (lit(temp), len(graph, l.input), wanted(graph, l.input));
+                        let add = match target {
+                            Target::Input => quote!(#rt::pass_on(&deltas[#temp][..#n], &mut chunk_dx[..#n], true)),
+                            Target::Slot(s) => {
+                                let s = lit(s);
+                                quote! {{
+                                    let (t, d) = #rt::slot_pair(deltas, #temp, #n, #s, #n);
+                                    #rt::pass_on(t, d, true);
+                                }}
+                            }
+                        };
+                        quote!(if #wanted { #add; })
+                    }
+                    _ => quote!(),
+                };
+                quote! {
+                    #rt::layers::Layer::backward(&Self::#konst, #io);
+                    #after
+                }
+            }
+            Step::Add { a, b, .. } => {
+                let out = lit(grads.out);
+                let n = len(graph, out_value);
+                let mut code = TokenStream::new();
+                for (i, value) in [(1, *b), (0, *a)] {
+                    let wanted = wanted(graph, value);
+                    let give = match grads.into[i] {
+                        Contribution::Adopt => continue,
+                        Contribution::Write(target) => pass_on(target, quote!(&deltas[#out][..#n]), &out, &n, false),
+                        Contribution::Add { target, .. } => {
+                            pass_on(target, quote!(&deltas[#out][..#n]), &out, &n, true)
+                        }
+                    };
+                    code.extend(quote!(if #wanted { #give }));
+                }
+                code
+            }
+            Step::Concat { parts, .. } => {
+                let (out, total, r) = (lit(grads.out), lit(graph.values[out_value].width), rows(graph, out_value));
+                let n = len(graph, out_value);
+                let mut offset = 0;
+                let mut code = TokenStream::new();
+                for (i, &value) in parts.iter().enumerate() {
+                    let width = graph.values[value].width;
+                    let (o, w, wanted) = (lit(offset), lit(width), wanted(graph, value));
+                    offset += width;
+                    let (target, add) = match grads.into[i] {
+                        Contribution::Write(target) => (target, false),
+                        Contribution::Add { target, .. } => (target, true),
+                        Contribution::Adopt => unreachable!("only a residual sum hands its slot over"),
+                    };
+                    let give = match target {
+                        Target::Input => quote! {
+                            #rt::concat_backward(&deltas[#out][..#n], #total, #o, #w, #r, &mut chunk_dx[..], #add);
+                        },
+                        Target::Slot(s) => {
+                            let (s, part) = (lit(s), len(graph, value));
+                            quote! {{
+                                let (g, d) = #rt::slot_pair(deltas, #out, #n, #s, #part);
+                                #rt::concat_backward(g, #total, #o, #w, #r, d, #add);
+                            }}
+                        }
+                    };
+                    code.extend(quote!(if #wanted { #give }));
+                }
+                code
+            }
+        };
+        quote!(if #run { #body })
     };
     let statistics = |j: usize| {
-        let k = plan.stages[j];
-        let (layer, io, partials) = (parts(checked, plan, &plan.steps[k], k).layer, io(k, false), partials(j));
+        let k = graph.stages[j];
+        let Step::Layer { layer, .. } = &graph.steps[k] else { unreachable!("a whole-batch layer") };
+        let io = layer_io(k, false);
+        let (konst, partials) = (&graph.layers[*layer].konst, partials(j));
         quote! {
             if stage.is_some() {
-                #rt::layers::Layer::backward_partials(&#layer, #io, #partials);
+                #rt::layers::Layer::backward_partials(&Self::#konst, #io, #partials);
             }
         }
     };
-    if plan.stages.is_empty() {
-        return (0..plan.steps.len()).rev().map(block).collect();
+    if graph.stages.is_empty() {
+        return (0..graph.steps.len()).rev().map(block).collect();
     }
-    let flips = plan.flips();
-    let blocks = (0..=plan.stages.len()).rev().map(|s| {
-        let apply = (s < plan.stages.len()).then(|| block(plan.stages[s]));
-        let reduce = s.checked_sub(1).map(statistics);
-        stage_block(s, apply, stage_layers(plan, s).rev().map(block), reduce)
-    });
-    quote! {
-        // Where a stage's incoming gradient is: the stages before it in backward order swapped the two buffers
-        // this many times.
-        if stage.is_some_and(|s| [#(#flips),*][s]) {
-            ::core::mem::swap(&mut g, &mut h);
+    (0..=graph.stages.len())
+        .rev()
+        .map(|s| {
+            let apply = (s < graph.stages.len()).then(|| block(graph.stages[s]));
+            let reduce = s.checked_sub(1).map(statistics);
+            stage_block(s, apply, stage_steps(graph, s).rev().map(block), reduce)
+        })
+        .collect()
+}
+
+/// Passes a residual sum's gradient `g` on to `target`: written (copied) or added.
+fn pass_on(target: Target, g: TokenStream, out: &Literal, n: &TokenStream, add: bool) -> TokenStream {
+    let rt = quote!(::nn::__private);
+    match target {
+        Target::Input => quote!(#rt::pass_on(#g, &mut chunk_dx[..#n], #add);),
+        Target::Slot(s) => {
+            let s = lit(s);
+            quote! {{
+                let (g, d) = #rt::slot_pair(deltas, #out, #n, #s, #n);
+                #rt::pass_on(g, d, #add);
+            }}
         }
-        #(#blocks)*
     }
 }
 
 /// The body of `finish_stats`: the whole-batch layers' reductions, by index.
-pub fn finish(checked: &Checked, plan: &Plan) -> TokenStream {
+pub fn finish(graph: &Graph) -> TokenStream {
     let rt = quote!(::nn::__private);
-    let arms = plan.stages.iter().enumerate().map(|(j, &k)| {
-        let layer = parts(checked, plan, &plan.steps[k], k).layer;
+    let arms = graph.stages.iter().enumerate().map(|(j, &k)| {
+        let Step::Layer { layer, .. } = &graph.steps[k] else { unreachable!("a whole-batch layer") };
+        let konst = &graph.layers[*layer].konst;
         let j = lit(j);
         quote! {
             #j => if backward {
-                #rt::layers::Layer::finish_backward(&#layer, sums, pass, stats);
+                #rt::layers::Layer::finish_backward(&Self::#konst, sums, pass, stats);
                 ::core::result::Result::Ok(())
             } else {
-                #rt::layers::Layer::finish_forward(&#layer, sums, pass, stats, buffers)
+                #rt::layers::Layer::finish_forward(&Self::#konst, sums, pass, stats, buffers)
             },
         }
     });

@@ -1,30 +1,29 @@
-//! The constants a generated network carries: its layers, tensors, buffer sizes and stages, its documentation,
-//! and the compile-time cross-check of the macro's sizes against the runtime's.
+//! The constants a generated network carries: its layers, tensors, buffer sizes and stages, its graph for
+//! exporters, its documentation, and the compile-time cross-check of the macro's sizes against the runtime's.
 
 use super::cost;
-use super::plan::Plan;
-use crate::check::Checked;
-use crate::layers::{lit, runtime_path};
+use crate::graph::{ExportNode, Graph, Step};
+use crate::layers::lit;
 use proc_macro2::{Literal, TokenStream};
 use quote::quote;
 
 /// `LayerInfo` expressions, one per layer.
-pub fn layer_infos(checked: &Checked) -> Vec<TokenStream> {
+pub fn layer_infos(graph: &Graph) -> Vec<TokenStream> {
     let rt = quote!(::nn::__private);
-    checked
+    graph
         .layers
         .iter()
-        .zip(cost::layer_macs(checked))
+        .zip(cost::layer_macs(graph))
         .map(|(l, (forward, train))| {
-            let name = l.field.to_string();
-            let decl = &l.declaration;
-            let dims = l.output.dims().into_iter().map(lit);
+            let (name, prefix, decl, depth) = (&l.path, &l.prefix, &l.declaration, lit(l.depth));
+            let dims = l.output_shape.dims().into_iter().map(lit);
             let params = lit(l.layer.params());
             let (forward, train) = (Literal::u64_unsuffixed(forward), Literal::u64_unsuffixed(train));
+            let blocks = &l.opens;
             quote! {
                 #rt::LayerInfo {
-                    name: #name, declaration: #decl, output_shape: &[#(#dims),*], params: #params,
-                    forward_macs: #forward, train_macs: #train,
+                    name: #name, prefix: #prefix, depth: #depth, blocks: &[#(#blocks),*], declaration: #decl,
+                    output_shape: &[#(#dims),*], params: #params, forward_macs: #forward, train_macs: #train,
                 }
             }
         })
@@ -32,9 +31,9 @@ pub fn layer_infos(checked: &Checked) -> Vec<TokenStream> {
 }
 
 /// `TensorInfo` expressions for the parameter tensors (or, if `buffers`, the buffer tensors) in order.
-pub fn tensor_infos(checked: &Checked, plan: &Plan, buffers: bool) -> Vec<TokenStream> {
+pub fn tensor_infos(graph: &Graph, buffers: bool) -> Vec<TokenStream> {
     let rt = quote!(::nn::__private);
-    let tensors = plan.tensors(checked).into_iter().filter(|t| t.buffer == buffers);
+    let tensors = graph.tensors().into_iter().filter(|t| t.buffer == buffers);
     tensors
         .map(|t| {
             let (name, shape, offset) = (t.name, t.shape.into_iter().map(lit), lit(t.offset));
@@ -44,21 +43,20 @@ pub fn tensor_infos(checked: &Checked, plan: &Plan, buffers: bool) -> Vec<TokenS
 }
 
 /// The `Plan` constant.
-pub fn plan(checked: &Checked, plan: &Plan) -> TokenStream {
+pub fn plan(graph: &Graph) -> TokenStream {
     let rt = quote!(::nn::__private);
-    let types: Vec<TokenStream> = plan.steps.iter().map(|s| runtime_path(&*checked.layers[s.layer].layer)).collect();
     let layer = quote!(#rt::layers::Layer);
-    let sizes = types.iter().zip(&plan.steps).map(|(t, step)| {
-        let sequence = plan.is_sequence(step.from);
+    let running: Vec<_> = graph.running().map(|(_, l)| l).collect();
+    let sizes = running.iter().map(|l| {
+        let (t, sequence) = (&l.ty, graph.values[l.input].sequence);
         quote!(#rt::Sizes::of::<#t>(#sequence))
     });
     let mut partials = quote!(0);
     let mut stats = quote!(0);
-    let stages = plan.stages.iter().map(|&k| {
-        let step = &plan.steps[k];
-        let t = &types[k];
-        let name = checked.layers[step.layer].field.to_string();
-        let buffers = lit(step.buffers.start);
+    let stages = graph.stages.iter().map(|&k| {
+        let Step::Layer { layer: index, .. } = &graph.steps[k] else { unreachable!("a whole-batch layer") };
+        let l = &graph.layers[*index];
+        let (t, name, buffers) = (&l.ty, &l.path, lit(l.buffers.start));
         let stage = quote! {
             #rt::Stage {
                 name: #name,
@@ -76,14 +74,32 @@ pub fn plan(checked: &Checked, plan: &Plan) -> TokenStream {
         stage
     });
     let stages: Vec<TokenStream> = stages.collect();
-    let activations = plan.activations.iter().map(|&(len, sequence)| {
+    let activations = graph.activations.iter().map(|&(len, sequence)| {
         let len = lit(len);
         quote!((#len, #sequence))
     });
-    let (input, output) = (lit(checked.input.len()), lit(checked.output().len()));
-    let (sequence_input, sequence_output) = (checked.input.is_sequence(), checked.output().is_sequence());
-    let (width, output_buffer) = (lit(plan.width), lit(plan.output_buffer));
-    let states = types.iter().map(|t| quote!(<#t as #layer>::STATE));
+    let nodes = graph.nodes.iter().map(|n| match n {
+        ExportNode::Layer { layer, input } => {
+            let (layer, input) = (lit(*layer), lit(*input));
+            quote!(#rt::Node::Layer { layer: #layer, input: #input })
+        }
+        ExportNode::Add { a, b } => {
+            let (a, b) = (lit(*a), lit(*b));
+            quote!(#rt::Node::Add { a: #a, b: #b })
+        }
+        ExportNode::Concat { parts } => {
+            let parts = parts.iter().map(|&p| lit(p));
+            quote!(#rt::Node::Concat { parts: &[#(#parts),*] })
+        }
+    });
+    let (input, output) = (lit(graph.input.len()), lit(graph.output_shape.len()));
+    let (sequence_input, sequence_output) = (graph.input.is_sequence(), graph.output_shape.is_sequence());
+    let (width, output_buffer, slots) =
+        (lit(graph.width), lit(graph.values[graph.output].buffer), lit(graph.slots.count));
+    let states = running.iter().map(|l| {
+        let t = &l.ty;
+        quote!(<#t as #layer>::STATE)
+    });
     quote! {
         #rt::Plan {
             input: #input,
@@ -96,18 +112,20 @@ pub fn plan(checked: &Checked, plan: &Plan) -> TokenStream {
             width: #width,
             stages: &[#(#stages),*],
             states: &[#(#states),*],
+            slots: #slots,
+            nodes: &[#(#nodes),*],
         }
     }
 }
 
 /// Compile-time assertions that the runtime's own constants agree with every size the macro computed.
-pub fn assertions(checked: &Checked, plan: &Plan) -> TokenStream {
+pub fn assertions(graph: &Graph) -> TokenStream {
     let rt = quote!(::nn::__private);
-    let checks = plan.steps.iter().map(|s| {
-        let l = &checked.layers[s.layer];
-        let ty = runtime_path(&*l.layer);
+    let checks = graph.running().map(|(_, l)| {
+        let ty = &l.ty;
         let layer = quote!(<#ty as #rt::layers::Layer>);
-        let (i, o, p, b) = (lit(s.in_len), lit(s.out_len), lit(l.layer.params()), lit(l.layer.buffer_len()));
+        let (i, o) = (lit(graph.values[l.input].width), lit(graph.values[l.output].width));
+        let (p, b) = (lit(l.layer.params()), lit(l.layer.buffer_len()));
         let (whole_batch, state) = (l.layer.whole_batch(), lit(l.layer.state()));
         quote! {
             ::core::assert!(
@@ -119,37 +137,48 @@ pub fn assertions(checked: &Checked, plan: &Plan) -> TokenStream {
     quote!(const _: () = { #(#checks)* };)
 }
 
-/// The "Layers" table appended to the struct's documentation.
-pub fn summary_doc(checked: &Checked, total: usize) -> String {
+/// The "Layers" table appended to the struct's documentation: every layer, under the blocks it stands in.
+pub fn summary_doc(graph: &Graph) -> String {
     let mut doc = String::from(
         "\n\n# Layers\n\n| field | layer | output | parameters | forward MACs |\n|---|---|---|---:|---:|\n",
     );
-    doc.push_str(&format!("| | `Input` | {} | | |\n", checked.input.short()));
-    let macs = cost::layer_macs(checked);
-    for (l, (forward, _)) in checked.layers.iter().zip(&macs) {
-        let field = if l.has_field() { format!("`{}`", l.field) } else { String::new() };
+    doc.push_str(&format!("| | `Input` | {} | | |\n", graph.input.short()));
+    let macs = cost::layer_macs(graph);
+    for (l, (forward, _)) in graph.layers.iter().zip(&macs) {
+        let depth = l.depth + 1 - l.opens.len().min(l.depth + 1);
+        for (i, block) in l.opens.iter().enumerate() {
+            doc.push_str(&format!("| | {}`{block}` | | | |\n", indent(depth + i)));
+        }
+        let field = if l.has_field { format!("`{}`", l.path) } else { String::new() };
         doc.push_str(&format!(
-            "| {field} | `{}` | {} | {} | {forward} |\n",
+            "| {field} | {}`{}` | {} | {} | {forward} |\n",
+            indent(l.depth),
             l.declaration,
-            l.output.short(),
+            l.output_shape.short(),
             l.layer.params()
         ));
     }
     let (forward, train) = macs.iter().fold((0, 0), |(f, t), m| (f + m.0, t + m.1));
     doc.push_str(&format!(
-        "\nTotal: {total} parameters; {forward} multiply-adds per sample forward, {train} per training step. \
-         Generated by `network!`; every shape above was checked at compile time."
+        "\nTotal: {} parameters; {forward} multiply-adds per sample forward, {train} per training step. \
+         Generated by `network!`; every shape above was checked at compile time.",
+        graph.total_params
     ));
-    if checked.input.is_sequence() {
-        doc.push_str(&streaming_doc(checked));
+    if graph.input.is_sequence() {
+        doc.push_str(&streaming_doc(graph));
     }
     doc
 }
 
+/// Indentation for a row `depth` blocks deep.
+fn indent(depth: usize) -> String {
+    "&nbsp;&nbsp;".repeat(depth)
+}
+
 /// Whether a network over sequences streams, and if not, which layer stops it.
-fn streaming_doc(checked: &Checked) -> String {
+fn streaming_doc(graph: &Graph) -> String {
     let heading = "\n\n# Streaming\n\n";
-    match checked.layers.iter().find(|l| !l.layer.streams()) {
+    match graph.layers.iter().find(|l| !l.layer.streams()) {
         None => format!(
             "{heading}This network streams: `initial_state`, `step` and `step_with` feed it one time step at a time, \
              the state carried by the caller. Every layer can give its output for the steps so far (recurrent \
@@ -172,8 +201,8 @@ mod tests {
     /// The generated documentation of the (valid) network `source` declares.
     fn doc_of(source: &str) -> String {
         let networks: crate::parse::Networks = syn::parse_str(source).expect("a network");
-        let checked = crate::check::check(&networks.0[0]).unwrap_or_else(|_| panic!("{source} checks"));
-        summary_doc(&checked, 0)
+        let tree = crate::check::check(&networks.0[0]).unwrap_or_else(|_| panic!("{source} checks"));
+        summary_doc(&crate::graph::Graph::new(tree).expect("lowered"))
     }
 
     #[test]

@@ -10,7 +10,6 @@
 mod activation;
 mod conv;
 mod dropout;
-mod flatten;
 mod linear;
 mod maxout;
 mod norm;
@@ -18,6 +17,7 @@ mod pool;
 mod prelu;
 mod recurrent;
 mod reduce;
+mod reshape;
 
 use crate::args::Args;
 use crate::shape::{product, Origin, Shape};
@@ -162,7 +162,8 @@ pub struct Placement {
 
 /// Every layer kind, in the order messages and documentation list them.
 pub fn all() -> impl Iterator<Item = &'static dyn Kind> {
-    const BEFORE: &[&dyn Kind] = &[&linear::Linear, &conv::Conv2d, &pool::MAX_POOL, &pool::AVG_POOL, &flatten::Flatten];
+    const BEFORE: &[&dyn Kind] =
+        &[&linear::Linear, &conv::Conv2d, &pool::MAX_POOL, &pool::AVG_POOL, &reshape::Flatten, &reshape::Unflatten];
     const AFTER: &[&dyn Kind] = &[
         &dropout::Dropout,
         &norm::BatchNorm,
@@ -175,6 +176,7 @@ pub fn all() -> impl Iterator<Item = &'static dyn Kind> {
         &reduce::FINAL_STATE,
         &reduce::MEAN_OVER_TIME,
         &reduce::MAX_OVER_TIME,
+        &reshape::Identity,
     ];
     BEFORE.iter().copied().chain(activation::ALL.iter().map(|a| a as &dyn Kind)).chain(AFTER.iter().copied())
 }

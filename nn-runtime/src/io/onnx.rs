@@ -65,6 +65,11 @@ pub fn onnx_model<N: Network>(net: &N) -> Result<pb::ModelProto> {
                 layer.graph.node(op, &[&x], vec![ints("kernel_shape", k), ints("strides", s)])
             }
             Op::Flatten => layer.graph.node("Flatten", &[&x], vec![int("axis", 1)]),
+            Op::Identity => layer.graph.node("Identity", &[&x], vec![]),
+            Op::Unflatten { shape: [c, h, w] } => {
+                let shape = layer.graph.constant_ints(&[0, c as i64, h as i64, w as i64]);
+                layer.graph.node("Reshape", &[&x, &shape], vec![])
+            }
             Op::Activation { name, settings } => activation(layer.graph, &x, name, settings)
                 .ok_or_else(|| unexportable(info, format!("ONNX has no operator for the activation `{name}`")))?,
             Op::Softmax => layer.graph.node("Softmax", &[&x], vec![int("axis", -1)]),
@@ -549,6 +554,9 @@ mod tests {
         assert!(activation(&mut Graph::default(), "input", "Swish2", [0.0; 2]).is_none());
         let info = LayerInfo {
             name: "act",
+            prefix: "act",
+            depth: 0,
+            blocks: &[],
             declaration: "Swish2",
             output_shape: &[4],
             params: 0,

@@ -14,7 +14,6 @@
 mod activation;
 mod conv;
 mod dropout;
-mod flatten;
 mod init;
 mod linear;
 mod maxout;
@@ -23,13 +22,13 @@ mod op;
 mod pool;
 mod prelu;
 mod recurrent;
+mod reshape;
 
 pub use activation::{
     Elementwise, Hardtanh, LeakyReLU, LogSoftmax, Mish, ReLU, SiLU, Sigmoid, Softmax, Softplus, Tanh, ELU, GELU,
 };
 pub use conv::Conv2d;
 pub use dropout::Dropout;
-pub use flatten::Flatten;
 pub use init::Init;
 pub use linear::Linear;
 pub use maxout::Maxout;
@@ -41,6 +40,7 @@ pub use recurrent::{
     Cell, FinalState, GruCell, Last, LstmCell, MaxOverTime, MeanOverTime, Recurrent, RecurrentInit, ReluRNN, RnnRelu,
     RnnTanh, StepBack, GRU, LSTM, RNN,
 };
+pub use reshape::{Flatten, Identity, Unflatten};
 
 pub use crate::net::{Extent, Mode, Pass};
 use crate::Rng;

@@ -39,6 +39,13 @@ pub enum Op {
     },
     /// The input seen as a flat vector.
     Flatten,
+    /// The input, unchanged.
+    Identity,
+    /// Flat features seen as a `C×H×W` image.
+    Unflatten {
+        /// Channels, height and width.
+        shape: [usize; 3],
+    },
     /// An element-wise activation: its DSL name (`ReLU`, `LeakyReLU`, …) and its settings in declaration order.
     Activation {
         /// Its name, as in the DSL.

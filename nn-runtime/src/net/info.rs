@@ -6,8 +6,15 @@ use crate::layers::Layer;
 /// One layer of a network, as the macro computed it (for summaries and documentation).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct LayerInfo {
-    /// Field name of the layer (`conv1`, or `layer3` for the unnamed fourth layer).
+    /// How the layer's field is reached from the network: `conv1`, `layer3` for the unnamed fourth layer,
+    /// `layer2.conv1` inside a named block, `blocks[1].attn` inside a copy of a `Repeat`.
     pub name: &'static str,
+    /// The prefix of its tensor names: `conv1`, `3`, `layer2.conv1`, `blocks.1.attn`.
+    pub prefix: &'static str,
+    /// How deep in blocks it stands (0: the network's own chain).
+    pub depth: usize,
+    /// The blocks that begin just before it, outermost first (`layer2: Residual { … }`), for summaries.
+    pub blocks: &'static [&'static str],
     /// The layer as declared, e.g. `Conv2d<1, 6, 5>`.
     pub declaration: &'static str,
     /// Shape of one sample after this layer, e.g. `[6, 24, 24]`, or `[28, 128]` for a sequence of 28 steps of 128
@@ -72,6 +79,35 @@ pub struct Plan {
     /// Per running layer: the values per sample of the state it carries between calls (0 but for recurrent
     /// layers).
     pub states: &'static [usize],
+    /// Gradient slots a chunk's backward pass uses (each `rows × width` values).
+    pub slots: usize,
+    /// The network as a graph, for exporters: every layer and merge in execution order.
+    pub nodes: &'static [Node],
+}
+
+/// One node of a network's graph as exporters see it: a layer (those that only reshape their input included)
+/// or a merge of branches, in execution order. Node `i`'s output is numbered `i + 1`; 0 is the network's input.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Node {
+    /// Layer `LAYERS[layer]` (and its operation `ops()[layer]`), reading the output numbered `input`.
+    Layer {
+        /// Its index among the network's layers.
+        layer: usize,
+        /// What it reads.
+        input: usize,
+    },
+    /// The sum of two outputs (a residual block).
+    Add {
+        /// The block's body's output.
+        a: usize,
+        /// Its shortcut's output, or its input.
+        b: usize,
+    },
+    /// Outputs side by side along channels (images) or features (vectors, sequences per step): a concatenation.
+    Concat {
+        /// The branches' outputs, in order.
+        parts: &'static [usize],
+    },
 }
 
 /// A layer whose statistics span the whole batch: where its numbers live (generated; not for users).

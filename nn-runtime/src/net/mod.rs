@@ -11,6 +11,7 @@ mod buffers;
 #[cfg(feature = "std")]
 mod driver;
 mod info;
+mod merge;
 #[cfg(feature = "std")]
 mod network;
 mod pass;
@@ -24,7 +25,10 @@ mod summary;
 mod workspace;
 
 pub use buffers::{buffer, layer_io, Model, PassBuffers, Unchecked};
-pub use info::{LayerInfo, Plan, Sizes, Stage, TensorInfo};
+pub use info::{LayerInfo, Node, Plan, Sizes, Stage, TensorInfo};
+pub use merge::{add_forward, concat_forward};
+#[cfg(feature = "std")]
+pub use merge::{concat_backward, pass_on, slot_pair};
 #[cfg(feature = "std")]
 pub use network::Network;
 pub use pass::{Extent, Mode, Pass};

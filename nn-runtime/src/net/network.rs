@@ -92,7 +92,7 @@ pub trait Network: Sized + Send + Sync {
     );
 
     #[doc(hidden)]
-    /// Backward pass of the chunk last run forward: reads `chunk.grad_out`, writes `chunk.grads` (and the input
+    /// Backward pass of the chunk last run forward: reads `chunk.deltas[0]`, writes `chunk.grads` (and the input
     /// gradient into `chunk.dx` if `dx`).
     fn backward_chunk(
         model: Model<'_>,
@@ -328,8 +328,8 @@ pub trait Network: Sized + Send + Sync {
                         what: "output gradients",
                     });
                 }
-                chunk.grad_out[rows].copy_from_slice(d);
-                chunk.grad_out[padded].fill(0.0);
+                chunk.deltas[0][rows].copy_from_slice(d);
+                chunk.deltas[0][padded].fill(0.0);
                 Ok(())
             })?;
             Ok(0.0)
@@ -641,7 +641,8 @@ fn batch_loss<N: Network, L: Loss<N::Output>>(
     let terms: usize = targets.iter().map(|t| loss.terms(t)).sum();
     let scale = 1.0 / terms.max(1) as f32;
     let per_chunk = |chunk: &mut Chunk, x: &[f32], p: &Pass<'_>| -> Result<f64> {
-        let Chunk { acts, grad_out, .. } = chunk;
+        let Chunk { acts, deltas, .. } = chunk;
+        let grad_out = &mut deltas[0];
         let out = output::<N>(acts, x, p);
         let mut total = 0.0;
         for_each_output_row::<N>(p, |j, rows, padded| {

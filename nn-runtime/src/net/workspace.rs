@@ -28,10 +28,9 @@ pub struct Chunk {
     pub saved: Vec<Vec<f32>>,
     /// Scratch shared by all layers (the largest need).
     pub scratch: Vec<f32>,
-    /// Gradient with respect to the current layer's output.
-    pub grad_out: Vec<f32>,
-    /// Gradient with respect to the current layer's input.
-    pub grad_in: Vec<f32>,
+    /// The backward pass's gradient slots (see `Plan::slots`); slot 0 holds the gradient of the network's
+    /// output, where the loss writes it.
+    pub deltas: Vec<Vec<f32>>,
     /// The chunk's parameter gradient.
     pub grads: Vec<f32>,
     /// The chunk's partial sums for the whole-batch layers.
@@ -65,12 +64,18 @@ impl Chunk {
         }
         at_least(&mut self.scratch, most(&|e| plan.scratch_for(e)));
         at_least(&mut self.partials, plan.partials());
-        // The loss writes its gradient even when nobody backpropagates it: the output's size then; backward
-        // passes the gradient through every layer's width.
+        // The loss writes its gradient into slot 0 even when nobody backpropagates it: the output's size then;
+        // backward passes gradients of every value's width through all the slots.
         let output_rows = if plan.sequence_output { rows } else { CHUNK };
-        at_least(&mut self.grad_out, if backward { rows * plan.width } else { output_rows * plan.output });
+        let slots = if backward { plan.slots.max(1) } else { 1 };
+        if self.deltas.len() < slots {
+            self.deltas.resize_with(slots, Vec::new);
+        }
+        for (k, slot) in self.deltas[..slots].iter_mut().enumerate() {
+            let len = if backward { rows.max(CHUNK) * plan.width } else { output_rows * plan.output };
+            at_least(slot, if k == 0 { len.max(output_rows * plan.output) } else { len });
+        }
         if backward {
-            at_least(&mut self.grad_in, rows * plan.width);
             at_least(&mut self.grads, params);
             at_least(&mut self.dx, rows * plan.input);
         }

@@ -1,0 +1,151 @@
+//! Networks that branch: residual blocks (with and without a shortcut), concatenations of branches and repeated
+//! blocks, nested, on vectors, images and sequences — their names and fields, and their gradients by finite
+//! differences (a value used twice gets the sum of its readers' gradients).
+
+mod common;
+
+use common::{check_input_gradients, check_param_gradients, random_samples, sequences};
+use nn::prelude::*;
+
+network! {
+    /// A residual MLP: the body adds to its input; the second block maps 8 features to 4 through a shortcut.
+    pub struct ResMlp {
+        Input<8>
+        -> Residual { fc1: Linear<8, 8> -> Tanh -> fc2: Linear<8, 8> } -> ReLU
+        -> down: Residual { fc: Linear<8, 4> -> Sigmoid } shortcut { proj: Linear<8, 4> }
+        -> out: Linear<4, 3>
+    }
+
+    /// Branches side by side, one of them the input itself.
+    pub struct Branches {
+        Input<6>
+        -> mix: Concat { a: Linear<6, 4> -> Tanh | b: Linear<6, 2> -> ELU | Identity }
+        -> out: Linear<12, 3>
+    }
+
+    /// A `Residual` inside a `Repeat` inside a `Concat` branch, beside an unnamed one.
+    pub struct Nested {
+        Input<5>
+        -> split: Concat {
+               deep: Repeat<2> { Residual { fc: Linear<5, 5> -> Tanh } -> LeakyReLU<0.1> }
+             | Linear<5, 3> -> Sigmoid
+           }
+        -> head: Linear<8, 2>
+    }
+
+    /// Images: a residual convolution block with batch norm, a strided shortcut, channels concatenated.
+    pub struct ConvBlocks {
+        Input<2, 6, 6>
+        -> stem: Conv2d<2, 4, 3, padding = 1> -> ReLU
+        -> block: Residual {
+               conv1: Conv2d<4, 4, 3, padding = 1> -> bn1: BatchNorm -> ReLU -> conv2: Conv2d<4, 4, 3, padding = 1>
+           } -> ReLU
+        -> down: Residual { conv: Conv2d<4, 6, 3, stride = 2, padding = 1> } shortcut { conv: Conv2d<4, 6, 1, stride = 2> }
+        -> mix: Concat { a: Conv2d<6, 2, 1> | Identity }
+        -> Flatten -> fc: Linear<72, 3>
+    }
+
+    /// Sequences of any length: per-step blocks around a recurrent layer.
+    pub struct SeqBlocks {
+        Input<Seq, 3>
+        -> Residual { lstm: LSTM<3, 3> }
+        -> both: Concat { gru: GRU<3, 2, bidirectional = true> | proj: Linear<3, 2> }
+        -> layers: Repeat<2> { Residual { fc: Linear<6, 6> -> Tanh } }
+        -> out: Linear<6, 2>
+    }
+}
+
+#[test]
+fn blocks_name_their_tensors_and_fields_as_pytorch_modules() {
+    let names: Vec<&str> = ResMlp::TENSORS.iter().map(|t| t.name).collect();
+    assert_eq!(
+        names,
+        [
+            "fc1.weight",
+            "fc1.bias",
+            "fc2.weight",
+            "fc2.bias",
+            "down.fc.weight",
+            "down.fc.bias",
+            "down.shortcut.proj.weight",
+            "down.shortcut.proj.bias",
+            "out.weight",
+            "out.bias"
+        ]
+    );
+    let net = ResMlp::new(1);
+    let _: &[[f32; 8]; 4] = net.down.shortcut.proj.weight(&net.params);
+    let _: &[[f32; 8]; 8] = net.fc1.weight(&net.params);
+    let names: Vec<&str> = Nested::TENSORS.iter().map(|t| t.name).collect();
+    assert_eq!(
+        names,
+        [
+            "split.deep.0.fc.weight",
+            "split.deep.0.fc.bias",
+            "split.deep.1.fc.weight",
+            "split.deep.1.fc.bias",
+            "split.1.0.weight",
+            "split.1.0.bias",
+            "head.weight",
+            "head.bias"
+        ]
+    );
+    let nested = Nested::new(2);
+    assert_eq!(nested.split.deep.len(), 2);
+    assert_ne!(nested.split.deep[0].fc, nested.split.deep[1].fc, "each copy has its own weights");
+    assert_ne!(
+        nested.split.deep[0].fc.weight(&nested.params),
+        nested.split.deep[1].fc.weight(&nested.params),
+        "and its own initial values"
+    );
+    let names: Vec<&str> = SeqBlocks::TENSORS.iter().map(|t| t.name).collect();
+    assert!(names.contains(&"lstm.weight_ih_l0") && names.contains(&"both.gru.weight_hh_l0_reverse"));
+    assert!(names.contains(&"layers.1.fc.weight"), "{names:?}");
+}
+
+#[test]
+fn gradients_through_residual_blocks_and_shortcuts() {
+    let mut net = ResMlp::new(3);
+    let xs: Vec<[f32; 8]> = random_samples(5, -1.0, 1.0, 1);
+    let labels = vec![0, 1, 2, 1, 0];
+    assert!(check_param_gradients(&mut net, &xs, &labels, &CrossEntropy, 12) > 50);
+    check_input_gradients(&mut net, &xs, 8);
+}
+
+#[test]
+fn gradients_through_concatenations_with_an_identity_branch() {
+    let mut net = Branches::new(4);
+    let xs: Vec<[f32; 6]> = random_samples(4, -1.0, 1.0, 2);
+    let labels = vec![2, 0, 1, 1];
+    check_param_gradients(&mut net, &xs, &labels, &CrossEntropy, 20);
+    check_input_gradients(&mut net, &xs, 6);
+}
+
+#[test]
+fn gradients_through_nested_blocks() {
+    let mut net = Nested::new(5);
+    let xs: Vec<[f32; 5]> = random_samples(4, -1.0, 1.0, 3);
+    let targets: Vec<[f32; 2]> = random_samples(4, -1.0, 1.0, 4);
+    check_param_gradients(&mut net, &xs, &targets, &Mse, 30);
+    check_input_gradients(&mut net, &xs, 5);
+}
+
+#[test]
+fn gradients_through_convolution_blocks_with_batch_norm_in_training() {
+    let mut net = ConvBlocks::new(6);
+    net.train();
+    let xs: Vec<[[[f32; 6]; 6]; 2]> = random_samples(40, -1.0, 1.0, 5);
+    let labels: Vec<usize> = (0..40).map(|i| i % 3).collect();
+    check_param_gradients(&mut net, &xs, &labels, &CrossEntropy, 6);
+    net.eval();
+    check_input_gradients(&mut net, &xs[..3], 6);
+}
+
+#[test]
+fn gradients_through_blocks_on_sequences_of_mixed_lengths() {
+    let mut net = SeqBlocks::new(7);
+    let xs = sequences::<3>(&[4, 1, 6, 3], 9);
+    let targets: Vec<Vec<usize>> = xs.iter().map(|x| (0..x.len()).map(|t| t % 2).collect()).collect();
+    check_param_gradients(&mut net, &xs, &targets, &CrossEntropy, 10);
+    check_input_gradients(&mut net, &xs, 4);
+}
