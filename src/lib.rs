@@ -42,8 +42,11 @@
 //! |---|---|---|---|
 //! | `Linear<IN, OUT>` | input and output features | `bias = true`, `init = pytorch` | `[IN] → [OUT]`; per step on a sequence |
 //! | `Conv2d<IN_CHANNELS, OUT_CHANNELS, KERNEL>` | input channels, output channels, kernel size | `stride = 1`, `padding = 0`, `bias = true`, `init = pytorch` | `[C, H, W] → [C_OUT, (H+2P−K)/S+1, (W+2P−K)/S+1]` |
+//! | `ConvTranspose2d<IN_CHANNELS, OUT_CHANNELS, KERNEL>` | input channels, output channels, kernel size | `stride = 1`, `padding = 0`, `output_padding = 0`, `bias = true`, `init = pytorch` | `[C, H, W] → [C_OUT, (H−1)·S−2P+K+OP, (W−1)·S−2P+K+OP]` (OP: `output_padding`, below S) |
 //! | `MaxPool<KERNEL, STRIDE>` | window, stride (`STRIDE` = KERNEL) |  | `[C, H, W] → [C, (H−K)/S+1, (W−K)/S+1]` |
 //! | `AvgPool<KERNEL, STRIDE>` | window, stride (`STRIDE` = KERNEL) |  | `[C, H, W] → [C, (H−K)/S+1, (W−K)/S+1]` |
+//! | `GlobalAvgPool` |  |  | `[C, H, W] → [C]`: each channel's mean (PyTorch's `AdaptiveAvgPool2d(1)` + flatten) |
+//! | `Upsample<SCALE>` | the factor |  | `[C, H, W] → [C, H·SCALE, W·SCALE]`, each pixel repeated (nearest) |
 //! | `Flatten` |  |  | `[C, H, W] → [C·H·W]` (free: no copy) |
 //! | `Unflatten<C, H, W>` | channels, height, width |  | `[C·H·W] → [C, H, W]` (free: no copy) |
 //! | `ReLU` |  |  | unchanged |
@@ -60,6 +63,8 @@
 //! | `LogSoftmax` |  |  | unchanged (per row); last layer only |
 //! | `Dropout<P>` | drop probability, `0 ≤ P < 1` (`P` = 0.5) |  | unchanged |
 //! | `BatchNorm<FEATURES>` | channels or features (checked if given) (`FEATURES` = the input's) | `eps = 0.00001`, `momentum = 0.1` | unchanged; per feature after `[N]` (PyTorch's `BatchNorm1d`), per channel after `[C, H, W]` (`BatchNorm2d`) |
+//! | `LayerNorm<F>` | the size of the last axis (checked if given) (`F` = the input's) (`F` = the input's) | `eps = 0.00001`, `elementwise_affine = true`, `bias = true` | unchanged; each vector, each step of a sequence, each row of an image normalised on its own |
+//! | `Embedding<VOCAB, DIM>` | tokens, values per token | `padding_idx = none` | token ids (`Input<Tokens<V>>`, per step on `Input<Seq, Tokens<V>>`) → `[DIM]`; `padding_idx`'s row starts at zeros and gets no gradient |
 //! | `Maxout<IN, OUT, PIECES>` | input features, units, pieces per unit | `init = pytorch` | `[IN] → [OUT]`, each unit the max of `PIECES` affine pieces |
 //! | `PReLU<SLOPES>` | 1 (shared) or one per channel / feature (`SLOPES` = 1) | `init = 0.25` | unchanged |
 //! | `RNN<IN, HIDDEN>` | input features per step, hidden units | `layers = 1`, `bidirectional = false`, `bias = true`, `dropout = 0.0`, `init = pytorch`, `nonlinearity = tanh` | `[T, IN] → [T, HIDDEN·D]` (D = 2 if bidirectional); `init` is `pytorch` or `orthogonal`, `nonlinearity` `tanh` or `relu` |

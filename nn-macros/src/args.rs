@@ -168,6 +168,14 @@ impl<'a> Args<'a> {
         }
     }
 
+    /// `name = N`, N ≥ 0, or `None` if not given (documented as "none").
+    pub fn option_optional_count(&mut self, name: &'static str) -> Option<usize> {
+        match self.option(name, Ty::Count, "none".into()) {
+            Some(Bound::Int(v)) => Some(v),
+            _ => None,
+        }
+    }
+
     /// `name = x`, any finite number.
     pub fn option_float(&mut self, name: &'static str, default: f64) -> f64 {
         match self.option(name, Ty::Float, format_float(default)) {

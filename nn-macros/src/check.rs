@@ -257,6 +257,14 @@ impl Walk {
 /// goes on.
 fn check_item(item: &Item, input: &Shape, is_last: bool, cx: &mut Vec<syn::Error>) -> (layers::Checked, bool) {
     let name = item.kind.to_string();
+    if let (Shape::Tokens { vocab, .. }, false) = (input, name == "Embedding") {
+        cx.push(item.error(format!(
+            "`{}` reads numbers, but it gets token ids (below {vocab}); put an `Embedding<{vocab}, DIM>` first, to \
+             turn each id into a vector of DIM values",
+            item.declaration()
+        )));
+        return (layers::Checked::unknown(), false);
+    }
     let Some(kind) = layers::find(&name) else {
         let names: Vec<&str> = layers::all().map(|k| k.name()).collect();
         let guess = did_you_mean(&name, &names);
@@ -292,12 +300,28 @@ pub fn declared(kind: &dyn layers::Kind) -> Vec<crate::args::Slot> {
     args.slots().to_vec()
 }
 
-/// `Input<N>`, `Input<C, H, W>`, `Input<Seq, F>` or `Input<Seq<T>, F>`.
+/// `Input<N>`, `Input<C, H, W>`, `Input<Seq, F>`, `Input<Seq<T>, F>`, or token ids: `Input<Tokens<V>>`,
+/// `Input<Seq, Tokens<V>>`, `Input<Seq<T>, Tokens<V>>`.
 fn check_input(item: &Item, cx: &mut Ctxt) -> Option<Shape> {
     let mut dims = Vec::new();
     let mut steps = None;
+    let mut tokens = None;
     for (position, arg) in item.args.iter().enumerate() {
         match (&arg.key, &arg.value) {
+            (None, Value::Tokens(0)) => {
+                cx.push(arg.error("`Tokens<0>` has no ids; a vocabulary has at least one token"));
+                return None;
+            }
+            (None, Value::Tokens(v)) if position + 1 == item.args.len() && dims.is_empty() => {
+                tokens = Some(usize::try_from(*v).unwrap_or(usize::MAX));
+            }
+            (None, Value::Tokens(_)) => {
+                cx.push(arg.error(
+                    "token ids are the whole sample or each step of a sequence: `Input<Tokens<VOCAB>>`, \
+                     `Input<Seq, Tokens<VOCAB>>` or `Input<Seq<STEPS>, Tokens<VOCAB>>`",
+                ));
+                return None;
+            }
             (None, Value::Int(0)) => {
                 cx.push(
                     item.error(format!("`{}` has a zero size; every dimension must be at least 1", item.declaration())),
@@ -323,6 +347,13 @@ fn check_input(item: &Item, cx: &mut Ctxt) -> Option<Shape> {
                 return None;
             }
         }
+    }
+    if let Some(vocab) = tokens {
+        if vocab > MAX_VALUES {
+            cx.push(item.error(format!("`{}`: a vocabulary of more than {MAX_VALUES} tokens", item.declaration())));
+            return None;
+        }
+        return Some(Shape::Tokens { vocab, steps });
     }
     let shape = match (steps, &dims[..]) {
         (Some(steps), [len]) => Shape::sequence(steps, *len),

@@ -133,6 +133,8 @@ pub enum Value {
     Str(String),
     /// `Seq` (any number of steps) or `Seq<T>`, the time axis of an input.
     Seq(Option<u64>),
+    /// `Tokens<V>`: an input of token ids below `V`.
+    Tokens(u64),
 }
 
 impl Value {
@@ -147,6 +149,7 @@ impl Value {
             Value::Str(v) => format!("{v:?}"),
             Value::Seq(None) => "Seq".into(),
             Value::Seq(Some(t)) => format!("Seq<{t}>"),
+            Value::Tokens(v) => format!("Tokens<{v}>"),
         }
     }
 
@@ -500,6 +503,14 @@ impl Parse for Value {
         let negative = input.parse::<Option<Token![-]>>()?.is_some();
         if !negative && input.peek(syn::Ident) {
             let ident: Ident = input.parse()?;
+            if ident == "Tokens" && input.peek(Token![<]) {
+                input.parse::<Token![<]>()?;
+                let vocab: syn::LitInt = input.parse().map_err(|e| {
+                    syn::Error::new(e.span(), "`Tokens<VOCAB>` takes the number of distinct ids, e.g. `Tokens<100>`")
+                })?;
+                input.parse::<Token![>]>()?;
+                return Ok(Value::Tokens(vocab.base10_parse()?));
+            }
             if ident != "Seq" {
                 return Ok(Value::Ident(ident));
             }

@@ -36,6 +36,9 @@ pub enum Shape {
         /// For the output of a recurrent layer: its directions and hidden size, for messages ("2×16 = 32").
         from: Option<(usize, usize)>,
     },
+    /// Token ids below `vocab`: one per sample (`steps: None`), or one per step of a sequence (`Some(Some(t))`
+    /// for `t` steps, `Some(None)` for any number). Only `Embedding` reads them.
+    Tokens { vocab: usize, steps: Option<Option<usize>> },
     /// After an error that leaves the shape unknown; checks that need it are skipped, so one mistake is reported
     /// once rather than at every later layer.
     Unknown,
@@ -65,7 +68,7 @@ impl Shape {
     /// The same time axis as `self` (a sequence) with `len` values per step, or a flat shape of `len` values.
     pub fn per_step(&self, len: usize) -> Result<Shape, String> {
         match self {
-            Shape::Sequence { steps, .. } => Shape::sequence(*steps, len),
+            Shape::Sequence { steps, .. } | Shape::Tokens { steps: Some(steps), .. } => Shape::sequence(*steps, len),
             _ => Shape::flat(len),
         }
     }
@@ -76,13 +79,19 @@ impl Shape {
         match self {
             Shape::Flat { len, .. } | Shape::Sequence { len, .. } => *len,
             Shape::Image([c, h, w]) => c * h * w,
+            Shape::Tokens { .. } => 1,
             Shape::Unknown => 0,
         }
     }
 
+    /// Whether it is a sequence of any length (a sample's type is then a `Vec`).
+    pub fn any_length(&self) -> bool {
+        matches!(self, Shape::Sequence { steps: None, .. } | Shape::Tokens { steps: Some(None), .. })
+    }
+
     /// Whether the shape has a time axis (a row per step).
     pub fn is_sequence(&self) -> bool {
-        matches!(self, Shape::Sequence { .. })
+        matches!(self, Shape::Sequence { .. } | Shape::Tokens { steps: Some(_), .. })
     }
 
     /// The dimensions, outermost first (a time axis of any length is 0).
@@ -91,7 +100,8 @@ impl Shape {
             Shape::Flat { len, .. } => vec![*len],
             Shape::Image(d) => d.to_vec(),
             Shape::Sequence { steps, len, .. } => vec![steps.unwrap_or(0), *len],
-            Shape::Unknown => vec![],
+            Shape::Tokens { steps: Some(steps), .. } => vec![steps.unwrap_or(0)],
+            Shape::Tokens { steps: None, .. } | Shape::Unknown => vec![],
         }
     }
 
@@ -112,6 +122,9 @@ impl Shape {
                     None => format!("a sequence of steps of {values} values"),
                 }
             }
+            Shape::Tokens { vocab, steps: None } => format!("a token id below {vocab}"),
+            Shape::Tokens { vocab, steps: Some(None) } => format!("a sequence of token ids below {vocab}"),
+            Shape::Tokens { vocab, steps: Some(Some(t)) } => format!("a sequence of {t} token ids below {vocab}"),
             Shape::Unknown => "an unknown shape".into(),
         }
     }
@@ -124,6 +137,7 @@ impl Shape {
             Shape::Flat { len, .. } => format!("{len} features"),
             Shape::Sequence { steps: Some(t), len, .. } => format!("{t} steps of {len} features"),
             Shape::Sequence { steps: None, len, .. } => format!("steps of {len} features"),
+            Shape::Tokens { .. } => self.describe(),
             Shape::Unknown => "an unknown shape".into(),
         }
     }
@@ -132,6 +146,9 @@ impl Shape {
     pub fn short(&self) -> String {
         match self {
             Shape::Sequence { steps: None, len, .. } => format!("T×{len}"),
+            Shape::Tokens { steps: None, .. } => "1 id".into(),
+            Shape::Tokens { steps: Some(None), .. } => "T ids".into(),
+            Shape::Tokens { steps: Some(Some(t)), .. } => format!("{t} ids"),
             _ => self.dims().iter().map(|d| d.to_string()).collect::<Vec<_>>().join("×"),
         }
     }

@@ -47,6 +47,21 @@ pub enum Error {
         /// Number of classes (the network's output size).
         classes: usize,
     },
+    /// A token id is not below the vocabulary of the network's `Embedding`.
+    #[error(
+        "token {token} at position {position} of sample {index} is out of range: the vocabulary has {vocab} tokens \
+         (0..{vocab})"
+    )]
+    TokenOutOfRange {
+        /// The sample's position in the batch (in the data set, for `fit` and `evaluate`).
+        index: usize,
+        /// The id's position in the sample (its step).
+        position: usize,
+        /// The id.
+        token: u32,
+        /// The vocabulary's size.
+        vocab: usize,
+    },
     /// A hyper-parameter outside its valid range.
     #[error("invalid hyper-parameter `{name}` = {value}: {expected}")]
     InvalidHyperParameter {

@@ -57,6 +57,7 @@ pub mod __private {
     #[cfg(feature = "std")]
     pub use crate::net::{concat_backward, pass_on, slot_pair, stream_step, stream_step_mut, Chunk, Runner, State};
     pub use crate::net::{Node, Unchecked};
+    pub use crate::sample::Example;
 
     /// Its tokens with `std` (where the `Network` trait and owned parameters exist), nothing without.
     #[cfg(feature = "std")]

@@ -110,7 +110,12 @@ pub trait Example: Clone + Send + Sync + 'static {
     /// `Some(values per sample)` for a fixed-size type, `None` for sequences of any length.
     const FIXED_LEN: Option<usize>;
 
-    /// The sample's values, row-major (a sequence's steps one after the other).
+    /// Whether the values are token ids (`u32`, seen as the bits of `f32`s: see [`Example::values`]) rather than
+    /// numbers.
+    const TOKENS: bool = false;
+
+    /// The sample's values, row-major (a sequence's steps one after the other). Token ids are seen as the bits of
+    /// `f32`s (`f32::from_bits(id)`), exactly: that is how they travel through a pass's buffers to `Embedding`.
     fn values(&self) -> &[f32];
 
     /// The sample's values, mutably.
@@ -183,6 +188,100 @@ impl<const F: usize> Example for Vec<[f32; F]> {
         assert!(rest.is_empty(), "{} values are not whole steps of {F}", values.len());
         self.clear();
         self.extend_from_slice(steps);
+    }
+
+    fn flat_slice(_: &[Self]) -> Option<&[f32]> {
+        None
+    }
+
+    fn flat_slice_mut(_: &mut [Self]) -> Option<&mut [f32]> {
+        None
+    }
+}
+
+/// One token id: the input of `Input<Tokens<V>>`.
+impl Example for u32 {
+    const FIXED_LEN: Option<usize> = Some(1);
+    const TOKENS: bool = true;
+
+    fn values(&self) -> &[f32] {
+        bytemuck::cast_slice(core::slice::from_ref(self))
+    }
+
+    fn values_mut(&mut self) -> &mut [f32] {
+        bytemuck::cast_slice_mut(core::slice::from_mut(self))
+    }
+
+    fn zeros(_: usize) -> Self {
+        0
+    }
+
+    fn assign(&mut self, values: &[f32]) {
+        let [one] = values else { panic!("one token id takes one value, got {}", values.len()) };
+        *self = one.to_bits();
+    }
+
+    fn flat_slice(items: &[Self]) -> Option<&[f32]> {
+        Some(bytemuck::cast_slice(items))
+    }
+
+    fn flat_slice_mut(items: &mut [Self]) -> Option<&mut [f32]> {
+        Some(bytemuck::cast_slice_mut(items))
+    }
+}
+
+/// A sequence of exactly `T` token ids: the input of `Input<Seq<T>, Tokens<V>>`.
+impl<const T: usize> Example for [u32; T] {
+    const FIXED_LEN: Option<usize> = Some(T);
+    const TOKENS: bool = true;
+
+    fn values(&self) -> &[f32] {
+        bytemuck::cast_slice(self)
+    }
+
+    fn values_mut(&mut self) -> &mut [f32] {
+        bytemuck::cast_slice_mut(self)
+    }
+
+    fn zeros(_: usize) -> Self {
+        [0; T]
+    }
+
+    fn assign(&mut self, values: &[f32]) {
+        assert_eq!(values.len(), T, "{T} token ids take {T} values");
+        self.iter_mut().zip(values).for_each(|(id, v)| *id = v.to_bits());
+    }
+
+    fn flat_slice(items: &[Self]) -> Option<&[f32]> {
+        Some(bytemuck::cast_slice(items.as_flattened()))
+    }
+
+    fn flat_slice_mut(items: &mut [Self]) -> Option<&mut [f32]> {
+        Some(bytemuck::cast_slice_mut(items.as_flattened_mut()))
+    }
+}
+
+/// A sequence of token ids of any length: the input of `Input<Seq, Tokens<V>>`.
+#[cfg(feature = "std")]
+impl Example for Vec<u32> {
+    const FIXED_LEN: Option<usize> = None;
+    const TOKENS: bool = true;
+
+    fn values(&self) -> &[f32] {
+        bytemuck::cast_slice(self)
+    }
+
+    fn values_mut(&mut self) -> &mut [f32] {
+        bytemuck::cast_slice_mut(self)
+    }
+
+    fn zeros(len: usize) -> Self {
+        vec![0; len]
+    }
+
+    fn assign(&mut self, values: &[f32]) {
+        self.clear();
+        self.extend(values.iter().map(|v| v.to_bits()));
     }
 
     fn flat_slice(_: &[Self]) -> Option<&[f32]> {

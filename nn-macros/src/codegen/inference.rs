@@ -84,7 +84,7 @@ pub fn inference(net: &Network, graph: &Graph) -> TokenStream {
     let rt = quote!(::nn::__private);
     let name = &net.name;
     let forward = passes::forward(graph);
-    let fixed = !matches!(graph.input, Shape::Sequence { steps: None, .. });
+    let fixed = !graph.input.any_length();
     let forward_static = fixed.then(|| forward_static(graph));
     quote! {
         impl #name {
@@ -131,6 +131,7 @@ fn forward_static(graph: &Graph) -> TokenStream {
         /// The output for one sample, in eval mode, computed in `buffer` (which may live in a `static`): no
         /// allocation, no threads, nothing shared, and in a `no_std` build the instruction sets the crate was
         /// compiled for. Gives what `forward` gives in eval mode, up to rounding (the products run row by row).
+        /// A token id out of the vocabulary panics.
         pub fn forward_static(&self, x: &#input_ty, buffer: &mut [f32; Self::STATIC_FLOATS]) -> #output_ty {
             let rest: &mut [f32] = buffer;
             #(let (#acts, rest) = rest.split_at_mut(#act_lens);)*
@@ -144,7 +145,7 @@ fn forward_static(graph: &Graph) -> TokenStream {
             let mut acts: [&mut [f32]; #n_acts] = [#(#acts),*];
             let mut saved: [&mut [f32]; #n_steps] = [#(#saved),*];
             let mut states: [&mut [f32]; #n_steps] = [#(#states),*];
-            let input: &[f32] = <#input_ty as #rt::Sample>::flat(::core::slice::from_ref(x));
+            let input: &[f32] = <#input_ty as #rt::Example>::values(x);
             let pass = #rt::Pass {
                 mode: #rt::Mode::Eval, seed: 0, step: 0, first: 0, batch: 1, samples: 1, steps: #steps,
                 lengths: &[], backward: false,

@@ -164,6 +164,21 @@ fn streaming(net: &Network, graph: &Graph) -> Option<TokenStream> {
     let name = &net.name;
     let (input, output) = (lit(graph.input.len()), lit(graph.output_shape.len()));
     let state = lit(graph.layers.iter().map(|l| l.layer.state()).sum());
+    // One step's input: its features, or its token id (checked here: nothing else does in a stream).
+    let (step_input, values) = match &graph.input {
+        Shape::Tokens { vocab, .. } => {
+            let vocab = lit(*vocab);
+            let check = quote! {
+                ::core::assert!(
+                    (x as usize) < #vocab,
+                    "token id {x} is out of range: the vocabulary has {} tokens (0..{})", #vocab, #vocab
+                );
+                let x = &[f32::from_bits(x)];
+            };
+            (quote!(u32), check)
+        }
+        _ => (quote!(&[f32; #input]), quote!()),
+    };
     Some(quote! {
         impl #name {
             /// The state a stream starts from: zeros, as PyTorch's default `h0` (and `c0`).
@@ -175,7 +190,9 @@ fn streaming(net: &Network, graph: &Graph) -> Option<TokenStream> {
             /// state after the step in it; returns the network's output for the sequence so far (the output at
             /// this step). Feeding a sequence step by step from [`Self::initial_state`] gives the outputs of
             /// `forward` on the whole sequence. Runs in eval mode whatever the network's mode; allocates nothing.
-            pub fn step(&mut self, x: &[f32; #input], state: &mut [f32; #state]) -> [f32; #output] {
+            #[track_caller]
+            pub fn step(&mut self, x: #step_input, state: &mut [f32; #state]) -> [f32; #output] {
+                #values
                 let mut y = [0.0; #output];
                 #rt::stream_step_mut::<Self>(#rt::Network::parts_mut(self), x, state, &mut y);
                 y
@@ -183,12 +200,14 @@ fn streaming(net: &Network, graph: &Graph) -> Option<TokenStream> {
 
             /// [`Self::step`] on a shared network with the caller's workspace (one per thread, from
             /// `Network::workspace`).
+            #[track_caller]
             pub fn step_with(
                 &self,
                 ws: &mut #rt::Workspace,
-                x: &[f32; #input],
+                x: #step_input,
                 state: &mut [f32; #state],
             ) -> [f32; #output] {
+                #values
                 let mut y = [0.0; #output];
                 #rt::stream_step::<Self>(#rt::Network::parts(self), ws, x, state, &mut y);
                 y
@@ -198,11 +217,20 @@ fn streaming(net: &Network, graph: &Graph) -> Option<TokenStream> {
 }
 
 /// `[[[f32; W]; H]; C]` for an image, `[f32; N]` for features, `[[f32; F]; T]` for a sequence of `T` steps and
-/// `Vec<[f32; F]>` for one of any length.
+/// `Vec<[f32; F]>` for one of any length; `u32`, `[u32; T]` and `Vec<u32>` for token ids.
 pub fn array_type(shape: &Shape) -> TokenStream {
-    if let Shape::Sequence { steps: None, len, .. } = shape {
-        let len = lit(*len);
-        return quote!(::std::vec::Vec<[f32; #len]>);
+    match shape {
+        Shape::Sequence { steps: None, len, .. } => {
+            let len = lit(*len);
+            return quote!(::std::vec::Vec<[f32; #len]>);
+        }
+        Shape::Tokens { steps: None, .. } => return quote!(u32),
+        Shape::Tokens { steps: Some(None), .. } => return quote!(::std::vec::Vec<u32>),
+        Shape::Tokens { steps: Some(Some(t)), .. } => {
+            let t = lit(*t);
+            return quote!([u32; #t]);
+        }
+        _ => {}
     }
     shape.dims().iter().rev().fold(quote!(f32), |inner, &d| {
         let d = lit(d);

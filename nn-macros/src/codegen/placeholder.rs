@@ -188,6 +188,7 @@ fn std_placeholder(
                 stages: &[],
                 states: &[],
                 slots: 0,
+                tokens: 0,
                 nodes: &[],
             };
             fn new(_: u64) -> Self {

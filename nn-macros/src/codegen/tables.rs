@@ -96,6 +96,10 @@ pub fn plan(graph: &Graph) -> TokenStream {
     let (sequence_input, sequence_output) = (graph.input.is_sequence(), graph.output_shape.is_sequence());
     let (width, output_buffer, slots) =
         (lit(graph.width), lit(graph.values[graph.output].buffer), lit(graph.slots.count));
+    let tokens = lit(match &graph.input {
+        crate::shape::Shape::Tokens { vocab, .. } => *vocab,
+        _ => 0,
+    });
     let states = running.iter().map(|l| {
         let t = &l.ty;
         quote!(<#t as #layer>::STATE)
@@ -113,6 +117,7 @@ pub fn plan(graph: &Graph) -> TokenStream {
             stages: &[#(#stages),*],
             states: &[#(#states),*],
             slots: #slots,
+            tokens: #tokens,
             nodes: &[#(#nodes),*],
         }
     }

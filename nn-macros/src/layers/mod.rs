@@ -9,7 +9,10 @@
 
 mod activation;
 mod conv;
+mod conv_transpose;
 mod dropout;
+mod embedding;
+mod layer_norm;
 mod linear;
 mod maxout;
 mod norm;
@@ -17,6 +20,7 @@ mod pool;
 mod prelu;
 mod recurrent;
 mod reduce;
+mod resample;
 mod reshape;
 
 use crate::args::Args;
@@ -162,11 +166,22 @@ pub struct Placement {
 
 /// Every layer kind, in the order messages and documentation list them.
 pub fn all() -> impl Iterator<Item = &'static dyn Kind> {
-    const BEFORE: &[&dyn Kind] =
-        &[&linear::Linear, &conv::Conv2d, &pool::MAX_POOL, &pool::AVG_POOL, &reshape::Flatten, &reshape::Unflatten];
+    const BEFORE: &[&dyn Kind] = &[
+        &linear::Linear,
+        &conv::Conv2d,
+        &conv_transpose::ConvTranspose2d,
+        &pool::MAX_POOL,
+        &pool::AVG_POOL,
+        &resample::GlobalAvgPool,
+        &resample::Upsample,
+        &reshape::Flatten,
+        &reshape::Unflatten,
+    ];
     const AFTER: &[&dyn Kind] = &[
         &dropout::Dropout,
         &norm::BatchNorm,
+        &layer_norm::LayerNorm,
+        &embedding::Embedding,
         &maxout::Maxout,
         &prelu::PReLU,
         &recurrent::RNN,
@@ -212,7 +227,7 @@ pub fn init_option(args: &mut Args<'_>) -> TokenStream {
 pub fn flat_features(args: &mut Args<'_>, input: &Shape, declared: usize) -> Option<usize> {
     let decl = args.declaration();
     match input {
-        Shape::Unknown => None,
+        Shape::Unknown | Shape::Tokens { .. } => None,
         Shape::Image(_) => {
             args.error(format!(
                 "`{decl}` needs a flat input, but the previous layer produces a {} tensor; insert `-> Flatten` \
@@ -252,7 +267,7 @@ pub fn flat_features(args: &mut Args<'_>, input: &Shape, declared: usize) -> Opt
 pub fn image_input(args: &mut Args<'_>, input: &Shape) -> Option<[usize; 3]> {
     match input {
         Shape::Image(d) => Some(*d),
-        Shape::Unknown => None,
+        Shape::Unknown | Shape::Tokens { .. } => None,
         Shape::Flat { .. } => {
             args.error(format!(
                 "`{}` needs a CHANNELS×HEIGHT×WIDTH input, but the previous layer produces {} features; image \

@@ -45,7 +45,7 @@ impl Kind for BatchNorm {
                 ));
                 return Checked::output(input.clone());
             }
-            Shape::Unknown => return Checked::unknown(),
+            Shape::Unknown | Shape::Tokens { .. } => return Checked::unknown(),
         };
         if let Some(given) = given.filter(|&g| g != channels) {
             args.error(format!(

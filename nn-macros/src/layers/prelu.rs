@@ -23,7 +23,7 @@ impl Kind for PReLU {
         let (c, what) = match input {
             Shape::Image([c, ..]) => (*c, "channel"),
             Shape::Flat { len, .. } | Shape::Sequence { len, .. } => (*len, "feature"),
-            Shape::Unknown => return Checked::unknown(),
+            Shape::Unknown | Shape::Tokens { .. } => return Checked::unknown(),
         };
         if slopes != 1 && slopes != c {
             args.error(format!(

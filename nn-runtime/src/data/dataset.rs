@@ -40,11 +40,18 @@ impl<X, T> Dataset<X, T> {
 
 impl<X: Example, T> Dataset<X, T> {
     /// Checks that every input value is a finite number (no NaN, no ±∞) and every sequence has a step; `set`
-    /// names the data in the error.
+    /// names the data in the error. Token ids are not numbers: only their sequences' lengths are checked here.
     ///
     /// # Errors
     /// [`Error::NonFiniteInput`] or [`Error::EmptySequence`] naming the first such sample.
     pub fn check_inputs(&self, set: &'static str) -> Result<()> {
+        if X::TOKENS {
+            // Ids are not numbers: whether they fit the vocabulary is the network's to say (`fit`, `evaluate`).
+            return match self.inputs.iter().position(|x| x.values().is_empty() && X::FIXED_LEN.is_none()) {
+                Some(index) => Err(Error::EmptySequence { index }),
+                None => Ok(()),
+            };
+        }
         if let Some(flat) = X::flat_slice(&self.inputs) {
             if crate::kernels::all_finite(flat) {
                 return Ok(());

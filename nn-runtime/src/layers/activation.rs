@@ -5,7 +5,7 @@
 //! function `dx = g(x, y, dy)`, as PyTorch computes them (NaN in, NaN out). The [`Elementwise`] trait and
 //! [`crate::kernels::map`] turn that into a layer; nothing else needs to know it exists.
 
-use super::{Backward, Forward, Layer, Op};
+use super::{Activation, Backward, Forward, Layer, Op};
 use crate::kernels::{self, math};
 
 /// An element-wise activation: the layer type is generic over its width `N`.
@@ -21,6 +21,7 @@ pub trait Elementwise: Copy + Send + Sync {
 macro_rules! activation {
     (
         $(#[$doc:meta])* $name:ident { $($(#[$fdoc:meta])* $field:ident),* },
+        op: |$s3:pat_param| $op:expr,
         forward: |$s:pat_param, $x:ident| $fwd:expr,
         backward: |$s2:pat_param, $bx:pat_param, $by:pat_param, $dy:ident| $bwd:expr $(,)?
     ) => {
@@ -60,10 +61,8 @@ macro_rules! activation {
             }
 
             fn op(&self) -> Op {
-                let given: &[f32] = &[$(self.$field),*];
-                let mut settings = [0.0; 2];
-                settings[..given.len()].copy_from_slice(given);
-                Op::Activation { name: stringify!($name), settings }
+                let $s3 = self;
+                Op::Activation($op)
             }
 
             fn backward(&self, b: Backward<'_>) {
@@ -78,6 +77,7 @@ macro_rules! activation {
 activation!(
     /// `max(x, 0)`; the gradient at 0 is 0, as PyTorch's.
     ReLU {},
+    op: |_| Activation::ReLU,
     // `x <= 0` is false for NaN, so NaN passes through; ±0 become +0.
     forward: |_, x| if x <= 0.0 { 0.0 } else { x },
     backward: |_, x, _, dy| if x <= 0.0 { 0.0 } else { dy },
@@ -89,6 +89,7 @@ activation!(
         /// Multiplier for negative inputs.
         slope
     },
+    op: |s| Activation::LeakyReLU { slope: s.slope },
     forward: |s, x| if x > 0.0 { x } else { s.slope * x },
     backward: |s, x, _, dy| if x > 0.0 { dy } else { s.slope * dy },
 );
@@ -99,6 +100,7 @@ activation!(
         /// The negative inputs saturate at `-alpha`.
         alpha
     },
+    op: |s| Activation::ELU { alpha: s.alpha },
     forward: |s, x| if x > 0.0 { x } else { s.alpha * math::exp_m1(x) },
     backward: |s, x, _, dy| if x > 0.0 { dy } else { dy * s.alpha * math::exp(x) },
 );
@@ -106,6 +108,7 @@ activation!(
 activation!(
     /// The logistic function `1/(1 + e⁻ˣ)`, evaluated without overflow for large `|x|`.
     Sigmoid {},
+    op: |_| Activation::Sigmoid,
     forward: |_, x| kernels::sigmoid(x),
     backward: |_, _, y, dy| dy * y * (1.0 - y),
 );
@@ -113,6 +116,7 @@ activation!(
 activation!(
     /// The hyperbolic tangent.
     Tanh {},
+    op: |_| Activation::Tanh,
     forward: |_, x| math::tanh(x),
     backward: |_, _, y, dy| dy * (1.0 - y * y),
 );
@@ -125,6 +129,7 @@ activation!(
         /// 1 for the tanh approximation, 0 for the exact function.
         tanh_approximation
     },
+    op: |s| Activation::GELU { tanh: s.tanh_approximation != 0.0 },
     forward: |s, x| {
         if s.tanh_approximation != 0.0 {
             0.5 * x * (1.0 + math::tanh(GELU_TANH_SCALE * (x + GELU_CUBIC * x * x * x)))
@@ -156,6 +161,7 @@ const FRAC_1_SQRT_2PI: f32 = 0.398_942_3;
 activation!(
     /// SiLU, also called Swish: `x·σ(x)` (Elfwing et al. 2017; Ramachandran et al. 2017).
     SiLU {},
+    op: |_| Activation::SiLU,
     forward: |_, x| x * kernels::sigmoid(x),
     backward: |_, x, _, dy| {
         let s = kernels::sigmoid(x);
@@ -172,6 +178,7 @@ activation!(
         /// Above this value of `βx` the function is the identity.
         threshold
     },
+    op: |s| Activation::Softplus { beta: s.beta, threshold: s.threshold },
     forward: |s, x| if x * s.beta > s.threshold { x } else { math::ln_1p(math::exp(x * s.beta)) / s.beta },
     backward: |s, x, _, dy| {
         if x * s.beta > s.threshold {
@@ -191,6 +198,7 @@ activation!(
         /// The upper bound (> `min`).
         max
     },
+    op: |s| Activation::Hardtanh { min: s.min, max: s.max },
     forward: |s, x| if x.is_nan() { x } else { x.clamp(s.min, s.max) },
     backward: |s, x, _, dy| if x <= s.min || x >= s.max { 0.0 } else { dy },
 );
@@ -198,6 +206,7 @@ activation!(
 activation!(
     /// Mish (Misra 2019): `x·tanh(softplus(x))`.
     Mish {},
+    op: |_| Activation::Mish,
     forward: |_, x| x * math::tanh(math::ln_1p(math::exp(x))),
     backward: |_, x, _, dy| {
         let t = math::tanh(math::ln_1p(math::exp(x)));

@@ -13,8 +13,11 @@
 
 mod activation;
 mod conv;
+mod conv_transpose;
 mod dropout;
+mod embedding;
 mod init;
+mod layer_norm;
 mod linear;
 mod maxout;
 mod norm;
@@ -22,24 +25,29 @@ mod op;
 mod pool;
 mod prelu;
 mod recurrent;
+mod resample;
 mod reshape;
 
 pub use activation::{
     Elementwise, Hardtanh, LeakyReLU, LogSoftmax, Mish, ReLU, SiLU, Sigmoid, Softmax, Softplus, Tanh, ELU, GELU,
 };
 pub use conv::Conv2d;
+pub use conv_transpose::ConvTranspose2d;
 pub use dropout::Dropout;
+pub use embedding::Embedding;
 pub use init::Init;
+pub use layer_norm::LayerNorm;
 pub use linear::Linear;
 pub use maxout::Maxout;
 pub use norm::BatchNorm;
-pub use op::Op;
+pub use op::{Activation, CellKind, Op, Reduction};
 pub use pool::{AvgPool, MaxPool};
 pub use prelu::PReLU;
 pub use recurrent::{
     Cell, FinalState, GruCell, Last, LstmCell, MaxOverTime, MeanOverTime, Recurrent, RecurrentInit, ReluRNN, RnnRelu,
     RnnTanh, StepBack, GRU, LSTM, RNN,
 };
+pub use resample::{GlobalAvgPool, Upsample};
 pub use reshape::{Flatten, Identity, Unflatten};
 
 pub use crate::net::{Extent, Mode, Pass};
@@ -222,3 +230,5 @@ pub const fn max_of(values: &[usize]) -> usize {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_graph_layers;

@@ -28,6 +28,23 @@ pub enum Op {
         /// Whether it has a bias.
         bias: bool,
     },
+    /// 2-D transposed convolution with square kernels (weight `[input channels, outputs, K, K]`).
+    ConvTranspose2d {
+        /// Input channels, height and width.
+        input: [usize; 3],
+        /// Output channels.
+        outputs: usize,
+        /// Kernel size.
+        kernel: usize,
+        /// Stride.
+        stride: usize,
+        /// Zero padding removed from each side of the output.
+        padding: usize,
+        /// Added to the bottom and right of the output.
+        output_padding: usize,
+        /// Whether it has a bias.
+        bias: bool,
+    },
     /// Max (`average: false`) or average pooling, without padding.
     Pool {
         /// Average rather than maximum.
@@ -37,6 +54,13 @@ pub enum Op {
         /// Stride.
         stride: usize,
     },
+    /// Nearest-neighbour upsampling by an integer factor.
+    Upsample {
+        /// The factor, along both axes.
+        scale: usize,
+    },
+    /// The mean of each channel.
+    GlobalAvgPool,
     /// The input seen as a flat vector.
     Flatten,
     /// The input, unchanged.
@@ -46,13 +70,8 @@ pub enum Op {
         /// Channels, height and width.
         shape: [usize; 3],
     },
-    /// An element-wise activation: its DSL name (`ReLU`, `LeakyReLU`, …) and its settings in declaration order.
-    Activation {
-        /// Its name, as in the DSL.
-        name: &'static str,
-        /// Its settings (`slope`, `alpha`, `beta` and `threshold`, …), zero-padded.
-        settings: [f32; 2],
-    },
+    /// An element-wise activation.
+    Activation(Activation),
     /// Softmax over each row.
     Softmax,
     /// Log-softmax over each row.
@@ -73,6 +92,24 @@ pub enum Op {
         /// Running-statistics momentum.
         momentum: f32,
     },
+    /// A table of `vocab` vectors of `dim` values, looked up by token id.
+    Embedding {
+        /// Tokens.
+        vocab: usize,
+        /// Values per token.
+        dim: usize,
+    },
+    /// Layer normalisation over groups of `features` values.
+    LayerNorm {
+        /// Values per group (the normalised axis).
+        features: usize,
+        /// Added to the variance.
+        eps: f32,
+        /// Whether it scales (`weight`).
+        affine: bool,
+        /// Whether it shifts (`bias`).
+        bias: bool,
+    },
     /// Parametric ReLU with `slopes` slopes over `values` values (channel blocks).
     PReLU {
         /// Values per sample.
@@ -91,8 +128,8 @@ pub enum Op {
     },
     /// A stack of recurrent layers.
     Recurrent {
-        /// `RNN_TANH`, `RNN_RELU`, `LSTM` or `GRU`.
-        cell: &'static str,
+        /// Its cell.
+        cell: CellKind,
         /// Input features per step.
         inputs: usize,
         /// Hidden units.
@@ -104,9 +141,76 @@ pub enum Op {
         /// Whether it has biases.
         bias: bool,
     },
-    /// A reduction over time: `Last`, `FinalState`, `MeanOverTime` or `MaxOverTime`.
-    Reduce {
-        /// Its name, as in the DSL.
-        name: &'static str,
+    /// A reduction over time.
+    Reduce(Reduction),
+}
+
+/// An element-wise activation and its settings, as PyTorch names them.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Activation {
+    /// `max(x, 0)`.
+    ReLU,
+    /// `x`, or `slope·x` below 0.
+    LeakyReLU {
+        /// PyTorch's `negative_slope`.
+        slope: f32,
     },
+    /// `x`, or `α(eˣ − 1)` below 0.
+    ELU {
+        /// α.
+        alpha: f32,
+    },
+    /// The logistic function.
+    Sigmoid,
+    /// The hyperbolic tangent.
+    Tanh,
+    /// `x·Φ(x)`, exactly or with PyTorch's tanh approximation.
+    GELU {
+        /// Whether it is the tanh approximation.
+        tanh: bool,
+    },
+    /// `x·σ(x)`.
+    SiLU,
+    /// `ln(1 + e^(βx))/β`, the identity above `threshold`.
+    Softplus {
+        /// β.
+        beta: f32,
+        /// Where it becomes the identity (in `βx`).
+        threshold: f32,
+    },
+    /// `x` clamped to `[min, max]`.
+    Hardtanh {
+        /// The lower bound.
+        min: f32,
+        /// The upper bound.
+        max: f32,
+    },
+    /// `x·tanh(softplus(x))`.
+    Mish,
+}
+
+/// The cell of a recurrent layer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CellKind {
+    /// An Elman RNN with `tanh`.
+    RnnTanh,
+    /// An Elman RNN with ReLU.
+    RnnRelu,
+    /// A long short-term memory.
+    Lstm,
+    /// A gated recurrent unit.
+    Gru,
+}
+
+/// A reduction of a sequence to one vector per sample.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reduction {
+    /// The last step.
+    Last,
+    /// The recurrent layer's final hidden state.
+    FinalState,
+    /// The mean over the steps.
+    MeanOverTime,
+    /// The maximum over the steps.
+    MaxOverTime,
 }

@@ -5,7 +5,7 @@ use super::*;
 use crate::test_util::{assert_close, random_vec};
 
 /// Samples per check: more than one, so that batch handling (accumulation over samples) is exercised.
-const N: usize = 3;
+pub(super) const N: usize = 3;
 
 /// A layer run forward, with what its backward pass needs: buffers and scratch start as NaN, so a value read
 /// before it is written shows.
@@ -84,12 +84,12 @@ impl Ran {
 }
 
 /// `layer`'s output for `x` (as many rows out as in), with `params` (and no buffers, statistics or state).
-fn forward<L: Layer>(layer: &L, params: &[f32], x: &[f32], pass: &Pass<'_>) -> Vec<f32> {
+pub(super) fn forward<L: Layer>(layer: &L, params: &[f32], x: &[f32], pass: &Pass<'_>) -> Vec<f32> {
     run(layer, params, x, x.len() / L::IN, &[], pass).y
 }
 
 /// `layer`'s parameter gradient and (if `with_dx`) input gradient for output gradient `dy`.
-fn backward<L: Layer>(
+pub(super) fn backward<L: Layer>(
     layer: &L,
     params: &[f32],
     x: &[f32],
@@ -103,9 +103,14 @@ fn backward<L: Layer>(
 /// Checks parameter and input gradients of `layer` against central differences of `f = ⟨r, layer(x)⟩`, in f32
 /// with step `EPS`, at inputs uniform in ±`scale`; tolerance `|analytic − numeric| ≤ 2e-3 + 2e-2·|numeric|`.
 fn grad_check_at<L: Layer>(layer: L, seed: u64, scale: f32) {
-    const EPS: f32 = 1e-3;
     let mut params = vec![0.0; L::PARAMS];
     layer.init(&mut params, &mut vec![0.0; L::BUFFERS], &mut crate::Rng::new(seed, 0));
+    grad_check_params(layer, params, seed, scale);
+}
+
+/// [`grad_check_at`] with the given parameters (rather than the layer's initial ones).
+pub(super) fn grad_check_params<L: Layer>(layer: L, params: Vec<f32>, seed: u64, scale: f32) {
+    const EPS: f32 = 1e-3;
     let x: Vec<f32> = random_vec(N * L::IN, seed + 1).iter().map(|v| v * scale).collect();
     let r = random_vec(N * L::OUT, seed + 2);
     // Training mode: dropout's mask is a function of the pass, so the same mask serves every evaluation.
@@ -135,7 +140,7 @@ fn grad_check_at<L: Layer>(layer: L, seed: u64, scale: f32) {
     assert_eq!(grads, again);
 }
 
-fn grad_check<L: Layer>(layer: L, seed: u64) {
+pub(super) fn grad_check<L: Layer>(layer: L, seed: u64) {
     grad_check_at(layer, seed, 1.0);
 }
 
@@ -327,7 +332,7 @@ fn naive_conv(
 }
 
 /// A pass in eval mode, for layers that do not care.
-const EVAL: Pass<'static> = Pass::single(Mode::Eval, 0, 0, 1);
+pub(super) const EVAL: Pass<'static> = Pass::single(Mode::Eval, 0, 0, 1);
 
 #[test]
 fn conv_forward_matches_a_direct_loop_with_stride_and_padding() {

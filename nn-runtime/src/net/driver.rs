@@ -86,11 +86,29 @@ pub(super) fn extents<N: Network>(xs: &[N::Input], backward: bool) -> impl Itera
     })
 }
 
+/// Refuses a token id of `xs[first..]` that is not below the network's vocabulary (nothing for inputs that are
+/// numbers): the error names the sample's index (counted from `first`'s place, `offset`) and the id's position.
+pub(crate) fn check_tokens<N: Network>(xs: &[N::Input], offset: usize) -> Result<()> {
+    let vocab = N::PLAN.tokens;
+    if !<N::Input as Example>::TOKENS {
+        return Ok(());
+    }
+    for (j, x) in xs.iter().enumerate() {
+        if let Some((position, token)) =
+            x.values().iter().map(|v| v.to_bits()).enumerate().find(|&(_, t)| t as usize >= vocab)
+        {
+            return Err(Error::TokenOutOfRange { index: offset + j, position, token, vocab });
+        }
+    }
+    Ok(())
+}
+
 /// Gathers chunk `c` of `xs` into `slot` — its geometry, its input if the samples are sequences of any length
-/// (padded to the longest), and the initial states of its recurrent layers.
+/// (padded to the longest), and the initial states of its recurrent layers — after checking its token ids.
 fn prepare<N: Network>(xs: &[N::Input], c: usize, slot: &mut Slot, initial: Option<&[f32]>) -> Result<()> {
     let plan = N::PLAN;
     let range = c * CHUNK..(c * CHUNK + CHUNK).min(xs.len());
+    check_tokens::<N>(&xs[range.clone()], range.start)?;
     slot.samples = range.len();
     slot.lengths.clear();
     slot.steps = match <N::Input as Example>::FIXED_LEN {

@@ -81,6 +81,8 @@ pub struct Plan {
     pub states: &'static [usize],
     /// Gradient slots a chunk's backward pass uses (each `rows × width` values).
     pub slots: usize,
+    /// For a network over token ids (`Input<Tokens<V>>` and its sequences), the vocabulary `V`; else 0.
+    pub tokens: usize,
     /// The network as a graph, for exporters: every layer and merge in execution order.
     pub nodes: &'static [Node],
 }

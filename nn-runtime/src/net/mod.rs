@@ -25,6 +25,8 @@ mod summary;
 mod workspace;
 
 pub use buffers::{buffer, layer_io, Model, PassBuffers, Unchecked};
+#[cfg(feature = "train")]
+pub(crate) use driver::check_tokens;
 pub use info::{LayerInfo, Node, Plan, Sizes, Stage, TensorInfo};
 pub use merge::{add_forward, concat_forward};
 #[cfg(feature = "std")]

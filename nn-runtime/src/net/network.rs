@@ -301,7 +301,8 @@ pub trait Network: Sized + Send + Sync {
     ///
     /// # Errors
     /// [`Error::LengthMismatch`] if the slices differ in length; [`Error::StepMismatch`] if a sequence's output
-    /// gradient has another number of steps than its output; [`Error::BatchTooSmall`]; [`Error::EmptySequence`].
+    /// gradient has another number of steps than its output; [`Error::BatchTooSmall`]; [`Error::EmptySequence`];
+    /// [`Error::TokenOutOfRange`]; [`Error::InvalidSetting`] if input gradients are asked of token ids.
     fn backward(
         &mut self,
         xs: &[Self::Input],
@@ -311,6 +312,10 @@ pub trait Network: Sized + Send + Sync {
         check_len(xs.len(), d_outputs.len(), "output gradients")?;
         if let Some(d) = &d_inputs {
             check_len(xs.len(), d.len(), "input-gradient slots")?;
+            if <Self::Input as Example>::TOKENS {
+                let problem = "the inputs are token ids, which have no gradient; pass `None`".into();
+                return Err(Error::InvalidSetting { name: "d_inputs", problem });
+            }
         }
         let backprop = if d_inputs.is_some() { Backprop::ParamsAndInput } else { Backprop::Params };
         if xs.is_empty() {

@@ -15,7 +15,8 @@ use crate::kernels::transcendental::{sigmoid, tanh};
 /// One kind of recurrent cell. `H` is the hidden size; every slice below is a multiple of it.
 pub trait Cell: Copy + Default + Send + Sync + 'static {
     /// Its name as exporters give it: `RNN_TANH`, `RNN_RELU`, `LSTM` or `GRU`.
-    const NAME: &'static str;
+    /// Which cell it is, for exporters.
+    const KIND: crate::layers::CellKind;
     /// Gates (blocks of `H` rows) of the weight matrices: 1 (RNN), 4 (LSTM: i, f, g, o), 3 (GRU: r, z, n).
     const GATES: usize;
     /// State blocks of `H` values: the hidden state, and an LSTM's cell state after it.
@@ -92,9 +93,9 @@ fn split_mut<const G: usize>(row: &mut [f32], h: usize) -> [&mut [f32]; G] {
 
 /// An RNN cell's two nonlinearities: the activation of a pre-activation and its derivative from the output.
 macro_rules! rnn_cell {
-    ($cell:ty, $name:literal, |$a:ident| $act:expr, |$y:ident| $derivative:expr) => {
+    ($cell:ty, $kind:expr, |$a:ident| $act:expr, |$y:ident| $derivative:expr) => {
         impl Cell for $cell {
-            const NAME: &'static str = $name;
+            const KIND: crate::layers::CellKind = $kind;
             const GATES: usize = 1;
             const STATES: usize = 1;
             /// The new hidden state, whose derivative gives the activation's.
@@ -126,12 +127,16 @@ macro_rules! rnn_cell {
     };
 }
 
-rnn_cell!(RnnTanh, "RNN_TANH", |a| tanh(a), |y| 1.0 - y * y);
+rnn_cell!(RnnTanh, crate::layers::CellKind::RnnTanh, |a| tanh(a), |y| 1.0 - y * y);
 // `a <= 0` is false for NaN, so NaN passes through (as the ReLU layer's).
-rnn_cell!(RnnRelu, "RNN_RELU", |a| if a <= 0.0 { 0.0 } else { a }, |y| if y <= 0.0 { 0.0 } else { 1.0 });
+rnn_cell!(RnnRelu, crate::layers::CellKind::RnnRelu, |a| if a <= 0.0 { 0.0 } else { a }, |y| if y <= 0.0 {
+    0.0
+} else {
+    1.0
+});
 
 impl Cell for LstmCell {
-    const NAME: &'static str = "LSTM";
+    const KIND: crate::layers::CellKind = crate::layers::CellKind::Lstm;
     const GATES: usize = 4;
     const STATES: usize = 2;
     /// The gates i, f, g, o (after their nonlinearities), the previous cell state and `tanh` of the new one.
@@ -175,7 +180,7 @@ impl Cell for LstmCell {
 }
 
 impl Cell for GruCell {
-    const NAME: &'static str = "GRU";
+    const KIND: crate::layers::CellKind = crate::layers::CellKind::Gru;
     const GATES: usize = 3;
     const STATES: usize = 1;
     /// The gates r, z, n and the hidden projection of n, `W_hn·h + b_hn`.

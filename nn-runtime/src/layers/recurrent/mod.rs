@@ -329,7 +329,7 @@ impl<C: Cell, const IN: usize, const H: usize, const L: usize, const D: usize, c
     }
 
     fn op(&self) -> Op {
-        Op::Recurrent { cell: C::NAME, inputs: IN, hidden: H, layers: L, directions: D, bias: BIAS }
+        Op::Recurrent { cell: C::KIND, inputs: IN, hidden: H, layers: L, directions: D, bias: BIAS }
     }
 
     fn forward(&self, f: Forward<'_>) {

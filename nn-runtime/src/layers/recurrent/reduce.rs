@@ -2,7 +2,7 @@
 //! state, or the mean or maximum over the valid steps. Each takes `W` values per step and gives `W` (or, for
 //! `FinalState`, `H·D`) per sample; steps past a sample's length are never read.
 
-use super::super::{Backward, Forward, Layer, Op, Pass};
+use super::super::{Backward, Forward, Layer, Op, Pass, Reduction};
 
 /// Each sample's length in the pass.
 fn length(pass: &Pass<'_>, i: usize) -> usize {
@@ -31,7 +31,7 @@ macro_rules! reduction {
             const OUT: usize = W;
 
             fn op(&self) -> Op {
-                Op::Reduce { name: stringify!($name) }
+                Op::Reduce(Reduction::$name)
             }
 
             fn forward(&self, f: Forward<'_>) {
@@ -140,7 +140,7 @@ impl<const H: usize, const D: usize> Layer for FinalState<H, D> {
     const OUT: usize = H * D;
 
     fn op(&self) -> Op {
-        Op::Reduce { name: "FinalState" }
+        Op::Reduce(Reduction::FinalState)
     }
 
     fn forward(&self, f: Forward<'_>) {
