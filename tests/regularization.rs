@@ -146,3 +146,40 @@ fn penalties_and_max_norm_reach_recurrent_weight_matrices_but_not_their_biases()
         assert_eq!((penalised, constrained), (weight, weight), "{}", t.name);
     }
 }
+
+network! {
+    /// The new layers inside blocks: penalties and max-norm reach their weight matrices, nothing else.
+    struct Generative {
+        Input<Tokens<10>> -> emb: Embedding<10, 16> -> Unflatten<1, 4, 4>
+        -> block: Residual { up: ConvTranspose2d<1, 1, 3, padding = 1> -> ReLU }
+        -> Flatten -> ln: LayerNorm<16> -> out: Linear<16, 2>
+    }
+}
+
+#[test]
+fn penalties_and_max_norm_reach_the_weights_of_new_layers_inside_blocks() {
+    let mut net = Generative::new(0);
+    net.params.iter_mut().for_each(|p| *p = 9.0);
+    let mut grads = vec![0.0; Generative::PARAMS];
+    add_weight_penalty::<Generative>(&net.params, &mut grads, 0.1, 0.1);
+    apply_max_norm::<Generative>(&mut net.params, 1.0);
+    for t in Generative::TENSORS {
+        let penalised = grads[t.offset..t.offset + t.len()].iter().all(|&g| g > 0.0);
+        let constrained = net.param(t.name).unwrap().iter().all(|&v| v < 9.0);
+        let matrix = t.name.ends_with(".weight") && t.shape.len() >= 2;
+        assert_eq!((penalised, constrained), (matrix, matrix), "{}", t.name);
+    }
+    // A transposed convolution's units are its output channels: `[in, out, K, K]`'s `[:, o]`.
+    let mut net = Wide::new(0);
+    net.params.iter_mut().enumerate().for_each(|(i, p)| *p = 1.0 + i as f32 * 0.01);
+    apply_max_norm::<Wide>(&mut net.params, 2.0);
+    let w = net.up.weight(&net.params);
+    for o in 0..3 {
+        let norm = w.iter().flat_map(|per_in| per_in[o].iter().flatten()).map(|v| v * v).sum::<f32>().sqrt();
+        assert!((norm - 2.0).abs() < 1e-4, "output channel {o}: {norm}");
+    }
+}
+
+network! {
+    struct Wide { Input<2, 3, 3> -> up: ConvTranspose2d<2, 3, 2, stride = 2> }
+}

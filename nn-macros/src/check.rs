@@ -273,12 +273,13 @@ fn check_item(item: &Item, input: &Shape, is_last: bool, cx: &mut Vec<syn::Error
             item.kind.span(),
             format!("unknown layer `{name}`; {hint}the layers are {}", names.join(", ")),
         ));
-        // The shape the intended layer would give; its own errors are not reported (the name is wrong).
-        let output = guess.and_then(layers::find).map_or(Shape::Unknown, |kind| {
+        // The shape (and, for the placeholder's field, the layer) the intended kind would give; its own errors are
+        // not reported (the name is wrong).
+        let checked = guess.and_then(layers::find).map_or_else(layers::Checked::unknown, |kind| {
             let mut args = Args::new(kind.name(), declared(kind), item, is_last);
-            kind.check(&mut args, input).output
+            kind.check(&mut args, input)
         });
-        return (layers::Checked::output(output), false);
+        return (checked, false);
     };
     let mut args = Args::new(kind.name(), declared(kind), item, is_last);
     let checked = kind.check(&mut args, input);
@@ -288,8 +289,9 @@ fn check_item(item: &Item, input: &Shape, is_last: bool, cx: &mut Vec<syn::Error
         cx.push(error);
     }
     // A misspelt option or an ill-typed value may be one the shape depends on (`strid = 2`): the output is not
-    // trusted then, so no later layer is blamed for it.
-    let checked = if bound { checked } else { layers::Checked::unknown() };
+    // trusted then, so no later layer is blamed for it; the layer, bound with the defaults, still types the
+    // placeholder's field.
+    let checked = if bound { checked } else { layers::Checked { output: Shape::Unknown, ..checked } };
     (checked, ok)
 }
 

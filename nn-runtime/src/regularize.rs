@@ -2,9 +2,10 @@
 //!
 //! Penalties and constraints act on the weight matrices and kernels only (tensors named `*.weight`, and a recurrent
 //! layer's `*.weight_ih_l{k}` and `*.weight_hh_l{k}` — each row one gate unit's incoming weights —, with at least
-//! two dimensions): not on biases, nor on one-dimensional weights such as batch norm's scale γ or PReLU's slopes,
-//! as is usual. A weight tensor's first dimension is its output units: a unit's incoming weights are one row of
-//! `[out, ...]`.
+//! two dimensions, an `Embedding`'s table included): not on biases, nor on one-dimensional weights such as batch or
+//! layer norm's scale γ or PReLU's slopes, as is usual. A weight tensor's first dimension is its output units — a
+//! unit's incoming weights are one row of `[out, ...]` — but for a transposed convolution's `[in, out, K, K]`,
+//! where output channel `o`'s are `[:, o]`.
 
 use crate::net::Network;
 use crate::{Error, Result};
@@ -96,18 +97,47 @@ pub fn clip_grad_value(grads: &mut [f32], clip: f32) {
     grads.iter_mut().for_each(|g| *g = g.clamp(-clip, clip));
 }
 
-/// Scales each unit's incoming weights (each row of each weight tensor) down to L2 norm `c` where it is longer.
+/// Scales each unit's incoming weights down to L2 norm `c` where it is longer: each row of each weight tensor —
+/// but for a transposed convolution, whose weight is `[in, out, K, K]`, each output channel's `[in, K, K]`.
 pub fn apply_max_norm<N: Network>(params: &mut [f32], c: f32) {
     for t in N::TENSORS.iter().filter(|t| is_weight_matrix(t)) {
-        let row = t.len() / t.shape[0];
-        for unit in params[t.offset..t.offset + t.len()].chunks_exact_mut(row.max(1)) {
-            let norm = unit.iter().map(|&w| f64::from(w) * f64::from(w)).sum::<f64>().sqrt() as f32;
-            if norm > c {
-                let scale = c / norm;
+        let values = &mut params[t.offset..t.offset + t.len()];
+        if !is_transposed_convolution::<N>(t) {
+            let row = t.len() / t.shape[0];
+            for unit in values.chunks_exact_mut(row.max(1)) {
+                let scale = shrink(unit.iter(), c);
                 unit.iter_mut().for_each(|w| *w *= scale);
+            }
+            continue;
+        }
+        // Output channel `o` is the `o`-th block of K·K values in every input channel's row.
+        let (outs, kk) = (t.shape[1], t.shape[2..].iter().product::<usize>());
+        for o in 0..outs {
+            let scale = shrink(values.chunks_exact(outs * kk).flat_map(|row| &row[o * kk..(o + 1) * kk]), c);
+            for row in values.chunks_exact_mut(outs * kk) {
+                row[o * kk..(o + 1) * kk].iter_mut().for_each(|w| *w *= scale);
             }
         }
     }
+}
+
+/// The factor that brings weights of L2 norm above `c` down to `c` (1 for the others).
+fn shrink<'a>(weights: impl Iterator<Item = &'a f32>, c: f32) -> f32 {
+    let norm = weights.map(|&w| f64::from(w) * f64::from(w)).sum::<f64>().sqrt() as f32;
+    if norm > c {
+        c / norm
+    } else {
+        1.0
+    }
+}
+
+/// Whether `t` is the weight of a transposed convolution (whose units are its second dimension).
+fn is_transposed_convolution<N: Network>(t: &crate::TensorInfo) -> bool {
+    let prefix = t.name.rsplit_once('.').map_or("", |(p, _)| p);
+    N::LAYERS
+        .iter()
+        .position(|l| l.prefix == prefix)
+        .is_some_and(|i| matches!(N::op(i), crate::layers::Op::ConvTranspose2d { .. }))
 }
 
 /// Whether penalties and constraints apply to `t`: a weight ([`is_weight`]) with at least two dimensions.

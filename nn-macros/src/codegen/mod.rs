@@ -262,6 +262,7 @@ fn implementation(net: &Network, graph: &Graph) -> TokenStream {
     });
     let backward = passes::backward(graph);
     let ops = graph.layers.iter().map(|l| &l.konst);
+    let (indices, count) = ((0..graph.layers.len()).map(lit), lit(graph.layers.len()));
     let finish = (!graph.stages.is_empty()).then(|| {
         let body = passes::finish(graph);
         quote! {
@@ -306,8 +307,11 @@ fn implementation(net: &Network, graph: &Graph) -> TokenStream {
                 net
             }
 
-            fn ops() -> ::std::vec::Vec<#rt::layers::Op> {
-                ::std::vec![#(#rt::layers::Layer::op(&Self::#ops)),*]
+            fn op(layer: usize) -> #rt::layers::Op {
+                match layer {
+                    #(#indices => #rt::layers::Layer::op(&Self::#ops),)*
+                    other => ::core::panic!("no layer {other}: the network has {}", #count),
+                }
             }
 
             fn parts(&self) -> #rt::Parts<'_> {

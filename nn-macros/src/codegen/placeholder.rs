@@ -18,6 +18,9 @@ pub fn placeholder(net: &Network, tree: &Tree) -> TokenStream {
     let fallback = Shape::Flat { len: 1, from: None };
     let input_ty = array_type(tree.input.as_ref().unwrap_or(&fallback));
     let output_ty = array_type(if tree.output == Shape::Unknown { &fallback } else { &tree.output });
+    // Where the declaration leaves the sample types open (a size that is not a literal, a zero size), the
+    // inference methods take and give any type, so the user's code raises no error of its own.
+    let open = tree.input.is_none() || tree.output == Shape::Unknown;
     let mut types = Types { net, emitted: Vec::new(), out: TokenStream::new() };
     let fields = types.fields(&tree.chain);
     let block_types = types.out;
@@ -29,7 +32,7 @@ pub fn placeholder(net: &Network, tree: &Tree) -> TokenStream {
             }
         }
     });
-    let std = std_placeholder(net, &fields, pretrained.as_ref(), input_ty, output_ty);
+    let std = std_placeholder(net, &fields, pretrained.as_ref(), input_ty, output_ty, open);
     quote! {
         #block_types
         #rt::if_no_std! {
@@ -146,9 +149,33 @@ fn std_placeholder(
     pretrained: Option<&TokenStream>,
     input_ty: TokenStream,
     output_ty: TokenStream,
+    open: bool,
 ) -> TokenStream {
     let Network { attrs, vis, name, .. } = net;
     let rt = quote!(::nn::__private);
+    let any_types = open.then(|| {
+        quote! {
+            /// Placeholder: the declaration has errors.
+            pub fn forward<X, Y>(&mut self, _: &X) -> Y {
+                ::core::unimplemented!()
+            }
+
+            /// Placeholder: the declaration has errors.
+            pub fn forward_with<X, Y>(&self, _: &mut #rt::Workspace, _: &X) -> Y {
+                ::core::unimplemented!()
+            }
+
+            /// Placeholder: the declaration has errors.
+            pub fn predict<X, Y>(&mut self, _: &[X]) -> ::std::vec::Vec<Y> {
+                ::core::unimplemented!()
+            }
+
+            /// Placeholder: the declaration has errors.
+            pub fn forward_batch<X, Y>(&mut self, _: &[X], _: &mut [Y]) {
+                ::core::unimplemented!()
+            }
+        }
+    });
     quote! {
         #(#attrs)*
         #vis struct #name {
@@ -167,6 +194,7 @@ fn std_placeholder(
             }
 
             #pretrained
+            #any_types
         }
 
         impl #rt::Network for #name {
@@ -192,6 +220,9 @@ fn std_placeholder(
                 nodes: &[],
             };
             fn new(_: u64) -> Self {
+                ::core::unimplemented!()
+            }
+            fn op(_: usize) -> #rt::layers::Op {
                 ::core::unimplemented!()
             }
             fn parts(&self) -> #rt::Parts<'_> {

@@ -221,13 +221,15 @@ pub fn init_option(args: &mut Args<'_>) -> TokenStream {
     quote!(::nn::__private::layers::Init::#variant)
 }
 
-/// The features arriving at a layer that takes `[IN]` (`Linear`, `Maxout`) — per step on a sequence: `None` if
-/// unknown, or if an image arrives (a `Flatten` is missing: reported). A different count is reported, with the
-/// fix, and the count that arrives is returned, so checking goes on with it.
+/// The features arriving at a layer that takes `[IN]` (`Linear`, `Maxout`) — per step on a sequence: the declared
+/// count if the input is unknown (after an earlier mistake: nothing to check it against, and the declaration
+/// still types the layer), `None` if an image arrives (a `Flatten` is missing: reported). A different count is
+/// reported, with the fix, and the count that arrives is returned, so checking goes on with it.
 pub fn flat_features(args: &mut Args<'_>, input: &Shape, declared: usize) -> Option<usize> {
     let decl = args.declaration();
     match input {
-        Shape::Unknown | Shape::Tokens { .. } => None,
+        Shape::Unknown => Some(declared),
+        Shape::Tokens { .. } => None,
         Shape::Image(_) => {
             args.error(format!(
                 "`{decl}` needs a flat input, but the previous layer produces a {} tensor; insert `-> Flatten` \

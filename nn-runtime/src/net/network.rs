@@ -67,9 +67,15 @@ pub trait Network: Sized + Send + Sync {
     /// A network with parameters initialised from `seed` (each layer by its `init` scheme).
     fn new(seed: u64) -> Self;
 
-    /// What each layer computes, in [`Network::LAYERS`] order (for exporters such as ONNX).
+    /// What layer `layer` (an index into [`Network::LAYERS`]) computes, as data (for exporters such as ONNX).
+    ///
+    /// # Panics
+    /// If there is no such layer.
+    fn op(layer: usize) -> crate::layers::Op;
+
+    /// What each layer computes, in [`Network::LAYERS`] order.
     fn ops() -> Vec<crate::layers::Op> {
-        Vec::new()
+        (0..Self::LAYERS.len()).map(Self::op).collect()
     }
 
     /// The parameters, buffers and gradient, borrowed at once.

@@ -1,0 +1,11 @@
+use nn::prelude::*;
+
+network! {
+    struct Net {
+        Input<8> -> blocks: Repeat<0> { Residual { fc: Linear<8, 8> -> ReLU } } -> out: Linear<8, 2>
+    }
+}
+
+fn main() {
+    let _ = Net::new(0);
+}

@@ -1,0 +1,9 @@
+use nn::prelude::*;
+
+network! {
+    struct Net {
+        Input<8> -> Residual { fc: Linear<8, 8> -> ReLU -> out: Linear<8, 2>
+    }
+}
+
+fn main() {}

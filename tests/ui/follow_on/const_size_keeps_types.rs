@@ -1,0 +1,17 @@
+use nn::prelude::*;
+
+const CLASSES: usize = 10;
+
+network! {
+    struct Net {
+        Input<84> -> fc1: Linear<84, 32> -> ReLU -> fc2: Linear<32, CLASSES>
+    }
+}
+
+fn main() {
+    let mut net = Net::new(0);
+    let w = net.fc1.weight(&net.params);
+    println!("{}", w.len());
+    let y: [f32; 10] = net.forward(&[0.0; 84]);
+    println!("{y:?}");
+}
