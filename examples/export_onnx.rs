@@ -1,7 +1,8 @@
 //! Exports networks to ONNX with `nn::io::save_onnx`, each with the inputs it was run on (the MNIST sample's
 //! test images) and `nn`'s outputs for them, so that `scripts/check_onnx.py` can run the models in onnxruntime
-//! and compare. The LeNet-5 is the trained one in `models/`; the batch-norm LeNet and the MLP are trained here
-//! for `--epochs` on the sample; the recurrent and activation networks keep their seeded initial weights.
+//! and compare. The LeNet-5 is the trained one in `models/`; the batch-norm LeNet, the MLP and the ResNet are
+//! trained here for `--epochs` on the sample; the others keep their seeded initial weights. The token tagger
+//! reads ids made from the images' rows (ONNX gets them as int64).
 //!
 //! `cargo run --release --example export_onnx -- [--data DIR] [--epochs N] [--out DIR]`
 
@@ -9,6 +10,7 @@ mod common;
 
 use nn::io::save_onnx;
 use nn::prelude::*;
+use nn::Example;
 use std::path::Path;
 
 network! {
@@ -69,27 +71,74 @@ network! {
         Input<Seq<28>, 28> -> gru: GRU<28, 12, bidirectional = true> -> Dropout<0.2> -> Tanh -> FinalState
         -> fc: Linear<24, 10>
     }
+
+    /// A small ResNet: residual blocks (one repeated, one with a strided shortcut), batch norm, global pooling.
+    pub struct ResNet {
+        Input<1, 28, 28>
+        -> stem: Conv2d<1, 8, 3, padding = 1> -> bn: BatchNorm -> ReLU
+        -> layer1: Repeat<2> {
+               Residual {
+                   conv1: Conv2d<8, 8, 3, padding = 1> -> bn1: BatchNorm -> ReLU
+                   -> conv2: Conv2d<8, 8, 3, padding = 1> -> bn2: BatchNorm
+               } -> ReLU
+           }
+        -> layer2: Residual {
+               conv1: Conv2d<8, 16, 3, stride = 2, padding = 1> -> bn1: BatchNorm -> ReLU
+               -> conv2: Conv2d<16, 16, 3, padding = 1> -> bn2: BatchNorm
+           } shortcut {
+               conv: Conv2d<8, 16, 1, stride = 2> -> bn: BatchNorm
+           }
+        -> ReLU -> GlobalAvgPool -> fc: Linear<16, 10>
+    }
+
+    /// Two branches and the input itself, concatenated along the channels.
+    pub struct TwoScales {
+        Input<1, 28, 28>
+        -> mix: Concat {
+               a: Conv2d<1, 4, 3, padding = 1> -> ReLU
+             | b: Conv2d<1, 4, 5, padding = 2> -> ReLU
+             | Identity
+           }
+        -> MaxPool<2, 2> -> Flatten -> fc: Linear<1764, 10>
+    }
+
+    /// A decoder's layers: a code unflattened into an image, a transposed convolution, upsampling, layer norm.
+    pub struct Decoder {
+        Input<1, 28, 28> -> Flatten -> fc: Linear<784, 64> -> ReLU -> Unflatten<4, 4, 4>
+        -> up: ConvTranspose2d<4, 2, 4, stride = 2, padding = 1> -> ReLU -> Upsample<2> -> ln: LayerNorm<16>
+        -> Flatten -> out: Linear<512, 10>
+    }
+
+    /// Token ids of fixed length (an ONNX batch shares its length), an embedding, a residual MLP per step.
+    pub struct TokenTagger {
+        Input<Seq<12>, Tokens<50>> -> emb: Embedding<50, 16>
+        -> Residual { ln: LayerNorm<16> -> fc1: Linear<16, 32> -> GELU -> fc2: Linear<32, 16> }
+        -> out: Linear<16, 5>
+    }
 }
 
-/// Saves `net` as `{name}.onnx` beside `{name}.input.bin` (the samples, f32) and `{name}.output.bin` (`nn`'s
-/// outputs in eval mode), and prints its line of the manifest.
+/// Saves `net` as `{name}.onnx` beside `{name}.input.bin` (the samples: f32, or token ids as i64) and
+/// `{name}.output.bin` (`nn`'s outputs in eval mode, f32), and prints its line of the manifest.
 fn export<N: Network>(net: &mut N, name: &str, xs: &[N::Input], out: &Path) -> String
 where
-    N::Input: Sample,
     N::Output: Sample,
 {
     net.eval();
     let mut ys = vec![N::Output::zeroed(); xs.len()];
     net.forward_batch(xs, &mut ys);
-    let bytes = |v: &[f32]| v.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>();
-    std::fs::write(out.join(format!("{name}.input.bin")), bytes(N::Input::flat(xs)))
-        .unwrap_or_else(|e| common::fail(e));
-    std::fs::write(out.join(format!("{name}.output.bin")), bytes(N::Output::flat(&ys)))
-        .unwrap_or_else(|e| common::fail(e));
+    let values = xs.iter().flat_map(|x| x.values());
+    let (inputs, dtype): (Vec<u8>, _) = if <N::Input as Example>::TOKENS {
+        (values.flat_map(|v| i64::from(v.to_bits()).to_le_bytes()).collect(), "i64")
+    } else {
+        (values.flat_map(|v| v.to_le_bytes()).collect(), "f32")
+    };
+    let outputs: Vec<u8> = N::Output::flat(&ys).iter().flat_map(|v| v.to_le_bytes()).collect();
+    std::fs::write(out.join(format!("{name}.input.bin")), inputs).unwrap_or_else(|e| common::fail(e));
+    std::fs::write(out.join(format!("{name}.output.bin")), outputs).unwrap_or_else(|e| common::fail(e));
     save_onnx(net, out.join(format!("{name}.onnx"))).unwrap_or_else(|e| common::fail(e));
     let shape = |s: &[usize]| s.iter().map(ToString::to_string).collect::<Vec<_>>().join(",");
     let last = N::LAYERS.last().map_or(N::INPUT_SHAPE, |l| l.output_shape);
-    format!("{name} {} {} {}", xs.len(), shape(N::INPUT_SHAPE), shape(last))
+    format!("{name} {} {} {} {dtype}", xs.len(), shape(N::INPUT_SHAPE), shape(last))
 }
 
 fn main() {
@@ -128,6 +177,16 @@ fn main() {
     manifest.push(export(&mut RnnTanh::new(8), "rnn_tanh", &rows, &args.out));
     manifest.push(export(&mut SigmoidState::new(9), "sigmoid_state", &rows, &args.out));
     manifest.push(export(&mut BiGruState::new(10), "bigru_state", &rows, &args.out));
+    let mut resnet = ResNet::new(11);
+    let mut adam = Adam::new(AdamConfig { lr: 2e-3, ..Default::default() });
+    fit(&mut resnet, &mut adam, &CrossEntropy, &train, None, &config).unwrap_or_else(|e| common::fail(e));
+    manifest.push(export(&mut resnet, "resnet", xs, &args.out));
+    manifest.push(export(&mut TwoScales::new(12), "two_scales", xs, &args.out));
+    manifest.push(export(&mut Decoder::new(13), "decoder", xs, &args.out));
+    // Token ids from the images' pixels: each row's brightest column, one id per row (12 of them).
+    let ids: Vec<[u32; 12]> =
+        xs.iter().map(|x| std::array::from_fn(|r| (nn::argmax(&x[0][r * 2 + 2]) + r) as u32 % 50)).collect();
+    manifest.push(export(&mut TokenTagger::new(14), "token_tagger", &ids, &args.out));
     let listing = manifest.join("\n") + "\n";
     std::fs::write(args.out.join("manifest.txt"), &listing).unwrap_or_else(|e| common::fail(e));
     print!("{listing}");

@@ -37,13 +37,13 @@ def main() -> int:
     print(f"onnxruntime {ort.__version__}, onnx {onnx.__version__}")
     print(f"{'network':<14} {'samples':>7} {'opset':>5} {'max |nn - onnxruntime|':>24}")
     for line in (out / "manifest.txt").read_text().splitlines():
-        name, count, input_shape, output_shape = line.split()
+        name, count, input_shape, output_shape, dtype = line.split()
         count = int(count)
-        input_shape = [int(d) for d in input_shape.split(",")]
+        input_shape = [int(d) for d in input_shape.split(",") if d]
         output_shape = [int(d) for d in output_shape.split(",")]
         model = onnx.load(out / f"{name}.onnx")
         onnx.checker.check_model(model, full_check=True)
-        x = np.fromfile(out / f"{name}.input.bin", dtype="<f4").reshape([count, *input_shape])
+        x = np.fromfile(out / f"{name}.input.bin", dtype="<i8" if dtype == "i64" else "<f4").reshape([count, *input_shape])
         want = np.fromfile(out / f"{name}.output.bin", dtype="<f4").reshape([count, *output_shape])
         session = ort.InferenceSession(str(out / f"{name}.onnx"), providers=["CPUExecutionProvider"])
         # Two batch sizes: the dynamic batch dimension must take any.

@@ -174,3 +174,111 @@ fn a_token_tagger_learns_ids_by_their_position_in_the_vocabulary() {
     }
     assert!(last < 0.2 * first, "{first} → {last}");
 }
+
+network! {
+    /// The small ResNet for 28×28 images.
+    pub struct ResNet8 {
+        Input<1, 28, 28>
+        -> stem: Conv2d<1, 16, 3, padding = 1> -> bn: BatchNorm -> ReLU
+        -> layer1: Repeat<2> {
+               Residual {
+                   conv1: Conv2d<16, 16, 3, padding = 1> -> bn1: BatchNorm -> ReLU
+                   -> conv2: Conv2d<16, 16, 3, padding = 1> -> bn2: BatchNorm
+               } -> ReLU
+           }
+        -> layer2: Residual {
+               conv1: Conv2d<16, 32, 3, stride = 2, padding = 1> -> bn1: BatchNorm -> ReLU
+               -> conv2: Conv2d<32, 32, 3, padding = 1> -> bn2: BatchNorm
+           } shortcut {
+               conv: Conv2d<16, 32, 1, stride = 2> -> bn: BatchNorm
+           }
+        -> ReLU -> GlobalAvgPool -> fc: Linear<32, 10>
+    }
+}
+
+#[test]
+fn a_resnet_names_its_tensors_as_torchvision_would_and_shows_its_blocks() {
+    let names: Vec<&str> = ResNet8::TENSORS.iter().map(|t| t.name).collect();
+    for name in [
+        "stem.weight",
+        "layer1.0.conv1.weight",
+        "layer1.1.bn2.bias",
+        "layer2.conv2.weight",
+        "layer2.shortcut.conv.weight",
+        "layer2.shortcut.bn.weight",
+        "fc.bias",
+    ] {
+        assert!(names.contains(&name), "{name} missing from {names:?}");
+    }
+    let buffers: Vec<&str> = ResNet8::BUFFER_TENSORS.iter().map(|t| t.name).collect();
+    assert!(
+        buffers.contains(&"layer1.1.bn1.running_var") && buffers.contains(&"layer2.shortcut.bn.num_batches_tracked")
+    );
+    let net = ResNet8::new(0);
+    let _: &[[[[f32; 3]; 3]; 16]; 32] = net.layer2.conv1.weight(&net.params);
+    let _: &[f32; 16] = net.layer1[1].bn1.running_mean(&net.buffers);
+    let summary = ResNet8::summary();
+    // Each block on a row where it begins, its layers indented under it.
+    let row = |start: &str| summary.lines().find(|l| l.trim_start().starts_with(start)).unwrap_or_default();
+    assert!(row("layer1: Repeat<2> { … } — copy 1").starts_with("  "), "{summary}");
+    assert!(row("layer1[1].conv2").contains("    Conv2d<16, 16, 3, padding = 1>"), "{summary}");
+    assert!(row("layer2.shortcut.conv").contains("Conv2d<16, 32, 1, stride = 2>"), "{summary}");
+    assert!(summary.contains("layer2: Residual { … }") && summary.contains("shortcut\n"), "{summary}");
+}
+
+#[test]
+fn a_network_that_branches_saves_loads_and_resumes_training_exactly() {
+    let dir = tempfile::tempdir().unwrap();
+    let net = ResNet8::new(5);
+    nn::io::save_weights(&net, dir.path().join("resnet.safetensors")).unwrap();
+    let mut other = ResNet8::new(6);
+    nn::io::load_weights(&mut other, dir.path().join("resnet.safetensors")).unwrap();
+    assert_eq!(other.params.to_vec(), net.params.to_vec());
+    assert_eq!(other.buffers.to_vec(), net.buffers.to_vec());
+
+    // Two epochs straight, and one then one more from the checkpoint: the same bits.
+    let xs: Vec<[f32; 8]> = random_samples(48, -1.0, 1.0, 7);
+    let data = Dataset::new(xs, (0..48).map(|i| i % 3).collect()).unwrap();
+    let config = |epochs, file: &str| TrainConfig {
+        epochs,
+        batch_size: 16,
+        shuffle: Some(3),
+        checkpoint: Some(dir.path().join(file)),
+        resume: true,
+        verbose: false,
+        progress: false,
+        ..Default::default()
+    };
+    let mut straight = ResMlp::new(8);
+    fit(&mut straight, &mut Adam::new(AdamConfig::default()), &CrossEntropy, &data, None, &config(2, "a")).unwrap();
+    let mut first = ResMlp::new(8);
+    fit(&mut first, &mut Adam::new(AdamConfig::default()), &CrossEntropy, &data, None, &config(1, "b")).unwrap();
+    let mut resumed = ResMlp::new(9);
+    fit(&mut resumed, &mut Adam::new(AdamConfig::default()), &CrossEntropy, &data, None, &config(2, "b")).unwrap();
+    assert_eq!(resumed.params.to_vec(), straight.params.to_vec());
+}
+
+#[test]
+fn shared_and_static_inference_give_forward_on_networks_that_branch() {
+    let mut net = ResNet8::new(3);
+    net.eval();
+    let xs: Vec<[[[f32; 28]; 28]; 1]> = random_samples(3, 0.0, 1.0, 4);
+    let mut ws = net.workspace();
+    let mut buffer = vec![f32::NAN; ResNet8::STATIC_FLOATS];
+    let buffer: &mut [f32; ResNet8::STATIC_FLOATS] = buffer.as_mut_slice().try_into().unwrap();
+    for x in &xs {
+        let y = net.forward(x);
+        assert_eq!(net.forward_with(&mut ws, x), y, "bit for bit");
+        let s = net.forward_static(x, buffer);
+        for (a, b) in s.iter().zip(&y) {
+            assert!((a - b).abs() <= 1e-5 * (1.0 + b.abs()), "{a} vs {b}");
+        }
+    }
+    let mut tagger = TokenTagger::new(2);
+    tagger.eval();
+    let ids = vec![3u32, 99, 0, 42];
+    let mut ws = tagger.workspace();
+    assert_eq!(tagger.forward_with(&mut ws, &ids), tagger.forward(&ids));
+    let err = tagger.try_forward_batch(&[ids.clone(), vec![5, 100]], &mut [Vec::new(), Vec::new()]).unwrap_err();
+    assert_eq!(err, nn::Error::TokenOutOfRange { index: 1, position: 1, token: 100, vocab: 100 });
+}

@@ -17,6 +17,25 @@ network! {
     pub struct Tagger { Input<Seq<20>, 4> -> LSTM<4, 16, layers = 2, bidirectional = true> -> Linear<32, 3> }
 
     pub struct Streaming { Input<Seq, 4> -> GRU<4, 8> -> Last -> Linear<8, 2> }
+
+    /// The small ResNet: every branch counted.
+    pub struct ResNet8 {
+        Input<1, 28, 28>
+        -> stem: Conv2d<1, 16, 3, padding = 1> -> bn: BatchNorm -> ReLU
+        -> layer1: Repeat<2> {
+               Residual {
+                   conv1: Conv2d<16, 16, 3, padding = 1> -> bn1: BatchNorm -> ReLU
+                   -> conv2: Conv2d<16, 16, 3, padding = 1> -> bn2: BatchNorm
+               } -> ReLU
+           }
+        -> layer2: Residual {
+               conv1: Conv2d<16, 32, 3, stride = 2, padding = 1> -> bn1: BatchNorm -> ReLU
+               -> conv2: Conv2d<32, 32, 3, padding = 1> -> bn2: BatchNorm
+           } shortcut {
+               conv: Conv2d<16, 32, 1, stride = 2> -> bn: BatchNorm
+           }
+        -> ReLU -> GlobalAvgPool -> fc: Linear<32, 10>
+    }
 }
 
 // The budget a user can put in their own crate: a change that breaks it does not compile.
@@ -65,6 +84,20 @@ fn strided_convolution_and_recurrent_counts() {
     assert_eq!(Tagger::LAYERS[0].train_macs, 20 * (2 * lstm_step + lstm_step - 2 * 64 * 4));
     // A sequence of any length is counted per time step.
     assert_eq!(Streaming::FORWARD_MACS, 24 * (4 + 8) + 8 * 2);
+}
+
+#[test]
+fn a_resnet_counts_every_branch_by_hand() {
+    // Outputs × products per output: the stem 16·28·28 × 1·3·3; four 16→16 convolutions 16·28·28 × 16·3·3; the
+    // strided 16→32 one 32·14·14 × 16·3·3, the 32→32 one 32·14·14 × 32·3·3, the 1×1 shortcut 32·14·14 × 16; fc.
+    let stem = 16 * 28 * 28 * 9;
+    let forward = stem + 4 * (16 * 28 * 28 * 144) + 32 * 14 * 14 * 144 + 32 * 14 * 14 * 288 + 32 * 14 * 14 * 16 + 320;
+    assert_eq!(ResNet8::FORWARD_MACS, forward);
+    assert_eq!(forward, 10_148_416);
+    // Every product's weight gradient costs it again, and so does every input gradient but the stem's.
+    assert_eq!(ResNet8::TRAIN_MACS, 3 * forward - stem);
+    let shortcut = ResNet8::LAYERS.iter().find(|l| l.name == "layer2.shortcut.conv").unwrap();
+    assert_eq!((shortcut.forward_macs, shortcut.train_macs), (100_352, 3 * 100_352));
 }
 
 #[test]

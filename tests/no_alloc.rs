@@ -106,6 +106,7 @@ fn main() {
         recurrent_training_allocates_nothing_once_the_longest_sequence_was_seen,
         streaming_steps_allocate_nothing,
         inference_on_a_long_sequence_holds_its_outputs_not_what_training_keeps,
+        a_network_that_branches_allocates_nothing_after_the_first_call,
     ];
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.iter().any(|a| a == "--list") {
@@ -326,4 +327,53 @@ fn inference_on_a_long_sequence_holds_its_outputs_not_what_training_keeps() {
     });
     // Per step: the input (32 B) gathered, the lower layer's and the top layer's outputs (128 B each).
     assert!(grown < 40 * MB, "{grown} bytes for one sequence of {STEPS} steps through two bidirectional layers");
+}
+
+network! {
+    /// Blocks of every kind, batch norm inside them, on two threads.
+    struct Branched {
+        Input<2, 8, 8>
+        -> stem: Conv2d<2, 4, 3, padding = 1> -> bn: BatchNorm -> ReLU
+        -> blocks: Repeat<2> { Residual { conv: Conv2d<4, 4, 3, padding = 1> -> bn: BatchNorm -> ReLU } }
+        -> mix: Concat { a: Conv2d<4, 2, 1> -> Tanh | Identity }
+        -> GlobalAvgPool -> fc: Linear<6, 10>
+    }
+
+    /// Token ids of any length, an embedding and a residual block per step.
+    struct Tokens {
+        Input<Seq, Tokens<50>> -> emb: Embedding<50, 8>
+        -> Residual { ln: LayerNorm<8> -> fc: Linear<8, 8> -> GELU } -> out: Linear<8, 3>
+    }
+}
+
+fn a_network_that_branches_allocates_nothing_after_the_first_call() {
+    let mut net = Branched::new(1);
+    net.set_parallelism(nn::Parallelism::Threads(2)).unwrap();
+    let xs = vec![[[[0.25f32; 8]; 8]; 2]; 70];
+    let labels: Vec<usize> = (0..70).map(|i| i % 10).collect();
+    let mut adam = Adam::new(AdamConfig::default());
+    net.train_step(&xs, &labels, &CrossEntropy, &mut adam);
+    net.eval();
+    let _ = net.forward(&xs[0]);
+    net.train();
+    let n = allocations_during(|| {
+        for _ in 0..3 {
+            net.train_step(&xs, &labels, &CrossEntropy, &mut adam);
+            net.eval();
+            let _ = net.forward(&xs[1]);
+            net.train();
+        }
+    });
+    assert_eq!(n, 0, "{n} allocations in training and inference through blocks");
+    let mut tokens = Tokens::new(2);
+    let ids: Vec<Vec<u32>> = (0..40).map(|i| (0..(2 + i % 7)).map(|t| ((i + 3 * t) % 50) as u32).collect()).collect();
+    let tags: Vec<Vec<usize>> = ids.iter().map(|x| x.iter().map(|&t| t as usize % 3).collect()).collect();
+    let mut adam = Adam::new(AdamConfig::default());
+    tokens.train_step(&ids, &tags, &CrossEntropy, &mut adam);
+    let n = allocations_during(|| {
+        for _ in 0..3 {
+            tokens.train_step(&ids, &tags, &CrossEntropy, &mut adam);
+        }
+    });
+    assert_eq!(n, 0, "{n} allocations in training on token ids");
 }

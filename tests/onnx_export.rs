@@ -138,6 +138,23 @@ fn ancestry(model: &ModelProto, value: &str) -> (Vec<String>, bool) {
     (ops, reads_input)
 }
 
+/// Every value `value` is computed from: the inputs of the nodes it depends on (initializers included).
+fn reads(model: &ModelProto, value: &str) -> Vec<String> {
+    let graph = model.graph.as_ref().unwrap();
+    let (mut seen, mut todo) = (Vec::new(), vec![value.to_string()]);
+    while let Some(v) = todo.pop() {
+        if let Some(node) = graph.node.iter().find(|n| n.output.contains(&v)) {
+            for input in &node.input {
+                if !seen.contains(input) {
+                    seen.push(input.clone());
+                    todo.push(input.clone());
+                }
+            }
+        }
+    }
+    seen
+}
+
 /// Every node's output feeds another node or is the graph's output: nothing the network computes is left out of
 /// what the model returns.
 fn assert_no_dead_nodes(model: &ModelProto) {
@@ -161,4 +178,69 @@ fn final_state_after_element_wise_layers_reads_their_values() {
     // Straight after the recurrent layer, `FinalState` is ONNX's own final hidden state.
     let model = export(&Tagger::new(2));
     assert_no_dead_nodes(&model);
+}
+
+network! {
+    /// A residual block with a strided shortcut, channels concatenated, upsampling back, a transposed
+    /// convolution, layer norm and global pooling: every operator a network that branches exports.
+    pub struct Branchy {
+        Input<2, 8, 8>
+        -> stem: Conv2d<2, 4, 3, padding = 1> -> bn: BatchNorm -> ReLU
+        -> down: Residual { conv: Conv2d<4, 6, 3, stride = 2, padding = 1> -> ReLU } shortcut { conv: Conv2d<4, 6, 1, stride = 2> }
+        -> mix: Concat { a: Conv2d<6, 2, 1> | Identity }
+        -> up: ConvTranspose2d<8, 3, 4, stride = 2, padding = 1> -> Upsample<2> -> GlobalAvgPool
+        -> ln: LayerNorm<3> -> fc: Linear<3, 2>
+    }
+
+    /// Token ids, an embedding and a residual MLP per step.
+    pub struct Tokens {
+        Input<Seq, Tokens<20>> -> emb: Embedding<20, 8>
+        -> Residual { ln: LayerNorm<8> -> fc1: Linear<8, 16> -> GELU -> fc2: Linear<16, 8> } -> out: Linear<8, 3>
+    }
+}
+
+#[test]
+fn a_network_that_branches_exports_its_graph() {
+    let model = export(&Branchy::new(4));
+    assert_no_dead_nodes(&model);
+    let ops = ops(&model);
+    for op in
+        ["Add", "Concat", "ConvTranspose", "Resize", "GlobalAveragePool", "LayerNormalization", "BatchNormalization"]
+    {
+        assert!(ops.contains(&op), "{op} missing from {ops:?}");
+    }
+    let graph = model.graph.as_ref().unwrap();
+    let node = |op: &str| graph.node.iter().find(|n| n.op_type.as_deref() == Some(op)).unwrap();
+    // The sum reads the body's output and the shortcut's, each computed from the block's input.
+    let add = node("Add");
+    let (body, shortcut) = (reads(&model, &add.input[0]), reads(&model, &add.input[1]));
+    assert!(body.contains(&"down.conv.weight".to_string()) && !body.contains(&"down.shortcut.conv.weight".to_string()));
+    assert!(
+        shortcut.contains(&"down.shortcut.conv.weight".to_string()) && shortcut.contains(&"stem.weight".to_string())
+    );
+    let concat = node("Concat");
+    assert_eq!(concat.attribute[0].i, Some(1), "images are joined along their channels");
+    let identity = graph.node.iter().find(|n| n.output[0] == concat.input[1]).unwrap();
+    assert_eq!((identity.op_type.as_deref(), &identity.input[0]), (Some("Identity"), &add.output[0]), "the sum itself");
+    assert_eq!(dims(&graph.output[0]), ["batch", "2"]);
+    for t in Branchy::TENSORS {
+        assert!(graph.initializer.iter().any(|i| i.name.as_deref() == Some(t.name)), "{} missing", t.name);
+    }
+    let (d, _) = initializer(&model, "up.weight");
+    assert_eq!(d, [8, 3, 4, 4], "PyTorch's [in, out, K, K]");
+}
+
+#[test]
+fn token_ids_are_an_int64_input_gathered_from_the_embedding() {
+    use nn::io::onnx_schema::tensor_proto::DataType;
+    let model = export(&Tokens::new(5));
+    assert_no_dead_nodes(&model);
+    let graph = model.graph.as_ref().unwrap();
+    let Some(type_proto::Value::TensorType(input)) = &graph.input[0].r#type.as_ref().unwrap().value else { panic!() };
+    assert_eq!(input.elem_type, Some(DataType::Int64 as i32));
+    assert_eq!(dims(&graph.input[0]), ["batch", "steps"]);
+    let gather = graph.node.iter().find(|n| n.op_type.as_deref() == Some("Gather")).unwrap();
+    assert_eq!(gather.input, ["emb.weight", "input"]);
+    // Three per-step linear layers' biases, GELU's `1 + erf`, and the residual sum.
+    assert_eq!(ops(&model).iter().filter(|o| **o == "Add").count(), 5);
 }

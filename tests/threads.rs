@@ -69,6 +69,25 @@ fn a_gradient_sum_shared_out_over_the_threads_gives_identical_bits() {
     }
 }
 
+network! {
+    /// A network that branches, with batch norm in its blocks (a staged training pass) and a concatenation.
+    pub struct Branched {
+        Input<2, 8, 8>
+        -> stem: Conv2d<2, 4, 3, padding = 1> -> bn: BatchNorm -> ReLU
+        -> blocks: Repeat<2> { Residual { conv: Conv2d<4, 4, 3, padding = 1> -> bn: BatchNorm -> ReLU } }
+        -> mix: Concat { a: Conv2d<4, 2, 1> -> Tanh | Identity }
+        -> GlobalAvgPool -> fc: Linear<6, 10>
+    }
+}
+
+#[test]
+fn a_network_that_branches_gives_identical_bits_on_one_to_four_threads() {
+    let serial = run::<Branched>(Parallelism::None);
+    for threads in 1..=4 {
+        assert_same_bits::<Branched>(&serial, &run::<Branched>(Parallelism::Threads(threads)), threads);
+    }
+}
+
 #[test]
 fn zero_threads_is_an_error() {
     let mut net = LeNet5::new(1);

@@ -112,7 +112,8 @@ fn report(fields: &[Field<'_>], cx: &mut Ctxt) {
             ));
             continue;
         }
-        let clash = fields.iter().enumerate().find(|(other, f)| *other != i && f.name == *text);
+        // An unnamed layer without parameters has no field: its generated name is free to take.
+        let clash = fields.iter().enumerate().find(|(other, f)| *other != i && f.name == *text && (f.named || f.real));
         match clash {
             Some((_, other)) if !other.named => cx.push(syn::Error::new(
                 field.span,

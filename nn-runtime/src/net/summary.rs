@@ -3,20 +3,25 @@
 use super::Network;
 
 /// The layers of `N` as a table — output shapes, parameters and forward multiply-adds — followed by its totals
-/// and memory figures.
+/// and memory figures. A layer inside blocks is indented under them, each block on a row of its own where it
+/// begins (`layer2: Residual { … }`, `shortcut`, `blocks: Repeat<4> { … } — copy 1`).
 pub fn table<N: Network>() -> String {
-    let rows: Vec<[String; 5]> = N::LAYERS
-        .iter()
-        .map(|l| {
-            let shape = l
-                .output_shape
-                .iter()
-                .map(|&d| if d == 0 { "T".to_string() } else { d.to_string() })
-                .collect::<Vec<_>>()
-                .join("×");
-            [l.name.to_string(), l.declaration.to_string(), shape, l.params.to_string(), l.forward_macs.to_string()]
-        })
-        .collect();
+    let mut rows: Vec<[String; 5]> = Vec::new();
+    for l in N::LAYERS {
+        let outer = l.depth + 1 - l.blocks.len().min(l.depth + 1);
+        for (i, block) in l.blocks.iter().enumerate() {
+            let blank = String::new;
+            rows.push([blank(), format!("{}{block}", "  ".repeat(outer + i)), blank(), blank(), blank()]);
+        }
+        let shape = l
+            .output_shape
+            .iter()
+            .map(|&d| if d == 0 { "T".to_string() } else { d.to_string() })
+            .collect::<Vec<_>>()
+            .join("×");
+        let declaration = format!("{}{}", "  ".repeat(l.depth), l.declaration);
+        rows.push([l.name.to_string(), declaration, shape, l.params.to_string(), l.forward_macs.to_string()]);
+    }
     let header = ["layer", "declaration", "output", "params", "MACs"].map(String::from);
     let mut widths = header.clone().map(|h| h.chars().count());
     for row in &rows {

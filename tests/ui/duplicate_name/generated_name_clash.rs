@@ -2,7 +2,7 @@ use nn::prelude::*;
 
 network! {
     struct Net {
-        Input<4> -> layer1: Linear<4, 8> -> ReLU -> params: Linear<8, 2>
+        Input<4> -> ReLU -> Linear<4, 8> -> layer1: Linear<8, 8> -> params: Linear<8, 2>
     }
 }
 
