@@ -6,7 +6,7 @@
 mod pretrained;
 
 use nn::prelude::*;
-use pretrained::{BnNet, LeNet5, SeqNet};
+use pretrained::{BnNet, BranchNet, LeNet5, SeqNet};
 use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -63,11 +63,13 @@ fn forward_static_gives_forward_in_eval_mode() {
 }
 
 #[test]
-fn no_std_batch_norm_and_stacked_bidirectional_lstm_match_the_std_build() {
+fn no_std_batch_norm_stacked_bidirectional_lstm_and_blocks_match_the_std_build() {
     let value = |s: usize, i: usize| ((31 * s + 7 * i) % 19) as f32 / 9.5 - 1.0;
-    let (mut bn, mut seq) = (BnNet::pretrained(), SeqNet::pretrained());
+    let (mut bn, mut seq, mut branch) = (BnNet::pretrained(), SeqNet::pretrained(), BranchNet::pretrained());
     bn.eval();
     seq.eval();
+    branch.eval();
+    let image = |s: usize| [std::array::from_fn(|r| std::array::from_fn(|c| value(s, r * 8 + c)))];
     let output = run_embedded("zoo_outputs", &[]);
     let mut lines = 0;
     for line in output.lines() {
@@ -75,7 +77,8 @@ fn no_std_batch_norm_and_stacked_bidirectional_lstm_match_the_std_build() {
         let (name, s) = (fields.next().unwrap(), fields.next().unwrap().parse::<usize>().unwrap());
         let got: Vec<f32> = fields.map(|v| v.parse().unwrap()).collect();
         let want: Vec<f32> = match name {
-            "bn_net" => bn.forward(&[std::array::from_fn(|r| std::array::from_fn(|c| value(s, r * 8 + c)))]).to_vec(),
+            "bn_net" => bn.forward(&image(s)).to_vec(),
+            "branch_net" => branch.forward(&image(s)).to_vec(),
             _ => seq.forward(&std::array::from_fn(|t| std::array::from_fn(|f| value(s, t * 3 + f)))).to_vec(),
         };
         assert_eq!(got.len(), want.len());
@@ -84,5 +87,5 @@ fn no_std_batch_norm_and_stacked_bidirectional_lstm_match_the_std_build() {
         }
         lines += 1;
     }
-    assert_eq!(lines, 16, "eight samples of each network");
+    assert_eq!(lines, 24, "eight samples of each network");
 }

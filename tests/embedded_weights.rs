@@ -5,7 +5,7 @@
 mod pretrained;
 
 use nn::prelude::*;
-use pretrained::{BnNet, LeNet5};
+use pretrained::{BnNet, BranchNet, LeNet5};
 use std::path::Path;
 
 fn bits(v: &[f32]) -> Vec<u32> {
@@ -34,6 +34,16 @@ fn pretrained_buffers_include_the_integer_counter() {
     embedded.eval();
     loaded.eval();
     assert_eq!(bits(&embedded.forward(&x)), bits(&loaded.forward(&x)));
+}
+
+#[test]
+fn a_network_that_branches_embeds_its_nested_tensors() {
+    let embedded = BranchNet::pretrained();
+    let mut loaded = BranchNet::new(0);
+    load_weights(&mut loaded, Path::new("tests/data/weights/branch_net.safetensors")).unwrap();
+    assert_eq!(bits(embedded.params()), bits(loaded.params()));
+    assert_eq!(bits(embedded.buffers()), bits(loaded.buffers()));
+    assert_eq!(embedded.block.bn.running_mean(&embedded.buffers), loaded.block.bn.running_mean(&loaded.buffers));
 }
 
 #[test]

@@ -21,6 +21,40 @@ network! {
     }
 }
 
+network! {
+    /// A network that branches — a residual block with batch norm, a concatenation with an identity branch — run
+    /// without `std` by `examples/embedded` (`tests/embedded_agreement.rs`).
+    pub struct BranchNet {
+        Input<1, 8, 8>
+        -> stem: Conv2d<1, 4, 3, padding = 1> -> bn: BatchNorm -> ReLU
+        -> block: Residual { conv: Conv2d<4, 4, 3, padding = 1> -> bn: BatchNorm -> ReLU }
+        -> mix: Concat { a: Conv2d<4, 2, 1> -> Tanh | Identity }
+        -> GlobalAvgPool -> fc: Linear<6, 3>
+    }
+}
+
+#[test]
+fn branched_fixture_is_what_its_recipe_makes() {
+    let path = Path::new("tests/data/weights/branch_net.safetensors");
+    let mut rng = nn::Rng::new(7, 0);
+    let xs: Vec<[[[f32; 8]; 8]; 1]> =
+        (0..48).map(|_| [std::array::from_fn(|_| std::array::from_fn(|_| rng.uniform(-1.0, 1.0)))]).collect();
+    let labels: Vec<usize> = (0..48).map(|i| i % 3).collect();
+    let mut net = BranchNet::new(13);
+    let mut sgd = Sgd::new(SgdConfig { lr: 0.05, ..Default::default() });
+    for batch in 0..3 {
+        let range = batch * 16..(batch + 1) * 16;
+        net.train_step(&xs[range.clone()], &labels[range], &CrossEntropy, &mut sgd);
+    }
+    if std::env::var_os("NN_UPDATE_FIXTURES").is_some() {
+        save_weights(&net, path).unwrap();
+    }
+    let mut stored = BranchNet::new(0);
+    load_weights(&mut stored, path).expect("tests/data/weights/branch_net.safetensors loads");
+    let close = |a: &[f32], b: &[f32]| a.len() == b.len() && a.iter().zip(b).all(|(x, y)| (x - y).abs() <= 1e-5);
+    assert!(close(stored.params(), net.params()) && close(stored.buffers(), net.buffers()));
+}
+
 #[test]
 fn recurrent_fixture_is_what_its_recipe_makes() {
     let path = Path::new("tests/data/weights/seq_net.safetensors");

@@ -1,5 +1,5 @@
 //! Networks with weights embedded at compile time (`#[weights]`), included (`#[path]`) by `tests/embedded_weights.rs` and
-//! `tests/embedded_agreement.rs`: the trained LeNet-5 of `models/` and the two networks whose files
+//! `tests/embedded_agreement.rs`: the trained LeNet-5 of `models/` and the three networks whose files
 //! `tests/weight_fixtures.rs` makes.
 
 use nn::prelude::*;
@@ -22,5 +22,14 @@ network! {
     #[weights = "tests/data/weights/seq_net.safetensors"]
     pub struct SeqNet {
         Input<Seq<6>, 3> -> lstm: LSTM<3, 5, layers = 2, bidirectional = true> -> MeanOverTime -> fc: Linear<10, 4>
+    }
+
+    #[weights = "tests/data/weights/branch_net.safetensors"]
+    pub struct BranchNet {
+        Input<1, 8, 8>
+        -> stem: Conv2d<1, 4, 3, padding = 1> -> bn: BatchNorm -> ReLU
+        -> block: Residual { conv: Conv2d<4, 4, 3, padding = 1> -> bn: BatchNorm -> ReLU }
+        -> mix: Concat { a: Conv2d<4, 2, 1> -> Tanh | Identity }
+        -> GlobalAvgPool -> fc: Linear<6, 3>
     }
 }

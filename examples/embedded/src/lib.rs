@@ -70,6 +70,16 @@ pub mod zoo {
             Input<Seq<6>, 3> -> lstm: LSTM<3, 5, layers = 2, bidirectional = true> -> MeanOverTime
             -> fc: Linear<10, 4>
         }
+
+        /// A network that branches: a residual block with batch norm, a concatenation with an identity branch.
+        #[weights = "../../tests/data/weights/branch_net.safetensors"]
+        pub struct BranchNet {
+            Input<1, 8, 8>
+            -> stem: Conv2d<1, 4, 3, padding = 1> -> bn: BatchNorm -> ReLU
+            -> block: Residual { conv: Conv2d<4, 4, 3, padding = 1> -> bn: BatchNorm -> ReLU }
+            -> mix: Concat { a: Conv2d<4, 2, 1> -> Tanh | Identity }
+            -> GlobalAvgPool -> fc: Linear<6, 3>
+        }
     }
 }
 

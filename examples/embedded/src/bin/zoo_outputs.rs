@@ -2,7 +2,7 @@
 //! (`{network} {sample} {values…}`), for `tests/embedded_agreement.rs` of the `nn` crate to compare with the `std`
 //! build. Input value `i` of sample `s` is `((31·s + 7·i) mod 19) / 9.5 − 1`.
 
-use nn_embedded::zoo::{BnNet, SeqNet};
+use nn_embedded::zoo::{BnNet, BranchNet, SeqNet};
 
 fn value(s: usize, i: usize) -> f32 {
     ((31 * s + 7 * i) % 19) as f32 / 9.5 - 1.0
@@ -16,6 +16,7 @@ fn print(name: &str, s: usize, ys: &[f32]) {
 fn main() {
     let mut bn_buffer = vec![0.0; BnNet::STATIC_FLOATS];
     let mut seq_buffer = vec![0.0; SeqNet::STATIC_FLOATS];
+    let mut branch_buffer = vec![0.0; BranchNet::STATIC_FLOATS];
     for s in 0..8 {
         let image = [core::array::from_fn(|r| core::array::from_fn(|c| value(s, r * 8 + c)))];
         let y = BnNet::pretrained().forward_static(&image, bn_buffer.as_mut_slice().try_into().unwrap());
@@ -23,5 +24,7 @@ fn main() {
         let steps = core::array::from_fn(|t| core::array::from_fn(|f| value(s, t * 3 + f)));
         let y = SeqNet::pretrained().forward_static(&steps, seq_buffer.as_mut_slice().try_into().unwrap());
         print("seq_net", s, &y);
+        let y = BranchNet::pretrained().forward_static(&image, branch_buffer.as_mut_slice().try_into().unwrap());
+        print("branch_net", s, &y);
     }
 }

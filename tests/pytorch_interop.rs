@@ -1,0 +1,116 @@
+//! Networks that branch against PyTorch itself: `tests/data/pytorch/` holds state_dicts saved by PyTorch 2.15 —
+//! a torchvision-style ResNet (BasicBlocks, a 1×1 downsample, batch norm with real running statistics and an
+//! int64 `num_batches_tracked`), a tagger with `Embedding` (a padding index) and `LayerNorm`, a decoder with
+//! `ConvTranspose2d` and `Upsample` — with PyTorch's outputs on a batch and its parameter gradients, written by
+//! `scripts/interop_reference.py`. The files load unchanged, and outputs and gradients agree with PyTorch's.
+
+use nn::io::{load_weights, read_safetensors, Tensor};
+use nn::prelude::*;
+use nn::Example;
+use std::collections::HashMap;
+use std::path::Path;
+
+network! {
+    /// `scripts/interop_reference.py`'s `ResNet`.
+    pub struct ResNet {
+        Input<3, 16, 16>
+        -> stem: Conv2d<3, 8, 3, padding = 1, bias = false> -> bn: BatchNorm -> ReLU
+        -> layer1: Repeat<2> {
+               Residual {
+                   conv1: Conv2d<8, 8, 3, padding = 1, bias = false> -> bn1: BatchNorm -> ReLU
+                   -> conv2: Conv2d<8, 8, 3, padding = 1, bias = false> -> bn2: BatchNorm
+               } -> ReLU
+           }
+        -> layer2: Residual {
+               conv1: Conv2d<8, 16, 3, stride = 2, padding = 1, bias = false> -> bn1: BatchNorm -> ReLU
+               -> conv2: Conv2d<16, 16, 3, padding = 1, bias = false> -> bn2: BatchNorm
+           } shortcut {
+               conv: Conv2d<8, 16, 1, stride = 2, bias = false> -> bn: BatchNorm
+           }
+        -> ReLU -> GlobalAvgPool -> fc: Linear<16, 10>
+    }
+
+    /// Its `Tagger`.
+    pub struct Tagger {
+        Input<Seq<7>, Tokens<50>> -> emb: Embedding<50, 16, padding_idx = 0>
+        -> Residual { ln: LayerNorm<16> -> fc1: Linear<16, 32> -> GELU -> fc2: Linear<32, 16> }
+        -> out: Linear<16, 5>
+    }
+
+    /// Its `Decoder`.
+    pub struct Decoder {
+        Input<6> -> fc: Linear<6, 64> -> ReLU -> Unflatten<4, 4, 4>
+        -> up: ConvTranspose2d<4, 3, 3, stride = 2, padding = 1, output_padding = 1> -> ReLU -> Upsample<2>
+        -> conv: Conv2d<3, 2, 3, padding = 1> -> Sigmoid
+    }
+}
+
+/// The files of reference `name`: its data (input, output, d_output, `grad.*`).
+fn data(name: &str) -> HashMap<String, Tensor> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/pytorch");
+    read_safetensors(&dir.join(format!("{name}.data.safetensors"))).unwrap().0
+}
+
+/// `name`'s state_dict loaded into a new `N`, in eval mode, as PyTorch ran it.
+fn loaded<N: Network>(name: &str) -> N {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/pytorch");
+    let mut net = N::new(0);
+    load_weights(&mut net, dir.join(format!("{name}.weights.safetensors"))).expect("PyTorch's state_dict loads");
+    net.eval();
+    net
+}
+
+fn close(what: &str, got: &[f32], want: &[f32], tolerance: f32) {
+    assert_eq!(got.len(), want.len(), "{what}: length");
+    for (i, (g, w)) in got.iter().zip(want).enumerate() {
+        assert!((g - w).abs() <= tolerance * (1.0 + w.abs()), "{what}[{i}]: {g} vs PyTorch's {w}");
+    }
+}
+
+/// Checks `net`'s outputs on the reference's inputs (within 1e-5) and its parameter gradients of
+/// `Σ output · d_output` (within 1e-4: PyTorch sums them in another order).
+fn check<N: Network>(name: &str, net: &mut N, xs: &[N::Input]) {
+    let data = data(name);
+    let ys = net.predict(xs);
+    let got: Vec<f32> = ys.iter().flat_map(|y| y.values().to_vec()).collect();
+    close(&format!("{name} output"), &got, &data["output"].values, 1e-5);
+    let d = &data["d_output"].values;
+    let per = d.len() / xs.len();
+    let d_outputs: Vec<N::Output> = (0..xs.len())
+        .map(|i| {
+            let mut y = ys[i].clone();
+            y.values_mut().copy_from_slice(&d[i * per..(i + 1) * per]);
+            y
+        })
+        .collect();
+    let grads = net.backward(xs, &d_outputs, None).unwrap().to_vec();
+    for t in N::TENSORS {
+        let want = &data[&format!("grad.{}", t.name)].values;
+        close(&format!("{name} grad.{}", t.name), &grads[t.offset..t.offset + t.len()], want, 1e-4);
+    }
+}
+
+#[test]
+fn a_torchvision_style_resnet_loads_and_computes_as_pytorch() {
+    let mut net: ResNet = loaded("resnet");
+    assert_eq!(net.buffers().last(), Some(&3.0), "num_batches_tracked, stored as int64, counts three batches");
+    let input = &data("resnet")["input"];
+    let xs: Vec<[[[f32; 16]; 16]; 3]> = input.values.chunks_exact(768).map(|c| *nn::view(c)).collect();
+    check("resnet", &mut net, &xs);
+}
+
+#[test]
+fn an_embedding_and_layer_norm_tagger_loads_and_computes_as_pytorch() {
+    let mut net: Tagger = loaded("tagger");
+    let ids: Vec<[u32; 7]> =
+        data("tagger")["input"].values.chunks_exact(7).map(|c| std::array::from_fn(|t| c[t] as u32)).collect();
+    assert_eq!(ids[0][2], 0, "the padding index is among the ids");
+    check("tagger", &mut net, &ids);
+}
+
+#[test]
+fn a_decoder_with_transposed_convolution_and_upsampling_computes_as_pytorch() {
+    let mut net: Decoder = loaded("decoder");
+    let xs: Vec<[f32; 6]> = data("decoder")["input"].values.chunks_exact(6).map(|c| *nn::view(c)).collect();
+    check("decoder", &mut net, &xs);
+}
