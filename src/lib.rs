@@ -160,13 +160,14 @@ pub use nn_runtime::{
 };
 #[cfg(feature = "std")]
 pub use nn_runtime::{
-    loss, optim, regularize, Error, Network, Parallelism, Params, Parts, PartsMut, Result, WeightProblem, Workspace,
-    CHUNK,
+    loss, optim, regularize, Error, Inference, Introspection, Network, Parallelism, Params, Parts, PartsMut, Result,
+    Training, WeightProblem, Workspace, CHUNK,
 };
 
 /// What nearly every program that declares and trains networks names: `use nn::prelude::*;`.
 ///
-/// It holds the macro; the traits whose methods programs call (`Network`, `Loss`, `Optimizer`, `Sample`, `Example`); the
+/// It holds the macro; the traits whose methods programs call (`Network` and its extensions `Inference`, `Training`
+/// and `Introspection`, `Loss`, `Optimizer`, `Sample`, `Example`); the
 /// losses, optimizers and their configurations; and the data, training and weight-file entry points a training
 /// program calls by name (`load_mnist`, `fit`, `evaluate`, `save_weights`, …) — names chosen to read as what
 /// they do at the call site, and kept here because the examples and most programs use them all. Everything else
@@ -191,7 +192,7 @@ pub mod prelude {
     pub use nn_runtime::train::{evaluate, fit, EarlyStopping, Monitor, Schedule, TrainConfig};
     pub use nn_runtime::{Example, Mode, Sample};
     #[cfg(feature = "std")]
-    pub use nn_runtime::{Network, Parallelism, Workspace};
+    pub use nn_runtime::{Inference, Introspection, Network, Parallelism, Training, Workspace};
 }
 
 /// Items the generated code names; not part of the public API.

@@ -39,9 +39,9 @@ mod test_util;
 
 #[cfg(feature = "std")]
 pub use error::{Error, Result, WeightProblem};
-pub use net::{LayerInfo, Mode, TensorInfo};
 #[cfg(feature = "std")]
-pub use net::{Network, Parallelism, Parts, PartsMut, Workspace, CHUNK};
+pub use net::{Inference, Introspection, Network, Parallelism, Parts, PartsMut, Training, Workspace, CHUNK};
+pub use net::{LayerInfo, Mode, TensorInfo};
 #[cfg(feature = "std")]
 pub use params::Params;
 pub use rng::Rng;

@@ -18,6 +18,7 @@ pub mod onnx_schema;
 #[cfg(feature = "onnx")]
 pub use onnx::{initializer_values, onnx_model, read_onnx, save_onnx, IR_VERSION, OPSET};
 
+use crate::net::Introspection;
 use crate::net::Network;
 use crate::{Error, Result, WeightProblem};
 use safetensors::tensor::TensorView;

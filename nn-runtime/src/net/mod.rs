@@ -9,8 +9,14 @@
 
 mod buffers;
 #[cfg(feature = "std")]
+mod calls;
+#[cfg(feature = "std")]
 mod driver;
+#[cfg(feature = "std")]
+mod inference;
 mod info;
+#[cfg(feature = "std")]
+mod introspection;
 mod merge;
 #[cfg(feature = "std")]
 mod network;
@@ -22,12 +28,18 @@ mod stream;
 #[cfg(feature = "std")]
 mod summary;
 #[cfg(feature = "std")]
+mod training;
+#[cfg(feature = "std")]
 mod workspace;
 
 pub use buffers::{buffer, layer_io, Model, PassBuffers, Unchecked};
 #[cfg(feature = "train")]
 pub(crate) use driver::check_tokens;
+#[cfg(feature = "std")]
+pub use inference::Inference;
 pub use info::{LayerInfo, Node, Plan, Sizes, Stage, TensorInfo};
+#[cfg(feature = "std")]
+pub use introspection::Introspection;
 pub use merge::{add_forward, concat_forward};
 #[cfg(feature = "std")]
 pub use merge::{concat_backward, pass_on, slot_pair};
@@ -38,5 +50,7 @@ pub use pass::{Extent, Mode, Pass};
 pub use state::{Parts, PartsMut, Runner, State};
 #[cfg(feature = "std")]
 pub use stream::{step as stream_step, step_mut as stream_step_mut};
+#[cfg(feature = "std")]
+pub use training::Training;
 #[cfg(feature = "std")]
 pub use workspace::{Chunk, Parallelism, Workspace, CHUNK};

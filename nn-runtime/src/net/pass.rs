@@ -3,7 +3,7 @@
 /// Whether a network is training or evaluating. Layers that behave differently in the two — dropout, batch
 /// norm — follow it; the rest ignore it.
 ///
-/// A new network starts in [`Mode::Train`], as in PyTorch. Switch explicitly with [`crate::Network::set_mode`]
+/// A new network starts in [`Mode::Train`], as in PyTorch. Switch explicitly with [`crate::Inference::set_mode`]
 /// (or `net.eval()` / `net.train()`); [`crate::train::fit`] switches to `Train` for its steps and to `Eval` for
 /// measuring, and leaves the network in `Eval`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]

@@ -54,7 +54,7 @@ impl Runner {
 }
 
 /// A network's parts, borrowed at once: parameters, buffers, and the gradient of the last
-/// [`crate::Network::loss_and_grad`] or [`crate::Network::backward`] (zeros before the first).
+/// [`crate::Training::loss_and_grad`] or [`crate::Training::backward`] (zeros before the first).
 pub struct Parts<'a> {
     /// Every parameter, in [`crate::Network::TENSORS`] order.
     pub params: &'a [f32],

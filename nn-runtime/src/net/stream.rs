@@ -3,8 +3,9 @@
 //! layer unidirectional, every reduction over time `Last` or `FinalState`) call these.
 
 use super::buffers::Model;
+use super::calls::{copy_states, output};
 use super::driver::load_states;
-use super::network::{copy_states, output, Network};
+use super::network::Network;
 use super::pass::{Extent, Mode, Pass};
 use super::state::{Parts, PartsMut};
 use super::workspace::Workspace;

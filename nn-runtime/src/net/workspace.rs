@@ -120,7 +120,7 @@ impl Default for Slot {
 }
 
 /// Everything a pass over a batch writes besides the network's own arrays. Create one per thread with
-/// [`crate::Network::workspace`] to run one shared network from several threads (`forward_with`,
+/// [`crate::Inference::workspace`] to run one shared network from several threads (`forward_with`,
 /// `predict_with`); a network also keeps one for its `&mut self` methods.
 ///
 /// The first pass sizes it; later passes of the same network over batches of any size allocate nothing. Used

@@ -4,6 +4,7 @@
 use super::check;
 use crate::loss::Loss;
 use crate::net::Network;
+use crate::net::{Introspection, Training};
 use crate::Result;
 use std::collections::VecDeque;
 

@@ -7,6 +7,7 @@
 
 use super::history::{EpochRecord, History};
 use crate::io::{read_safetensors, state_dict, to_safetensors_typed, write_atomic, Stored};
+use crate::net::Introspection;
 use crate::net::Network;
 use crate::optim::{Optimizer, OptimizerState};
 use crate::{Error, Result};

@@ -7,6 +7,7 @@ use super::validate::{check_targets, validate};
 use super::{checkpoint, evaluate_checked, write_curves, ClassTarget, EpochRecord, History, Monitor, TrainConfig};
 use crate::data::{Augment, Dataset, Loader};
 use crate::loss::Loss;
+use crate::net::{Inference, Introspection, Training};
 use crate::net::{Mode, Network};
 use crate::optim::Optimizer;
 use crate::regularize::{

@@ -16,6 +16,7 @@ pub use schedule::Schedule;
 
 use crate::data::{Augment, Dataset};
 use crate::loss::Loss;
+use crate::net::Inference;
 use crate::net::Mode;
 use crate::net::Network;
 use crate::optim::Optimizer;

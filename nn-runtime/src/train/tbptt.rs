@@ -11,6 +11,7 @@
 
 use crate::loss::Loss;
 use crate::net::Network;
+use crate::net::{Inference, Training};
 use crate::sample::{Example, Sample};
 use crate::{Error, Result};
 

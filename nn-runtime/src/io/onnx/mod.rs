@@ -19,6 +19,7 @@ mod layers;
 
 use super::onnx_schema as pb;
 use super::write_atomic;
+use crate::net::Introspection;
 use crate::net::{Network, Node};
 use crate::{Error, Result};
 use graph::{int, value_info, Graph};
