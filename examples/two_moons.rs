@@ -13,19 +13,39 @@ network! {
     }
 }
 
-fn arg(name: &str, default: u64) -> u64 {
-    let args: Vec<String> = std::env::args().collect();
-    match args.iter().position(|a| a == name) {
-        None => default,
-        Some(i) => args.get(i + 1).and_then(|v| v.parse().ok()).unwrap_or_else(|| {
-            eprintln!("{name} needs a whole number");
-            std::process::exit(2)
-        }),
+/// `--epochs N` (default 60) and `--seed S` (default 1); `--help` prints the usage, anything else is an error.
+fn options() -> (u64, u64) {
+    let usage = "usage: cargo run --release --example two_moons -- [--epochs N] [--seed S]\n\n  --epochs N    \
+                 epochs to train (default: 60)\n  --seed S      the data's and the network's seed (default: 1)\n  \
+                 -h, --help    this text";
+    let (mut epochs, mut seed) = (60, 1);
+    let mut args = std::env::args().skip(1);
+    while let Some(flag) = args.next() {
+        let target = match flag.as_str() {
+            "-h" | "--help" => {
+                println!("{usage}");
+                std::process::exit(0);
+            }
+            "--epochs" => &mut epochs,
+            "--seed" => &mut seed,
+            other => {
+                eprintln!("error: unknown option `{other}`\n{usage}");
+                std::process::exit(2)
+            }
+        };
+        match args.next().and_then(|v| v.parse().ok()) {
+            Some(v) => *target = v,
+            None => {
+                eprintln!("error: `{flag}` needs a whole number\n{usage}");
+                std::process::exit(2)
+            }
+        }
     }
+    (epochs, seed)
 }
 
 fn main() {
-    let (epochs, seed) = (arg("--epochs", 60), arg("--seed", 1));
+    let (epochs, seed) = options();
     let train = nn::data::two_moons(1000, 0.15, seed);
     let test = nn::data::two_moons(500, 0.15, seed + 1);
     let (train_x, train_y) = (&train.inputs, &train.targets);

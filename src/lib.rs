@@ -153,10 +153,13 @@ pub use nn_macros::network;
 pub use nn_runtime::data;
 #[cfg(feature = "io")]
 pub use nn_runtime::io;
+/// The runtime's SIMD kernels: not a stable API (see `nn_runtime::kernels`).
+#[doc(hidden)]
+pub use nn_runtime::kernels;
 #[cfg(feature = "train")]
 pub use nn_runtime::train;
 pub use nn_runtime::{
-    argmax, kernels, layers, predicted_class, view, view_mut, Example, LayerInfo, Mode, Rng, Sample, TensorInfo,
+    argmax, layers, predicted_class, view, view_mut, Example, LayerInfo, Mode, Rng, Sample, TensorInfo,
 };
 #[cfg(feature = "std")]
 pub use nn_runtime::{

@@ -18,6 +18,9 @@ pub mod embedded;
 mod error;
 #[cfg(feature = "io")]
 pub mod io;
+/// The SIMD kernels the layers compute with. Public for the benchmarks and for code that measures them; not a
+/// stable API (hidden from the documentation, and free to change in any release).
+#[doc(hidden)]
 pub mod kernels;
 pub mod layers;
 #[cfg(feature = "std")]

@@ -12,11 +12,19 @@
 
 #[cfg(feature = "onnx")]
 mod onnx;
+/// The ONNX schema's types, generated from `onnx.proto`: what [`onnx_model`] builds and [`read_onnx`] reads. Not a
+/// stable API: it follows the ONNX release and the `prost` version.
 #[cfg(feature = "onnx")]
+#[doc(hidden)]
 pub mod onnx_schema;
 
+/// The exported model as the schema's types, and reading one back: for tests and tools that inspect an export;
+/// not a stable API, as [`onnx_schema`].
 #[cfg(feature = "onnx")]
-pub use onnx::{initializer_values, onnx_model, read_onnx, save_onnx, IR_VERSION, OPSET};
+#[doc(hidden)]
+pub use onnx::{initializer_values, onnx_model, read_onnx};
+#[cfg(feature = "onnx")]
+pub use onnx::{save_onnx, IR_VERSION, OPSET};
 
 use crate::net::Introspection;
 use crate::net::Network;

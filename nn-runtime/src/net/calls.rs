@@ -10,7 +10,11 @@ use crate::{Error, Result};
 /// The value of `result`, or a panic with its message at the caller's line.
 #[track_caller]
 pub(super) fn or_panic<T>(result: Result<T>) -> T {
-    result.unwrap_or_else(|e| panic!("{e}"))
+    // Not `unwrap_or_else`: a panic inside a closure reports the closure's line, not the caller's.
+    match result {
+        Ok(value) => value,
+        Err(e) => panic!("{e}"),
+    }
 }
 
 pub(super) fn check_len(inputs: usize, other: usize, what: &'static str) -> Result<()> {
