@@ -4,7 +4,7 @@
 //!
 //! For T = 50, 100 and 200 the example trains a vanilla RNN (tanh), an LSTM and a GRU of 64 units (same seed,
 //! Adam 1e-3, batch 64, gradient clipped to norm 1) and prints their test MSE beside the baseline. It also measures
-//! the lecture's product of Jacobians: the norm of ∂output/∂x_t for every step t of a batch of test sequences, at
+//! the product of Jacobians that makes gradients vanish: the norm of ∂output/∂x_t for every step t of a batch of test sequences, at
 //! initialisation and after training, plotted per step in `--out/gradient_norms_T{T}.svg` (log scale). A vanilla
 //! RNN's sensitivity to early steps shrinks geometrically with the distance; the gated cells keep it. Each run's
 //! loss curves go to `--out/curves_{network}_T{T}.svg`.

@@ -1,4 +1,4 @@
-//! The lecture's CIFAR-10 CNN (PyTorch's "Training a classifier" tutorial): two 5×5 convolutions with max pooling,
+//! The CIFAR-10 CNN of PyTorch's "Training a classifier" tutorial: two 5×5 convolutions with max pooling,
 //! then 400-120-84-10, SGD with momentum 0.9 and learning rate 1e-3 on batches of 4. Needs the CIFAR-10 binary
 //! files (`data_batch_1.bin` … `data_batch_5.bin`, `test_batch.bin`), which this repository does not ship.
 //!

@@ -1,4 +1,4 @@
-//! The lecture's dropout network on Fashion-MNIST: 784-512-Dropout(0.5)-512-Dropout(0.5)-10, trained beside the
+//! A dropout network on Fashion-MNIST: 784-512-Dropout(0.5)-512-Dropout(0.5)-10, trained beside the
 //! same network without dropout, with the same optimizer, batches and seed, so the effect shows in one run.
 //! Prints training and test accuracy of both (measured in eval mode).
 //!
@@ -16,7 +16,7 @@ network! {
 }
 
 network! {
-    /// The lecture's dropout network.
+    /// The dropout network.
     pub struct WithDropout {
         Input<784>
         -> fc1: Linear<784, 512> -> ReLU -> Dropout<0.5>

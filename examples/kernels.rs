@@ -1,4 +1,4 @@
-//! The lecture's fixed convolution kernels — 5×5 mean blur, 5×5 Gaussian (weights /273), sharpen, horizontal and
+//! The classic fixed convolution kernels — 5×5 mean blur, 5×5 Gaussian (weights /273), sharpen, horizontal and
 //! vertical Sobel — loaded into one `Conv2d` layer and applied to a mosaic of digits, each written as a PNG.
 //!
 //! `cargo run --release --example kernels -- [--data DIR] [--out DIR]`

@@ -1,4 +1,4 @@
-//! The lecture's other units on MNIST: a maxout network (Goodfellow et al. 2013: two layers of 240 units of 5
+//! Two more kinds of unit on MNIST: a maxout network (Goodfellow et al. 2013: two layers of 240 units of 5
 //! pieces, with dropout) beside the same-sized MLP with PReLU activations, both trained with Adam.
 //!
 //! `cargo run --release --example maxout_mnist -- [--data DIR] [--epochs N] [--out DIR]`

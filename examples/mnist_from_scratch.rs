@@ -1,6 +1,6 @@
-//! The lecture's network built "from scratch": 784-10-10 with ReLU and softmax, weights and biases uniform in
+//! The classic network built "from scratch": 784-10-10 with ReLU and softmax, weights and biases uniform in
 //! [-1, 1], full-batch gradient descent with learning rate 0.1 for 500 iterations (`--epochs` sets the iterations).
-//! The lecture reports about 77 % training accuracy.
+//! It is usually quoted at about 77 % training accuracy.
 //!
 //! `cargo run --release --example mnist_from_scratch -- [--data DIR] [--epochs ITERATIONS] [--out DIR]`
 
@@ -20,7 +20,7 @@ fn main() {
     let args = common::parse("mnist_from_scratch", "data/mnist-sample", 500);
     let (train, test) = load_mnist::<[f32; 784]>(&args.data).unwrap_or_else(|e| common::fail(e));
     let mut net = FromScratch::new(0);
-    // The lecture's initialisation: every weight and bias uniform in [-1, 1].
+    // The classic exercise's initialisation: every weight and bias uniform in [-1, 1].
     let mut rng = Rng::new(0, 0);
     net.params.iter_mut().for_each(|p| *p = rng.uniform(-1.0, 1.0));
     let mut gd = Sgd::new(SgdConfig { lr: 0.1, ..Default::default() });

@@ -10,6 +10,8 @@ PyTorch without needing it.
                  Linear, GELU, Linear) and a linear head
     decoder      a code through Linear, unflattened into an image, ConvTranspose2d (stride 2, padding 1, output
                  padding 1), nearest Upsample, Conv2d and a sigmoid
+    resnet_train the same ResNet in training mode on a batch of 40 (more than one 32-sample chunk of nn's): batch
+                 statistics, and the buffers after the pass as `after.NAME` (running statistics updated once)
 
 For each NAME it writes
 
@@ -107,6 +109,20 @@ def write(out, name, model, x):
     print(f"{name}: {len(weights)} tensors; output {list(y.shape)}")
 
 
+def write_train(out, name, model, x):
+    model.zero_grad()
+    weights = {k: v.clone().contiguous() for k, v in model.state_dict().items()}
+    y = model.train()(x)
+    d = torch.randn_like(y)
+    (y * d).sum().backward()
+    data = {"input": x, "output": y.detach(), "d_output": d}
+    data.update({f"grad.{k}": p.grad for k, p in model.named_parameters()})
+    data.update({f"after.{k}": v.clone() for k, v in model.named_buffers()})
+    save_file(weights, os.path.join(out, f"{name}.weights.safetensors"))
+    save_file({k: v.contiguous() for k, v in data.items()}, os.path.join(out, f"{name}.data.safetensors"))
+    print(f"{name}: {len(weights)} tensors; output {list(y.shape)}, in training mode")
+
+
 def main(out):
     os.makedirs(out, exist_ok=True)
     torch.manual_seed(0)
@@ -120,6 +136,7 @@ def main(out):
     ids[0, 2] = 0  # the padding index
     write(out, "tagger", Tagger().eval(), ids)
     write(out, "decoder", Decoder().eval(), torch.randn(5, 6))
+    write_train(out, "resnet_train", resnet, torch.randn(40, 3, 16, 16))
 
 
 if __name__ == "__main__":

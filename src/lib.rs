@@ -63,7 +63,7 @@
 //! | `LogSoftmax` |  |  | unchanged (per row); last layer only |
 //! | `Dropout<P>` | drop probability, `0 ≤ P < 1` (`P` = 0.5) |  | unchanged |
 //! | `BatchNorm<FEATURES>` | channels or features (checked if given) (`FEATURES` = the input's) | `eps = 0.00001`, `momentum = 0.1` | unchanged; per feature after `[N]` (PyTorch's `BatchNorm1d`), per channel after `[C, H, W]` (`BatchNorm2d`) |
-//! | `LayerNorm<F>` | the size of the last axis (checked if given) (`F` = the input's) (`F` = the input's) | `eps = 0.00001`, `elementwise_affine = true`, `bias = true` | unchanged; each vector, each step of a sequence, each row of an image normalised on its own |
+//! | `LayerNorm<F>` | the size of the last axis (checked if given) (`F` = the input's) | `eps = 0.00001`, `elementwise_affine = true`, `bias = true` | unchanged; each vector, each step of a sequence, each row of an image normalised on its own |
 //! | `Embedding<VOCAB, DIM>` | tokens, values per token | `padding_idx = none` | token ids (`Input<Tokens<V>>`, per step on `Input<Seq, Tokens<V>>`) → `[DIM]`; `padding_idx`'s row starts at zeros and gets no gradient |
 //! | `Maxout<IN, OUT, PIECES>` | input features, units, pieces per unit | `init = pytorch` | `[IN] → [OUT]`, each unit the max of `PIECES` affine pieces |
 //! | `PReLU<SLOPES>` | 1 (shared) or one per channel / feature (`SLOPES` = 1) | `init = 0.25` | unchanged |

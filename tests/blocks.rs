@@ -141,6 +141,40 @@ fn gradients_through_convolution_blocks_with_batch_norm_in_training() {
     check_input_gradients(&mut net, &xs[..3], 6);
 }
 
+network! {
+    /// A whole ResNet, small: a stem, a `Repeat` of residual blocks with batch norm, a strided block whose shortcut
+    /// is a 1×1 convolution with batch norm, global average pooling.
+    pub struct SmallResNet {
+        Input<2, 8, 8>
+        -> stem: Conv2d<2, 4, 3, padding = 1, bias = false> -> bn: BatchNorm -> ReLU
+        -> layer1: Repeat<2> {
+               Residual {
+                   conv1: Conv2d<4, 4, 3, padding = 1, bias = false> -> bn1: BatchNorm -> ReLU
+                   -> conv2: Conv2d<4, 4, 3, padding = 1, bias = false> -> bn2: BatchNorm
+               } -> ReLU
+           }
+        -> layer2: Residual {
+               conv1: Conv2d<4, 8, 3, stride = 2, padding = 1, bias = false> -> bn1: BatchNorm -> ReLU
+               -> conv2: Conv2d<8, 8, 3, padding = 1, bias = false> -> bn2: BatchNorm
+           } shortcut {
+               conv: Conv2d<4, 8, 1, stride = 2, bias = false> -> bn: BatchNorm
+           }
+        -> ReLU -> GlobalAvgPool -> fc: Linear<8, 3>
+    }
+}
+
+#[test]
+fn gradients_through_a_whole_resnet_with_batch_norm_in_training() {
+    let mut net = SmallResNet::new(8);
+    net.train();
+    // Two chunks: the batch statistics are sums over both.
+    let xs: Vec<[[[f32; 8]; 8]; 2]> = random_samples(36, -1.0, 1.0, 6);
+    let labels: Vec<usize> = (0..36).map(|i| (i * 7) % 3).collect();
+    assert!(check_param_gradients(&mut net, &xs, &labels, &CrossEntropy, 4) > 60);
+    net.eval();
+    check_input_gradients(&mut net, &xs[..3], 6);
+}
+
 #[test]
 fn gradients_through_blocks_on_sequences_of_mixed_lengths() {
     let mut net = SeqBlocks::new(7);

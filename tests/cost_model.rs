@@ -107,6 +107,6 @@ fn the_trait_carries_the_same_figures() {
     }
     assert_eq!(figures::<LeNet5>(), (LeNet5::FORWARD_MACS, LeNet5::TRAIN_MACS, LeNet5::PARAM_BYTES));
     let summary = LeNet5::summary();
-    assert!(summary.contains("conv2    Conv2d<6, 16, 5>  16×8×8     2416  153600"), "{summary}");
+    assert!(summary.contains("conv2  Conv2d<6, 16, 5>  16×8×8     2416  153600"), "{summary}");
     assert!(summary.contains("multiply-adds per sample: 281640 forward, 758520 per training step"), "{summary}");
 }

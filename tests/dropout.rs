@@ -13,7 +13,7 @@ network! {
 }
 
 network! {
-    /// The lecture's dropout network, smaller.
+    /// A dropout network, small.
     #[derive(Clone)]
     struct Mlp {
         Input<20> -> fc1: Linear<20, 16> -> ReLU -> Dropout<0.5> -> fc2: Linear<16, 16> -> ReLU -> Dropout

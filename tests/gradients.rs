@@ -131,7 +131,7 @@ fn gradients_over_a_batch_larger_than_one_chunk_are_sums_of_chunks() {
 }
 
 network! {
-    /// The lecture's other units: maxout pieces and learned leaky slopes, per channel and shared.
+    /// Other units: maxout pieces and learned leaky slopes, per channel and shared.
     struct MaxoutPrelu {
         Input<2, 5, 5>
         -> conv: Conv2d<2, 3, 3> -> act1: PReLU<3, init = 0.1>

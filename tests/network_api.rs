@@ -44,7 +44,10 @@ fn lenet_shapes_parameters_and_names_match_pytorch() {
     assert_eq!(shapes[6], &[256]);
     assert_eq!(LeNet5::LAYERS[3].name, "conv2");
     assert_eq!(LeNet5::LAYERS[4].name, "layer4");
-    assert!(LeNet5::summary().contains("conv2    Conv2d<6, 16, 5>  16×8×8     2416"));
+    assert!(LeNet5::LAYERS[3].field && !LeNet5::LAYERS[4].field, "the unnamed ReLU has no field");
+    let summary = LeNet5::summary();
+    assert!(summary.contains("conv2  Conv2d<6, 16, 5>  16×8×8     2416"), "{summary}");
+    assert!(summary.lines().any(|l| l.starts_with("       ReLU")), "a layer without a field is unnamed: {summary}");
 }
 
 #[test]

@@ -114,3 +114,30 @@ fn a_decoder_with_transposed_convolution_and_upsampling_computes_as_pytorch() {
     let xs: Vec<[f32; 6]> = data("decoder")["input"].values.chunks_exact(6).map(|c| *nn::view(c)).collect();
     check("decoder", &mut net, &xs);
 }
+
+#[test]
+fn a_resnet_in_training_mode_uses_and_updates_batch_statistics_as_pytorch() {
+    let reference = data("resnet_train");
+    let xs: Vec<[[[f32; 16]; 16]; 3]> = reference["input"].values.chunks_exact(768).map(|c| *nn::view(c)).collect();
+    assert!(xs.len() > nn::CHUNK, "the statistics span more than one chunk");
+    // A training-mode forward pass: the batch's statistics, the running ones updated once (as PyTorch's was).
+    let mut net: ResNet = loaded("resnet_train");
+    net.train();
+    let ys = net.predict(&xs);
+    let got: Vec<f32> = ys.iter().flat_map(|y| y.values().to_vec()).collect();
+    close("training-mode output", &got, &reference["output"].values, 1e-5);
+    for t in ResNet::BUFFER_TENSORS {
+        let want = &reference[&format!("after.{}", t.name)].values;
+        close(&format!("after.{}", t.name), &net.buffers()[t.offset..t.offset + t.len()], want, 1e-5);
+    }
+    // The gradient through the batch statistics, from the state before that pass.
+    let mut net: ResNet = loaded("resnet_train");
+    net.train();
+    let d = &reference["d_output"].values;
+    let d_outputs: Vec<[f32; 10]> = d.chunks_exact(10).map(|c| *nn::view(c)).collect();
+    let grads = net.backward(&xs, &d_outputs, None).unwrap().to_vec();
+    for t in ResNet::TENSORS {
+        let want = &reference[&format!("grad.{}", t.name)].values;
+        close(&format!("training-mode grad.{}", t.name), &grads[t.offset..t.offset + t.len()], want, 1e-4);
+    }
+}

@@ -21,8 +21,8 @@ network! {
         -> gru: GRU<10, 32, bidirectional = true> -> Dropout<0.2> -> out: Linear<64, 5>
     }
 
-    /// The lecture's 2-layer RNN: 10 features in, 20 hidden, tanh, two biases per layer.
-    pub struct Lecture {
+    /// PyTorch's `nn.RNN(10, 20, 2)` example: 10 features in, 20 hidden, tanh, two biases per layer.
+    pub struct PytorchRnn {
         Input<Seq, 10> -> rnn: RNN<10, 20, layers = 2> -> Last -> fc: Linear<20, 5>
     }
 
@@ -67,10 +67,10 @@ fn the_readme_networks_have_their_sample_types_and_shapes() {
     let mut tagger = Tagger::new(2);
     let tags: Vec<[f32; 5]> = tagger.forward(&vec![[0.1; 10]; 7]);
     assert_eq!(tags.len(), 7);
-    let mut lecture = Lecture::new(3);
-    let y: [f32; 5] = lecture.forward(&vec![[0.5; 10]; 3]);
+    let mut rnn = PytorchRnn::new(3);
+    let y: [f32; 5] = rnn.forward(&vec![[0.5; 10]; 3]);
     assert!(y.iter().all(|v| v.is_finite()));
-    assert_eq!(Lecture::LAYERS[0].output_shape, &[0, 20]);
+    assert_eq!(PytorchRnn::LAYERS[0].output_shape, &[0, 20]);
     assert_eq!(RowLstm::LAYERS[0].output_shape, &[28, 128]);
     assert_eq!(Tagger::LAYERS[0].output_shape, &[0, 64]);
     // 4·128·(28 + 128) + 2·512 for layer 0, 4·128·(128 + 128) + 2·512 for layer 1, then the head.
@@ -140,7 +140,7 @@ fn bptt_gradients_of_every_reduction_and_cell_match_finite_differences() {
     let mut net = Max::new(3);
     assert_eq!(check_param_gradients(&mut net, &xs, &labels, &CrossEntropy, usize::MAX), Max::PARAMS);
     check_input_gradients(&mut net, &xs, 5);
-    let mut net = Lecture::new(4);
+    let mut net = PytorchRnn::new(4);
     let xs10 = sequences::<10>(&lengths, 2);
     check_param_gradients(&mut net, &xs10, &labels, &CrossEntropy, 24);
     check_input_gradients(&mut net, &xs10, 5);
@@ -309,17 +309,17 @@ fn ulps(a: f32, b: f32) -> u32 {
 
 #[test]
 fn streaming_one_step_at_a_time_gives_the_whole_sequences_outputs() {
-    let mut lecture = Lecture::new(6);
+    let mut rnn = PytorchRnn::new(6);
     let mut many = ManyToMany::new(7);
     // `step` is inference: compare with eval mode (no dropout).
     many.eval();
     let mut worst = 0;
     for (i, x) in sequences::<10>(&[1, 5, 17], 12).iter().enumerate() {
-        let whole = lecture.forward(x);
-        let mut state = lecture.initial_state();
+        let whole = rnn.forward(x);
+        let mut state = rnn.initial_state();
         let mut y = [0.0; 5];
         for step in x {
-            y = lecture.step(step, &mut state);
+            y = rnn.step(step, &mut state);
         }
         worst = worst.max(y.iter().zip(&whole).map(|(&a, &b)| ulps(a, b)).max().unwrap());
         assert!(

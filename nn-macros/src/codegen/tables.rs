@@ -19,10 +19,10 @@ pub fn layer_infos(graph: &Graph) -> Vec<TokenStream> {
             let dims = l.output_shape.dims().into_iter().map(lit);
             let params = lit(l.layer.params());
             let (forward, train) = (Literal::u64_unsuffixed(forward), Literal::u64_unsuffixed(train));
-            let blocks = &l.opens;
+            let (blocks, field) = (&l.opens, l.has_field);
             quote! {
                 #rt::LayerInfo {
-                    name: #name, prefix: #prefix, depth: #depth, blocks: &[#(#blocks),*], declaration: #decl,
+                    name: #name, field: #field, prefix: #prefix, depth: #depth, blocks: &[#(#blocks),*], declaration: #decl,
                     output_shape: &[#(#dims),*], params: #params, forward_macs: #forward, train_macs: #train,
                 }
             }

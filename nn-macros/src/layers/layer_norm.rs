@@ -16,7 +16,7 @@ impl Kind for LayerNorm {
 
     fn doc(&self) -> Doc {
         Doc {
-            arguments: "the size of the last axis (checked if given) (`F` = the input's)",
+            arguments: "the size of the last axis (checked if given)",
             shape: "unchanged; each vector, each step of a sequence, each row of an image normalised on its own",
         }
     }

@@ -103,12 +103,11 @@ pub(crate) fn check_tokens<N: Network>(xs: &[N::Input], offset: usize) -> Result
     Ok(())
 }
 
-/// Gathers chunk `c` of `xs` into `slot` — its geometry, its input if the samples are sequences of any length
-/// (padded to the longest), and the initial states of its recurrent layers — after checking its token ids.
+/// Gathers chunk `c` of `xs` into `slot`: its geometry, its input if the samples are sequences of any length
+/// (padded to the longest), and the initial states of its recurrent layers.
 fn prepare<N: Network>(xs: &[N::Input], c: usize, slot: &mut Slot, initial: Option<&[f32]>) -> Result<()> {
     let plan = N::PLAN;
     let range = c * CHUNK..(c * CHUNK + CHUNK).min(xs.len());
-    check_tokens::<N>(&xs[range.clone()], range.start)?;
     slot.samples = range.len();
     slot.lengths.clear();
     slot.steps = match <N::Input as Example>::FIXED_LEN {
@@ -191,6 +190,8 @@ pub(crate) fn run<N: Network>(
     if chunks == 0 {
         return Ok(0.0);
     }
+    // Every id of the batch before any chunk runs: a bad one changes nothing.
+    check_tokens::<N>(xs, 0)?;
     let backprop = run.backprop;
     let grads = if backprop == Backprop::No { None } else { grads };
     let staged = run.mode == Mode::Train && !N::PLAN.stages.is_empty();

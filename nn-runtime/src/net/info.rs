@@ -7,8 +7,11 @@ use crate::layers::Layer;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct LayerInfo {
     /// How the layer's field is reached from the network: `conv1`, `layer3` for the unnamed fourth layer,
-    /// `layer2.conv1` inside a named block, `blocks[1].attn` inside a copy of a `Repeat`.
+    /// `layer2.conv1` inside a named block, `blocks[1].attn` inside a copy of a `Repeat`. An unnamed layer
+    /// without parameters or buffers has no field (see [`LayerInfo::field`]); this is the name it would have.
     pub name: &'static str,
+    /// Whether the network has a field for the layer: it was named, or it holds parameters or buffers.
+    pub field: bool,
     /// The prefix of its tensor names: `conv1`, `3`, `layer2.conv1`, `blocks.1.attn`.
     pub prefix: &'static str,
     /// How deep in blocks it stands (0: the network's own chain).

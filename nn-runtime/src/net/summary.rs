@@ -20,7 +20,9 @@ pub fn table<N: Network>() -> String {
             .collect::<Vec<_>>()
             .join("×");
         let declaration = format!("{}{}", "  ".repeat(l.depth), l.declaration);
-        rows.push([l.name.to_string(), declaration, shape, l.params.to_string(), l.forward_macs.to_string()]);
+        // A layer without a field is told by its declaration: its would-be name may be a block's (`layer2`).
+        let name = if l.field { l.name.to_string() } else { String::new() };
+        rows.push([name, declaration, shape, l.params.to_string(), l.forward_macs.to_string()]);
     }
     let header = ["layer", "declaration", "output", "params", "MACs"].map(String::from);
     let mut widths = header.clone().map(|h| h.chars().count());

@@ -1,4 +1,4 @@
-//! The training loop: epochs of training then evaluation, with progress, schedules, early stopping, the lecture's
+//! The training loop: epochs of training then evaluation, with progress, schedules, early stopping, the usual
 //! diagnostics, checkpoints and curves.
 
 mod checkpoint;
