@@ -12,6 +12,14 @@ PyTorch without needing it.
                  padding 1), nearest Upsample, Conv2d and a sigmoid
     resnet_train the same ResNet in training mode on a batch of 40 (more than one 32-sample chunk of nn's): batch
                  statistics, and the buffers after the pass as `after.NAME` (running statistics updated once)
+    attention    nn.MultiheadAttention(16, 4, batch_first=True) on sequences of lengths 5, 2 and 4 padded to 5
+                 (`key_padding_mask`; the padded steps' outputs zeroed, their d_output 0; `lengths` saved)
+    attention_causal  the same with a causal `attn_mask`
+    encoder      nn.TransformerEncoder of two nn.TransformerEncoderLayer(16, 4, 32, dropout=0, batch_first=True):
+                 post-norm, ReLU
+    encoder_norm_first  one such layer with norm_first=True
+    gpt          a GPT-style stack: token and position nn.Embeddings, two pre-norm encoder layers with GELU and a
+                 causal mask, a final LayerNorm and a linear head over 20 tokens
 
 For each NAME it writes
 
@@ -96,13 +104,58 @@ class Decoder(nn.Module):
         return torch.sigmoid(self.conv(x))
 
 
-def write(out, name, model, x):
+class Attention(nn.Module):
+    """`nn.MultiheadAttention` on its own, self-attention on a batch padded to its longest sequence: the padded
+    steps are masked out as keys (`key_padding_mask`), and causally when `causal`."""
+
+    def __init__(self, causal):
+        super().__init__()
+        self.attn = nn.MultiheadAttention(16, 4, batch_first=True)
+        self.causal = causal
+        self.lengths = None
+
+    def forward(self, x):
+        t = x.shape[1]
+        pad = torch.arange(t)[None, :] >= self.lengths[:, None]
+        mask = torch.ones(t, t, dtype=torch.bool).triu(1) if self.causal else None
+        y = self.attn(x, x, x, key_padding_mask=pad, attn_mask=mask, need_weights=False)[0]
+        # The padded steps' outputs are not part of the result.
+        return y.masked_fill(pad[:, :, None], 0.0)
+
+
+class Gpt(nn.Module):
+    """A GPT-style stack from PyTorch's own blocks: token and position embeddings, pre-norm
+    `TransformerEncoderLayer`s with a causal mask and GELU, a final LayerNorm and a head."""
+
+    def __init__(self):
+        super().__init__()
+        self.tok = nn.Embedding(20, 16)
+        self.pos = nn.Embedding(8, 16)
+        block = dict(dim_feedforward=32, dropout=0.0, activation="gelu", batch_first=True, norm_first=True)
+        self.blocks = nn.ModuleList([nn.TransformerEncoderLayer(16, 4, **block) for _ in range(2)])
+        self.ln_f = nn.LayerNorm(16)
+        self.head = nn.Linear(16, 20)
+
+    def forward(self, ids):
+        t = ids.shape[1]
+        h = self.tok(ids) + self.pos(torch.arange(t))[None]
+        mask = nn.Transformer.generate_square_subsequent_mask(t)
+        for block in self.blocks:
+            h = block(h, src_mask=mask, is_causal=True)
+        return self.head(self.ln_f(h))
+
+
+def write(out, name, model, x, extra=None):
     model.zero_grad()
     y = model(x)
     d = torch.randn_like(y)
+    if extra is not None and "lengths" in extra:
+        # No gradient from the padded steps, which are not part of the output.
+        pad = torch.arange(y.shape[1])[None, :] >= extra["lengths"][:, None]
+        d = d.masked_fill(pad[:, :, None], 0.0)
     (y * d).sum().backward()
     weights = {k: v.contiguous() for k, v in model.state_dict().items()}
-    data = {"input": x, "output": y.detach(), "d_output": d}
+    data = {"input": x, "output": y.detach(), "d_output": d, **(extra or {})}
     data.update({f"grad.{k}": p.grad for k, p in model.named_parameters()})
     save_file(weights, os.path.join(out, f"{name}.weights.safetensors"))
     save_file({k: v.contiguous() for k, v in data.items()}, os.path.join(out, f"{name}.data.safetensors"))
@@ -137,6 +190,19 @@ def main(out):
     write(out, "tagger", Tagger().eval(), ids)
     write(out, "decoder", Decoder().eval(), torch.randn(5, 6))
     write_train(out, "resnet_train", resnet, torch.randn(40, 3, 16, 16))
+    for causal in [False, True]:
+        attention = Attention(causal).eval()
+        attention.lengths = torch.tensor([5, 2, 4])
+        x = torch.randn(3, 5, 16).masked_fill((torch.arange(5)[None, :] >= attention.lengths[:, None])[:, :, None], 0)
+        name = "attention_causal" if causal else "attention"
+        write(out, name, attention, x, extra={"lengths": attention.lengths.float()})
+    # PyTorch's encoder layer as it comes (post-norm, ReLU), two of them stacked, and its pre-norm form.
+    layer = dict(dim_feedforward=32, dropout=0.0, batch_first=True)
+    stack = nn.TransformerEncoder(nn.TransformerEncoderLayer(16, 4, **layer), 2, enable_nested_tensor=False)
+    write(out, "encoder", stack.eval(), torch.randn(3, 5, 16))
+    write(out, "encoder_norm_first", nn.TransformerEncoderLayer(16, 4, norm_first=True, **layer).eval(),
+          torch.randn(3, 5, 16))
+    write(out, "gpt", Gpt().eval(), torch.randint(0, 20, (3, 8)))
 
 
 if __name__ == "__main__":

@@ -49,6 +49,7 @@
 //! | `Upsample<SCALE>` | the factor |  | `[C, H, W] → [C, H·SCALE, W·SCALE]`, each pixel repeated (nearest) |
 //! | `Flatten` |  |  | `[C, H, W] → [C·H·W]` (free: no copy) |
 //! | `Unflatten<C, H, W>` | channels, height, width |  | `[C·H·W] → [C, H, W]` (free: no copy) |
+//! | `ToSeq` |  |  | `[C, H, W] → [H·W, C]`: each position of an image a step of its C channels, row by row (as `x.flatten(2).transpose(1, 2)`) |
 //! | `ReLU` |  |  | unchanged |
 //! | `LeakyReLU<SLOPE>` | negative slope (`SLOPE` = 0.01) |  | unchanged |
 //! | `ELU<ALPHA>` | α (`ALPHA` = 1.0) |  | unchanged |
@@ -65,6 +66,9 @@
 //! | `BatchNorm<FEATURES>` | channels or features (checked if given) (`FEATURES` = the input's) | `eps = 0.00001`, `momentum = 0.1` | unchanged; per feature after `[N]` (PyTorch's `BatchNorm1d`), per channel after `[C, H, W]` (`BatchNorm2d`) |
 //! | `LayerNorm<F>` | the size of the last axis (checked if given) (`F` = the input's) | `eps = 0.00001`, `elementwise_affine = true`, `bias = true` | unchanged; each vector, each step of a sequence, each row of an image normalised on its own |
 //! | `Embedding<VOCAB, DIM>` | tokens, values per token | `padding_idx = none` | token ids (`Input<Tokens<V>>`, per step on `Input<Seq, Tokens<V>>`) → `[DIM]`; `padding_idx`'s row starts at zeros and gets no gradient |
+//! | `PositionalEmbedding<MAX_LEN, E>` | positions, features per step |  | unchanged: step `t` gets row `t` of a learned `[MAX_LEN, E]` table added; longer sequences are refused |
+//! | `PositionalEncoding<MAX_LEN>` | positions |  | unchanged: step `t` gets Vaswani's sinusoids `PE(t)` added (no parameters); longer sequences are refused |
+//! | `MultiheadAttention<E, HEADS>` | features per step, heads (`E / HEADS` values each) | `causal = false`, `bias = true`, `dropout = 0.0` | `[T, E]` → `[T, E]`: each step a mix of the values of the steps it attends to (with `causal`, itself and earlier ones); padded steps are never attended to |
 //! | `Maxout<IN, OUT, PIECES>` | input features, units, pieces per unit | `init = pytorch` | `[IN] → [OUT]`, each unit the max of `PIECES` affine pieces |
 //! | `PReLU<SLOPES>` | 1 (shared) or one per channel / feature (`SLOPES` = 1) | `init = 0.25` | unchanged |
 //! | `RNN<IN, HIDDEN>` | input features per step, hidden units | `layers = 1`, `bidirectional = false`, `bias = true`, `dropout = 0.0`, `init = pytorch`, `nonlinearity = tanh` | `[T, IN] → [T, HIDDEN·D]` (D = 2 if bidirectional); `init` is `pytorch` or `orthogonal`, `nonlinearity` `tanh` or `relu` |

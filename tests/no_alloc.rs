@@ -107,6 +107,7 @@ fn main() {
         streaming_steps_allocate_nothing,
         inference_on_a_long_sequence_holds_its_outputs_not_what_training_keeps,
         a_network_that_branches_allocates_nothing_after_the_first_call,
+        a_transformer_allocates_nothing_after_the_first_call,
     ];
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.iter().any(|a| a == "--list") {
@@ -376,4 +377,43 @@ fn a_network_that_branches_allocates_nothing_after_the_first_call() {
         }
     });
     assert_eq!(n, 0, "{n} allocations in training on token ids");
+}
+
+network! {
+    /// A small GPT: token ids, learned positions, causal attention with dropout, a feed-forward block.
+    struct Gpt {
+        Input<Seq<12>, Tokens<30>>
+        -> tok: Embedding<30, 16> -> pos: PositionalEmbedding<12, 16>
+        -> blocks: Repeat<2> {
+               Residual { ln1: LayerNorm<16> -> attn: MultiheadAttention<16, 4, causal = true, dropout = 0.1> }
+               -> Residual { ln2: LayerNorm<16> -> fc1: Linear<16, 32> -> GELU -> fc2: Linear<32, 16> }
+           }
+        -> ln_f: LayerNorm<16> -> head: Linear<16, 30>
+    }
+}
+
+fn a_transformer_allocates_nothing_after_the_first_call() {
+    let mut net = Gpt::new(1);
+    net.set_parallelism(nn::Parallelism::Threads(2)).unwrap();
+    let ids: Vec<[u32; 12]> = (0..40u32).map(|i| std::array::from_fn(|t| (i * 7 + t as u32) % 30)).collect();
+    let next: Vec<[usize; 12]> = ids.iter().map(|x| std::array::from_fn(|t| (x[t] as usize + 1) % 30)).collect();
+    let mut adam = Adam::new(AdamConfig::default());
+    net.train_step(&ids, &next, &CrossEntropy, &mut adam);
+    net.eval();
+    let _ = net.forward(&ids[0]);
+    let mut state = net.initial_state();
+    net.step(3, &mut state);
+    net.train();
+    let n = allocations_during(|| {
+        for _ in 0..3 {
+            net.train_step(&ids, &next, &CrossEntropy, &mut adam);
+        }
+        net.eval();
+        let _ = net.forward(&ids[1]);
+        let mut state = net.initial_state();
+        for &id in &ids[2] {
+            net.step(id, &mut state);
+        }
+    });
+    assert_eq!(n, 0, "{n} allocations in training, inference and generation with the cache");
 }

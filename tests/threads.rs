@@ -88,6 +88,27 @@ fn a_network_that_branches_gives_identical_bits_on_one_to_four_threads() {
     }
 }
 
+network! {
+    /// A transformer: learned positions, attention with dropout on its weights, a feed-forward block.
+    pub struct Transformer {
+        Input<Seq<6>, 8>
+        -> pos: PositionalEmbedding<6, 8>
+        -> blocks: Repeat<2> {
+               Residual { ln1: LayerNorm<8> -> attn: MultiheadAttention<8, 2, causal = true, dropout = 0.1> }
+               -> Residual { ln2: LayerNorm<8> -> fc1: Linear<8, 16> -> GELU -> fc2: Linear<16, 8> }
+           }
+        -> MeanOverTime -> fc: Linear<8, 10>
+    }
+}
+
+#[test]
+fn a_transformer_gives_identical_bits_on_one_to_four_threads() {
+    let serial = run::<Transformer>(Parallelism::None);
+    for threads in 1..=4 {
+        assert_same_bits::<Transformer>(&serial, &run::<Transformer>(Parallelism::Threads(threads)), threads);
+    }
+}
+
 #[test]
 fn zero_threads_is_an_error() {
     let mut net = LeNet5::new(1);

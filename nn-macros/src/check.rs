@@ -111,6 +111,9 @@ pub fn check(net: &Network) -> Checked {
     let (chain, output) = walk.chain(rest, input.clone().unwrap_or(Shape::Unknown), &scope);
     names::check(&chain, &mut walk.cx);
     check_totals(net, &chain, &mut walk.cx);
+    if let Some(input) = &input {
+        check_time_axes(net, input, &chain, &output, &mut walk.cx);
+    }
     let guessed = || match first {
         Element::Layer(item) => guess_input(item),
         Element::Block(_) => None,
@@ -434,6 +437,31 @@ fn check_totals(net: &Network, chain: &[Node], cx: &mut Ctxt) {
 }
 
 /// Calls `f` on every layer of `chain` and of the blocks in it, in order.
+/// A time axis made inside the network (`ToSeq`'s) must end inside it, and cannot stand beside the input's own.
+fn check_time_axes(net: &Network, input: &Shape, chain: &[Node], output: &Shape, cx: &mut Ctxt) {
+    if input.is_sequence() {
+        for_each_layer(chain, &mut |l| {
+            if l.declaration == "ToSeq" {
+                cx.push(syn::Error::new(
+                    l.span,
+                    "`ToSeq` makes a time axis of an image's positions, but this network's input is a sequence \
+                     already, with its own time axis; `ToSeq` works in networks whose input is an image",
+                ));
+            }
+        });
+    } else if output.is_sequence() {
+        cx.push(syn::Error::new(
+            net.chain.span,
+            format!(
+                "`{}` ends with {}, made by `ToSeq` from an image; end it with a reduction over the steps \
+                 (`MeanOverTime`, `MaxOverTime` or `Last`) so that each image gives one output",
+                net.name,
+                output.describe()
+            ),
+        ));
+    }
+}
+
 pub fn for_each_layer<'a>(chain: &'a [Node], f: &mut dyn FnMut(&'a LayerNode)) {
     for node in chain {
         match node {

@@ -53,12 +53,44 @@ pub struct Graph {
     pub slots: Slots,
 }
 
+/// What a row of a value is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Rows {
+    /// A sample.
+    Sample,
+    /// A time step of the network's input sequence (as many per sample as the chunk's steps).
+    Step,
+    /// One of the given number of steps per sample of a sequence made inside the network (`ToSeq`'s positions).
+    Fixed(usize),
+}
+
+impl Rows {
+    /// The rows of a value of `shape` in a network whose input is a sequence or not.
+    pub fn of(shape: &Shape, sequence_input: bool) -> Rows {
+        match shape {
+            s if !s.is_sequence() => Rows::Sample,
+            _ if sequence_input => Rows::Step,
+            Shape::Sequence { steps: Some(t), .. } => Rows::Fixed(*t),
+            _ => Rows::Step,
+        }
+    }
+
+    /// Rows per sample when they are fixed (1 for a sample, `t` for `Fixed(t)`); `None` for the input's steps.
+    pub fn fixed(self) -> Option<usize> {
+        match self {
+            Rows::Sample => Some(1),
+            Rows::Step => None,
+            Rows::Fixed(t) => Some(t),
+        }
+    }
+}
+
 /// A value between steps.
 pub struct Value {
     /// Values per row.
     pub width: usize,
-    /// Whether a row is a time step (else a sample).
-    pub sequence: bool,
+    /// What a row is.
+    pub rows: Rows,
     /// The activation buffer holding it (0: the chunk's input).
     pub buffer: usize,
     /// Whether its gradient is needed: by a layer with parameters that made it (or a value it was made from),
@@ -159,7 +191,13 @@ impl Graph {
     pub fn new(tree: Tree) -> Option<Self> {
         let input = tree.input?;
         let mut lower = Lower {
-            values: vec![Value { width: input.len(), sequence: input.is_sequence(), buffer: 0, grad: Grad::ForInput }],
+            values: vec![Value {
+                width: input.len(),
+                rows: Rows::of(&input, input.is_sequence()),
+                buffer: 0,
+                grad: Grad::ForInput,
+            }],
+            sequence_input: input.is_sequence(),
             layers: Vec::new(),
             steps: Vec::new(),
             nodes: Vec::new(),
@@ -172,7 +210,9 @@ impl Graph {
             types: Vec::new(),
         };
         let (output, fields) = lower.chain(tree.chain, At { value: 0, node: 0 }, 0, "")?;
-        let width = lower.values.iter().map(|v| v.width).max().unwrap_or(0);
+        // A gradient slot holds a chunk's rows of the widest value; a sequence made inside the network has several
+        // rows per sample, counted into its width here.
+        let width = lower.values.iter().map(|v| v.width * v.rows.fixed().unwrap_or(1)).max().unwrap_or(0);
         let mut graph = Graph {
             input,
             output_shape: tree.output,
@@ -219,10 +259,32 @@ impl Graph {
     /// Rows per sample of value `v` in a chunk of one sample: the input's steps if it is a sequence of fixed
     /// length (1 per step of any length), else 1.
     pub fn rows_per_sample(&self, v: usize) -> usize {
-        match (&self.input, self.values[v].sequence) {
-            (Shape::Sequence { steps: Some(t), .. }, true) => *t,
-            _ => 1,
+        match (&self.input, self.values[v].rows) {
+            (Shape::Sequence { steps: Some(t), .. }, Rows::Step) => *t,
+            (_, rows) => rows.fixed().unwrap_or(1),
         }
+    }
+
+    /// The layer whose positions run out first (a table of positions, a key/value cache): its limit, its offset
+    /// in the network's state, and how messages name it (`pos: PositionalEmbedding<9, 4>`).
+    pub fn position_limit(&self) -> Option<(usize, usize, String)> {
+        let mut state = 0;
+        let mut tightest: Option<(usize, usize, String)> = None;
+        for (_, l) in self.running() {
+            if let Some(limit) = l.layer.position_limit() {
+                if tightest.as_ref().is_none_or(|(t, _, _)| limit < *t) {
+                    let name = l.path.rsplit('.').next().unwrap_or_default();
+                    let shown = if l.has_field && !name.is_empty() && !name.ends_with(']') {
+                        format!("{}: {}", l.prefix, l.declaration)
+                    } else {
+                        l.declaration.clone()
+                    };
+                    tightest = Some((limit, state, shown));
+                }
+            }
+            state += l.layer.state();
+        }
+        tightest
     }
 
     /// The layers that run, with their running index, in step order.
@@ -247,6 +309,8 @@ struct Lower {
     running: usize,
     /// Blocks opened since the last layer, for the next layer's summary row.
     opens: Vec<String>,
+    /// Whether the network's input is a sequence.
+    sequence_input: bool,
     types: Vec<StructType>,
 }
 
@@ -260,9 +324,11 @@ struct At {
 impl Lower {
     /// A new value of `shape`'s rows in a new activation buffer, whose gradient is needed as `grad` says.
     fn value(&mut self, shape: &Shape, grad: Grad) -> usize {
-        self.activations.push((shape.len(), shape.is_sequence()));
+        let rows = Rows::of(shape, self.sequence_input);
+        // A buffer holds a chunk's samples' rows: its values per sample when they are fixed.
+        self.activations.push((shape.len() * rows.fixed().unwrap_or(1), rows == Rows::Step));
         let buffer = self.activations.len();
-        self.values.push(Value { width: shape.len(), sequence: shape.is_sequence(), buffer, grad });
+        self.values.push(Value { width: shape.len(), rows, buffer, grad });
         self.values.len() - 1
     }
 

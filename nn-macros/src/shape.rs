@@ -15,6 +15,20 @@ pub enum Origin {
     Directions(usize, usize),
 }
 
+/// The most steps a sequence of any length may have (a positional layer's table), which sizes a key/value cache.
+/// It is not part of a shape's identity: two sequences with the same steps and width match whatever their
+/// limits.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Limit(pub Option<usize>);
+
+impl PartialEq for Limit {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl Eq for Limit {}
+
 /// The shape of one sample between two layers.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Shape {
@@ -35,6 +49,8 @@ pub enum Shape {
         len: usize,
         /// For the output of a recurrent layer: its directions and hidden size, for messages ("2×16 = 32").
         from: Option<(usize, usize)>,
+        /// For a sequence of any length: the most steps the network accepts, once a positional layer bounds it.
+        limit: Limit,
     },
     /// Token ids below `vocab`: one per sample (`steps: None`), or one per step of a sequence (`Some(Some(t))`
     /// for `t` steps, `Some(None)` for any number). Only `Embedding` reads them.
@@ -62,14 +78,39 @@ impl Shape {
         if let Some(t) = steps {
             product(&[t, len])?;
         }
-        Ok(Shape::Sequence { steps, len, from: None })
+        Ok(Shape::Sequence { steps, len, from: None, limit: Limit::default() })
     }
 
     /// The same time axis as `self` (a sequence) with `len` values per step, or a flat shape of `len` values.
     pub fn per_step(&self, len: usize) -> Result<Shape, String> {
         match self {
-            Shape::Sequence { steps, .. } | Shape::Tokens { steps: Some(steps), .. } => Shape::sequence(*steps, len),
+            Shape::Sequence { steps, limit, .. } => Shape::sequence(*steps, len).map(|s| s.with_limit(limit.0)),
+            Shape::Tokens { steps: Some(steps), .. } => Shape::sequence(*steps, len),
             _ => Shape::flat(len),
+        }
+    }
+
+    /// A sequence with its steps bounded by `max` (if given) as well as by any earlier bound.
+    pub fn with_limit(self, max: Option<usize>) -> Shape {
+        match self {
+            Shape::Sequence { steps, len, from, limit } => {
+                let bound = match (limit.0, max) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                };
+                Shape::Sequence { steps, len, from, limit: Limit(bound) }
+            }
+            other => other,
+        }
+    }
+
+    /// The most steps a sample may have: a fixed length, or a positional layer's bound; `None` if unbounded (or
+    /// not a sequence).
+    pub fn max_steps(&self) -> Option<usize> {
+        match self {
+            Shape::Sequence { steps: Some(t), .. } => Some(*t),
+            Shape::Sequence { limit, .. } => limit.0,
+            _ => None,
         }
     }
 
@@ -112,7 +153,7 @@ impl Shape {
             Shape::Flat { len, from: Some(Origin::Directions(2, hidden)) } => format!("2×{hidden} = {len}"),
             Shape::Flat { len, .. } => len.to_string(),
             Shape::Image([c, h, w]) => format!("{c}×{h}×{w}"),
-            Shape::Sequence { steps, len, from } => {
+            Shape::Sequence { steps, len, from, .. } => {
                 let values = match from {
                     Some((2, hidden)) => format!("2×{hidden} = {len}"),
                     _ => len.to_string(),

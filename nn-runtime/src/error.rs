@@ -62,6 +62,18 @@ pub enum Error {
         /// The vocabulary's size.
         vocab: usize,
     },
+    /// A sequence longer than the network's table of positions (or its key/value cache) holds.
+    #[error("sample {index} has {steps} steps, but this network's positions end at {max} (`{layer}`)")]
+    SequenceTooLong {
+        /// The sample's position in the batch (in the data set, for `fit` and `evaluate`).
+        index: usize,
+        /// Its steps.
+        steps: usize,
+        /// The most steps the network takes.
+        max: usize,
+        /// The layer whose positions end there.
+        layer: &'static str,
+    },
     /// A hyper-parameter outside its valid range.
     #[error("invalid hyper-parameter `{name}` = {value}: {expected}")]
     InvalidHyperParameter {

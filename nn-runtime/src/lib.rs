@@ -56,7 +56,9 @@ pub use sample::{argmax, predicted_class, view, view_mut, Example, Sample};
 pub mod __private {
     pub use crate::embedded;
     pub use crate::layers::max_of;
-    pub use crate::net::{add_forward, buffer, concat_forward, layer_io, Model, Pass, PassBuffers, Plan, Sizes, Stage};
+    pub use crate::net::{
+        add_forward, buffer, concat_forward, layer_io, Extent, Model, Pass, PassBuffers, Plan, Rows, Sizes, Stage,
+    };
     #[cfg(feature = "std")]
     pub use crate::net::{concat_backward, pass_on, slot_pair, stream_step, stream_step_mut, Chunk, Runner, State};
     pub use crate::net::{Node, Unchecked};

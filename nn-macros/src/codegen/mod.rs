@@ -179,9 +179,35 @@ fn streaming(net: &Network, graph: &Graph) -> Option<TokenStream> {
         }
         _ => (quote!(&[f32; #input]), quote!()),
     };
+    // A stream may not run past the positions of a table or a key/value cache.
+    let values = match graph.position_limit() {
+        Some((limit, at, shown)) => {
+            let (limit, at) = (lit(limit), lit(at));
+            quote! {
+                #values
+                ::core::assert!(
+                    (state[#at] as usize) < #limit,
+                    "the stream has used the {} positions of `{}`; start another from `initial_state()`",
+                    #limit, #shown
+                );
+            }
+        }
+        None => values,
+    };
+    let (limit_doc, state_doc) = match graph.position_limit() {
+        Some((limit, _, shown)) => (
+            format!(
+                " A stream holds at most {limit} steps (`{shown}`): a step past them panics, at the caller's line."
+            ),
+            " The state holds each causal attention layer's keys and values of the steps so far (its key/value \
+             cache), so a step attends to them without recomputing them.",
+        ),
+        None => (String::new(), ""),
+    };
     Some(quote! {
         impl #name {
-            /// The state a stream starts from: zeros, as PyTorch's default `h0` (and `c0`).
+            /// The state a stream starts from: zeros — PyTorch's default `h0` (and `c0`) for recurrent layers,
+            /// position 0 and nothing cached for positions and attention.
             pub fn initial_state(&self) -> [f32; #state] {
                 [0.0; #state]
             }
@@ -190,6 +216,8 @@ fn streaming(net: &Network, graph: &Graph) -> Option<TokenStream> {
             /// state after the step in it; returns the network's output for the sequence so far (the output at
             /// this step). Feeding a sequence step by step from [`Self::initial_state`] gives the outputs of
             /// `forward` on the whole sequence. Runs in eval mode whatever the network's mode; allocates nothing.
+            #[doc = #state_doc]
+            #[doc = #limit_doc]
             #[track_caller]
             pub fn step(&mut self, x: #step_input, state: &mut [f32; #state]) -> [f32; #output] {
                 #values

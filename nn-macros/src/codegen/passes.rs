@@ -5,17 +5,21 @@
 //! Backward follows the graph's slot plan (`graph::backward`): each step reads its output's gradient from a slot
 //! and writes, or adds, its inputs' gradients into theirs (or into the chunk's input gradient).
 
-use crate::graph::{Contribution, Grad, Graph, Step, Target};
+use crate::graph::{Contribution, Grad, Graph, Rows, Step, Target};
 use crate::layers::lit;
 use proc_macro2::{Literal, TokenStream};
 use quote::quote;
 
-/// `rows` for a value holding a sequence, `samples` for one holding a row per sample.
+/// The chunk's rows of `value`: `rows` for the input's steps, `samples` for a row per sample, `samples * T` for
+/// a sequence of `T` steps made inside the network.
 fn rows(graph: &Graph, value: usize) -> TokenStream {
-    if graph.values[value].sequence {
-        quote!(rows)
-    } else {
-        quote!(samples)
+    match graph.values[value].rows {
+        Rows::Step => quote!(rows),
+        Rows::Sample => quote!(samples),
+        Rows::Fixed(t) => {
+            let t = lit(t);
+            quote!((samples * #t))
+        }
     }
 }
 
@@ -39,6 +43,8 @@ struct LayerParts {
     stats: TokenStream,
     /// `pass.extent(…)` of its input.
     extent: TokenStream,
+    /// The pass as the layer sees it: the chunk's, or for a sequence made inside the network, one of its steps.
+    pass: TokenStream,
 }
 
 fn layer_parts(graph: &Graph, layer: usize, whole_batch: Option<usize>) -> LayerParts {
@@ -52,15 +58,54 @@ fn layer_parts(graph: &Graph, layer: usize, whole_batch: Option<usize>) -> Layer
         }
         None => quote!(&[]),
     };
-    let sequence = graph.values[l.input].sequence;
+    let rt = quote!(::nn::__private);
+    let (extent, pass) = match graph.values[l.input].rows {
+        Rows::Sample => (quote!(pass.extent(false)), quote!(pass)),
+        Rows::Step => (quote!(pass.extent(true)), quote!(pass)),
+        Rows::Fixed(t) => {
+            let t = lit(t);
+            let extent = quote!(#rt::Extent { samples: pass.samples, steps: #t, backward: pass.backward });
+            (extent, fixed_pass(t))
+        }
+    };
     LayerParts {
         konst: quote!(Self::#konst),
         ty: l.ty.clone(),
         params: quote!(&model.params[#p0..#p1]),
         buffers: quote!(&model.buffers[#b0..#b1]),
         stats,
-        extent: quote!(pass.extent(#sequence)),
+        extent,
+        pass,
     }
+}
+
+/// The pass a layer reading a sequence of `t` steps made inside the network sees (defined by [`fixed_passes`]).
+fn fixed_pass(t: Literal) -> TokenStream {
+    let name = quote::format_ident!("__nn_pass_{}", t.to_string());
+    quote!(&#name)
+}
+
+/// Defines the pass of each sequence made inside the network (`ToSeq`'s): the chunk's, with that many steps.
+fn fixed_passes(graph: &Graph) -> TokenStream {
+    let mut steps: Vec<usize> = graph
+        .layers
+        .iter()
+        .filter_map(|l| match graph.values[l.input].rows {
+            Rows::Fixed(t) => Some(t),
+            _ => None,
+        })
+        .collect();
+    steps.sort_unstable();
+    steps.dedup();
+    let rt = quote!(::nn::__private);
+    steps
+        .into_iter()
+        .map(|t| {
+            let name = quote::format_ident!("__nn_pass_{t}");
+            let t = lit(t);
+            quote!(let #name = #rt::Pass { steps: #t, lengths: &[], ..*pass };)
+        })
+        .collect()
 }
 
 /// `partials[...]` of whole-batch layer `j`.
@@ -72,11 +117,18 @@ fn partials(j: usize) -> TokenStream {
 /// The body of the generated `__forward`, generic over the buffers' type (a workspace's `Vec`s, or slices of a
 /// caller's array): its `saved` and `states` entries are reached through `AsMut`.
 pub fn forward(graph: &Graph) -> TokenStream {
+    let (passes, steps) = (fixed_passes(graph), forward_steps(graph));
+    quote!(#passes #steps)
+}
+
+/// The steps of [`forward`].
+fn forward_steps(graph: &Graph) -> TokenStream {
     let rt = quote!(::nn::__private);
     let block = |k: usize| match &graph.steps[k] {
         Step::Layer { layer, running, whole_batch, .. } => {
             let l = &graph.layers[*layer];
-            let LayerParts { konst, ty, params, buffers, stats, extent } = layer_parts(graph, *layer, *whole_batch);
+            let LayerParts { konst, ty, params, buffers, stats, extent, pass } =
+                layer_parts(graph, *layer, *whole_batch);
             let (from, to) = (buffer(graph, l.input), buffer(graph, l.output));
             let (x_len, y_len, running) = (len(graph, l.input), len(graph, l.output), lit(*running));
             let layer_ty = quote!(<#ty as #rt::layers::Layer>);
@@ -88,7 +140,7 @@ pub fn forward(graph: &Graph) -> TokenStream {
                     scratch: &mut scratch[..],
                     stats: #stats,
                     state: &mut states[#running].as_mut()[..samples * #layer_ty::STATE],
-                    pass,
+                    pass: #pass,
                 });
             }}
         }
@@ -165,6 +217,12 @@ fn wanted(graph: &Graph, value: usize) -> TokenStream {
 
 /// The body of `backward_chunk`.
 pub fn backward(graph: &Graph) -> TokenStream {
+    let (passes, steps) = (fixed_passes(graph), backward_steps(graph));
+    quote!(#passes #steps)
+}
+
+/// The steps of [`backward`].
+fn backward_steps(graph: &Graph) -> TokenStream {
     let rt = quote!(::nn::__private);
     if graph.steps.is_empty() {
         let n = len(graph, 0);
@@ -177,7 +235,7 @@ pub fn backward(graph: &Graph) -> TokenStream {
     let layer_io = |k: usize, with_dx: bool| -> TokenStream {
         let Step::Layer { layer, whole_batch, running, .. } = &graph.steps[k] else { unreachable!("a layer step") };
         let (l, running) = (&graph.layers[*layer], lit(*running));
-        let LayerParts { ty, params, buffers, stats, extent, .. } = layer_parts(graph, *layer, *whole_batch);
+        let LayerParts { ty, params, buffers, stats, extent, pass, .. } = layer_parts(graph, *layer, *whole_batch);
         let grads = &graph.slots.steps[k];
         let (x_len, y_len, out) = (len(graph, l.input), len(graph, l.output), lit(grads.out));
         let (from, to) = (buffer(graph, l.input), buffer(graph, l.output));
@@ -202,7 +260,7 @@ pub fn backward(graph: &Graph) -> TokenStream {
                         y: #rt::buffer(input, acts, #to, #y_len),
                         saved: &saved[#running][..#layer_ty::saved_len(#extent)],
                         dy, dx, grads: &mut grads[#p0..#p1],
-                        scratch: &mut scratch[..], stats: #stats, pass,
+                        scratch: &mut scratch[..], stats: #stats, pass: #pass,
                     }
                 }};
             }
@@ -215,7 +273,7 @@ pub fn backward(graph: &Graph) -> TokenStream {
                 y: #rt::buffer(input, acts, #to, #y_len),
                 saved: &saved[#running][..#layer_ty::saved_len(#extent)],
                 dy: #dy, dx: #dx, grads: &mut grads[#p0..#p1],
-                scratch: &mut scratch[..], stats: #stats, pass,
+                scratch: &mut scratch[..], stats: #stats, pass: #pass,
             }
         }
     };

@@ -217,6 +217,8 @@ fn std_placeholder(
                 states: &[],
                 slots: 0,
                 tokens: 0,
+                max_steps: 0,
+                max_steps_layer: "",
                 nodes: &[],
             };
             fn new(_: u64) -> Self {

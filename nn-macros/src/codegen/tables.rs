@@ -2,7 +2,7 @@
 //! exporters, its documentation, and the compile-time cross-check of the macro's sizes against the runtime's.
 
 use super::cost;
-use crate::graph::{ExportNode, Graph, Step};
+use crate::graph::{ExportNode, Graph, Rows, Step};
 use crate::layers::lit;
 use proc_macro2::{Literal, TokenStream};
 use quote::quote;
@@ -48,8 +48,16 @@ pub fn plan(graph: &Graph) -> TokenStream {
     let layer = quote!(#rt::layers::Layer);
     let running: Vec<_> = graph.running().map(|(_, l)| l).collect();
     let sizes = running.iter().map(|l| {
-        let (t, sequence) = (&l.ty, graph.values[l.input].sequence);
-        quote!(#rt::Sizes::of::<#t>(#sequence))
+        let t = &l.ty;
+        let rows = match graph.values[l.input].rows {
+            Rows::Sample => quote!(#rt::Rows::Sample),
+            Rows::Step => quote!(#rt::Rows::Step),
+            Rows::Fixed(steps) => {
+                let steps = lit(steps);
+                quote!(#rt::Rows::Fixed(#steps))
+            }
+        };
+        quote!(#rt::Sizes::of::<#t>(#rows))
     });
     let mut partials = quote!(0);
     let mut stats = quote!(0);
@@ -100,6 +108,10 @@ pub fn plan(graph: &Graph) -> TokenStream {
         crate::shape::Shape::Tokens { vocab, .. } => *vocab,
         _ => 0,
     });
+    let (max_steps, max_steps_layer) = match graph.position_limit() {
+        Some((limit, _, shown)) => (lit(limit), shown),
+        None => (lit(0), String::new()),
+    };
     let states = running.iter().map(|l| {
         let t = &l.ty;
         quote!(<#t as #layer>::STATE)
@@ -118,6 +130,8 @@ pub fn plan(graph: &Graph) -> TokenStream {
             states: &[#(#states),*],
             slots: #slots,
             tokens: #tokens,
+            max_steps: #max_steps,
+            max_steps_layer: #max_steps_layer,
             nodes: &[#(#nodes),*],
         }
     }

@@ -8,6 +8,7 @@
 //! type implementing `nn_runtime::layers::Layer`.
 
 mod activation;
+mod attention;
 mod conv;
 mod conv_transpose;
 mod dropout;
@@ -17,6 +18,7 @@ mod linear;
 mod maxout;
 mod norm;
 mod pool;
+mod positions;
 mod prelu;
 mod recurrent;
 mod reduce;
@@ -117,6 +119,12 @@ pub trait Layer {
         true
     }
 
+    /// For a layer that counts positions in its state's first value (a table of positions, a key/value cache):
+    /// the most positions it holds.
+    fn position_limit(&self) -> Option<usize> {
+        None
+    }
+
     /// Its multiply-adds per row of its input (a sample, or one time step of a sequence).
     fn macs(&self) -> Macs {
         Macs::default()
@@ -176,12 +184,16 @@ pub fn all() -> impl Iterator<Item = &'static dyn Kind> {
         &resample::Upsample,
         &reshape::Flatten,
         &reshape::Unflatten,
+        &reshape::ToSeq,
     ];
     const AFTER: &[&dyn Kind] = &[
         &dropout::Dropout,
         &norm::BatchNorm,
         &layer_norm::LayerNorm,
         &embedding::Embedding,
+        &positions::PositionalEmbedding,
+        &positions::PositionalEncoding,
+        &attention::MultiheadAttention,
         &maxout::Maxout,
         &prelu::PReLU,
         &recurrent::RNN,

@@ -80,7 +80,9 @@ impl Kind for Recurrent {
         let sequence = sequence_input(args, input);
         let Some(width) = sized(args, &[dirs, hidden], || hidden * dirs) else { return Checked::unknown() };
         let output = match Shape::sequence(sequence.and_then(|(steps, _)| steps), width) {
-            Ok(Shape::Sequence { steps, len, .. }) => Shape::Sequence { steps, len, from: Some((dirs, hidden)) },
+            Ok(Shape::Sequence { steps, len, limit, .. }) => {
+                Shape::Sequence { steps, len, from: Some((dirs, hidden)), limit }
+            }
             Ok(other) => other,
             Err(message) => {
                 args.error(format!("`{decl}`: {message}"));

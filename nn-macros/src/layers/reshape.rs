@@ -93,6 +93,60 @@ impl Kind for Unflatten {
     }
 }
 
+pub struct ToSeq;
+
+impl Kind for ToSeq {
+    fn name(&self) -> &'static str {
+        "ToSeq"
+    }
+
+    fn doc(&self) -> Doc {
+        Doc {
+            arguments: "",
+            shape: "`[C, H, W] → [H·W, C]`: each position of an image a step of its C channels, row by row (as \
+                    `x.flatten(2).transpose(1, 2)`)",
+        }
+    }
+
+    fn check(&self, args: &mut Args<'_>, input: &Shape) -> Checked {
+        match input {
+            Shape::Image([c, h, w]) => {
+                let output =
+                    Shape::Sequence { steps: Some(h * w), len: *c, from: None, limit: crate::shape::Limit::default() };
+                Checked::layer(output, ToSeqLayer { channels: *c, positions: h * w })
+            }
+            Shape::Unknown => Checked::unknown(),
+            other => {
+                let what = match other {
+                    Shape::Sequence { .. } => format!("{}, which is a sequence already", other.describe()),
+                    _ => format!("{} features", other.describe()),
+                };
+                args.error(format!(
+                    "`ToSeq` turns an image C×H×W into H·W steps of C features, but the previous layer produces \
+                     {what}; put it before `Flatten`, where the image still has its channels and positions"
+                ));
+                Checked::unknown()
+            }
+        }
+    }
+}
+
+struct ToSeqLayer {
+    channels: usize,
+    positions: usize,
+}
+
+impl Layer for ToSeqLayer {
+    fn runtime_type(&self) -> TokenStream {
+        let (c, p) = (lit(self.channels), lit(self.positions));
+        quote!(ToSeq<#c, #p>)
+    }
+
+    fn constructor(&self, _: &Placement) -> TokenStream {
+        quote!(new())
+    }
+}
+
 /// A checked reshape: its runtime type's name and sizes.
 struct Reshape {
     name: &'static str,

@@ -29,6 +29,14 @@ functions! {
     sqrt(f32) = sqrt, sqrtf;
     /// The square root.
     sqrt_f64(f64) = sqrt, sqrt;
+    /// `eˣ`.
+    exp_f64(f64) = exp, exp;
+    /// The natural logarithm.
+    ln_f64(f64) = ln, log;
+    /// The sine.
+    sin_f64(f64) = sin, sin;
+    /// The cosine.
+    cos_f64(f64) = cos, cos;
     /// The nearest integer, halfway cases away from zero.
     round_f64(f64) = round, round;
 }

@@ -12,6 +12,7 @@
 //! per-chunk partial sums in chunk order before any chunk goes on (see [`Layer::forward_partials`]).
 
 mod activation;
+mod attention;
 mod conv;
 mod conv_transpose;
 mod dropout;
@@ -23,6 +24,7 @@ mod maxout;
 mod norm;
 mod op;
 mod pool;
+mod positions;
 mod prelu;
 mod recurrent;
 mod resample;
@@ -31,6 +33,7 @@ mod reshape;
 pub use activation::{
     Elementwise, Hardtanh, LeakyReLU, LogSoftmax, Mish, ReLU, SiLU, Sigmoid, Softmax, Softplus, Tanh, ELU, GELU,
 };
+pub use attention::MultiheadAttention;
 pub use conv::Conv2d;
 pub use conv_transpose::ConvTranspose2d;
 pub use dropout::Dropout;
@@ -42,13 +45,14 @@ pub use maxout::Maxout;
 pub use norm::BatchNorm;
 pub use op::{Activation, CellKind, Op, Reduction};
 pub use pool::{AvgPool, MaxPool};
+pub use positions::{sinusoid, PositionalEmbedding, PositionalEncoding};
 pub use prelu::PReLU;
 pub use recurrent::{
     Cell, FinalState, GruCell, Last, LstmCell, MaxOverTime, MeanOverTime, Recurrent, RecurrentInit, ReluRNN, RnnRelu,
     RnnTanh, StepBack, GRU, LSTM, RNN,
 };
 pub use resample::{GlobalAvgPool, Upsample};
-pub use reshape::{Flatten, Identity, Unflatten};
+pub use reshape::{Flatten, Identity, ToSeq, Unflatten};
 
 pub use crate::net::{Extent, Mode, Pass};
 use crate::Rng;
@@ -230,5 +234,7 @@ pub const fn max_of(values: &[usize]) -> usize {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_attention;
 #[cfg(test)]
 mod tests_graph_layers;

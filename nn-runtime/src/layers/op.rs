@@ -70,6 +70,13 @@ pub enum Op {
         /// Channels, height and width.
         shape: [usize; 3],
     },
+    /// An image as the sequence of its positions, each a step of its channels (`x.flatten(2).transpose(1, 2)`).
+    ToSeq {
+        /// Channels: values per step.
+        channels: usize,
+        /// Positions (height × width): steps.
+        positions: usize,
+    },
     /// An element-wise activation.
     Activation(Activation),
     /// Softmax over each row.
@@ -97,6 +104,34 @@ pub enum Op {
         /// Tokens.
         vocab: usize,
         /// Values per token.
+        dim: usize,
+    },
+    /// Multi-head self-attention over a sequence, as PyTorch's `nn.MultiheadAttention` (batch first): tensors
+    /// `in_proj_weight`, `in_proj_bias`, `out_proj.weight`, `out_proj.bias`.
+    MultiheadAttention {
+        /// Features per step.
+        embed: usize,
+        /// Heads (each `embed / heads` wide).
+        heads: usize,
+        /// Whether a step attends to itself and earlier steps only.
+        causal: bool,
+        /// Whether it has the two biases.
+        bias: bool,
+        /// Dropout of the attention weights while training.
+        dropout: f32,
+    },
+    /// Learned positions added to a sequence's steps (`weight` `[max_len, dim]`).
+    PositionalEmbedding {
+        /// Positions in the table.
+        max_len: usize,
+        /// Values per step.
+        dim: usize,
+    },
+    /// Fixed sinusoidal positions added to a sequence's steps.
+    PositionalEncoding {
+        /// Positions a sequence may have.
+        max_len: usize,
+        /// Values per step.
         dim: usize,
     },
     /// Layer normalisation over groups of `features` values.

@@ -1,6 +1,7 @@
-//! Layers that change a sample's type, not its memory: `Flatten` (`C×H×W` → features), `Unflatten` (features →
-//! `C×H×W`) and `Identity`. Activations are flat row-major slices already, so the generated code never calls
-//! them: their output buffer *is* their input buffer. Their implementations exist for completeness, and copy.
+//! Layers that change a sample's type: `Flatten` (`C×H×W` → features), `Unflatten` (features → `C×H×W`) and
+//! `Identity` leave its memory as it is — activations are flat row-major slices already, so the generated code
+//! never calls them: their output buffer *is* their input buffer (their implementations exist for completeness,
+//! and copy) — and `ToSeq` (`C×H×W` → `H·W` steps of `C`) transposes it.
 
 use super::{Backward, Forward, Layer, Op};
 
@@ -77,6 +78,48 @@ impl<const C: usize, const H: usize, const W: usize> Layer for Unflatten<C, H, W
     fn backward(&self, io: Backward<'_>) {
         if let Some(dx) = io.dx {
             dx.copy_from_slice(io.dy);
+        }
+    }
+}
+
+/// An image `[C, H, W]` as a sequence of its `P = H·W` positions, row by row, each a step of its `C` channels
+/// (PyTorch's `x.flatten(2).transpose(1, 2)`): a transpose per sample.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ToSeq<const C: usize, const P: usize>;
+
+impl<const C: usize, const P: usize> ToSeq<C, P> {
+    /// The layer.
+    pub const fn new() -> Self {
+        Self
+    }
+}
+
+impl<const C: usize, const P: usize> Layer for ToSeq<C, P> {
+    const IN: usize = C * P;
+    const OUT: usize = C;
+
+    fn op(&self) -> Op {
+        Op::ToSeq { channels: C, positions: P }
+    }
+
+    fn forward(&self, f: Forward<'_>) {
+        for (x, y) in f.x.chunks_exact(C * P).zip(f.y.chunks_exact_mut(C * P)) {
+            for (c, channel) in x.chunks_exact(P).enumerate() {
+                for (p, &v) in channel.iter().enumerate() {
+                    y[p * C + c] = v;
+                }
+            }
+        }
+    }
+
+    fn backward(&self, b: Backward<'_>) {
+        let Some(dx) = b.dx else { return };
+        for (dy, dx) in b.dy.chunks_exact(C * P).zip(dx.chunks_exact_mut(C * P)) {
+            for (c, channel) in dx.chunks_exact_mut(P).enumerate() {
+                for (p, d) in channel.iter_mut().enumerate() {
+                    *d = dy[p * C + c];
+                }
+            }
         }
     }
 }

@@ -86,10 +86,20 @@ pub(super) fn extents<N: Network>(xs: &[N::Input], backward: bool) -> impl Itera
     })
 }
 
-/// Refuses a token id of `xs[first..]` that is not below the network's vocabulary (nothing for inputs that are
-/// numbers): the error names the sample's index (counted from `first`'s place, `offset`) and the id's position.
-pub(crate) fn check_tokens<N: Network>(xs: &[N::Input], offset: usize) -> Result<()> {
-    let vocab = N::PLAN.tokens;
+/// Refuses a sample of `xs` the network cannot read: a token id that is not below its vocabulary, or a sequence
+/// longer than its positions. The error names the sample's index (counted from `offset`) and what is wrong.
+pub(crate) fn check_inputs<N: Network>(xs: &[N::Input], offset: usize) -> Result<()> {
+    let plan = N::PLAN;
+    if plan.max_steps > 0 && plan.sequence_input {
+        for (j, x) in xs.iter().enumerate() {
+            let steps = x.values().len() / plan.input.max(1);
+            if steps > plan.max_steps {
+                let (max, layer) = (plan.max_steps, plan.max_steps_layer);
+                return Err(Error::SequenceTooLong { index: offset + j, steps, max, layer });
+            }
+        }
+    }
+    let vocab = plan.tokens;
     if !<N::Input as Example>::TOKENS {
         return Ok(());
     }
@@ -190,8 +200,8 @@ pub(crate) fn run<N: Network>(
     if chunks == 0 {
         return Ok(0.0);
     }
-    // Every id of the batch before any chunk runs: a bad one changes nothing.
-    check_tokens::<N>(xs, 0)?;
+    // Every sample of the batch before any chunk runs: a bad one changes nothing.
+    check_inputs::<N>(xs, 0)?;
     let backprop = run.backprop;
     let grads = if backprop == Backprop::No { None } else { grads };
     let staged = run.mode == Mode::Train && !N::PLAN.stages.is_empty();

@@ -86,6 +86,11 @@ pub struct Plan {
     pub slots: usize,
     /// For a network over token ids (`Input<Tokens<V>>` and its sequences), the vocabulary `V`; else 0.
     pub tokens: usize,
+    /// For a network over sequences with a table of positions or a key/value cache: the most steps a sample may
+    /// have (0: any number).
+    pub max_steps: usize,
+    /// The layer that sets [`Plan::max_steps`], as messages name it (`pos: PositionalEmbedding<9, 4>`).
+    pub max_steps_layer: &'static str,
     /// The network as a graph, for exporters: every layer and merge in execution order.
     pub nodes: &'static [Node],
 }
@@ -167,23 +172,34 @@ pub struct Sizes {
     pub scratch: fn(Extent) -> usize,
     /// [`Layer::saved_len`] of the layer's type.
     pub saved: fn(Extent) -> usize,
-    /// Whether the layer's input is a sequence (a row per step), else a row per sample.
-    pub sequence: bool,
+    /// What a row of the layer's input is.
+    pub rows: Rows,
+}
+
+/// What a row of a layer's input is (generated; not for users).
+#[doc(hidden)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Rows {
+    /// A sample.
+    Sample,
+    /// A time step of the network's input sequence.
+    Step,
+    /// One of the given number of steps per sample of a sequence made inside the network (`ToSeq`'s positions).
+    Fixed(usize),
 }
 
 impl Sizes {
-    /// The rules of layer type `L`, whose input is a `sequence` or not.
-    pub const fn of<L: Layer>(sequence: bool) -> Self {
-        Self { scratch: L::scratch_len, saved: L::saved_len, sequence }
+    /// The rules of layer type `L`, whose input's rows are `rows`.
+    pub const fn of<L: Layer>(rows: Rows) -> Self {
+        Self { scratch: L::scratch_len, saved: L::saved_len, rows }
     }
 
-    /// The layer's extent in a chunk of `extent` (the network input's): one row per sample if its input is not
-    /// a sequence.
+    /// The layer's extent in a chunk of `extent` (the network input's): its rows per sample.
     pub fn extent(&self, extent: Extent) -> Extent {
-        if self.sequence {
-            extent
-        } else {
-            Extent { steps: 1, ..extent }
+        match self.rows {
+            Rows::Step => extent,
+            Rows::Sample => Extent { steps: 1, ..extent },
+            Rows::Fixed(steps) => Extent { steps, ..extent },
         }
     }
 }

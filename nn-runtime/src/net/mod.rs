@@ -34,10 +34,10 @@ mod workspace;
 
 pub use buffers::{buffer, layer_io, Model, PassBuffers, Unchecked};
 #[cfg(feature = "train")]
-pub(crate) use driver::check_tokens;
+pub(crate) use driver::check_inputs;
 #[cfg(feature = "std")]
 pub use inference::Inference;
-pub use info::{LayerInfo, Node, Plan, Sizes, Stage, TensorInfo};
+pub use info::{LayerInfo, Node, Plan, Rows, Sizes, Stage, TensorInfo};
 #[cfg(feature = "std")]
 pub use introspection::Introspection;
 pub use merge::{add_forward, concat_forward};

@@ -178,7 +178,7 @@ where
 {
     data.check_lengths("evaluation")?;
     data.check_inputs("evaluation")?;
-    crate::net::check_tokens::<N>(&data.inputs, 0)?;
+    crate::net::check_inputs::<N>(&data.inputs, 0)?;
     evaluate_checked(net, data, loss)
 }
 

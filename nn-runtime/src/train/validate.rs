@@ -31,10 +31,10 @@ pub(super) fn validate<N: Network, T>(
             return bad("valid", "the validation set is empty; pass `None` to train without one");
         }
         valid.check_inputs("validation")?;
-        crate::net::check_tokens::<N>(&valid.inputs, 0)?;
+        crate::net::check_inputs::<N>(&valid.inputs, 0)?;
     }
     train.check_inputs("training")?;
-    crate::net::check_tokens::<N>(&train.inputs, 0)?;
+    crate::net::check_inputs::<N>(&train.inputs, 0)?;
     if config.drop_last && train.inputs.len() < config.batch_size {
         return bad("drop_last", "fewer samples than one batch, so every batch would be dropped");
     }

@@ -53,7 +53,7 @@ impl Export<'_, '_> {
         Ok(self.graph.initializer(t, &values[t.offset..t.offset + t.len()], dims))
     }
 
-    fn weight(&mut self, suffix: &str) -> Result<String> {
+    pub(super) fn weight(&mut self, suffix: &str) -> Result<String> {
         self.tensor(false, suffix, None)
     }
 
@@ -128,6 +128,11 @@ impl Export<'_, '_> {
                 let shape = self.graph.constant_ints(&[0, c as i64, h as i64, w as i64]);
                 plain(self.graph.node("Reshape", &[name, &shape], vec![]))
             }
+            Op::ToSeq { channels, positions } => {
+                let shape = self.graph.constant_ints(&[0, channels as i64, positions as i64]);
+                let grid = self.graph.node("Reshape", &[name, &shape], vec![]);
+                plain(self.graph.node("Transpose", &[&grid], vec![ints("perm", vec![0, 2, 1])]))
+            }
             Op::Activation(activation) => keep(activation_form(self.graph, name, activation)),
             Op::Softmax => plain(self.graph.node("Softmax", &[name], vec![int("axis", -1)])),
             Op::LogSoftmax => plain(self.graph.node("LogSoftmax", &[name], vec![int("axis", -1)])),
@@ -152,6 +157,11 @@ impl Export<'_, '_> {
                 let attrs = vec![int("axis", -1), float("epsilon", eps)];
                 plain(self.graph.node("LayerNormalization", &[name, &scale, &shift], attrs))
             }
+            Op::MultiheadAttention { embed, heads, causal, bias, .. } => {
+                plain(self.attention(name, embed, heads, causal, bias)?)
+            }
+            Op::PositionalEmbedding { .. } => plain(self.positional_embedding(name)?),
+            Op::PositionalEncoding { max_len, dim } => plain(self.positional_encoding(name, max_len, dim)),
             Op::Embedding { .. } => {
                 let table = self.weight("weight")?;
                 plain(self.graph.node("Gather", &[&table, name], vec![int("axis", 0)]))

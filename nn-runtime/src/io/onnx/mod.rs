@@ -14,6 +14,7 @@
 //! Hardtanh and maxout are written out in primitive operators. The recurrent weights are stored as ONNX lays them
 //! out, under `{layer}.onnx_W_l{k}`, `.onnx_R_l{k}` and `.onnx_B_l{k}`.
 
+mod attention;
 mod graph;
 mod layers;
 

@@ -48,6 +48,22 @@ impl<'a> MatRef<'a> {
         Self { data, rows, cols, row_stride: cols, col_stride: 1 }
     }
 
+    /// A `rows × cols` matrix whose rows start `row_stride` values apart in `data`: a block of columns of a wider
+    /// row-major matrix (one attention head's queries among a step's queries, keys and values).
+    ///
+    /// # Panics
+    /// If the rows overlap (`row_stride < cols` with more than one row) or the last one ends past `data`.
+    pub fn strided(data: &'a [f32], rows: usize, cols: usize, row_stride: usize) -> Self {
+        assert!(rows <= 1 || row_stride >= cols, "rows of {cols} values cannot start {row_stride} apart");
+        let end = if rows == 0 { 0 } else { (rows - 1) * row_stride + cols };
+        assert!(
+            data.len() >= end,
+            "a {rows}×{cols} view with rows {row_stride} apart needs {end} elements, the slice has {}",
+            data.len()
+        );
+        Self { data, rows, cols, row_stride, col_stride: 1 }
+    }
+
     /// The transposed view (no copy).
     pub fn t(self) -> Self {
         Self {

@@ -595,4 +595,4 @@ impl FromF64 for f32 {
 }
 
 #[cfg(test)]
-mod tests;
+pub(in crate::layers) mod tests;

@@ -8,14 +8,14 @@ use crate::layers::tests::run;
 use crate::test_util::random_vec;
 
 /// A chunk of `lengths.len()` sequences padded to the longest: the pass, and `x` with zeros past each length.
-struct Chunk {
-    lengths: Vec<usize>,
-    steps: usize,
-    x: Vec<f32>,
+pub(in crate::layers) struct Chunk {
+    pub lengths: Vec<usize>,
+    pub steps: usize,
+    pub x: Vec<f32>,
 }
 
 impl Chunk {
-    fn new(lengths: &[usize], width: usize, seed: u64) -> Self {
+    pub fn new(lengths: &[usize], width: usize, seed: u64) -> Self {
         let steps = lengths.iter().copied().max().unwrap();
         let mut x = random_vec(lengths.len() * steps * width, seed);
         for (i, &len) in lengths.iter().enumerate() {
@@ -24,7 +24,7 @@ impl Chunk {
         Self { lengths: lengths.to_vec(), steps, x }
     }
 
-    fn pass(&self, mode: Mode) -> Pass<'_> {
+    pub fn pass(&self, mode: Mode) -> Pass<'_> {
         let n = self.lengths.len();
         let equal = self.lengths.iter().all(|&l| l == self.steps);
         let lengths: &[usize] = if equal { &[] } else { &self.lengths };
@@ -64,7 +64,13 @@ fn gradients<L: Layer>(
 
 /// Checks every parameter gradient and the input gradient at every valid step against central differences of
 /// `⟨r, layer(x)⟩` (`r` zero past each sample's length for sequence outputs).
-fn grad_check<L: Layer>(layer: L, lengths: &[usize], sequence_output: bool, mode: Mode, seed: u64) {
+pub(in crate::layers) fn grad_check<L: Layer>(
+    layer: L,
+    lengths: &[usize],
+    sequence_output: bool,
+    mode: Mode,
+    seed: u64,
+) {
     const EPS: f32 = 1e-3;
     let chunk = Chunk::new(lengths, L::IN, seed);
     let n = lengths.len();
@@ -127,8 +133,8 @@ fn check<L: Layer>(layer: L, lengths: &[usize], seed: u64) {
     grad_check(layer, lengths, true, Mode::Eval, seed);
 }
 
-const EQUAL: &[usize] = &[3, 3];
-const VARIABLE: &[usize] = &[4, 1, 3];
+pub(in crate::layers) const EQUAL: &[usize] = &[3, 3];
+pub(in crate::layers) const VARIABLE: &[usize] = &[4, 1, 3];
 
 #[test]
 fn rnn_gradients() {
