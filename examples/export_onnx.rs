@@ -115,6 +115,28 @@ network! {
         -> Residual { ln: LayerNorm<16> -> fc1: Linear<16, 32> -> GELU -> fc2: Linear<32, 16> }
         -> out: Linear<16, 5>
     }
+
+    /// A small character-level GPT: learned positions, two pre-norm blocks with causal attention.
+    pub struct CharGpt {
+        Input<Seq<12>, Tokens<50>>
+        -> tok: Embedding<50, 32> -> pos: PositionalEmbedding<12, 32>
+        -> blocks: Repeat<2> {
+               Residual { ln1: LayerNorm<32> -> attn: MultiheadAttention<32, 4, causal = true> }
+               -> Residual { ln2: LayerNorm<32> -> fc1: Linear<32, 64> -> GELU -> fc2: Linear<64, 32> }
+           }
+        -> ln_f: LayerNorm<32> -> head: Linear<32, 50>
+    }
+
+    /// A vision transformer: 7×7 patches become 16 steps, fixed sinusoidal positions, a mean over the steps.
+    pub struct Vit {
+        Input<1, 28, 28>
+        -> patch: Conv2d<1, 32, 7, stride = 7> -> ToSeq -> PositionalEncoding<16>
+        -> blocks: Repeat<2> {
+               Residual { ln1: LayerNorm<32> -> attn: MultiheadAttention<32, 4> }
+               -> Residual { ln2: LayerNorm<32> -> fc1: Linear<32, 64> -> GELU -> fc2: Linear<64, 32> }
+           }
+        -> ln: LayerNorm<32> -> MeanOverTime -> head: Linear<32, 10>
+    }
 }
 
 /// Saves `net` as `{name}.onnx` beside `{name}.input.bin` (the samples: f32, or token ids as i64) and
@@ -187,6 +209,8 @@ fn main() {
     let ids: Vec<[u32; 12]> =
         xs.iter().map(|x| std::array::from_fn(|r| (nn::argmax(&x[0][r * 2 + 2]) + r) as u32 % 50)).collect();
     manifest.push(export(&mut TokenTagger::new(14), "token_tagger", &ids, &args.out));
+    manifest.push(export(&mut CharGpt::new(15), "char_gpt", &ids, &args.out));
+    manifest.push(export(&mut Vit::new(16), "vit", xs, &args.out));
     let listing = manifest.join("\n") + "\n";
     std::fs::write(args.out.join("manifest.txt"), &listing).unwrap_or_else(|e| common::fail(e));
     print!("{listing}");

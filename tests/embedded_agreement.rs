@@ -6,7 +6,7 @@
 mod pretrained;
 
 use nn::prelude::*;
-use pretrained::{BnNet, BranchNet, LeNet5, SeqNet};
+use pretrained::{BnNet, BranchNet, LeNet5, SeqNet, TinyGpt};
 use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -66,6 +66,8 @@ fn forward_static_gives_forward_in_eval_mode() {
 fn no_std_batch_norm_stacked_bidirectional_lstm_and_blocks_match_the_std_build() {
     let value = |s: usize, i: usize| ((31 * s + 7 * i) % 19) as f32 / 9.5 - 1.0;
     let (mut bn, mut seq, mut branch) = (BnNet::pretrained(), SeqNet::pretrained(), BranchNet::pretrained());
+    let mut gpt = TinyGpt::pretrained();
+    gpt.eval();
     bn.eval();
     seq.eval();
     branch.eval();
@@ -79,6 +81,10 @@ fn no_std_batch_norm_stacked_bidirectional_lstm_and_blocks_match_the_std_build()
         let want: Vec<f32> = match name {
             "bn_net" => bn.forward(&image(s)).to_vec(),
             "branch_net" => branch.forward(&image(s)).to_vec(),
+            // The window whole, and step by step with the cache: both the logits of every step.
+            "gpt_window" | "gpt_stream" => {
+                gpt.forward(&std::array::from_fn(|t| ((3 * s + 5 * t) % 11) as u32)).as_flattened().to_vec()
+            }
             _ => seq.forward(&std::array::from_fn(|t| std::array::from_fn(|f| value(s, t * 3 + f)))).to_vec(),
         };
         assert_eq!(got.len(), want.len());
@@ -87,5 +93,5 @@ fn no_std_batch_norm_stacked_bidirectional_lstm_and_blocks_match_the_std_build()
         }
         lines += 1;
     }
-    assert_eq!(lines, 24, "eight samples of each network");
+    assert_eq!(lines, 40, "eight samples of each network, the GPT's twice");
 }

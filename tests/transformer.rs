@@ -132,12 +132,17 @@ fn generation_with_the_cache_gives_forward_on_every_prefix() {
         net.train_step(&xs, &targets, &CrossEntropy, &mut adam);
     }
     let whole = net.forward(&xs[3]);
-    let mut state = net.initial_state();
+    let (mut state, mut static_state) = (net.initial_state(), net.initial_state());
+    let mut buffer = vec![0.0; TinyGpt::STATIC_FLOATS];
     let mut worst = 0.0f32;
     for t in 0..6 {
         let y = net.step(xs[3][t], &mut state);
         worst = worst.max(row_ulps(&y, &whole[t]));
+        // The same step in a caller's buffer, as the `no_std` build runs it: the same bits.
+        let y_static = net.step_static(xs[3][t], &mut static_state, buffer.as_mut_slice().try_into().unwrap());
+        assert_eq!(y, y_static, "step {t}");
     }
+    assert_eq!(state, static_state);
     // The projections of one step are matrix-vector products, of six steps packed products: they sum in
     // different orders, so the logits agree to a few units in the last place of the largest logit.
     assert!(worst <= 8.0, "{worst} ulp");

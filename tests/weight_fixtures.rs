@@ -33,6 +33,40 @@ network! {
     }
 }
 
+network! {
+    /// A tiny GPT — token ids, learned positions, causal attention — whose generation with the key/value cache
+    /// `examples/embedded` runs without `std` (`tests/embedded_agreement.rs`).
+    pub struct TinyGpt {
+        Input<Seq<6>, Tokens<11>>
+        -> tok: Embedding<11, 8> -> pos: PositionalEmbedding<6, 8>
+        -> blocks: Repeat<2> {
+               Residual { ln1: LayerNorm<8> -> attn: MultiheadAttention<8, 2, causal = true> }
+               -> Residual { ln2: LayerNorm<8> -> fc1: Linear<8, 16> -> GELU -> fc2: Linear<16, 8> }
+           }
+        -> ln_f: LayerNorm<8> -> head: Linear<8, 11>
+    }
+}
+
+#[test]
+fn transformer_fixture_is_what_its_recipe_makes() {
+    let path = Path::new("tests/data/weights/tiny_gpt.safetensors");
+    // Trained a few steps to predict the token after next, so that its weights are not the initial ones.
+    let xs: Vec<[u32; 6]> = (0..32u32).map(|i| std::array::from_fn(|t| (i * 3 + t as u32 * 5) % 11)).collect();
+    let next: Vec<[usize; 6]> = xs.iter().map(|x| std::array::from_fn(|t| (x[t] as usize + 2) % 11)).collect();
+    let mut net = TinyGpt::new(17);
+    let mut adam = Adam::new(AdamConfig { lr: 1e-2, ..Default::default() });
+    for _ in 0..5 {
+        net.train_step(&xs, &next, &CrossEntropy, &mut adam);
+    }
+    if std::env::var_os("NN_UPDATE_FIXTURES").is_some() {
+        save_weights(&net, path).unwrap();
+    }
+    let mut stored = TinyGpt::new(0);
+    load_weights(&mut stored, path).expect("tests/data/weights/tiny_gpt.safetensors loads");
+    let close = |a: &[f32], b: &[f32]| a.len() == b.len() && a.iter().zip(b).all(|(x, y)| (x - y).abs() <= 1e-5);
+    assert!(close(stored.params(), net.params()));
+}
+
 #[test]
 fn branched_fixture_is_what_its_recipe_makes() {
     let path = Path::new("tests/data/weights/branch_net.safetensors");

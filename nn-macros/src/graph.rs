@@ -260,7 +260,7 @@ impl Graph {
     /// length (1 per step of any length), else 1.
     pub fn rows_per_sample(&self, v: usize) -> usize {
         match (&self.input, self.values[v].rows) {
-            (Shape::Sequence { steps: Some(t), .. }, Rows::Step) => *t,
+            (Shape::Sequence { steps: Some(t), .. } | Shape::Tokens { steps: Some(Some(t)), .. }, Rows::Step) => *t,
             (_, rows) => rows.fixed().unwrap_or(1),
         }
     }

@@ -24,6 +24,17 @@ network! {
         Input<Seq<6>, 3> -> lstm: LSTM<3, 5, layers = 2, bidirectional = true> -> MeanOverTime -> fc: Linear<10, 4>
     }
 
+    #[weights = "tests/data/weights/tiny_gpt.safetensors"]
+    pub struct TinyGpt {
+        Input<Seq<6>, Tokens<11>>
+        -> tok: Embedding<11, 8> -> pos: PositionalEmbedding<6, 8>
+        -> blocks: Repeat<2> {
+               Residual { ln1: LayerNorm<8> -> attn: MultiheadAttention<8, 2, causal = true> }
+               -> Residual { ln2: LayerNorm<8> -> fc1: Linear<8, 16> -> GELU -> fc2: Linear<16, 8> }
+           }
+        -> ln_f: LayerNorm<8> -> head: Linear<8, 11>
+    }
+
     #[weights = "tests/data/weights/branch_net.safetensors"]
     pub struct BranchNet {
         Input<1, 8, 8>

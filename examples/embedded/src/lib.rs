@@ -52,7 +52,8 @@ pub fn classify_with(image: &[[f32; 28]; 28], buffer: &mut Buffer) -> u8 {
 /// # Safety
 /// `pixels` must be valid for reading 784 `f32` values.
 /// Two more networks the `no_std` build runs, with weights of the `nn` repository's test data: batch norm in eval
-/// mode, and stacked bidirectional LSTMs (`tests/embedded_agreement.rs` compares them with the `std` build).
+/// mode, stacked bidirectional LSTMs, blocks, and a tiny GPT generating with its key/value cache
+/// (`tests/embedded_agreement.rs` compares them with the `std` build).
 pub mod zoo {
     use nn::prelude::*;
 
@@ -69,6 +70,19 @@ pub mod zoo {
         pub struct SeqNet {
             Input<Seq<6>, 3> -> lstm: LSTM<3, 5, layers = 2, bidirectional = true> -> MeanOverTime
             -> fc: Linear<10, 4>
+        }
+
+        /// A tiny GPT: token ids, learned positions, two pre-norm blocks of causal attention; generation runs
+        /// with the key/value cache in `step_static`.
+        #[weights = "../../tests/data/weights/tiny_gpt.safetensors"]
+        pub struct TinyGpt {
+        Input<Seq<6>, Tokens<11>>
+        -> tok: Embedding<11, 8> -> pos: PositionalEmbedding<6, 8>
+        -> blocks: Repeat<2> {
+               Residual { ln1: LayerNorm<8> -> attn: MultiheadAttention<8, 2, causal = true> }
+               -> Residual { ln2: LayerNorm<8> -> fc1: Linear<8, 16> -> GELU -> fc2: Linear<16, 8> }
+           }
+        -> ln_f: LayerNorm<8> -> head: Linear<8, 11>
         }
 
         /// A network that branches: a residual block with batch norm, a concatenation with an identity branch.

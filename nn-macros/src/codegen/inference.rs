@@ -162,3 +162,70 @@ fn forward_static(graph: &Graph) -> TokenStream {
         }
     }
 }
+
+/// `step_static`: one step of a stream in a `forward_static` buffer, the state the caller's (`values` checks the
+/// step's input and where the stream stands).
+pub fn step_static(graph: &Graph, step_input: &TokenStream, values: &TokenStream) -> TokenStream {
+    let rt = quote!(::nn::__private);
+    let StaticParts { acts: act_lens, saved: saved_lens, states: state_lens, stats: stats_len, .. } =
+        StaticParts::new(graph);
+    let act_lens = act_lens.into_iter().map(lit);
+    let acts: Vec<_> = (0..graph.activations.len()).map(|k| format_ident!("act{}", k)).collect();
+    let n_running = graph.running().count();
+    let saved: Vec<_> = (0..n_running).map(|k| format_ident!("saved{}", k)).collect();
+    let states: Vec<_> = (0..n_running).map(|k| format_ident!("state{}", k)).collect();
+    let (n_acts, n_steps) = (lit(acts.len()), lit(n_running));
+    let output = graph.output;
+    let (output_buffer, output_len) = (lit(graph.values[output].buffer), lit(graph.values[output].width));
+    let state: usize = graph.layers.iter().map(|l| l.layer.state()).sum();
+    let state = lit(state);
+    quote! {
+        /// [`Self::step`] in `buffer` (which may live in a `static`), in every build: no allocation, no
+        /// threads, nothing shared. Feeds one time step `x`, the network's state before it in `state` and
+        /// after it on return; gives the output at this step. A stream of steps from
+        /// [`Self::initial_state`] gives what `forward_static` gives on the whole sequence, up to rounding.
+        #[track_caller]
+        pub fn step_static(
+            &self,
+            x: #step_input,
+            state: &mut [f32; #state],
+            buffer: &mut [f32; Self::STATIC_FLOATS],
+        ) -> [f32; #output_len] {
+            #values
+            let rest: &mut [f32] = buffer;
+            #(let (#acts, rest) = rest.split_at_mut(#act_lens);)*
+            #(let (#saved, rest) = rest.split_at_mut(#saved_lens);)*
+            #(let (#states, rest) = rest.split_at_mut(#state_lens);)*
+            let (stats, scratch) = rest.split_at_mut(#stats_len);
+            // The caller's state, layer by layer in running order.
+            let mut at = 0;
+            #(
+                #states.copy_from_slice(&state[at..at + #states.len()]);
+                at += #states.len();
+            )*
+            stats.fill(0.0);
+            let mut acts: [&mut [f32]; #n_acts] = [#(#acts),*];
+            let mut saved: [&mut [f32]; #n_steps] = [#(#saved),*];
+            let mut layer_states: [&mut [f32]; #n_steps] = [#(#states),*];
+            let input: &[f32] = x;
+            let pass = #rt::Pass {
+                mode: #rt::Mode::Eval, seed: 0, step: 0, first: 0, batch: 1, samples: 1, steps: 1,
+                lengths: &[], backward: false,
+            };
+            let model = #rt::Model { params: &self.params[..], buffers: &self.buffers[..] };
+            let buffers = #rt::PassBuffers {
+                acts: &mut acts[..], saved: &mut saved[..], scratch, partials: &mut [],
+                states: &mut layer_states[..],
+            };
+            Self::__forward(model, buffers, input, &pass, stats, ::core::option::Option::None);
+            let mut at = 0;
+            for layer in layer_states.iter() {
+                state[at..at + layer.len()].copy_from_slice(layer);
+                at += layer.len();
+            }
+            let mut y = [0.0f32; #output_len];
+            y.copy_from_slice(#rt::buffer(input, &acts[..], #output_buffer, #output_len));
+            y
+        }
+    }
+}

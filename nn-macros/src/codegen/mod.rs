@@ -34,7 +34,7 @@ pub fn network(net: &Network, graph: &Graph) -> TokenStream {
     let constants = constants(net, graph);
     let assertions = tables::assertions(graph);
     let implementation = implementation(net, graph);
-    let streaming = streaming(net, graph);
+    let (streaming, stream_static) = streaming(net, graph).unzip();
     let inference = inference::inference(net, graph);
     let (errors, pretrained, static_pretrained) = match &net.weights {
         Some((attr, path)) => {
@@ -66,6 +66,7 @@ pub fn network(net: &Network, graph: &Graph) -> TokenStream {
         }
         #constants
         #inference
+        #stream_static
         // The macro's shape arithmetic, checked a second time by the runtime's own constants.
         #assertions
     }
@@ -156,7 +157,8 @@ fn constants(net: &Network, graph: &Graph) -> TokenStream {
 }
 
 /// `initial_state`, `step` and `step_with` for a network over sequences that can run one step at a time.
-fn streaming(net: &Network, graph: &Graph) -> Option<TokenStream> {
+/// With `std`, and in every build (`initial_state`, and for inputs of fixed size `step_static`).
+fn streaming(net: &Network, graph: &Graph) -> Option<(TokenStream, TokenStream)> {
     if !graph.input.is_sequence() || !graph.layers.iter().all(|l| l.layer.streams()) {
         return None;
     }
@@ -204,7 +206,8 @@ fn streaming(net: &Network, graph: &Graph) -> Option<TokenStream> {
         ),
         None => (String::new(), ""),
     };
-    Some(quote! {
+    let step_static = (!graph.input.any_length()).then(|| inference::step_static(graph, &step_input, &values));
+    let every_build = quote! {
         impl #name {
             /// The state a stream starts from: zeros — PyTorch's default `h0` (and `c0`) for recurrent layers,
             /// position 0 and nothing cached for positions and attention.
@@ -212,6 +215,11 @@ fn streaming(net: &Network, graph: &Graph) -> Option<TokenStream> {
                 [0.0; #state]
             }
 
+            #step_static
+        }
+    };
+    let with_std = quote! {
+        impl #name {
             /// Feeds one time step `x` to the network, whose recurrent layers start from `state` and leave their
             /// state after the step in it; returns the network's output for the sequence so far (the output at
             /// this step). Feeding a sequence step by step from [`Self::initial_state`] gives the outputs of
@@ -241,7 +249,8 @@ fn streaming(net: &Network, graph: &Graph) -> Option<TokenStream> {
                 y
             }
         }
-    })
+    };
+    Some((with_std, every_build))
 }
 
 /// `[[[f32; W]; H]; C]` for an image, `[f32; N]` for features, `[[f32; F]; T]` for a sequence of `T` steps and
