@@ -13,13 +13,12 @@
 
 mod common;
 
+use common::adding::{adding, sensitivity, Steps};
+
 use nn::prelude::*;
 use nn::regularize::Regularization;
 use nn::train::write_plot;
-use nn::{Parallelism, Rng};
-
-/// A sequence of (value, marker) steps.
-type Steps = Vec<[f32; 2]>;
+use nn::Parallelism;
 
 network! {
     /// Elman RNN, tanh.
@@ -30,37 +29,6 @@ network! {
 
     /// GRU.
     pub struct Gru { Input<Seq, 2> -> gru: GRU<2, 64> -> Last -> out: Linear<64, 1> }
-}
-
-/// `n` sequences of `steps` steps and their targets.
-fn adding(n: usize, steps: usize, seed: u64) -> Dataset<Steps, [f32; 1]> {
-    let mut rng = Rng::new(seed, 0);
-    let (mut xs, mut ys) = (Vec::with_capacity(n), Vec::with_capacity(n));
-    for _ in 0..n {
-        let mut x: Steps = (0..steps).map(|_| [rng.uniform(0.0, 1.0), 0.0]).collect();
-        let half = steps / 2;
-        let (a, b) = (rng.below(half), half + rng.below(steps - half));
-        x[a][1] = 1.0;
-        x[b][1] = 1.0;
-        ys.push([x[a][0] + x[b][0]]);
-        xs.push(x);
-    }
-    Dataset::new(xs, ys).unwrap_or_else(|e| common::fail(e))
-}
-
-/// Per step t, the root-mean-square over `xs` of ‖∂output/∂x_t‖.
-fn sensitivity<N: Network<Input = Steps, Output = [f32; 1]>>(net: &mut N, xs: &[Steps]) -> Vec<f32> {
-    net.eval();
-    let ones = vec![[1.0f32]; xs.len()];
-    let mut dx: Vec<Steps> = xs.iter().map(|x| vec![[0.0; 2]; x.len()]).collect();
-    net.backward(xs, &ones, Some(&mut dx)).unwrap_or_else(|e| common::fail(e));
-    let steps = xs[0].len();
-    (0..steps)
-        .map(|t| {
-            let sum: f32 = dx.iter().map(|d| d[t][0] * d[t][0] + d[t][1] * d[t][1]).sum();
-            (sum / xs.len() as f32).sqrt()
-        })
-        .collect()
 }
 
 /// One network on one length: test MSE and the per-step sensitivities before and after training.

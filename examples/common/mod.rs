@@ -3,6 +3,8 @@
 
 use std::path::PathBuf;
 
+pub mod adding;
+
 /// The parsed options.
 pub struct Args {
     /// Where the data set is (`--data`), defaulting to a sample shipped in the repository.

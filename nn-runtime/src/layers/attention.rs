@@ -108,12 +108,12 @@ impl<const E: usize, const HEADS: usize, const CAUSAL: bool, const BIAS: bool, c
         }
     }
 
-    /// Applies the dropout factors to the attention weights `w` (`cols` keys per query) of head `h` of the
-    /// chunk's sample `sample`.
-    fn drop_weights(&self, pass: &Pass<'_>, sample: usize, h: usize, w: &mut [f32], cols: usize) {
+    /// Applies the dropout factors to the attention weights `w` (`cols` keys per query, the first query
+    /// `first`) of head `h` of the chunk's sample `sample`.
+    fn drop_weights(&self, pass: &Pass<'_>, sample: usize, h: usize, first: usize, w: &mut [f32], cols: usize) {
         for (r, row) in w.chunks_exact_mut(cols).enumerate() {
             for (j, v) in row.iter_mut().enumerate() {
-                *v *= self.factor(pass, sample, h, r, j);
+                *v *= self.factor(pass, sample, h, first + r, j);
             }
         }
     }
@@ -123,6 +123,10 @@ impl<const E: usize, const HEADS: usize, const CAUSAL: bool, const BIAS: bool, c
         pass.mode == Mode::Train && self.dropout > 0.0
     }
 }
+
+/// Queries whose scores, softmax and product with V are computed together: a causal block sees only the keys up
+/// to its last query, so the scores above the diagonal's blocks are never computed.
+const QUERY_BLOCK: usize = 32;
 
 /// Sample `i`'s own number of steps.
 fn length(pass: &Pass<'_>, i: usize) -> usize {
@@ -167,9 +171,10 @@ impl<const E: usize, const HEADS: usize, const CAUSAL: bool, const BIAS: bool, c
     /// each head's attention weights (the bound is for one sample of at most `MAX_STEPS` steps).
     const SAVED_PER_ROW: usize = 4 * E + HEADS * MAX_STEPS;
     const FORWARD_SAVED_PER_ROW: usize = 4 * E;
-    /// One head's scores and attention weights, and one head's output (for one sample of `MAX_STEPS` steps).
-    const SCRATCH: usize = 2 * MAX_STEPS * MAX_STEPS + MAX_STEPS * Self::HEAD;
-    const FORWARD_SCRATCH: usize = MAX_STEPS * MAX_STEPS + MAX_STEPS * Self::HEAD;
+    /// A block of queries' scores and their dropped weights, one head's output and the gradients of its keys and
+    /// values (for one sample of `MAX_STEPS` steps).
+    const SCRATCH: usize = 2 * QUERY_BLOCK * MAX_STEPS + 3 * MAX_STEPS * Self::HEAD;
+    const FORWARD_SCRATCH: usize = QUERY_BLOCK * MAX_STEPS + MAX_STEPS * Self::HEAD;
     /// The gradients of the heads' outputs and of the projections.
     const SCRATCH_PER_ROW: usize = 4 * E;
     const FORWARD_SCRATCH_PER_ROW: usize = 0;
@@ -183,9 +188,10 @@ impl<const E: usize, const HEADS: usize, const CAUSAL: bool, const BIAS: bool, c
 
     fn scratch_len(extent: Extent) -> usize {
         let (t, keys) = (extent.steps, Self::keys(extent));
+        let block = QUERY_BLOCK.min(t);
         match extent.backward {
-            true => 2 * t * t + t * Self::HEAD + extent.rows() * 4 * E,
-            false => t * keys + t * Self::HEAD,
+            true => 2 * block * t + 3 * t * Self::HEAD + extent.rows() * 4 * E,
+            false => block * keys + t * Self::HEAD,
         }
     }
 
@@ -219,7 +225,7 @@ impl<const E: usize, const HEADS: usize, const CAUSAL: bool, const BIAS: bool, c
         }
         let cache = Self::CACHES && !pass.backward;
         let keys = Self::keys(pass.extent(true));
-        let (scores, out) = scratch.split_at_mut(if pass.backward { t * t } else { t * keys });
+        let (scores, out) = scratch.split_at_mut(QUERY_BLOCK.min(t) * keys);
         let out = &mut out[..t * d];
         for i in 0..n {
             let len = length(pass, i);
@@ -245,41 +251,47 @@ impl<const E: usize, const HEADS: usize, const CAUSAL: bool, const BIAS: bool, c
             let total = before + len;
             sample_ctx[len * E..].fill(0.0);
             for h in 0..HEADS {
-                let (p, spare): (&mut [f32], &mut [f32]) = match pass.backward {
-                    true => (&mut probs[(i * HEADS + h) * t * t..][..len * total], &mut scores[..len * total]),
-                    false => (&mut scores[..len * total], &mut []),
-                };
-                // Scores of the sample's own queries against every key it may see.
-                gemm_rows(
-                    block(sample_qkv, h * d, len, d, 3 * E),
-                    block(kv, k_at + h * d, total, d, kv_stride).t(),
-                    0.0,
-                    p,
-                );
-                for (r, row) in p.chunks_exact_mut(total).enumerate() {
-                    masked_softmax(row, if CAUSAL { before + r + 1 } else { total }, scale);
+                // The weights this head keeps for backward, block after block of queries.
+                let mut kept = (i * HEADS + h) * t * t;
+                for r0 in (0..len).step_by(QUERY_BLOCK) {
+                    let rows = QUERY_BLOCK.min(len - r0);
+                    // A causal block's queries see no key past its last one.
+                    let keys = if CAUSAL { before + r0 + rows } else { total };
+                    let (p, spare): (&mut [f32], &mut [f32]) = match pass.backward {
+                        true => (&mut probs[kept..kept + rows * keys], &mut scores[..rows * keys]),
+                        false => (&mut scores[..rows * keys], &mut []),
+                    };
+                    kept += rows * keys;
+                    gemm_rows(
+                        block(sample_qkv, r0 * 3 * E + h * d, rows, d, 3 * E),
+                        block(kv, k_at + h * d, keys, d, kv_stride).t(),
+                        0.0,
+                        p,
+                    );
+                    for (r, row) in p.chunks_exact_mut(keys).enumerate() {
+                        masked_softmax(row, if CAUSAL { before + r0 + r + 1 } else { total }, scale);
+                    }
+                    // Dropout: into the spare buffer when backward needs the weights undropped, else in place.
+                    let weights: &[f32] = match (self.drops(pass), pass.backward) {
+                        (false, _) => p,
+                        (true, true) => {
+                            spare.copy_from_slice(p);
+                            self.drop_weights(pass, i, h, r0, spare, keys);
+                            spare
+                        }
+                        (true, false) => {
+                            self.drop_weights(pass, i, h, r0, p, keys);
+                            p
+                        }
+                    };
+                    gemm_rows(
+                        MatRef::row_major(weights, rows, keys),
+                        block(kv, v_at + h * d, keys, d, kv_stride),
+                        0.0,
+                        &mut out[r0 * d..(r0 + rows) * d],
+                    );
                 }
-                // Dropout of the weights: into the spare buffer when backward needs them undropped, else in place.
-                let weights: &[f32] = match (self.drops(pass), pass.backward) {
-                    (false, _) => p,
-                    (true, true) => {
-                        spare.copy_from_slice(p);
-                        self.drop_weights(pass, i, h, spare, total);
-                        spare
-                    }
-                    (true, false) => {
-                        self.drop_weights(pass, i, h, p, total);
-                        p
-                    }
-                };
-                let out = &mut out[..len * d];
-                gemm_rows(
-                    MatRef::row_major(weights, len, total),
-                    block(kv, v_at + h * d, total, d, kv_stride),
-                    0.0,
-                    out,
-                );
-                scatter(out, sample_ctx, h * d, d, E);
+                scatter(&out[..len * d], sample_ctx, h * d, d, E);
             }
         }
         gemm(MatRef::row_major(ctx, rows, E), MatRef::row_major(&params[Self::OUT_PROJ..][..E * E], E, E).t(), 0.0, y);
@@ -306,9 +318,11 @@ impl<const E: usize, const HEADS: usize, const CAUSAL: bool, const BIAS: bool, c
         }
         let (dctx, rest) = scratch.split_at_mut(rows * E);
         let (dqkv, rest) = rest.split_at_mut(rows * 3 * E);
-        let (weights_buf, rest) = rest.split_at_mut(t * t);
-        let (dp, rest) = rest.split_at_mut(t * t);
-        let out = &mut rest[..t * d];
+        let block_len = QUERY_BLOCK.min(t) * t;
+        let (weights_buf, rest) = rest.split_at_mut(block_len);
+        let (dp, rest) = rest.split_at_mut(block_len);
+        let (out, rest) = rest.split_at_mut(t * d);
+        let (dk, dv) = rest[..2 * t * d].split_at_mut(t * d);
         gemm(MatRef::row_major(dy, rows, E), MatRef::row_major(&params[Self::OUT_PROJ..][..E * E], E, E), 0.0, dctx);
         for i in 0..n {
             let len = length(pass, i);
@@ -316,39 +330,49 @@ impl<const E: usize, const HEADS: usize, const CAUSAL: bool, const BIAS: bool, c
             let dq = &mut dqkv[i * t * 3 * E..(i + 1) * t * 3 * E];
             dq[len * 3 * E..].fill(0.0);
             for h in 0..HEADS {
-                let p = &probs[(i * HEADS + h) * t * t..][..len * len];
-                let weights: &[f32] = if self.drops(pass) {
-                    let w = &mut weights_buf[..len * len];
-                    w.copy_from_slice(p);
-                    self.drop_weights(pass, i, h, w, len);
-                    w
-                } else {
-                    p
-                };
-                let d_out = block(g, h * d, len, d, E);
-                // dV = Wᵀ·dO, where W are the (dropped) attention weights.
-                let out = &mut out[..len * d];
-                gemm_rows(MatRef::row_major(weights, len, len).t(), d_out, 0.0, out);
-                scatter(out, dq, 2 * E + h * d, d, 3 * E);
-                // dW = dO·Vᵀ, through the dropout, then through the softmax: dS = P ⊙ (dW − ⟨dW, P⟩)·scale.
-                let dp = &mut dp[..len * len];
-                gemm_rows(d_out, block(q, 2 * E + h * d, len, d, 3 * E).t(), 0.0, dp);
-                for (r, (dp, p)) in dp.chunks_exact_mut(len).zip(p.chunks_exact(len)).enumerate() {
-                    if self.drops(pass) {
-                        for (j, v) in dp.iter_mut().enumerate() {
-                            *v *= self.factor(pass, i, h, r, j);
+                let (dk, dv) = (&mut dk[..len * d], &mut dv[..len * d]);
+                dk.fill(0.0);
+                dv.fill(0.0);
+                let mut kept = (i * HEADS + h) * t * t;
+                for r0 in (0..len).step_by(QUERY_BLOCK) {
+                    let rows = QUERY_BLOCK.min(len - r0);
+                    let keys = if CAUSAL { r0 + rows } else { len };
+                    let p = &probs[kept..kept + rows * keys];
+                    kept += rows * keys;
+                    let weights: &[f32] = if self.drops(pass) {
+                        let w = &mut weights_buf[..rows * keys];
+                        w.copy_from_slice(p);
+                        self.drop_weights(pass, i, h, r0, w, keys);
+                        w
+                    } else {
+                        p
+                    };
+                    let d_out = block(g, r0 * E + h * d, rows, d, E);
+                    // dV += Wᵀ·dO, W the (dropped) weights.
+                    gemm_rows(MatRef::row_major(weights, rows, keys).t(), d_out, 1.0, &mut dv[..keys * d]);
+                    // dW = dO·Vᵀ, through the dropout, then the softmax: dS = P ⊙ (dW − ⟨dW, P⟩)·scale.
+                    let dp = &mut dp[..rows * keys];
+                    gemm_rows(d_out, block(q, 2 * E + h * d, keys, d, 3 * E).t(), 0.0, dp);
+                    for (r, (dp, p)) in dp.chunks_exact_mut(keys).zip(p.chunks_exact(keys)).enumerate() {
+                        if self.drops(pass) {
+                            for (j, v) in dp.iter_mut().enumerate() {
+                                *v *= self.factor(pass, i, h, r0 + r, j);
+                            }
+                        }
+                        let dot: f32 = dp.iter().zip(p).map(|(a, b)| a * b).sum();
+                        for (v, &p) in dp.iter_mut().zip(p) {
+                            *v = p * (*v - dot) * scale;
                         }
                     }
-                    let dot: f32 = dp.iter().zip(p).map(|(a, b)| a * b).sum();
-                    for (v, &p) in dp.iter_mut().zip(p) {
-                        *v = p * (*v - dot) * scale;
-                    }
+                    // dQ = dS·K for the block's queries; dK += dSᵀ·Q.
+                    let dp = MatRef::row_major(dp, rows, keys);
+                    let out = &mut out[..rows * d];
+                    gemm_rows(dp, block(q, E + h * d, keys, d, 3 * E), 0.0, out);
+                    scatter(out, &mut dq[r0 * 3 * E..], h * d, d, 3 * E);
+                    gemm_rows(dp.t(), block(q, r0 * 3 * E + h * d, rows, d, 3 * E), 1.0, &mut dk[..keys * d]);
                 }
-                // dQ = dS·K, dK = dSᵀ·Q.
-                gemm_rows(MatRef::row_major(dp, len, len), block(q, E + h * d, len, d, 3 * E), 0.0, out);
-                scatter(out, dq, h * d, d, 3 * E);
-                gemm_rows(MatRef::row_major(dp, len, len).t(), block(q, h * d, len, d, 3 * E), 0.0, out);
-                scatter(out, dq, E + h * d, d, 3 * E);
+                scatter(dk, dq, E + h * d, d, 3 * E);
+                scatter(dv, dq, 2 * E + h * d, d, 3 * E);
             }
         }
         // in_proj: its gradients and the input's.

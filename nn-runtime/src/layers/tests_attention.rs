@@ -23,6 +23,15 @@ fn attention_gradients_for_every_head_count_causal_or_not() {
 }
 
 #[test]
+fn attention_gradients_over_several_blocks_of_queries() {
+    // More steps than a block of queries holds (32): a causal block sees the keys up to its last query only.
+    let lengths: &[usize] = &[70, 33, 5];
+    grad_check(MultiheadAttention::<4, 2, true, true, 0>::new(0, 0.0, 0), lengths, true, Mode::Eval, 5);
+    grad_check(MultiheadAttention::<4, 2, false, true, 0>::new(0, 0.0, 0), lengths, true, Mode::Eval, 6);
+    grad_check(MultiheadAttention::<4, 1, true, true, 0>::new(0, 0.2, 3), lengths, true, Mode::Train, 7);
+}
+
+#[test]
 fn attention_gradients_with_dropout_of_the_weights() {
     for (seed, lengths) in [(3, EQUAL), (4, VARIABLE)] {
         grad_check(MultiheadAttention::<4, 2, false, true, 0>::new(0, 0.3, 7), lengths, true, Mode::Train, seed);
