@@ -75,6 +75,89 @@ class Recurrent(nn.Module):
         return self.fc(out[:, -1]), state
 
 
+class Block(nn.Module):
+    """A pre-norm transformer block; with `cache` (keys and values `[1, heads, positions, head size]` each), one
+    step at position `pos` writes its key and value there and attends to the positions up to it."""
+
+    def __init__(self, e, heads, ff, causal):
+        super().__init__()
+        self.ln1, self.qkv, self.proj = nn.LayerNorm(e), nn.Linear(e, 3 * e), nn.Linear(e, e)
+        self.ln2, self.fc1, self.fc2 = nn.LayerNorm(e), nn.Linear(e, ff), nn.Linear(ff, e)
+        self.heads, self.causal = heads, causal
+
+    def forward(self, x, cache=None, pos=0):
+        b, t, e = x.shape
+        q, k, v = (z.view(b, t, self.heads, e // self.heads).transpose(1, 2) for z in self.qkv(self.ln1(x)).split(e, 2))
+        if cache is None:
+            y = nn.functional.scaled_dot_product_attention(q, k, v, is_causal=self.causal)
+        else:
+            keys, values = cache
+            keys[:, :, pos : pos + t], values[:, :, pos : pos + t] = k, v
+            y = nn.functional.scaled_dot_product_attention(q, keys[:, :, : pos + t], values[:, :, : pos + t])
+        x = x + self.proj(y.transpose(1, 2).reshape(b, t, e))
+        return x + self.fc2(nn.functional.gelu(self.fc1(self.ln2(x))))
+
+
+class Gpt(nn.Module):
+    """The character-level GPT of `benches/benches/transformers.rs`: vocabulary 96, 128 features, 4 heads, MLP 512,
+    2 blocks, learned positions (`positions` of them); the next-token logits at every step."""
+
+    def __init__(self, positions):
+        super().__init__()
+        self.tok, self.pos = nn.Embedding(96, 128), nn.Embedding(positions, 128)
+        self.blocks = nn.ModuleList([Block(128, 4, 512, True) for _ in range(2)])
+        self.ln_f, self.head = nn.LayerNorm(128), nn.Linear(128, 96)
+
+    def forward(self, ids, caches=None, pos=0):
+        h = self.tok(ids) + self.pos(torch.arange(pos, pos + ids.shape[1]))
+        for i, block in enumerate(self.blocks):
+            h = block(h, None if caches is None else caches[i], pos)
+        return self.head(self.ln_f(h))
+
+
+class Vit(nn.Module):
+    """7×7 patches of a 28×28 image as 16 steps of 64 features, learned positions, 4 blocks, a mean over steps."""
+
+    def __init__(self):
+        super().__init__()
+        self.patch, self.pos = nn.Conv2d(1, 64, 7, stride=7), nn.Parameter(torch.zeros(16, 64))
+        self.blocks = nn.Sequential(*[Block(64, 4, 128, False) for _ in range(4)])
+        self.ln, self.head = nn.LayerNorm(64), nn.Linear(64, 10)
+
+    def forward(self, x):
+        h = self.patch(x).flatten(2).transpose(1, 2) + self.pos
+        return self.head(self.ln(self.blocks(h)).mean(1))
+
+
+def gpt_train(batch):
+    model, loss_fn = Gpt(64), nn.CrossEntropyLoss()
+    opt = torch.optim.SGD(model.parameters(), lr=LR)
+    ids = torch.randint(0, 96, (batch, 65), generator=torch.Generator().manual_seed(7))
+    x, y = ids[:, :64], ids[:, 1:]
+
+    def step():
+        opt.zero_grad(set_to_none=True)
+        loss_fn(model(x).reshape(-1, 96), y.reshape(-1)).backward()
+        opt.step()
+
+    return step
+
+
+def gpt_generate():
+    """One token at position 64, the cache holding the 64 before it (reset to them before each call)."""
+    model = Gpt(128).eval()
+    caches = [(torch.zeros(1, 4, 128, 32), torch.zeros(1, 4, 128, 32)) for _ in range(2)]
+    with torch.inference_mode():
+        model(torch.randint(0, 96, (1, 64)), caches, 0)
+    token = torch.tensor([[17]])
+
+    def step():
+        with torch.inference_mode():
+            model(token, caches, 64)
+
+    return step
+
+
 def train_step(model, x, y):
     loss_fn, opt = nn.CrossEntropyLoss(), torch.optim.SGD(model.parameters(), lr=LR)
 
@@ -124,6 +207,11 @@ def workloads():
     yield "lstm_infer_b1", 1, lambda: infer(Recurrent(nn.LSTM), data(1, seq)[0])
     yield "lstm_infer_b256", 256, lambda: infer(Recurrent(nn.LSTM), data(256, seq)[0])
     yield "lstm_step_b1", 1, lambda: stream_step(Recurrent(nn.LSTM))
+    tokens = lambda n: torch.randint(0, 96, (n, 64), generator=torch.Generator().manual_seed(7))
+    yield "transformer_train_step_b64", 64, lambda: gpt_train(64)
+    yield "transformer_infer_b256", 256, lambda: infer(Gpt(64), tokens(256))
+    yield "vit_train_step_b64", 64, lambda: train_step(Vit(), *data(64, image))
+    yield "gpt_generate_step_b1", 1, gpt_generate
 
 
 def main():

@@ -2,8 +2,10 @@
 
 mod burn_impl;
 mod burn_recurrent;
+pub mod burn_transformer;
 mod candle_impl;
 mod candle_recurrent;
+pub mod candle_transformer;
 
 use criterion::measurement::WallTime;
 use criterion::BenchmarkGroup;
