@@ -1,6 +1,6 @@
 //! A character-level GPT beside `char_rnn`'s LSTM: 4 pre-norm transformer blocks (causal attention over 128
 //! characters, learned positions) predict the next character at every position of windows of 128 characters.
-//! Same text, same alphabet and the same held-out last 5 % as `char_rnn`, and about as many parameters (826,624
+//! Same text, same alphabet and the same held-out last 5 % as `char_rnn`, and about as many parameters (826,176
 //! against the LSTM's 872,512); the example reports held-out bits per character and prints text sampled with the
 //! key/value cache (`step`) at two temperatures. Five epochs take about as long as `char_rnn`'s ten.
 //!

@@ -92,11 +92,11 @@ struct Gpt {
 
 impl Gpt {
     fn new(positions: usize, vb: VarBuilder) -> Result<Self> {
-        let blocks = (0..2).map(|i| Block::new(128, 4, 512, true, vb.pp(format!("blocks.{i}")))).collect();
+        let blocks = (0..2).map(|i| Block::new(128, 4, 512, true, vb.pp(format!("blocks.{i}"))));
         Ok(Self {
             tok: embedding(96, 128, vb.pp("tok"))?,
             pos: embedding(positions, 128, vb.pp("pos"))?,
-            blocks: blocks.into_iter().collect::<Result<_>>()?,
+            blocks: blocks.collect::<Result<_>>()?,
             ln_f: layer_norm(128, 1e-5, vb.pp("ln_f"))?,
             head: linear(128, 96, vb.pp("head"))?,
         })
@@ -125,11 +125,11 @@ struct Vit {
 
 impl Vit {
     fn new(vb: VarBuilder) -> Result<Self> {
-        let blocks = (0..4).map(|i| Block::new(64, 4, 128, false, vb.pp(format!("blocks.{i}")))).collect();
+        let blocks = (0..4).map(|i| Block::new(64, 4, 128, false, vb.pp(format!("blocks.{i}"))));
         Ok(Self {
             patch: conv2d(1, 64, 7, Conv2dConfig { stride: 7, ..Default::default() }, vb.pp("patch"))?,
             pos: vb.get((16, 64), "pos")?,
-            blocks: blocks.into_iter().collect::<Result<_>>()?,
+            blocks: blocks.collect::<Result<_>>()?,
             ln: layer_norm(64, 1e-5, vb.pp("ln"))?,
             head: linear(64, 10, vb.pp("head"))?,
         })
