@@ -283,6 +283,7 @@ fn implementation(net: &Network, graph: &Graph) -> TokenStream {
     let (total, total_buffers) = (lit(graph.total_params), lit(graph.total_buffers));
     let state = lit(graph.layers.iter().map(|l| l.layer.state()).sum());
     let layer_infos = tables::layer_infos(graph);
+    let (n_acts, n_running) = (lit(graph.activations.len()), lit(graph.running().count()));
     let input_dims = graph.input.dims().into_iter().map(lit);
     let fields = structs::initializers(graph, &graph.fields);
     let inits = graph.layers.iter().filter(|l| !l.params.is_empty() || !l.buffers.is_empty()).map(|l| {
@@ -376,6 +377,38 @@ fn implementation(net: &Network, graph: &Graph) -> TokenStream {
                     states: &mut states[..],
                 };
                 Self::__forward(model, buffers, input, pass, stats, stage);
+            }
+
+            #[allow(unused_variables, unused_mut)]
+            fn forward_in_place(
+                model: #rt::Model<'_>,
+                chunk: &mut #rt::Chunk,
+                input: &[f32],
+                pass: &#rt::Pass<'_>,
+                stats: &[f32],
+                state: &mut [f32],
+            ) {
+                let #rt::Chunk { acts, saved, scratch, partials, .. } = chunk;
+                // Every buffer a slice: the chunk's, and the layers' parts of the caller's state.
+                let mut acts = acts.iter_mut();
+                let mut acts: [&mut [f32]; #n_acts] = ::core::array::from_fn(|_| acts.next().unwrap().as_mut_slice());
+                let mut saved = saved.iter_mut();
+                let mut saved: [&mut [f32]; #n_running] =
+                    ::core::array::from_fn(|_| saved.next().unwrap().as_mut_slice());
+                let mut rest: &mut [f32] = state;
+                let mut states: [&mut [f32]; #n_running] = ::core::array::from_fn(|k| {
+                    let (own, after) = ::core::mem::take(&mut rest).split_at_mut(Self::__NN_PLAN.states[k]);
+                    rest = after;
+                    own
+                });
+                let buffers = #rt::PassBuffers {
+                    acts: &mut acts[..],
+                    saved: &mut saved[..],
+                    scratch: &mut scratch[..],
+                    partials: &mut partials[..],
+                    states: &mut states[..],
+                };
+                Self::__forward(model, buffers, input, pass, stats, ::core::option::Option::None);
             }
 
             #[allow(unused_variables, unused_mut)]

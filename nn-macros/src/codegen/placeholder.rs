@@ -233,6 +233,16 @@ fn std_placeholder(
             fn parts_mut(&mut self) -> #rt::PartsMut<'_> {
                 ::core::unimplemented!()
             }
+            fn forward_in_place(
+                _: #rt::Model<'_>,
+                _: &mut #rt::Chunk,
+                _: &[f32],
+                _: &#rt::Pass<'_>,
+                _: &[f32],
+                _: &mut [f32],
+            ) {
+                ::core::unimplemented!()
+            }
             fn forward_chunk(
                 _: #rt::Model<'_>,
                 _: &mut #rt::Chunk,

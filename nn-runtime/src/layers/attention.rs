@@ -13,7 +13,7 @@
 
 use super::dropout::mix;
 use super::{Backward, Extent, Forward, Layer, Mode, Op, Pass};
-use crate::kernels::{add_row_vector, gemm, gemm_rows, math, sum_rows_into, MatRef};
+use crate::kernels::{add_row_vector, gemm, math, sum_rows_into, MatRef};
 use crate::Rng;
 
 /// Self-attention of `E` features per step in `HEADS` heads; `CAUSAL`: a step attends to itself and earlier
@@ -262,7 +262,7 @@ impl<const E: usize, const HEADS: usize, const CAUSAL: bool, const BIAS: bool, c
                         false => (&mut scores[..rows * keys], &mut []),
                     };
                     kept += rows * keys;
-                    gemm_rows(
+                    gemm(
                         block(sample_qkv, r0 * 3 * E + h * d, rows, d, 3 * E),
                         block(kv, k_at + h * d, keys, d, kv_stride).t(),
                         0.0,
@@ -284,7 +284,7 @@ impl<const E: usize, const HEADS: usize, const CAUSAL: bool, const BIAS: bool, c
                             p
                         }
                     };
-                    gemm_rows(
+                    gemm(
                         MatRef::row_major(weights, rows, keys),
                         block(kv, v_at + h * d, keys, d, kv_stride),
                         0.0,
@@ -349,10 +349,10 @@ impl<const E: usize, const HEADS: usize, const CAUSAL: bool, const BIAS: bool, c
                     };
                     let d_out = block(g, r0 * E + h * d, rows, d, E);
                     // dV += Wᵀ·dO, W the (dropped) weights.
-                    gemm_rows(MatRef::row_major(weights, rows, keys).t(), d_out, 1.0, &mut dv[..keys * d]);
+                    gemm(MatRef::row_major(weights, rows, keys).t(), d_out, 1.0, &mut dv[..keys * d]);
                     // dW = dO·Vᵀ, through the dropout, then the softmax: dS = P ⊙ (dW − ⟨dW, P⟩)·scale.
                     let dp = &mut dp[..rows * keys];
-                    gemm_rows(d_out, block(q, 2 * E + h * d, keys, d, 3 * E).t(), 0.0, dp);
+                    gemm(d_out, block(q, 2 * E + h * d, keys, d, 3 * E).t(), 0.0, dp);
                     for (r, (dp, p)) in dp.chunks_exact_mut(keys).zip(p.chunks_exact(keys)).enumerate() {
                         if self.drops(pass) {
                             for (j, v) in dp.iter_mut().enumerate() {
@@ -367,9 +367,9 @@ impl<const E: usize, const HEADS: usize, const CAUSAL: bool, const BIAS: bool, c
                     // dQ = dS·K for the block's queries; dK += dSᵀ·Q.
                     let dp = MatRef::row_major(dp, rows, keys);
                     let out = &mut out[..rows * d];
-                    gemm_rows(dp, block(q, E + h * d, keys, d, 3 * E), 0.0, out);
+                    gemm(dp, block(q, E + h * d, keys, d, 3 * E), 0.0, out);
                     scatter(out, &mut dq[r0 * 3 * E..], h * d, d, 3 * E);
-                    gemm_rows(dp.t(), block(q, r0 * 3 * E + h * d, rows, d, 3 * E), 1.0, &mut dk[..keys * d]);
+                    gemm(dp.t(), block(q, r0 * 3 * E + h * d, rows, d, 3 * E), 1.0, &mut dk[..keys * d]);
                 }
                 scatter(dk, dq, E + h * d, d, 3 * E);
                 scatter(dv, dq, 2 * E + h * d, d, 3 * E);

@@ -90,6 +90,18 @@ pub trait Network: Sized + Send + Sync {
     );
 
     #[doc(hidden)]
+    /// Forward pass of a chunk of one sample with its layers' states in `state` (the network's state, layer after
+    /// layer), read and written in place: a stream's step, which copies no state in or out.
+    fn forward_in_place(
+        model: Model<'_>,
+        chunk: &mut Chunk,
+        x: &[f32],
+        pass: &Pass<'_>,
+        stats: &[f32],
+        state: &mut [f32],
+    );
+
+    #[doc(hidden)]
     /// Backward pass of the chunk last run forward: reads `chunk.deltas[0]`, writes `chunk.grads` (and the input
     /// gradient into `chunk.dx` if `dx`).
     fn backward_chunk(

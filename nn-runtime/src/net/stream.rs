@@ -3,8 +3,7 @@
 //! layer unidirectional, every reduction over time `Last` or `FinalState`) call these.
 
 use super::buffers::Model;
-use super::calls::{copy_states, output};
-use super::driver::load_states;
+use super::calls::output;
 use super::network::Network;
 use super::pass::{Extent, Mode, Pass};
 use super::state::{Parts, PartsMut};
@@ -30,10 +29,9 @@ fn step_on<N: Network>(model: Model<'_>, ws: &mut Workspace, x: &[f32], state: &
     let one_step = Extent { samples: 1, steps: 1, backward: false };
     ws.ensure(std::any::type_name::<N>(), &plan, N::PARAMS, 1, core::iter::once(one_step));
     let chunk = &mut ws.slots[0].chunk;
-    load_states(&plan, &mut chunk.states, 1, Some(state));
-    // One step of one sample, in eval mode, with no backward pass after it.
+    // One step of one sample, in eval mode, with no backward pass after it; the layers read and write their
+    // states in the caller's (a key/value cache is no copy away).
     let pass = Pass { backward: false, ..Pass::single(Mode::Eval, 0, 0, 1) };
-    N::forward_chunk(model, chunk, x, &pass, &ws.stats, None);
+    N::forward_in_place(model, chunk, x, &pass, &ws.stats, state);
     y.copy_from_slice(output::<N>(&chunk.acts, x, &pass));
-    copy_states::<N>(chunk, &pass, state);
 }
