@@ -50,13 +50,15 @@ network! {
 #[test]
 fn transformer_fixture_is_what_its_recipe_makes() {
     let path = Path::new("tests/data/weights/tiny_gpt.safetensors");
-    // Trained a few steps to predict the token after next, so that its weights are not the initial ones.
+    // Trained a few steps to predict the token after next, so that its weights are not the initial ones; plain SGD,
+    // whose steps stay within rounding of each other on every kernel path (Adam's normalised first steps would
+    // turn a last-bit difference of a near-zero gradient into a whole step).
     let xs: Vec<[u32; 6]> = (0..32u32).map(|i| std::array::from_fn(|t| (i * 3 + t as u32 * 5) % 11)).collect();
     let next: Vec<[usize; 6]> = xs.iter().map(|x| std::array::from_fn(|t| (x[t] as usize + 2) % 11)).collect();
     let mut net = TinyGpt::new(17);
-    let mut adam = Adam::new(AdamConfig { lr: 1e-2, ..Default::default() });
+    let mut sgd = Sgd::new(SgdConfig { lr: 0.1, ..Default::default() });
     for _ in 0..5 {
-        net.train_step(&xs, &next, &CrossEntropy, &mut adam);
+        net.train_step(&xs, &next, &CrossEntropy, &mut sgd);
     }
     if std::env::var_os("NN_UPDATE_FIXTURES").is_some() {
         save_weights(&net, path).unwrap();
