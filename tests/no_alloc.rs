@@ -28,9 +28,34 @@ fn grow(bytes: usize) {
     PEAK.fetch_max(live, Ordering::SeqCst);
 }
 
+/// While a check counts: the first allocations' sizes and threads, so that a failure says what allocated (a
+/// thread of this process that is not the counting one, or the counting thread itself).
+static WATCHING: AtomicUsize = AtomicUsize::new(0);
+static SEEN: [AtomicUsize; 8] = [const { AtomicUsize::new(0) }; 8];
+static SEEN_THREAD: [AtomicUsize; 8] = [const { AtomicUsize::new(0) }; 8];
+
+thread_local! {
+    /// Its address names the thread (a constant without a destructor: readable even while a thread exits).
+    static MARK: u8 = const { 0 };
+}
+
+fn thread_mark() -> usize {
+    MARK.try_with(|m| m as *const u8 as usize).unwrap_or(0)
+}
+
+/// Notes an allocation of `size` bytes while a check counts.
+fn watch(size: usize) {
+    if WATCHING.load(Ordering::SeqCst) != 0 {
+        let k = ALLOCATIONS.load(Ordering::SeqCst) % SEEN.len();
+        SEEN[k].store(size, Ordering::SeqCst);
+        SEEN_THREAD[k].store(thread_mark(), Ordering::SeqCst);
+    }
+}
+
 // SAFETY: delegates every call to the system allocator unchanged; it only counts allocations and bytes.
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        watch(layout.size());
         ALLOCATIONS.fetch_add(1, Ordering::SeqCst);
         grow(layout.size());
         // SAFETY: same contract as the caller's.
@@ -44,6 +69,7 @@ unsafe impl GlobalAlloc for Counting {
     }
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        watch(new_size);
         ALLOCATIONS.fetch_add(1, Ordering::SeqCst);
         // The old block is counted until the new one exists, as a realloc that moves needs both at once.
         grow(new_size);
@@ -56,11 +82,26 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static GLOBAL: Counting = Counting;
 
-/// Allocations, by any thread of the process, while `f` runs.
+/// Allocations, by any thread of the process, while `f` runs. When there are any, the first ones' sizes and
+/// whether the counting thread made them go to stderr, for the failure that follows.
 fn allocations_during(f: impl FnOnce()) -> usize {
     let before = ALLOCATIONS.load(Ordering::SeqCst);
+    WATCHING.store(1, Ordering::SeqCst);
     f();
-    ALLOCATIONS.load(Ordering::SeqCst) - before
+    WATCHING.store(0, Ordering::SeqCst);
+    let n = ALLOCATIONS.load(Ordering::SeqCst) - before;
+    if n > 0 {
+        let me = thread_mark();
+        let seen: Vec<String> = (before..before + n.min(SEEN.len()))
+            .map(|i| {
+                let k = i % SEEN.len();
+                let who = if SEEN_THREAD[k].load(Ordering::SeqCst) == me { "this thread" } else { "another thread" };
+                format!("{} bytes by {who}", SEEN[k].load(Ordering::SeqCst))
+            })
+            .collect();
+        eprintln!("allocations while counting: {}; threads now: {:?}", seen.join(", "), threads());
+    }
+    n
 }
 
 /// The most bytes held at once while `f` runs, above those held when it started.
