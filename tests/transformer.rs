@@ -169,7 +169,25 @@ fn a_sequence_longer_than_the_positions_is_refused() {
     );
     let labels = vec![vec![0; 3], vec![0; 10], vec![0; 2]];
     let mut sgd = Sgd::new(SgdConfig::default());
+    let before = net.params().to_vec();
     assert!(net.try_train_step(&xs, &labels, &CrossEntropy, &mut sgd).is_err());
+    assert_eq!(net.params(), &before[..], "a refused batch changes nothing");
+    // The convenience form panics with the same message; a stream past its 9 positions panics naming the layer.
+    let message = |payload: Box<dyn std::any::Any + Send>| match payload.downcast::<String>() {
+        Ok(s) => *s,
+        Err(payload) => payload.downcast::<&str>().map(|s| s.to_string()).unwrap_or_default(),
+    };
+    let err = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| net.predict(&xs))).unwrap_err();
+    assert!(message(err).contains("sample 1 has 10 steps"));
+    let mut state = net.initial_state();
+    for _ in 0..9 {
+        net.step(&[0.5; 4], &mut state);
+    }
+    let err = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| net.step(&[0.5; 4], &mut state))).unwrap_err();
+    assert_eq!(
+        message(err),
+        "the stream has used the 9 positions of `pos: PositionalEmbedding<9, 4>`; start another from `initial_state()`"
+    );
 }
 
 #[test]
