@@ -12,10 +12,11 @@
 
 mod common;
 
+use common::text::{corpus, draw, report, Corpus};
+
 use nn::prelude::*;
 use nn::regularize::Regularization;
 use nn::{Parallelism, Rng};
-use std::path::{Path, PathBuf};
 
 /// Distinct characters the model can tell apart (the corpus has 62).
 const VOCAB: usize = 64;
@@ -27,22 +28,6 @@ network! {
     /// Two stacked LSTM layers and a per-step `Linear` to the next character's logits.
     pub struct CharLstm {
         Input<Seq, 64> -> lstm: LSTM<64, 256, layers = 2> -> out: Linear<256, 64>
-    }
-}
-
-/// The text file `--data` names (a file, or a directory with one `.txt` file).
-fn text_file(data: &Path) -> PathBuf {
-    if data.is_file() {
-        return data.to_path_buf();
-    }
-    let texts: Vec<PathBuf> = std::fs::read_dir(data)
-        .unwrap_or_else(|e| common::fail(format!("cannot read {}: {e}", data.display())))
-        .filter_map(|entry| entry.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|e| e == "txt"))
-        .collect();
-    match texts.as_slice() {
-        [one] => one.clone(),
-        _ => common::fail(format!("{} should hold exactly one .txt file, it holds {}", data.display(), texts.len())),
     }
 }
 
@@ -68,16 +53,7 @@ fn sample(net: &mut CharLstm, alphabet: &[char], prompt: &str, length: usize, te
     let mut rng = Rng::new(seed, 0);
     let mut out = String::from(prompt);
     for _ in 0..length {
-        // Softmax of logits / temperature over the characters that exist.
-        let scaled: Vec<f32> = logits[..alphabet.len()].iter().map(|&l| l / temperature).collect();
-        let max = scaled.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-        let weights: Vec<f32> = scaled.iter().map(|&s| (s - max).exp()).collect();
-        let mut pick = rng.uniform(0.0, weights.iter().sum());
-        let next = weights.iter().position(|&w| {
-            pick -= w;
-            pick < 0.0
-        });
-        let next = next.unwrap_or(alphabet.len() - 1);
+        let next = draw(&logits[..alphabet.len()], temperature, &mut rng);
         out.push(alphabet[next]);
         logits = net.step(&one_hot(&[next])[0], &mut state);
     }
@@ -86,19 +62,7 @@ fn sample(net: &mut CharLstm, alphabet: &[char], prompt: &str, length: usize, te
 
 fn main() {
     let args = common::parse("char_rnn", "data/kjv-pentateuch", 10);
-    let path = text_file(&args.data);
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| common::fail(format!("{}: {e}", path.display())));
-    let mut alphabet: Vec<char> = text.chars().collect();
-    alphabet.sort_unstable();
-    alphabet.dedup();
-    if alphabet.len() > VOCAB {
-        common::fail(format!(
-            "{} has {} distinct characters; this model tells {VOCAB} apart",
-            path.display(),
-            alphabet.len()
-        ));
-    }
-    let ids: Vec<usize> = text.chars().map(|c| alphabet.binary_search(&c).expect("in the alphabet")).collect();
+    let Corpus { path, alphabet, ids } = corpus(&args.data, VOCAB);
     let split = ids.len() * 95 / 100;
     let (train, held_out) = (sequences(&ids[..split]), sequences(&ids[split..]));
     if held_out.is_empty() {
@@ -144,15 +108,5 @@ fn main() {
         println!("\n--- sampled at temperature {temperature} ---");
         println!("{}", sample(&mut net, &alphabet, "And God said", 400, temperature, 3));
     }
-    println!(
-        "\ntrained {} epochs in {seconds:.0} s; weights: {}; curves: {}",
-        args.epochs,
-        weights.display(),
-        args.out.join("curves.svg").display()
-    );
-    println!(
-        "held-out next-character accuracy: {:.4}\nheld-out bits per character: {:.3}",
-        held.accuracy,
-        held.loss / std::f32::consts::LN_2
-    );
+    report(args.epochs, seconds, &weights, &args.out.join("curves.svg"), &held);
 }

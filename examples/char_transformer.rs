@@ -11,10 +11,11 @@
 
 mod common;
 
+use common::text::{corpus, draw, report, Corpus};
+
 use nn::prelude::*;
 use nn::regularize::Regularization;
 use nn::{Parallelism, Rng};
-use std::path::{Path, PathBuf};
 
 /// Distinct characters the model can tell apart (the corpus has 62).
 const VOCAB: usize = 64;
@@ -34,22 +35,6 @@ network! {
     }
 }
 
-/// The text file `--data` names (a file, or a directory with one `.txt` file).
-fn text_file(data: &Path) -> PathBuf {
-    if data.is_file() {
-        return data.to_path_buf();
-    }
-    let texts: Vec<PathBuf> = std::fs::read_dir(data)
-        .unwrap_or_else(|e| common::fail(format!("cannot read {}: {e}", data.display())))
-        .filter_map(|entry| entry.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|e| e == "txt"))
-        .collect();
-    match texts.as_slice() {
-        [one] => one.clone(),
-        _ => common::fail(format!("{} should hold exactly one .txt file, it holds {}", data.display(), texts.len())),
-    }
-}
-
 /// Windows of `WINDOW + 1` characters: the first `WINDOW` the input, the next character at every position the
 /// target. Training windows start every `stride` characters.
 fn windows(ids: &[usize], stride: usize) -> Dataset<[u32; WINDOW], [usize; WINDOW]> {
@@ -58,21 +43,6 @@ fn windows(ids: &[usize], stride: usize) -> Dataset<[u32; WINDOW], [usize; WINDO
         .map(|s| (std::array::from_fn(|t| ids[s + t] as u32), std::array::from_fn(|t| ids[s + t + 1])))
         .unzip();
     Dataset::new(xs, ys).unwrap_or_else(|e| common::fail(e))
-}
-
-/// A character drawn from the softmax of `logits / temperature` over the characters that exist.
-fn draw(logits: &[f32], temperature: f32, rng: &mut Rng) -> usize {
-    let scaled: Vec<f32> = logits.iter().map(|&l| l / temperature).collect();
-    let max = scaled.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-    let weights: Vec<f32> = scaled.iter().map(|&s| (s - max).exp()).collect();
-    let mut pick = rng.uniform(0.0, weights.iter().sum());
-    weights
-        .iter()
-        .position(|&w| {
-            pick -= w;
-            pick < 0.0
-        })
-        .unwrap_or(logits.len() - 1)
 }
 
 /// `length` characters sampled at `temperature` after `prompt`, one step at a time with the key/value cache. The
@@ -103,19 +73,7 @@ fn sample(net: &mut CharGpt, alphabet: &[char], prompt: &str, length: usize, tem
 
 fn main() {
     let args = common::parse("char_transformer", "data/kjv-pentateuch", 5);
-    let path = text_file(&args.data);
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| common::fail(format!("{}: {e}", path.display())));
-    let mut alphabet: Vec<char> = text.chars().collect();
-    alphabet.sort_unstable();
-    alphabet.dedup();
-    if alphabet.len() > VOCAB {
-        common::fail(format!(
-            "{} has {} distinct characters; this model tells {VOCAB} apart",
-            path.display(),
-            alphabet.len()
-        ));
-    }
-    let ids: Vec<usize> = text.chars().map(|c| alphabet.binary_search(&c).expect("in the alphabet")).collect();
+    let Corpus { path, alphabet, ids } = corpus(&args.data, VOCAB);
     // `char_rnn`'s split: the last 5 % held out, read in windows that do not overlap.
     let split = ids.len() * 95 / 100;
     let (train, held_out) = (windows(&ids[..split], WINDOW), windows(&ids[split..], WINDOW));
@@ -155,15 +113,5 @@ fn main() {
         println!("\n--- sampled at temperature {temperature} ---");
         println!("{}", sample(&mut net, &alphabet, "And God said", 400, temperature, 3));
     }
-    println!(
-        "\ntrained {} epochs in {seconds:.0} s; weights: {}; curves: {}",
-        args.epochs,
-        weights.display(),
-        args.out.join("curves.svg").display()
-    );
-    println!(
-        "held-out next-character accuracy: {:.4}\nheld-out bits per character: {:.3}",
-        held.accuracy,
-        held.loss / std::f32::consts::LN_2
-    );
+    report(args.epochs, seconds, &weights, &args.out.join("curves.svg"), &held);
 }

@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 pub mod adding;
+pub mod text;
 
 /// The parsed options.
 pub struct Args {

@@ -57,7 +57,8 @@ pub mod __private {
     pub use crate::embedded;
     pub use crate::layers::max_of;
     pub use crate::net::{
-        add_forward, buffer, concat_forward, layer_io, Extent, Model, Pass, PassBuffers, Plan, Rows, Sizes, Stage,
+        add_forward, buffer, concat_forward, layer_io, split_states, Extent, Model, Pass, PassBuffers, Plan, Rows,
+        Sizes, Stage,
     };
     #[cfg(feature = "std")]
     pub use crate::net::{concat_backward, pass_on, slot_pair, stream_step, stream_step_mut, Chunk, Runner, State};

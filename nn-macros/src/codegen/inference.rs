@@ -173,7 +173,6 @@ pub fn step_static(graph: &Graph, step_input: &TokenStream, values: &TokenStream
     let acts: Vec<_> = (0..graph.activations.len()).map(|k| format_ident!("act{}", k)).collect();
     let n_running = graph.running().count();
     let saved: Vec<_> = (0..n_running).map(|k| format_ident!("saved{}", k)).collect();
-    let states: Vec<_> = (0..n_running).map(|k| format_ident!("state{}", k)).collect();
     let (n_acts, n_steps) = (lit(acts.len()), lit(n_running));
     let output = graph.output;
     let (output_buffer, output_len) = (lit(graph.values[output].buffer), lit(graph.values[output].width));
@@ -195,18 +194,13 @@ pub fn step_static(graph: &Graph, step_input: &TokenStream, values: &TokenStream
             let rest: &mut [f32] = buffer;
             #(let (#acts, rest) = rest.split_at_mut(#act_lens);)*
             #(let (#saved, rest) = rest.split_at_mut(#saved_lens);)*
-            #(let (#states, rest) = rest.split_at_mut(#state_lens);)*
+            // The buffer's part for states stays unused: the layers read and write the caller's state in place.
+            let rest = &mut rest[#(#state_lens)+*..];
             let (stats, scratch) = rest.split_at_mut(#stats_len);
-            // The caller's state, layer by layer in running order.
-            let mut at = 0;
-            #(
-                #states.copy_from_slice(&state[at..at + #states.len()]);
-                at += #states.len();
-            )*
             stats.fill(0.0);
             let mut acts: [&mut [f32]; #n_acts] = [#(#acts),*];
             let mut saved: [&mut [f32]; #n_steps] = [#(#saved),*];
-            let mut layer_states: [&mut [f32]; #n_steps] = [#(#states),*];
+            let mut layer_states: [&mut [f32]; #n_steps] = #rt::split_states(state, Self::__NN_PLAN.states);
             let input: &[f32] = x;
             let pass = #rt::Pass {
                 mode: #rt::Mode::Eval, seed: 0, step: 0, first: 0, batch: 1, samples: 1, steps: 1,
@@ -218,11 +212,6 @@ pub fn step_static(graph: &Graph, step_input: &TokenStream, values: &TokenStream
                 states: &mut layer_states[..],
             };
             Self::__forward(model, buffers, input, &pass, stats, ::core::option::Option::None);
-            let mut at = 0;
-            for layer in layer_states.iter() {
-                state[at..at + layer.len()].copy_from_slice(layer);
-                at += layer.len();
-            }
             let mut y = [0.0f32; #output_len];
             y.copy_from_slice(#rt::buffer(input, &acts[..], #output_buffer, #output_len));
             y

@@ -395,12 +395,7 @@ fn implementation(net: &Network, graph: &Graph) -> TokenStream {
                 let mut saved = saved.iter_mut();
                 let mut saved: [&mut [f32]; #n_running] =
                     ::core::array::from_fn(|_| saved.next().unwrap().as_mut_slice());
-                let mut rest: &mut [f32] = state;
-                let mut states: [&mut [f32]; #n_running] = ::core::array::from_fn(|k| {
-                    let (own, after) = ::core::mem::take(&mut rest).split_at_mut(Self::__NN_PLAN.states[k]);
-                    rest = after;
-                    own
-                });
+                let mut states: [&mut [f32]; #n_running] = #rt::split_states(state, Self::__NN_PLAN.states);
                 let buffers = #rt::PassBuffers {
                     acts: &mut acts[..],
                     saved: &mut saved[..],

@@ -92,3 +92,15 @@ pub struct PassBuffers<'a, B> {
     /// One buffer per running layer: the states it carries between calls.
     pub states: &'a mut [B],
 }
+
+/// The network's state (its layers' states, one after the other) cut into each running layer's part, `lens[k]`
+/// values for layer `k`: what a stream's step reads and writes in place (generated code; not for users).
+#[doc(hidden)]
+pub fn split_states<'a, const N: usize>(state: &'a mut [f32], lens: &[usize]) -> [&'a mut [f32]; N] {
+    let mut rest = state;
+    core::array::from_fn(|k| {
+        let (own, after) = core::mem::take(&mut rest).split_at_mut(lens[k]);
+        rest = after;
+        own
+    })
+}

@@ -32,7 +32,7 @@ mod training;
 #[cfg(feature = "std")]
 mod workspace;
 
-pub use buffers::{buffer, layer_io, Model, PassBuffers, Unchecked};
+pub use buffers::{buffer, layer_io, split_states, Model, PassBuffers, Unchecked};
 #[cfg(feature = "train")]
 pub(crate) use driver::check_inputs;
 #[cfg(feature = "std")]
