@@ -4,21 +4,59 @@
 //! and most accurately (sigmoid and tanh from `y`, the piecewise units from `x`).
 
 use super::math;
+use super::simd::{active, Kernel, Simd};
 
-/// `y[i] = f(x[i])`: an element-wise activation's forward pass (the closure is inlined, so simple ones
-/// vectorise).
+/// `y[i] = f(x[i])`: an element-wise activation's forward pass. The loop is compiled for the
+/// [`active`] instruction set, so a branch-free `f` (such as [`transcendental`](super::transcendental)'s
+/// functions) becomes vector code as wide as the CPU's.
 #[inline(always)]
 pub fn map(x: &[f32], y: &mut [f32], f: impl Fn(f32) -> f32) {
     assert_eq!(x.len(), y.len(), "map: lengths differ");
-    y.iter_mut().zip(x).for_each(|(y, &x)| *y = f(x));
+    active().run(Map { x, y, f });
 }
 
-/// `dx[i] = g(x[i], y[i], dy[i])`: an element-wise activation's backward pass.
+/// `dx[i] = g(x[i], y[i], dy[i])`: an element-wise activation's backward pass, compiled as [`map`] is.
 #[inline(always)]
 pub fn map_backward(x: &[f32], y: &[f32], dy: &[f32], dx: &mut [f32], g: impl Fn(f32, f32, f32) -> f32) {
     assert!(x.len() == dx.len() && y.len() == dx.len() && dy.len() == dx.len(), "map_backward: lengths differ");
-    for (((dx, &x), &y), &dy) in dx.iter_mut().zip(x).zip(y).zip(dy) {
-        *dx = g(x, y, dy);
+    active().run(MapBackward { x, y, dy, dx, g });
+}
+
+/// [`map`]'s loop as a kernel.
+struct Map<'a, F> {
+    x: &'a [f32],
+    y: &'a mut [f32],
+    f: F,
+}
+
+impl<F: Fn(f32) -> f32> Kernel for Map<'_, F> {
+    type Output = ();
+
+    #[inline(always)]
+    unsafe fn run<S: Simd>(self) {
+        let Map { x, y, f } = self;
+        y.iter_mut().zip(x).for_each(|(y, &x)| *y = f(x));
+    }
+}
+
+/// [`map_backward`]'s loop as a kernel.
+struct MapBackward<'a, G> {
+    x: &'a [f32],
+    y: &'a [f32],
+    dy: &'a [f32],
+    dx: &'a mut [f32],
+    g: G,
+}
+
+impl<G: Fn(f32, f32, f32) -> f32> Kernel for MapBackward<'_, G> {
+    type Output = ();
+
+    #[inline(always)]
+    unsafe fn run<S: Simd>(self) {
+        let MapBackward { x, y, dy, dx, g } = self;
+        for (((dx, &x), &y), &dy) in dx.iter_mut().zip(x).zip(y).zip(dy) {
+            *dx = g(x, y, dy);
+        }
     }
 }
 

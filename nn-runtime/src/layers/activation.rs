@@ -6,7 +6,7 @@
 //! [`crate::kernels::map`] turn that into a layer; nothing else needs to know it exists.
 
 use super::{Activation, Backward, Forward, Layer, Op};
-use crate::kernels::{self, math};
+use crate::kernels::{self, math, transcendental};
 
 /// An element-wise activation: the layer type is generic over its width `N`.
 pub trait Elementwise: Copy + Send + Sync {
@@ -122,8 +122,8 @@ activation!(
 );
 
 activation!(
-    /// GELU (Hendrycks & Gimpel 2016), `x·Φ(x)` with Φ the standard normal distribution function, exactly (with
-    /// `erf`) or, when `tanh_approximation` is 1, PyTorch's `approximate='tanh'`:
+    /// GELU (Hendrycks & Gimpel 2016), `x·Φ(x)` with Φ the standard normal distribution function, exactly (Φ
+    /// within 8 ulp, [`transcendental::normal_cdf`], in vector code) or, when `tanh_approximation` is 1, PyTorch's `approximate='tanh'`:
     /// `½x(1 + tanh(√(2/π)(x + 0.044715x³)))`.
     GELU {
         /// 1 for the tanh approximation, 0 for the exact function.
@@ -134,7 +134,7 @@ activation!(
         if s.tanh_approximation != 0.0 {
             0.5 * x * (1.0 + math::tanh(GELU_TANH_SCALE * (x + GELU_CUBIC * x * x * x)))
         } else {
-            0.5 * x * (1.0 + libm::erff(x * core::f32::consts::FRAC_1_SQRT_2))
+            x * transcendental::normal_cdf(x)
         }
     },
     backward: |s, x, _, dy| {
@@ -144,9 +144,8 @@ activation!(
             let d_inner = GELU_TANH_SCALE * (1.0 + 3.0 * GELU_CUBIC * x * x);
             dy * (0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * d_inner)
         } else {
-            let cdf = 0.5 * (1.0 + libm::erff(x * core::f32::consts::FRAC_1_SQRT_2));
-            let pdf = math::exp(-0.5 * x * x) * FRAC_1_SQRT_2PI;
-            dy * (cdf + x * pdf)
+            let pdf = transcendental::exp(-0.5 * x * x) * FRAC_1_SQRT_2PI;
+            dy * (transcendental::normal_cdf(x) + x * pdf)
         }
     },
 );

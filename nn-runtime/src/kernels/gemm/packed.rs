@@ -243,7 +243,18 @@ unsafe fn body<S: Simd, const MR: usize>(
                         // A full tile of a row-major C is written by the micro-kernel in place.
                         let full = rows == MR && cols == nr && !ct;
                         let (ldc, out) = if full { (n, c[at..].as_mut_ptr()) } else { (nr, tile.as_mut_ptr()) };
-                        if direct_a {
+                        // A full AVX-512 tile of a row-major A runs the assembly tile (its module says why).
+                        if cfg!(target_arch = "x86_64") && direct_a && S::LANES == 16 && MR == 12 && rows == MR {
+                            #[cfg(target_arch = "x86_64")]
+                            let ap = a.data[(ic + ir) * a.row_stride + pc..].as_ptr();
+                            // SAFETY: 16 lanes is AVX-512 (supported: the contract of `body`); the 12 rows from
+                            // `ic + ir` each hold kc values from column pc, `row_stride` apart (the view lies in its
+                            // slice); B's panel holds kc·32 values; `out` is a 12 × 32 tile as for `micro` below.
+                            #[cfg(target_arch = "x86_64")]
+                            unsafe {
+                                super::avx512_tile::tile_12x32(kc, ap, a.row_stride, bp, out, ldc, add && full)
+                            };
+                        } else if direct_a {
                             // Rows past the last real one read the last real row again; their results go to
                             // `tile` and are dropped.
                             let ap = core::array::from_fn(|i| {
@@ -266,11 +277,23 @@ unsafe fn body<S: Simd, const MR: usize>(
                             // SAFETY: as above, with the packed A panel holding kc·MR values.
                             unsafe { micro::<S, true, MR>(kc, ap, bp, out, ldc, add && full) };
                         }
-                        if !full {
+                        if ct {
+                            // The tile's columns are runs of C (`rs == 1`): written run by run. Row by row, the
+                            // stores would stride by C's row length, and at 2 KiB strides (the MLP's 512
+                            // features) every store aliased the last one's address modulo 4 KiB: the write-back
+                            // then took as long as the product.
+                            for j in 0..cols {
+                                let run = &mut c[at + j * cs..at + j * cs + rows];
+                                for (i, out) in run.iter_mut().enumerate() {
+                                    let v = tile[i * nr + j];
+                                    *out = if add { *out + v } else { v };
+                                }
+                            }
+                        } else if !full {
                             for i in 0..rows {
                                 let src = &tile[i * nr..i * nr + cols];
-                                for (j, &v) in src.iter().enumerate() {
-                                    let out = &mut c[at + i * rs + j * cs];
+                                let run = &mut c[at + i * rs..at + i * rs + cols];
+                                for (out, &v) in run.iter_mut().zip(src) {
                                     *out = if add { *out + v } else { v };
                                 }
                             }

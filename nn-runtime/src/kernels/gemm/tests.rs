@@ -1,5 +1,6 @@
 //! Every instruction-set path of the product against a naive f64 reference, on random data and edge sizes: 0, 1,
-//! lane width ± 1, odd sizes, and sizes crossing the KC/MC/NC blocks.
+//! lane width ± 1, odd sizes, and sizes crossing the KC/MC/NC blocks. Rows of 12 and more of a row-major A run
+//! the AVX-512 assembly tile (`avx512_tile`) where the CPU has AVX-512.
 
 use super::*;
 use crate::test_util::{assert_close, random_vec};
@@ -200,7 +201,7 @@ fn a_block_of_rows_gives_the_bits_of_the_whole_product() {
             }
         }
     }
-    // The public form runs the active path the same way.
+    // The public form runs the products' path the same way.
     let (ad, bd) = (random_vec(3 * 4, 1), random_vec(4 * 6, 2));
     let (a, b) = (MatRef::row_major(&ad, 3, 4), MatRef::row_major(&bd, 6, 4).t());
     let mut whole = vec![0.0; 18];

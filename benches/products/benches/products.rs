@@ -7,7 +7,8 @@
 //! least a batch-1 inference of that MLP must do.
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use nn::kernels::{gemm, MatRef};
+use nn::kernels::simd;
+use nn::kernels::{gemm, gemm_on, Isa, MatRef};
 use nn::Rng;
 use std::hint::black_box;
 
@@ -30,6 +31,14 @@ fn product(c: &mut Criterion, name: &str, (m, k, n): (usize, usize, usize), a_t:
         let bv = if b_t { MatRef::row_major(&b, n, k).t() } else { MatRef::row_major(&b, k, n) };
         bench.iter(|| gemm(av, bv, 0.0, black_box(&mut out)))
     });
+    // Each instruction set the CPU has beside the default, so one run compares them.
+    for isa in Isa::supported().into_iter().filter(|&isa| isa != Isa::Scalar && isa != simd::products()) {
+        g.bench_function(format!("nn_{}", isa.name()), |bench| {
+            let av = if a_t { MatRef::row_major(&a, k, m).t() } else { MatRef::row_major(&a, m, k) };
+            let bv = if b_t { MatRef::row_major(&b, n, k).t() } else { MatRef::row_major(&b, k, n) };
+            bench.iter(|| gemm_on(isa, av, bv, 0.0, black_box(&mut out)))
+        });
+    }
     g.bench_function("gemm", |bench| {
         bench.iter(|| {
             // SAFETY: the pointers cover m×k, k×n and m×n f32 values with the strides given.
