@@ -1,6 +1,7 @@
 """Summarises `cargo bench` output: one line per benchmark with its median time and throughput; with
 `--pytorch FILE` (written by `benches/pytorch/bench.py --json FILE`), a table per group of nn, candle, burn and
-PyTorch and nn's speed-up over the fastest of the others.
+PyTorch and nn's speed-up over the fastest of the others. The header names the CPU it runs on (run it on the machine
+that ran the benchmarks) and the instruction sets `nn` chooses there.
 
     cargo bench -p nn-benches --bench networks 2>&1 | tee bench.log
     python3 benches/pytorch/bench.py --json pytorch.json
@@ -8,6 +9,7 @@ PyTorch and nn's speed-up over the fastest of the others.
 """
 import argparse
 import json
+import os
 import re
 
 UNITS = {"ns": 1e-9, "µs": 1e-6, "us": 1e-6, "ms": 1e-3, "s": 1.0}
@@ -39,12 +41,30 @@ def show(seconds):
     return f"{seconds / 1e-9:.3g} ns"
 
 
+def cpu():
+    """"model name (family F model M), instruction sets; nn's paths" from /proc/cpuinfo (Linux), else "unknown CPU"."""
+    try:
+        info = open("/proc/cpuinfo", encoding="utf-8").read()
+    except OSError:
+        return "unknown CPU"
+    field = lambda key: (re.search(rf"^{key}\s*:\s*(.*)$", info, re.M) or [None, "?"])[1]
+    flags = set(field("flags").split())
+    isas = [name for flag, name in (("avx512f", "AVX-512F"), ("avx2", "AVX2"), ("fma", "FMA")) if flag in flags]
+    intel = field("vendor_id") == "GenuineIntel"
+    products = "AVX-512" if "avx512f" in flags and intel else "AVX2" if "avx2" in flags else "scalar"
+    other = "AVX2" if "avx2" in flags else "scalar"
+    forced = os.environ.get("NN_KERNEL")
+    paths = f"NN_KERNEL={forced} everywhere" if forced else f"nn: products {products}, other kernels {other}"
+    return f"{field('model name')} (family {field('cpu family')} model {field('model')}), {', '.join(isas)}; {paths}"
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("log")
     parser.add_argument("--pytorch", help="the JSON file benches/pytorch/bench.py wrote")
     args = parser.parse_args()
     rows = parse(args.log)
+    print(f"CPU: {cpu()}\n")
     for name, _, time, thrpt in rows:
         print(f"{name:<50} {time:>12} {thrpt:>16}")
     if not args.pytorch:

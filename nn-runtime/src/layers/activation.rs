@@ -57,7 +57,7 @@ macro_rules! activation {
             const OUT: usize = N;
 
             fn forward(&self, f: Forward<'_>) {
-                kernels::map(f.x, f.y, |x| self.value(x));
+                kernels::map(f.x, f.y, #[inline(always)] |x| self.value(x));
             }
 
             fn op(&self) -> Op {
@@ -67,7 +67,7 @@ macro_rules! activation {
 
             fn backward(&self, b: Backward<'_>) {
                 if let Some(dx) = b.dx {
-                    kernels::map_backward(b.x, b.y, b.dy, dx, |x, y, dy| self.gradient(x, y, dy));
+                    kernels::map_backward(b.x, b.y, b.dy, dx, #[inline(always)] |x, y, dy| self.gradient(x, y, dy));
                 }
             }
         }
