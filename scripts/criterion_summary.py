@@ -20,7 +20,8 @@ def parse(path):
     name, rows = None, []
     for line in open(path, encoding="utf-8", errors="replace"):
         line = line.rstrip("\n")
-        head = re.match(r"^([A-Za-z0-9_]+/[A-Za-z0-9_]+)\s*(time:.*)?$", line)
+        # Function names may hold spaces (`lenet5_static_b1/nn forward_static`).
+        head = re.match(r"^([A-Za-z0-9_]+/[A-Za-z0-9_]+(?: [A-Za-z0-9_]+)*)\s*(time:.*)?$", line)
         if head:
             name = head.group(1)
             line = head.group(2) or ""

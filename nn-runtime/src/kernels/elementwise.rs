@@ -15,6 +15,12 @@ pub fn map(x: &[f32], y: &mut [f32], f: impl Fn(f32) -> f32) {
     active().run(Map { x, y, f });
 }
 
+/// `v[i] = f(v[i])` in place, compiled as [`map`] is.
+#[inline(always)]
+pub fn map_in_place(v: &mut [f32], f: impl Fn(f32) -> f32) {
+    active().run(MapInPlace { v, f });
+}
+
 /// `dx[i] = g(x[i], y[i], dy[i])`: an element-wise activation's backward pass, compiled as [`map`] is.
 #[inline(always)]
 pub fn map_backward(x: &[f32], y: &[f32], dy: &[f32], dx: &mut [f32], g: impl Fn(f32, f32, f32) -> f32) {
@@ -36,6 +42,22 @@ impl<F: Fn(f32) -> f32> Kernel for Map<'_, F> {
     unsafe fn run<S: Simd>(self) {
         let Map { x, y, f } = self;
         y.iter_mut().zip(x).for_each(|(y, &x)| *y = f(x));
+    }
+}
+
+/// [`map_in_place`]'s loop as a kernel.
+struct MapInPlace<'a, F> {
+    v: &'a mut [f32],
+    f: F,
+}
+
+impl<F: Fn(f32) -> f32> Kernel for MapInPlace<'_, F> {
+    type Output = ();
+
+    #[inline(always)]
+    unsafe fn run<S: Simd>(self) {
+        let MapInPlace { v, f } = self;
+        v.iter_mut().for_each(|v| *v = f(*v));
     }
 }
 

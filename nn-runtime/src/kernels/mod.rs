@@ -20,8 +20,8 @@ pub use conv_direct::{
     MAX_DIRECT_GRAD_KERNEL,
 };
 pub use elementwise::{
-    add_assign, add_row_vector, all_finite, log_softmax_backward, log_softmax_forward, map, map_backward, sigmoid,
-    softmax_backward, softmax_forward, sum_rows_into,
+    add_assign, add_row_vector, all_finite, log_softmax_backward, log_softmax_forward, map, map_backward, map_in_place,
+    sigmoid, softmax_backward, softmax_forward, sum_rows_into,
 };
 #[cfg(feature = "std")]
 pub use gemm::prepare_thread;

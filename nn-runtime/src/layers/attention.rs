@@ -13,7 +13,7 @@
 
 use super::dropout::mix;
 use super::{Backward, Extent, Forward, Layer, Mode, Op, Pass};
-use crate::kernels::{add_row_vector, gemm, math, sum_rows_into, MatRef};
+use crate::kernels::{add_row_vector, gemm, map_in_place, math, sum_rows_into, transcendental, MatRef};
 use crate::Rng;
 
 /// Self-attention of `E` features per step in `HEADS` heads; `CAUSAL`: a step attends to itself and earlier
@@ -138,11 +138,13 @@ fn length(pass: &Pass<'_>, i: usize) -> usize {
 fn masked_softmax(row: &mut [f32], limit: usize, scale: f32) {
     let (kept, masked) = row.split_at_mut(limit);
     let max = kept.iter().fold(f32::NEG_INFINITY, |m, &s| m.max(s)) * scale;
-    let mut sum = 0.0;
-    for s in kept.iter_mut() {
-        *s = math::exp(*s * scale - max);
-        sum += *s;
-    }
+    // The exponentials in vector code, then their sum in order (the same bits on every instruction set).
+    map_in_place(
+        kept,
+        #[inline(always)]
+        |s| transcendental::exp(s * scale - max),
+    );
+    let sum: f32 = kept.iter().sum();
     let inv = 1.0 / sum;
     kept.iter_mut().for_each(|s| *s *= inv);
     masked.fill(0.0);
