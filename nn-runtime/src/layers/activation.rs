@@ -132,7 +132,7 @@ activation!(
     op: |s| Activation::GELU { tanh: s.tanh_approximation != 0.0 },
     forward: |s, x| {
         if s.tanh_approximation != 0.0 {
-            0.5 * x * (1.0 + math::tanh(GELU_TANH_SCALE * (x + GELU_CUBIC * x * x * x)))
+            0.5 * x * (1.0 + transcendental::tanh(GELU_TANH_SCALE * (x + GELU_CUBIC * x * x * x)))
         } else {
             x * transcendental::normal_cdf(x)
         }
@@ -140,7 +140,7 @@ activation!(
     backward: |s, x, _, dy| {
         if s.tanh_approximation != 0.0 {
             let inner = GELU_TANH_SCALE * (x + GELU_CUBIC * x * x * x);
-            let t = math::tanh(inner);
+            let t = transcendental::tanh(inner);
             let d_inner = GELU_TANH_SCALE * (1.0 + 3.0 * GELU_CUBIC * x * x);
             dy * (0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * d_inner)
         } else {
