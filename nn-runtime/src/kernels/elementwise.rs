@@ -236,6 +236,32 @@ mod tests {
         assert!((y[2] - 0.665_240_9).abs() < 1e-6);
     }
 
+    /// The maps run their closure in the active instruction set's vector code: every value must come out with
+    /// the bits of the closure called on its own, on every length (vector bodies and their tails).
+    #[test]
+    fn maps_give_the_bits_of_the_scalar_function_at_every_length() {
+        use crate::kernels::transcendental::{exp, normal_cdf, tanh};
+        let mut rng = crate::Rng::new(5, 0);
+        let f = |x: f32| x * normal_cdf(x) + tanh(x) * exp(-x * x);
+        let g = |x: f32, y: f32, dy: f32| dy * (normal_cdf(x) + y * exp(-0.5 * x * x));
+        for len in 0..=40 {
+            let x: Vec<f32> = (0..len).map(|_| rng.uniform(-9.0, 9.0)).collect();
+            let y: Vec<f32> = (0..len).map(|_| rng.uniform(-2.0, 2.0)).collect();
+            let dy: Vec<f32> = (0..len).map(|_| rng.uniform(-1.0, 1.0)).collect();
+            let mut out = vec![f32::NAN; len];
+            map(&x, &mut out, f);
+            let want: Vec<u32> = x.iter().map(|&v| f(v).to_bits()).collect();
+            assert_eq!(out.iter().map(|v| v.to_bits()).collect::<Vec<_>>(), want, "map, length {len}");
+            let mut in_place = x.clone();
+            map_in_place(&mut in_place, f);
+            assert_eq!(in_place.iter().map(|v| v.to_bits()).collect::<Vec<_>>(), want, "map_in_place, length {len}");
+            map_backward(&x, &y, &dy, &mut out, g);
+            for i in 0..len {
+                assert_eq!(out[i].to_bits(), g(x[i], y[i], dy[i]).to_bits(), "map_backward, length {len}, value {i}");
+            }
+        }
+    }
+
     #[test]
     fn reductions() {
         let mut m = [1.0, 2.0, 3.0, 4.0];

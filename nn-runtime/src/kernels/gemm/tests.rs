@@ -210,3 +210,16 @@ fn a_block_of_rows_gives_the_bits_of_the_whole_product() {
     gemm_rows(MatRef::row_major(&ad[4..], 1, 4), b, 0.0, &mut one);
     assert_eq!(one, whole[6..12]);
 }
+
+#[test]
+fn products_run_on_a_supported_path_that_nn_kernel_forces() {
+    use crate::kernels::simd::{active, products};
+    let isa = products();
+    assert!(isa.is_supported(), "products chose {}, which this CPU lacks", isa.name());
+    if std::env::var_os("NN_KERNEL").is_some() {
+        assert_eq!(isa, active(), "NN_KERNEL forces the products' path too");
+    } else if isa != active() {
+        // The one departure from the active path: AVX-512 products on an Intel CPU.
+        assert_eq!(isa, Isa::Avx512);
+    }
+}
