@@ -4,28 +4,28 @@
 //! and most accurately (sigmoid and tanh from `y`, the piecewise units from `x`).
 
 use super::math;
-use super::simd::{active, Kernel, Simd};
+use super::simd::{wide, Kernel, Simd};
 
 /// `y[i] = f(x[i])`: an element-wise activation's forward pass. The loop is compiled for the
-/// [`active`] instruction set, so a branch-free `f` (such as [`transcendental`](super::transcendental)'s
+/// [`wide`](super::simd::wide) instruction set, so a branch-free `f` (such as [`transcendental`](super::transcendental)'s
 /// functions) becomes vector code as wide as the CPU's.
 #[inline(always)]
 pub fn map(x: &[f32], y: &mut [f32], f: impl Fn(f32) -> f32) {
     assert_eq!(x.len(), y.len(), "map: lengths differ");
-    active().run(Map { x, y, f });
+    wide().run(Map { x, y, f });
 }
 
 /// `v[i] = f(v[i])` in place, compiled as [`map`] is.
 #[inline(always)]
 pub fn map_in_place(v: &mut [f32], f: impl Fn(f32) -> f32) {
-    active().run(MapInPlace { v, f });
+    wide().run(MapInPlace { v, f });
 }
 
 /// `dx[i] = g(x[i], y[i], dy[i])`: an element-wise activation's backward pass, compiled as [`map`] is.
 #[inline(always)]
 pub fn map_backward(x: &[f32], y: &[f32], dy: &[f32], dx: &mut [f32], g: impl Fn(f32, f32, f32) -> f32) {
     assert!(x.len() == dx.len() && y.len() == dx.len() && dy.len() == dx.len(), "map_backward: lengths differ");
-    active().run(MapBackward { x, y, dy, dx, g });
+    wide().run(MapBackward { x, y, dy, dx, g });
 }
 
 /// [`map`]'s loop as a kernel.
@@ -236,7 +236,7 @@ mod tests {
         assert!((y[2] - 0.665_240_9).abs() < 1e-6);
     }
 
-    /// The maps run their closure in the active instruction set's vector code: every value must come out with
+    /// The maps run their closure in the wide instruction set's vector code: every value must come out with
     /// the bits of the closure called on its own, on every length (vector bodies and their tails).
     #[test]
     fn maps_give_the_bits_of_the_scalar_function_at_every_length() {

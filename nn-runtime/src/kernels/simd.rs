@@ -30,7 +30,7 @@ impl Isa {
     /// AVX2 comes before AVX-512: measured on an AMD EPYC (Zen 4) with both, the AVX2 path runs a LeNet-5
     /// training step 4.7× faster and an MLP step 10 % faster — 16-lane vectors leave the 8- to 24-column rows of
     /// small convolutions almost entirely to scalar tails, and Zen 4 executes 512-bit operations in two halves.
-    /// `NN_KERNEL=avx512` still selects AVX-512. The matrix products choose apart from the rest: see [`products`].
+    /// `NN_KERNEL=avx512` still selects AVX-512. The matrix products and element-wise maps choose apart from the rest: see [`wide`].
     pub const ALL: [Isa; 4] = [Isa::Avx2, Isa::Avx512, Isa::Neon, Isa::Scalar];
 
     /// The name `NN_KERNEL` accepts.
@@ -166,18 +166,21 @@ pub fn active() -> Isa {
     })
 }
 
-/// The instruction set of the matrix products ([`gemm`](super::gemm) and the kernels built on it): AVX-512 on an
-/// Intel CPU that has it, else [`active`]'s choice; `NN_KERNEL`, when set, decides for products too.
+/// The instruction set of the long, regular loops — the matrix products ([`gemm`](super::gemm) and the kernels
+/// built on it) and the element-wise maps ([`map`](super::map) and its kin): AVX-512 on an Intel CPU that has it,
+/// else [`active`]'s choice; `NN_KERNEL`, when set, decides for these too.
 ///
-/// Products are the one kernel family whose AVX-512 form is measured faster than AVX2 on Intel: two 512-bit FMA
-/// units per core double the peak, and the 12×32 register tile reaches 142 GFLOP/s on one core of an Intel Xeon
-/// against the AVX2 tile's 100 (the 512³ product, benches/README). On AMD the choice stays [`active`]'s: Zen 4
-/// executes 512-bit operations in two halves, and AVX2 measured as fast there. Fixed for the process, so one
-/// machine computes the same bits from run to run.
+/// These are the kernels whose AVX-512 forms are measured faster than AVX2 on Intel: two 512-bit FMA units per
+/// core double the peak, the 12×32 product tile reaches 149 GFLOP/s on one core of an Intel Xeon against the AVX2
+/// tile's 96 (the 512³ product), and 16-lane maps make a GPT training step 3–8 % faster (benches/README). The other
+/// kernels keep [`active`]'s AVX2: their short rows (a small convolution's 8 to 24 columns) fall to scalar tails
+/// on 16 lanes. On AMD the choice stays [`active`]'s: Zen 4 executes 512-bit operations in two halves, and AVX2
+/// measured as fast there. Fixed for the process, so one machine computes the same bits from run to run (and the
+/// maps' functions use no fused multiply-add, so every instruction set gives them the same bits anyway).
 #[cfg(feature = "std")]
-pub fn products() -> Isa {
-    static PRODUCTS: OnceLock<Isa> = OnceLock::new();
-    *PRODUCTS.get_or_init(|| {
+pub fn wide() -> Isa {
+    static WIDE: OnceLock<Isa> = OnceLock::new();
+    *WIDE.get_or_init(|| {
         if std::env::var_os("NN_KERNEL").is_none() && Isa::Avx512.is_supported() && is_intel() {
             Isa::Avx512
         } else {
@@ -186,9 +189,9 @@ pub fn products() -> Isa {
     })
 }
 
-/// The instruction set of the matrix products without `std`: [`active`]'s.
+/// The instruction set of the long, regular loops without `std`: [`active`]'s.
 #[cfg(not(feature = "std"))]
-pub fn products() -> Isa {
+pub fn wide() -> Isa {
     active()
 }
 

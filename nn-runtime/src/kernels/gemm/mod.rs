@@ -20,7 +20,7 @@ mod vector;
 
 pub use packed::PackedB;
 
-use super::simd::{products, Isa};
+use super::simd::{wide, Isa};
 
 /// A read-only matrix view: element `(i, j)` is `data[i * row_stride + j * col_stride]`.
 ///
@@ -103,12 +103,12 @@ pub fn prepare_thread() {
 /// `c = beta * c + a · b`, where `c` is a contiguous row-major `a.rows() × b.cols()` matrix.
 ///
 /// With `beta == 0` the old contents of `c` are ignored (even NaN). Runs on the instruction set
-/// [`products`](super::simd::products) returns.
+/// [`wide`](super::simd::wide) returns.
 ///
 /// # Panics
 /// If the inner dimensions differ or `c` has the wrong length.
 pub fn gemm(a: MatRef<'_>, b: MatRef<'_>, beta: f32, c: &mut [f32]) {
-    gemm_on(products(), a, b, beta, c);
+    gemm_on(wide(), a, b, beta, c);
 }
 
 /// [`gemm`] on a given instruction set (for tests and benchmarks of each path).
@@ -134,7 +134,7 @@ pub fn gemm_on(isa: Isa, a: MatRef<'_>, b: MatRef<'_>, beta: f32, c: &mut [f32])
 /// # Panics
 /// As [`gemm`].
 pub fn gemm_rows(a: MatRef<'_>, b: MatRef<'_>, beta: f32, c: &mut [f32]) {
-    let isa = products();
+    let isa = wide();
     let Some(accumulate) = prologue(&a, &b, beta, c) else { return };
     packed::gemm(isa, a, b, accumulate, c);
 }
@@ -176,7 +176,7 @@ pub fn with_packed<R>(
     buffer: &mut [f32],
     f: impl FnOnce(&PackedB<'_>) -> R,
 ) -> R {
-    packed::with_packed(super::simd::products(), b, rows > 1 && products > 1, buffer, f)
+    packed::with_packed(super::simd::wide(), b, rows > 1 && products > 1, buffer, f)
 }
 
 /// [`gemm`] with the right-hand operand prepared by [`with_packed`]: `c = beta * c + a · b`.

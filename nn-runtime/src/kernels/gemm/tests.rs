@@ -212,9 +212,9 @@ fn a_block_of_rows_gives_the_bits_of_the_whole_product() {
 }
 
 #[test]
-fn products_run_on_a_supported_path_that_nn_kernel_forces() {
-    use crate::kernels::simd::{active, products};
-    let isa = products();
+fn wide_loops_run_on_a_supported_path_that_nn_kernel_forces() {
+    use crate::kernels::simd::{active, wide};
+    let isa = wide();
     assert!(isa.is_supported(), "products chose {}, which this CPU lacks", isa.name());
     if std::env::var_os("NN_KERNEL").is_some() {
         assert_eq!(isa, active(), "NN_KERNEL forces the products' path too");
