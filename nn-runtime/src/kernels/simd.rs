@@ -166,7 +166,7 @@ pub fn active() -> Isa {
     })
 }
 
-/// The instruction set of the long, regular loops — the matrix products ([`gemm`](super::gemm) and the kernels
+/// The instruction set of the long, regular loops — the matrix products ([`gemm`](fn@super::gemm) and the kernels
 /// built on it) and the element-wise maps ([`map`](super::map) and its kin): AVX-512 on an Intel CPU that has it,
 /// else [`active`]'s choice; `NN_KERNEL`, when set, decides for these too.
 ///
