@@ -7,6 +7,8 @@
 mod conv_direct;
 mod elementwise;
 mod gemm;
+#[cfg(target_arch = "x86_64")]
+mod gemm_avx512;
 mod im2col;
 pub(crate) mod math;
 mod pool;

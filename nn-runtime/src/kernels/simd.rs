@@ -249,6 +249,29 @@ pub(crate) unsafe trait Simd: Copy {
         0
     }
 
+    /// The GEMM's full register tile for a row-major A, with this instruction set's own code: `C (+)= A · Bpanel`
+    /// for `TILE_ROWS` rows of A (`a` at row 0's first value, rows `lda` values apart) and a packed B panel of `kc`
+    /// steps of `2·LANES` values, C's tile `TILE_ROWS` rows of `2·LANES` values `ldc` apart. Returns whether it
+    /// did (by default not: the generic micro-kernel does).
+    ///
+    /// # Safety
+    /// As the trait's, and `kc ≥ 1`; the rows of A hold `kc` readable values from `a`, B `kc·2·LANES`, and C's tile
+    /// is writable.
+    #[cfg_attr(not(feature = "std"), allow(dead_code))] // only the packed product, which needs `std`, tiles
+    #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
+    unsafe fn row_major_tile(
+        _kc: usize,
+        _a: *const f32,
+        _lda: usize,
+        _b: *const f32,
+        _c: *mut f32,
+        _ldc: usize,
+        _accumulate: bool,
+    ) -> bool {
+        false
+    }
+
     /// The backward pass of [`Simd::max_pool_2x2_rows`]: the first windows' gradients; returns how many.
     #[inline(always)]
     unsafe fn max_pool_2x2_rows_backward(
@@ -398,6 +421,7 @@ mod x86 {
     // detection; loads and stores are unaligned.
     unsafe impl Simd for Avx512 {
         const LANES: usize = 16;
+        /// 12 × 2 accumulators, two B vectors and a broadcast: 27 of the 32 registers.
         const TILE_ROWS: usize = 12;
         type V = __m512;
         #[inline(always)]
@@ -437,6 +461,20 @@ mod x86 {
         }
         // AVX-512 CPUs have AVX2 (`Isa::is_supported` checks): its pooling code serves.
         avx2_pooling!();
+        #[inline(always)]
+        unsafe fn row_major_tile(
+            kc: usize,
+            a: *const f32,
+            lda: usize,
+            b: *const f32,
+            c: *mut f32,
+            ldc: usize,
+            accumulate: bool,
+        ) -> bool {
+            // SAFETY: the `Simd` contract (AVX-512F enabled) and this method's, for 12 rows of 32 columns.
+            unsafe { crate::kernels::gemm_avx512::tile_12x32(kc, a, lda, b, c, ldc, accumulate) };
+            true
+        }
     }
 }
 

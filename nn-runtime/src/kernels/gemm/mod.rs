@@ -11,8 +11,6 @@ mod packed;
 #[path = "unpacked.rs"]
 mod packed;
 // The `no_std` product, tested in the `std` build too (where only its `gemm` is called).
-#[cfg(all(target_arch = "x86_64", feature = "std"))]
-mod avx512_tile;
 #[cfg(all(test, feature = "std"))]
 #[allow(dead_code)]
 mod unpacked;
@@ -176,7 +174,7 @@ pub fn with_packed<R>(
     buffer: &mut [f32],
     f: impl FnOnce(&PackedB<'_>) -> R,
 ) -> R {
-    packed::with_packed(super::simd::wide(), b, rows > 1 && products > 1, buffer, f)
+    packed::with_packed(wide(), b, rows > 1 && products > 1, buffer, f)
 }
 
 /// [`gemm`] with the right-hand operand prepared by [`with_packed`]: `c = beta * c + a · b`.

@@ -243,18 +243,18 @@ unsafe fn body<S: Simd, const MR: usize>(
                         // A full tile of a row-major C is written by the micro-kernel in place.
                         let full = rows == MR && cols == nr && !ct;
                         let (ldc, out) = if full { (n, c[at..].as_mut_ptr()) } else { (nr, tile.as_mut_ptr()) };
-                        // A full AVX-512 tile of a row-major A runs the assembly tile (its module says why).
-                        if cfg!(target_arch = "x86_64") && direct_a && S::LANES == 16 && MR == 12 && rows == MR {
-                            #[cfg(target_arch = "x86_64")]
-                            let ap = a.data[(ic + ir) * a.row_stride + pc..].as_ptr();
-                            // SAFETY: 16 lanes is AVX-512 (supported: the contract of `body`); the 12 rows from
-                            // `ic + ir` each hold kc values from column pc, `row_stride` apart (the view lies in its
-                            // slice); B's panel holds kc·32 values; `out` is a 12 × 32 tile as for `micro` below.
-                            #[cfg(target_arch = "x86_64")]
-                            unsafe {
-                                super::avx512_tile::tile_12x32(kc, ap, a.row_stride, bp, out, ldc, add && full)
+                        // A full tile of a row-major A may have its instruction set's own code (AVX-512's
+                        // assembly tile).
+                        // SAFETY: the MR rows from `ic + ir` each hold kc values from column pc, `row_stride` apart
+                        // (the view lies in its slice); B's panel holds kc·nr values; `out` is the C tile as for
+                        // `micro` below; S is supported (the contract of `body`).
+                        let tiled = direct_a
+                            && rows == MR
+                            && unsafe {
+                                let ap = a.data[(ic + ir) * a.row_stride + pc..].as_ptr();
+                                S::row_major_tile(kc, ap, a.row_stride, bp, out, ldc, add && full)
                             };
-                        } else if direct_a {
+                        if !tiled && direct_a {
                             // Rows past the last real one read the last real row again; their results go to
                             // `tile` and are dropped.
                             let ap = core::array::from_fn(|i| {
@@ -272,7 +272,7 @@ unsafe fn body<S: Simd, const MR: usize>(
                                     _ => micro::<S, false, MR>(kc, ap, bp, out, ldc, add && full),
                                 }
                             };
-                        } else {
+                        } else if !tiled {
                             let ap = [pa[ir / MR * kc * MR..].as_ptr(); MR];
                             // SAFETY: as above, with the packed A panel holding kc·MR values.
                             unsafe { micro::<S, true, MR>(kc, ap, bp, out, ldc, add && full) };

@@ -1,6 +1,6 @@
 //! Every instruction-set path of the product against a naive f64 reference, on random data and edge sizes: 0, 1,
 //! lane width ± 1, odd sizes, and sizes crossing the KC/MC/NC blocks. Rows of 12 and more of a row-major A run
-//! the AVX-512 assembly tile (`avx512_tile`) where the CPU has AVX-512.
+//! the AVX-512 assembly tile (`gemm_avx512`) where the CPU has AVX-512.
 
 use super::*;
 use crate::test_util::{assert_close, random_vec};
