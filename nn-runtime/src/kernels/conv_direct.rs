@@ -95,7 +95,6 @@ unsafe fn body<S: Simd>(g: &ConvGeometry, w: &[f32], bias: Option<&[f32]>, x: &[
 /// # Safety
 /// As [`body`], `o0 + B` must not exceed the number of output channels, and `rows` must lie inside the output.
 #[inline(always)]
-#[allow(clippy::needless_range_loop)] // constant-bound index loops over several arrays keep them in registers
 unsafe fn block<S: Simd, const B: usize, const R: usize>(
     g: &ConvGeometry,
     w: &[f32],
@@ -105,67 +104,84 @@ unsafe fn block<S: Simd, const B: usize, const R: usize>(
     o0: usize,
     rows: core::ops::Range<usize>,
 ) {
-    let (c, h, wd, k) = (g.channels, g.height, g.width, g.kernel);
-    let (oh, ow) = (g.out_height(), g.out_width());
-    let patch = c * k * k;
+    let ow = g.out_width();
     let l = S::LANES;
     let full = ow / l * l;
     let mut start = [0.0f32; B];
     for (q, v) in start.iter_mut().enumerate() {
         *v = bias.map_or(0.0, |b| b[o0 + q]);
     }
-    let wp = w.as_ptr().wrapping_add(o0 * patch);
     for i in rows.step_by(R) {
         let mut j = 0;
         while j < full {
-            // SAFETY: input reads are x[ci][i+r+ki][j+kj .. j+kj+l] with j + l ≤ ow, so j + kj + l ≤ wd, and
-            // i + r < oh so i + r + ki < h; weight reads are w[o0+q][..patch] with o0 + q < O; output writes are
-            // y[o0+q][i+r][j .. j+l].
-            unsafe {
-                let mut acc = [[S::zero(); R]; B];
-                for q in 0..B {
-                    acc[q] = [S::splat(start[q]); R];
-                }
-                for ci in 0..c {
-                    for ki in 0..k {
-                        let row = x.as_ptr().add((ci * h + i + ki) * wd + j);
-                        let tap = (ci * k + ki) * k;
-                        for kj in 0..k {
-                            let mut v = [S::zero(); R];
-                            for r in 0..R {
-                                v[r] = S::load(row.add(r * wd + kj));
-                            }
-                            for q in 0..B {
-                                let wq = S::splat(*wp.add(q * patch + tap + kj));
-                                for r in 0..R {
-                                    acc[q][r] = S::fma(acc[q][r], wq, v[r]);
-                                }
-                            }
-                        }
-                    }
-                }
-                for q in 0..B {
+            // SAFETY: forwarded contract; j + l ≤ ow.
+            unsafe { columns::<S, B, R, false>(g, w, &start, x, y, o0, i, j, l) };
+            j += l;
+        }
+        if full < ow {
+            // The remaining columns as one masked vector.
+            // SAFETY: forwarded contract; j + (ow − full) = ow.
+            unsafe { columns::<S, B, R, true>(g, w, &start, x, y, o0, i, full, ow - full) };
+        }
+    }
+}
+
+/// Output channels `o0 .. o0 + B`, rows `i .. i + R`, columns `j .. j + n`: `n == LANES` in full vectors, or fewer
+/// (`PARTIAL`) with masked loads and stores that touch nothing past the row's end.
+///
+/// # Safety
+/// As [`block`], with rows `i .. i + R` inside the output and `j + n ≤ OW`, `n ≤ LANES`.
+#[inline(always)]
+// Constant-bound index loops over several arrays keep them in registers.
+#[allow(clippy::needless_range_loop, clippy::too_many_arguments)]
+unsafe fn columns<S: Simd, const B: usize, const R: usize, const PARTIAL: bool>(
+    g: &ConvGeometry,
+    w: &[f32],
+    start: &[f32; B],
+    x: &[f32],
+    y: &mut [f32],
+    o0: usize,
+    i: usize,
+    j: usize,
+    n: usize,
+) {
+    let (c, h, wd, k) = (g.channels, g.height, g.width, g.kernel);
+    let (oh, ow) = (g.out_height(), g.out_width());
+    let patch = c * k * k;
+    let wp = w.as_ptr().wrapping_add(o0 * patch);
+    // SAFETY: input reads are x[ci][i+r+ki][j+kj .. j+kj+n] with j + n ≤ ow, so j + kj + n ≤ wd, and i + r < oh so
+    // i + r + ki < h; weight reads are w[o0+q][..patch] with o0 + q < O; output writes are y[o0+q][i+r][j .. j+n].
+    unsafe {
+        let load = |p: *const f32| if PARTIAL { S::load_partial(p, n) } else { S::load(p) };
+        let mut acc = [[S::zero(); R]; B];
+        for q in 0..B {
+            acc[q] = [S::splat(start[q]); R];
+        }
+        for ci in 0..c {
+            for ki in 0..k {
+                let row = x.as_ptr().add((ci * h + i + ki) * wd + j);
+                let tap = (ci * k + ki) * k;
+                for kj in 0..k {
+                    let mut v = [S::zero(); R];
                     for r in 0..R {
-                        S::store(y.as_mut_ptr().add(((o0 + q) * oh + i + r) * ow + j), acc[q][r]);
+                        v[r] = load(row.add(r * wd + kj));
+                    }
+                    for q in 0..B {
+                        let wq = S::splat(*wp.add(q * patch + tap + kj));
+                        for r in 0..R {
+                            acc[q][r] = S::fma(acc[q][r], wq, v[r]);
+                        }
                     }
                 }
             }
-            j += l;
         }
-        // The remaining columns, one value at a time.
-        for r in 0..R {
-            for j in full..ow {
-                for (q, &b) in start.iter().enumerate() {
-                    let o = o0 + q;
-                    let mut s = b;
-                    for ci in 0..c {
-                        for ki in 0..k {
-                            let row = &x[(ci * h + i + r + ki) * wd + j..][..k];
-                            let wr = &w[o * patch + (ci * k + ki) * k..][..k];
-                            s += row.iter().zip(wr).map(|(a, b)| a * b).sum::<f32>();
-                        }
-                    }
-                    y[(o * oh + i + r) * ow + j] = s;
+        for q in 0..B {
+            for r in 0..R {
+                let out = y.as_mut_ptr().add(((o0 + q) * oh + i + r) * ow + j);
+                if PARTIAL {
+                    S::store_partial(out, acc[q][r], n);
+                } else {
+                    S::store(out, acc[q][r]);
                 }
             }
         }
@@ -294,11 +310,10 @@ unsafe fn grad_block<S: Simd, const K: usize, const B: usize>(
     let full = ow / l * l;
     for ci in 0..c {
         for ki in 0..K {
-            // SAFETY: reads dy[s][o0+q][i][j .. j+l] and x[s][ci][i+ki][j+kj .. j+kj+l] with j + l ≤ ow (or single
-            // values at j < ow), so j + kj < wd and i + ki < h; s < n, o0 + q < outs.
+            // SAFETY: reads dy[s][o0+q][i][j .. j+l] and x[s][ci][i+ki][j+kj .. j+kj+l] with j + l ≤ ow (or the
+            // masked rest = ow − full values from j = full), so j + kj + l ≤ wd and i + ki < h; s < n, o0 + q < outs.
             unsafe {
                 let mut acc = [[S::zero(); K]; B];
-                let mut tail = [[0.0f32; K]; B];
                 for s in 0..n {
                     for i in 0..oh {
                         let xrow = x.as_ptr().add(((s * c + ci) * h + i + ki) * wd);
@@ -315,11 +330,15 @@ unsafe fn grad_block<S: Simd, const K: usize, const B: usize>(
                             }
                             j += l;
                         }
-                        for j in full..ow {
-                            for q in 0..B {
-                                let d = *drows[q].add(j);
-                                for kj in 0..K {
-                                    tail[q][kj] += d * *xrow.add(j + kj);
+                        if full < ow {
+                            // The remaining columns as one masked vector: the lanes past the row are zero in
+                            // both operands.
+                            let rest = ow - full;
+                            let d: [S::V; B] = core::array::from_fn(|q| S::load_partial(drows[q].add(full), rest));
+                            for kj in 0..K {
+                                let v = S::load_partial(xrow.add(full + kj), rest);
+                                for q in 0..B {
+                                    acc[q][kj] = S::fma(acc[q][kj], d[q], v);
                                 }
                             }
                         }
@@ -328,7 +347,7 @@ unsafe fn grad_block<S: Simd, const K: usize, const B: usize>(
                 for q in 0..B {
                     let out = &mut dw[(o0 + q) * c * K * K + (ci * K + ki) * K..][..K];
                     for kj in 0..K {
-                        out[kj] = S::sum(acc[q][kj]) + tail[q][kj];
+                        out[kj] = S::sum(acc[q][kj]);
                     }
                 }
             }
@@ -397,6 +416,65 @@ mod tests {
                 conv2d_direct_weight_grad_on(isa, &g, &dys, &xs, &mut dw);
                 let scaled: Vec<f32> = want_dw.iter().map(|v| 2.5 * v).collect();
                 assert_close(&dw, &scaled, 3.0 * tol, "weight gradient summed over a batch");
+            }
+        }
+    }
+    /// `y[o][i][j] = b[o] + Σ w[o][c][ki][kj] · x[c][i+ki][j+kj]` and `dw` over one sample, in f64, loop by loop.
+    fn naive(g: &ConvGeometry, o: usize, w: &[f32], b: &[f32], x: &[f32], dy: &[f32]) -> (Vec<f32>, Vec<f32>) {
+        let (c, h, wd, k) = (g.channels, g.height, g.width, g.kernel);
+        let (oh, ow) = (g.out_height(), g.out_width());
+        let mut y = vec![0.0f32; o * oh * ow];
+        let mut dw = vec![0.0f64; o * c * k * k];
+        for q in 0..o {
+            for i in 0..oh {
+                for j in 0..ow {
+                    let mut s = f64::from(b[q]);
+                    for ci in 0..c {
+                        for ki in 0..k {
+                            for kj in 0..k {
+                                let xv = f64::from(x[(ci * h + i + ki) * wd + j + kj]);
+                                s += f64::from(w[((q * c + ci) * k + ki) * k + kj]) * xv;
+                                dw[((q * c + ci) * k + ki) * k + kj] += f64::from(dy[(q * oh + i) * ow + j]) * xv;
+                            }
+                        }
+                    }
+                    y[(q * oh + i) * ow + j] = s as f32;
+                }
+            }
+        }
+        (y, dw.into_iter().map(|v| v as f32).collect())
+    }
+
+    #[test]
+    fn every_output_width_up_to_two_vectors_and_one_matches_the_naive_loops() {
+        // Output widths 1 ..= 2·16 + 1: every masked remainder of every instruction set, after zero, one and two
+        // full vectors; 5 output channels run the blocks of 4 and 1, 3 output rows the pairs and a single row.
+        for isa in Isa::supported() {
+            for ow in 1..=33 {
+                for k in [1, 3, 5] {
+                    let g = ConvGeometry {
+                        channels: 2,
+                        height: 3 + k - 1,
+                        width: ow + k - 1,
+                        kernel: k,
+                        stride: 1,
+                        padding: 0,
+                    };
+                    let o = 5;
+                    let seed = (ow * 10 + k) as u64;
+                    let x = random_vec(2 * g.height * g.width, seed);
+                    let w = random_vec(o * 2 * k * k, seed + 1);
+                    let b = random_vec(o, seed + 2);
+                    let dy = random_vec(o * 3 * ow, seed + 3);
+                    let (want_y, want_dw) = naive(&g, o, &w, &b, &x, &dy);
+                    let what = format!("{} width {ow} kernel {k}", isa.name());
+                    let mut y = vec![f32::NAN; want_y.len()];
+                    conv2d_direct_on(isa, &g, &w, Some(&b), &x, &mut y);
+                    assert_close(&y, &want_y, 1e-5, &what);
+                    let mut dw = vec![f32::NAN; want_dw.len()];
+                    conv2d_direct_weight_grad_on(isa, &g, &dy, &x, &mut dw);
+                    assert_close(&dw, &want_dw, 1e-4, &format!("{what} weight gradient"));
+                }
             }
         }
     }

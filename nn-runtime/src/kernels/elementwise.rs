@@ -4,7 +4,7 @@
 //! and most accurately (sigmoid and tanh from `y`, the piecewise units from `x`).
 
 use super::math;
-use super::simd::{wide, Kernel, Simd};
+use super::simd::{wide, Kernel, Simd, MAX_LANES};
 
 /// `y[i] = f(x[i])`: an element-wise activation's forward pass. The loop is compiled for the
 /// [`wide`](super::simd::wide) instruction set, so a branch-free `f` (such as [`transcendental`](super::transcendental)'s
@@ -41,7 +41,27 @@ impl<F: Fn(f32) -> f32> Kernel for Map<'_, F> {
     #[inline(always)]
     unsafe fn run<S: Simd>(self) {
         let Map { x, y, f } = self;
-        y.iter_mut().zip(x).for_each(|(y, &x)| *y = f(x));
+        let l = S::LANES;
+        let (mut xs, mut ys) = (x.chunks_exact(l), y.chunks_exact_mut(l));
+        for (y, x) in (&mut ys).zip(&mut xs) {
+            // A loop of exactly LANES iterations: one vector.
+            for (y, &x) in y.iter_mut().zip(x) {
+                *y = f(x);
+            }
+        }
+        let (x, y) = (xs.remainder(), ys.into_remainder());
+        if x.is_empty() {
+            return;
+        }
+        // SAFETY: `S` is supported (the contract of `run`); the tail slices hold the values read and written.
+        unsafe {
+            let [x] = load_tail::<S, 1>([x]);
+            let mut out = [0.0; MAX_LANES];
+            for i in 0..l {
+                out[i] = f(x[i]);
+            }
+            store_tail::<S>(&out, y);
+        }
     }
 }
 
@@ -57,7 +77,26 @@ impl<F: Fn(f32) -> f32> Kernel for MapInPlace<'_, F> {
     #[inline(always)]
     unsafe fn run<S: Simd>(self) {
         let MapInPlace { v, f } = self;
-        v.iter_mut().for_each(|v| *v = f(*v));
+        let l = S::LANES;
+        let mut chunks = v.chunks_exact_mut(l);
+        for v in &mut chunks {
+            // A loop of exactly LANES iterations: one vector.
+            for v in v {
+                *v = f(*v);
+            }
+        }
+        let v = chunks.into_remainder();
+        if v.is_empty() {
+            return;
+        }
+        // SAFETY: `S` is supported (the contract of `run`); the tail holds the values read and written.
+        unsafe {
+            let [mut x] = load_tail::<S, 1>([v]);
+            for x in &mut x[..l] {
+                *x = f(*x);
+            }
+            store_tail::<S>(&x, v);
+        }
     }
 }
 
@@ -76,10 +115,56 @@ impl<G: Fn(f32, f32, f32) -> f32> Kernel for MapBackward<'_, G> {
     #[inline(always)]
     unsafe fn run<S: Simd>(self) {
         let MapBackward { x, y, dy, dx, g } = self;
-        for (((dx, &x), &y), &dy) in dx.iter_mut().zip(x).zip(y).zip(dy) {
-            *dx = g(x, y, dy);
+        let l = S::LANES;
+        let full = dx.len() / l * l;
+        let chunks =
+            dx[..full].chunks_exact_mut(l).zip(x.chunks_exact(l)).zip(y.chunks_exact(l)).zip(dy.chunks_exact(l));
+        for (((dx, x), y), dy) in chunks {
+            // A loop of exactly LANES iterations: one vector.
+            for (((dx, &x), &y), &dy) in dx.iter_mut().zip(x).zip(y).zip(dy) {
+                *dx = g(x, y, dy);
+            }
+        }
+        if full == dx.len() {
+            return;
+        }
+        // SAFETY: `S` is supported (the contract of `run`); the tail slices hold the values read and written.
+        unsafe {
+            let [x, y, dy] = load_tail::<S, 3>([&x[full..], &y[full..], &dy[full..]]);
+            let mut out = [0.0; MAX_LANES];
+            for i in 0..l {
+                out[i] = g(x[i], y[i], dy[i]);
+            }
+            store_tail::<S>(&out, &mut dx[full..]);
         }
     }
+}
+
+/// The last `< LANES` values of each of `N` operands (the same count in each), loaded with masks into whole
+/// vectors whose other lanes are zero, so that a map over them runs as vector code.
+///
+/// # Safety
+/// `S` must be supported by the CPU.
+#[inline(always)]
+unsafe fn load_tail<S: Simd, const N: usize>(tails: [&[f32]; N]) -> [[f32; MAX_LANES]; N] {
+    core::array::from_fn(|t| {
+        let mut lanes = [0.0; MAX_LANES];
+        let rest = tails[t].len();
+        debug_assert!(rest < S::LANES);
+        // SAFETY: the tail holds `rest < LANES ≤ MAX_LANES` values; `S` is supported (the contract).
+        unsafe { S::store(lanes.as_mut_ptr(), S::load_partial(tails[t].as_ptr(), rest)) };
+        lanes
+    })
+}
+
+/// Stores the first `out.len() < LANES` of `lanes` into `out` with a mask.
+///
+/// # Safety
+/// `S` must be supported by the CPU.
+#[inline(always)]
+unsafe fn store_tail<S: Simd>(lanes: &[f32; MAX_LANES], out: &mut [f32]) {
+    // SAFETY: `out` holds the `len < LANES` values written; `S` is supported (the contract).
+    unsafe { S::store_partial(out.as_mut_ptr(), S::load(lanes.as_ptr()), out.len()) };
 }
 
 /// The logistic function, stable for either sign of `x`.

@@ -1,6 +1,6 @@
 //! Unfolding image patches into columns, so that a convolution becomes one matrix product.
 
-use super::simd::{active, Kernel, Simd};
+use super::simd::{active, Isa, Kernel, Simd};
 
 /// The sizes of one 2-D convolution over a single sample.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -95,6 +95,12 @@ pub fn im2col(g: &ConvGeometry, x: &[f32], col: &mut [f32]) {
 
 /// The adjoint of [`im2col`]: adds every column entry back onto the input position it was copied from.
 pub fn col2im_add(g: &ConvGeometry, col: &[f32], dx: &mut [f32]) {
+    col2im_add_on(active(), g, col, dx);
+}
+
+/// [`col2im_add`] on a given instruction set (for tests of each path; `isa` must be supported).
+fn col2im_add_on(isa: Isa, g: &ConvGeometry, col: &[f32], dx: &mut [f32]) {
+    assert!(isa.is_supported(), "this CPU does not support {}", isa.name());
     assert_eq!(dx.len(), g.channels * g.height * g.width, "col2im: input is not C×H×W");
     assert_eq!(col.len(), g.col_rows() * g.col_cols(), "col2im: column matrix has the wrong size");
     if g.stride != 1 {
@@ -103,7 +109,7 @@ pub fn col2im_add(g: &ConvGeometry, col: &[f32], dx: &mut [f32]) {
     }
     // Stride 1: every row of the column matrix adds onto a contiguous run of the image, a vector add per
     // `LANES` values, dispatched once for the whole matrix.
-    active().run(Col2im { g, col, dx });
+    isa.run(Col2im { g, col, dx });
 }
 
 /// The unit-stride `col2im` as a kernel for [`Isa::run`], its lengths checked by [`col2im_add`].
@@ -141,22 +147,26 @@ unsafe fn col2im_unit_stride<S: Simd>(g: &ConvGeometry, col: &[f32], dx: &mut [f
                     let line = &mut plane[i * g.width + j0..][..n];
                     let src = &src[lo..hi];
                     let mut j = 0;
-                    // SAFETY: j + l ≤ n, and both `line` and `src` hold n values.
+                    // SAFETY: j + l ≤ n (or the masked n − j values), and both `line` and `src` hold n values.
                     unsafe {
                         while j + l <= n {
                             let (d, v) = (line.as_mut_ptr().add(j), src.as_ptr().add(j));
                             S::store(d, S::add(S::load(d), S::load(v)));
                             j += l;
                         }
+                        if j < n {
+                            let (d, v, rest) = (line.as_mut_ptr().add(j), src.as_ptr().add(j), n - j);
+                            S::store_partial(d, S::add(S::load_partial(d, rest), S::load_partial(v, rest)), rest);
+                        }
                     }
-                    line[j..].iter_mut().zip(&src[j..]).for_each(|(d, &v)| *d += v);
                 }
             }
         }
     }
 }
 
-/// [`col2im_add`] for strides above 1 (scalar: the writes are scattered anyway).
+/// [`col2im_add`] for strides above 1 (scalar: the writes are scattered anyway); for stride 1 too, in the tests'
+/// reference.
 fn col2im_strided(g: &ConvGeometry, col: &[f32], dx: &mut [f32]) {
     let (oh, ow) = (g.out_height(), g.out_width());
     let mut rows = col.chunks_exact(oh * ow);
@@ -227,6 +237,21 @@ mod tests {
             let lhs: f64 = col.iter().zip(&c).map(|(a, b)| (*a as f64) * (*b as f64)).sum();
             let rhs: f64 = x.iter().zip(&back).map(|(a, b)| (*a as f64) * (*b as f64)).sum();
             assert!((lhs - rhs).abs() < 1e-4 * (1.0 + lhs.abs()), "{lhs} vs {rhs}");
+        }
+    }
+    #[test]
+    fn unit_stride_rows_of_every_width_up_to_two_vectors_and_one_match_the_scalar_loop() {
+        // Rows of 1 ..= 2·16 + 1 values (a 3-wide kernel over widths 3 ..= 35, and padded): every masked remainder.
+        for isa in Isa::supported() {
+            for (width, padding) in (3..=35).map(|w| (w, 0)).chain((1..=33).map(|w| (w, 1))) {
+                let g = ConvGeometry { channels: 2, height: 4, width, kernel: 3, stride: 1, padding };
+                let col = random_vec(g.col_rows() * g.col_cols(), width as u64);
+                let start = random_vec(2 * 4 * width, 50 + width as u64);
+                let (mut got, mut want) = (start.clone(), start);
+                col2im_add_on(isa, &g, &col, &mut got);
+                col2im_strided(&g, &col, &mut want);
+                assert_eq!(got, want, "{} width {width} padding {padding}", isa.name());
+            }
         }
     }
 }

@@ -218,6 +218,9 @@ pub fn active() -> Isa {
     isas.next().unwrap_or(Isa::Scalar)
 }
 
+/// The most lanes any instruction set has (AVX-512's 16).
+pub(crate) const MAX_LANES: usize = 16;
+
 /// Vector operations on `LANES` f32 values.
 ///
 /// # Safety
@@ -240,6 +243,34 @@ pub(crate) unsafe trait Simd: Copy {
     unsafe fn add(a: Self::V, b: Self::V) -> Self::V;
     /// The sum of the lanes.
     unsafe fn sum(v: Self::V) -> f32;
+
+    /// The first `n ≤ LANES` values at `p`, the other lanes zero: a row's remainder in one vector. Only those `n`
+    /// values need be readable (the instruction sets with mask registers read no others). By default through a
+    /// buffer on the stack.
+    #[inline(always)]
+    unsafe fn load_partial(p: *const f32, n: usize) -> Self::V {
+        const { assert!(Self::LANES <= MAX_LANES, "the default buffer holds MAX_LANES values") };
+        debug_assert!(n <= Self::LANES);
+        let mut buffer = [0.0f32; MAX_LANES];
+        // SAFETY: the caller guarantees `n` readable values at `p`; the buffer holds LANES ≥ n; `Self` is supported.
+        unsafe {
+            core::ptr::copy_nonoverlapping(p, buffer.as_mut_ptr(), n);
+            Self::load(buffer.as_ptr())
+        }
+    }
+
+    /// Writes the first `n ≤ LANES` lanes of `v` to `p` and nothing else: only those `n` values need be writable.
+    #[inline(always)]
+    unsafe fn store_partial(p: *mut f32, v: Self::V, n: usize) {
+        const { assert!(Self::LANES <= MAX_LANES, "the default buffer holds MAX_LANES values") };
+        debug_assert!(n <= Self::LANES);
+        let mut buffer = [0.0f32; MAX_LANES];
+        // SAFETY: the caller guarantees `n` writable values at `p`; the buffer holds LANES ≥ n; `Self` is supported.
+        unsafe {
+            Self::store(buffer.as_mut_ptr(), v);
+            core::ptr::copy_nonoverlapping(buffer.as_ptr(), p, n);
+        }
+    }
 
     /// 2×2, stride-2 max pooling of the first windows of a pair of rows (`top`, `bottom`) into `out`, with this
     /// instruction set's own code; returns how many windows it did (the portable code does the rest). None by
@@ -411,7 +442,24 @@ mod x86 {
                 _mm_cvtss_f32(_mm_add_ss(s, _mm_shuffle_ps(s, s, 1)))
             }
         }
+        #[inline(always)]
+        unsafe fn load_partial(p: *const f32, n: usize) -> __m256 {
+            // SAFETY: the `Simd` contract; masked-off lanes are not read (VMASKMOVPS suppresses their faults).
+            unsafe { _mm256_maskload_ps(p, first_lanes(n)) }
+        }
+        #[inline(always)]
+        unsafe fn store_partial(p: *mut f32, v: __m256, n: usize) {
+            // SAFETY: the `Simd` contract; masked-off lanes are not written.
+            unsafe { _mm256_maskstore_ps(p, first_lanes(n), v) }
+        }
         avx2_pooling!();
+    }
+
+    /// AVX2's mask of the first `n` of 8 lanes (all bits set in each).
+    #[inline(always)]
+    unsafe fn first_lanes(n: usize) -> __m256i {
+        // SAFETY: AVX2 is enabled (the callers' contract).
+        unsafe { _mm256_cmpgt_epi32(_mm256_set1_epi32(n as i32), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7)) }
     }
 
     #[derive(Clone, Copy)]
@@ -459,6 +507,16 @@ mod x86 {
             // SAFETY: the `Simd` contract: the caller runs with this instruction set enabled.
             unsafe { _mm512_reduce_add_ps(v) }
         }
+        #[inline(always)]
+        unsafe fn load_partial(p: *const f32, n: usize) -> __m512 {
+            // SAFETY: the `Simd` contract; masked-off lanes are not read (nor can they fault).
+            unsafe { _mm512_maskz_loadu_ps(first_lanes16(n), p) }
+        }
+        #[inline(always)]
+        unsafe fn store_partial(p: *mut f32, v: __m512, n: usize) {
+            // SAFETY: the `Simd` contract; masked-off lanes are not written.
+            unsafe { _mm512_mask_storeu_ps(p, first_lanes16(n), v) }
+        }
         // AVX-512 CPUs have AVX2 (`Isa::is_supported` checks): its pooling code serves.
         avx2_pooling!();
         #[inline(always)]
@@ -475,6 +533,12 @@ mod x86 {
             unsafe { crate::kernels::gemm_avx512::tile_12x32(kc, a, lda, b, c, ldc, accumulate) };
             true
         }
+    }
+
+    /// The mask register selecting the first `n ≤ 16` lanes.
+    #[inline(always)]
+    fn first_lanes16(n: usize) -> __mmask16 {
+        ((1u32 << n) - 1) as __mmask16
     }
 }
 
@@ -535,3 +599,49 @@ mod arm {
 
 #[cfg(target_arch = "aarch64")]
 pub(crate) use arm::Neon;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Loads `n` values through [`Simd::load_partial`] and stores them back through [`Simd::store_partial`] into
+    /// a row of sentinels; returns the lanes loaded and the row written.
+    struct Partial<'a> {
+        src: &'a [f32],
+        dst: &'a mut [f32],
+    }
+
+    impl Kernel for Partial<'_> {
+        type Output = Vec<f32>;
+
+        #[inline(always)]
+        unsafe fn run<S: Simd>(self) -> Vec<f32> {
+            let mut lanes = [f32::NAN; MAX_LANES];
+            // SAFETY: `src` and `dst` hold the `n ≤ LANES` values read and written; `lanes` holds LANES values.
+            unsafe {
+                let v = S::load_partial(self.src.as_ptr(), self.src.len());
+                S::store(lanes.as_mut_ptr(), v);
+                S::store_partial(self.dst.as_mut_ptr(), v, self.src.len());
+            }
+            lanes[..S::LANES].to_vec()
+        }
+    }
+
+    #[test]
+    fn partial_loads_and_stores_touch_exactly_the_values_asked_for() {
+        for isa in Isa::supported() {
+            let lanes = isa.run(Partial { src: &[], dst: &mut [] }).len();
+            for n in 0..=lanes {
+                // The source ends where the n values end, so a read past them would be a read past the slice
+                // (which Miri and the address sanitizer report; the masked forms read nothing there).
+                let src: Vec<f32> = (1..=n).map(|v| v as f32).collect();
+                let mut row = vec![-7.0; lanes + 1];
+                let loaded = isa.run(Partial { src: &src, dst: &mut row[..n] });
+                let want: Vec<f32> = (0..lanes).map(|i| if i < n { (i + 1) as f32 } else { 0.0 }).collect();
+                assert_eq!(loaded, want, "{} load of {n}", isa.name());
+                assert_eq!(&row[..n], &src[..], "{} store of {n}", isa.name());
+                assert!(row[n..].iter().all(|&v| v == -7.0), "{} store of {n} wrote past them", isa.name());
+            }
+        }
+    }
+}

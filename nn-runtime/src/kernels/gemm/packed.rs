@@ -290,11 +290,22 @@ unsafe fn body<S: Simd, const MR: usize>(
                                 }
                             }
                         } else if !full {
+                            // A short tile's rows, a vector at a time with masks past the last column.
                             for i in 0..rows {
-                                let src = &tile[i * nr..i * nr + cols];
-                                let run = &mut c[at + i * rs..at + i * rs + cols];
-                                for (out, &v) in run.iter_mut().zip(src) {
-                                    *out = if add { *out + v } else { v };
+                                for v in 0..NV {
+                                    let n = cols.saturating_sub(v * S::LANES).min(S::LANES);
+                                    if n == 0 {
+                                        break;
+                                    }
+                                    let run = &mut c[at + i * rs + v * S::LANES..][..n];
+                                    // SAFETY: the tile holds nr = NV·LANES values per row; `run` holds the n
+                                    // values the masked load and store touch; S is supported.
+                                    unsafe {
+                                        let value = S::load(tile[i * nr + v * S::LANES..].as_ptr());
+                                        let out = run.as_mut_ptr();
+                                        let value = if add { S::add(S::load_partial(out, n), value) } else { value };
+                                        S::store_partial(out, value, n);
+                                    }
                                 }
                             }
                         }
@@ -319,22 +330,30 @@ fn pack_b<S: Simd>(b: &MatRef<'_>, pc: usize, kc: usize, jc: usize, nc: usize, n
         let dst = &mut out[panel * kc * nr..(panel + 1) * kc * nr];
         for (p, row) in dst.chunks_exact_mut(nr).enumerate() {
             let base = (pc + p) * b.row_stride + (jc + j0) * b.col_stride;
-            if b.col_stride == 1 && cols == nr {
-                // A full row of the panel: NV vector copies (a library memcpy call costs more at this size).
-                let src = &b.data[base..base + nr];
+            if b.col_stride == 1 {
+                // NV vector copies (a library memcpy call costs more at this size), masked past the last column
+                // of a short panel, whose lanes past it are zero.
+                let src = &b.data[base..base + cols];
                 for v in 0..NV {
-                    // SAFETY: `src` and `row` both hold nr = NV·LANES values; S is supported (caller's contract).
-                    unsafe { S::store(row.as_mut_ptr().add(v * S::LANES), S::load(src.as_ptr().add(v * S::LANES))) };
+                    let n = cols.saturating_sub(v * S::LANES).min(S::LANES);
+                    // SAFETY: `row` holds nr = NV·LANES values; `src` holds the n values read from v·LANES; S is
+                    // supported (caller's contract).
+                    unsafe {
+                        let from = src.as_ptr().wrapping_add(v * S::LANES);
+                        let value = match n {
+                            0 => S::zero(),
+                            _ if n == S::LANES => S::load(from),
+                            _ => S::load_partial(from, n),
+                        };
+                        S::store(row.as_mut_ptr().add(v * S::LANES), value);
+                    }
                 }
-                continue;
-            } else if b.col_stride == 1 {
-                row[..cols].copy_from_slice(&b.data[base..base + cols]);
             } else {
                 for (j, v) in row[..cols].iter_mut().enumerate() {
                     *v = b.data[base + j * b.col_stride];
                 }
+                row[cols..].fill(0.0);
             }
-            row[cols..].fill(0.0);
         }
     }
 }

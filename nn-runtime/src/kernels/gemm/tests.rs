@@ -223,3 +223,20 @@ fn wide_loops_run_on_a_supported_path_that_nn_kernel_forces() {
         assert_eq!(isa, Isa::Avx512);
     }
 }
+
+#[test]
+fn every_width_up_to_two_vectors_and_one_matches_the_reference() {
+    // Widths 1 ..= 2·16 + 1 cover every masked remainder of every instruction set, as a row of C (n), as the
+    // depth of a matrix-vector product (k), and as short tiles (m below and above one tile of rows).
+    let mut seed = 10_000;
+    for isa in paths() {
+        for w in 1..=33 {
+            for (m, k, n) in [(1, w, 7), (1, 9, w), (3, 5, w), (13, 17, w), (w, 6, 5), (2, w, w)] {
+                for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
+                    seed += 1;
+                    check(isa, m, k, n, ta, tb, seed);
+                }
+            }
+        }
+    }
+}

@@ -74,13 +74,19 @@ unsafe fn body<S: Simd>(a: &[f32], b: *const f32, rs: usize, cs: usize, accumula
                 }
                 p += l;
             }
-            for t in 0..cols {
-                // SAFETY: lane sums of registers built above; q < k inside the column.
-                let mut sum = unsafe { S::sum(acc[t]) };
-                for (q, &aq) in a.iter().enumerate().skip(vectors) {
-                    // SAFETY: q < k, inside column t.
-                    sum += aq * unsafe { *col[t].add(q) };
+            if vectors < k {
+                // The remaining steps as one masked vector (zero lanes past the end of `a` and each column).
+                // SAFETY: the k − vectors values from `vectors` lie inside `a` and every column.
+                unsafe {
+                    let x = S::load_partial(a.as_ptr().add(vectors), k - vectors);
+                    for (v, col) in acc.iter_mut().zip(&col) {
+                        *v = S::fma(*v, x, S::load_partial(col.add(vectors), k - vectors));
+                    }
                 }
+            }
+            for t in 0..cols {
+                // SAFETY: lane sums of registers built above.
+                let sum = unsafe { S::sum(acc[t]) };
                 let out = &mut c[j + t];
                 *out = if accumulate { *out + sum } else { sum };
             }
@@ -106,9 +112,16 @@ unsafe fn body<S: Simd>(a: &[f32], b: *const f32, rs: usize, cs: usize, accumula
                 }
                 j += l;
             }
-            for (q, out) in c.iter_mut().enumerate().skip(j) {
-                // SAFETY: q < n.
-                *out += ap * unsafe { *row.add(q) };
+            if j < n {
+                // SAFETY: the masked n − j values from j lie inside `c` and the row.
+                unsafe {
+                    let (out, rest) = (c.as_mut_ptr().add(j), n - j);
+                    S::store_partial(
+                        out,
+                        S::fma(S::load_partial(out, rest), s, S::load_partial(row.add(j), rest)),
+                        rest,
+                    );
+                }
             }
         }
     }
