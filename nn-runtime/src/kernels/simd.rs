@@ -167,16 +167,18 @@ pub fn active() -> Isa {
 }
 
 /// The instruction set of the long, regular loops — the matrix products ([`gemm`](fn@super::gemm) and the kernels
-/// built on it) and the element-wise maps ([`map`](super::map) and its kin): AVX-512 on an Intel CPU that has it,
-/// else [`active`]'s choice; `NN_KERNEL`, when set, decides for these too.
+/// built on it), the element-wise maps ([`map`](super::map) and its kin) and the recurrent cells' gate passes:
+/// AVX-512 on an Intel CPU that has it, else [`active`]'s choice; `NN_KERNEL`, when set, decides for these too.
 ///
 /// These are the kernels whose AVX-512 forms are measured faster than AVX2 on Intel: two 512-bit FMA units per
 /// core double the peak, the 12×32 product tile reaches 149 GFLOP/s on one core of an Intel Xeon against the AVX2
-/// tile's 96 (the 512³ product), and 16-lane maps make a GPT training step 3–8 % faster (benches/README). The other
-/// kernels keep [`active`]'s AVX2: their short rows (a small convolution's 8 to 24 columns) fall to scalar tails
-/// on 16 lanes. On AMD the choice stays [`active`]'s: Zen 4 executes 512-bit operations in two halves, and AVX2
-/// measured as fast there. Fixed for the process, so one machine computes the same bits from run to run (and the
-/// maps' functions use no fused multiply-add, so every instruction set gives them the same bits anyway).
+/// tile's 96 (the 512³ product), 16-lane maps make a GPT training step 3–8 % faster, and 16-lane gate passes the
+/// recurrent groups 4–14 % faster (benches/README). The direct convolution, `col2im` and pooling keep [`active`]'s
+/// AVX2: a small convolution's rows of 8 to 24 columns fill 16 lanes by half, and LeNet-5 measured 20–30 % slower
+/// with them on AVX-512. On AMD the choice stays [`active`]'s: Zen 4 executes 512-bit operations in two halves,
+/// and AVX2 measured as fast there. Fixed for the process, so one machine computes the same bits from run to run
+/// (and the maps' and cells' functions use no fused multiply-add, so every instruction set gives them the same
+/// bits anyway: tested).
 #[cfg(feature = "std")]
 pub fn wide() -> Isa {
     static WIDE: OnceLock<Isa> = OnceLock::new();

@@ -336,7 +336,7 @@ impl<C: Cell, const IN: usize, const H: usize, const L: usize, const D: usize, c
         let Forward { params, x, y, saved, scratch, state, pass, .. } = f;
         let (n, steps, backward) = (pass.samples, pass.steps, pass.backward);
         let (rows, g, span) = (n * steps, Self::G, Self::span(steps));
-        let isa = simd::active();
+        let isa = simd::wide();
         let (packed, scratch) = scratch.split_at_mut(Self::SCRATCH);
         let (projections, rest) = scratch.split_at_mut(n * span * g);
         let (q, rest) = rest.split_at_mut(n * g);
@@ -425,7 +425,7 @@ impl<C: Cell, const IN: usize, const H: usize, const L: usize, const D: usize, c
         let Backward { params, x, saved, dy, mut dx, grads, scratch, pass, .. } = b;
         let (n, steps) = (pass.samples, pass.steps);
         let (rows, g) = (n * steps, Self::G);
-        let isa = simd::active();
+        let isa = simd::wide();
         let (packed, scratch) = scratch.split_at_mut(Self::SCRATCH);
         let (dp_all, rest) = scratch.split_at_mut(rows * g);
         // A cell that adds its two projections has equal gradients for both: `dp_all` serves as `dq_all`.
