@@ -109,6 +109,41 @@ fn a_transformer_gives_identical_bits_on_one_to_four_threads() {
     }
 }
 
+network! {
+    /// The benches' MLP: its first two layers' weights (1.6 and 1 MB) are products a one-sample pass splits over
+    /// the threads.
+    pub struct Mlp {
+        Input<784> -> fc1: Linear<784, 512> -> ReLU -> fc2: Linear<512, 512> -> ReLU -> fc3: Linear<512, 10>
+    }
+}
+
+#[test]
+fn one_sample_products_split_over_the_threads_give_identical_bits() {
+    // Single samples (one chunk: the calling thread shares its products with the network's helper threads),
+    // predicted and trained on, then a batch of 32 (one chunk too, whose products are not matrix-vector ones).
+    let single = |parallelism: Parallelism| {
+        let xs = random_samples::<[f32; 784]>(5, 0.0, 1.0, 4);
+        let mut net = Mlp::new(5);
+        net.set_parallelism(parallelism).unwrap();
+        let mut opt = Sgd::new(SgdConfig { lr: 0.1, ..SgdConfig::default() });
+        let mut values = Vec::new();
+        for (i, x) in xs.iter().enumerate() {
+            values.extend(net.predict(std::slice::from_ref(x))[0]);
+            values.push(net.train_step(std::slice::from_ref(x), &[i % 10], &CrossEntropy, &mut opt));
+            let mut d_in = vec![[0.0; 784]];
+            let out = net.predict(std::slice::from_ref(x));
+            net.backward(std::slice::from_ref(x), &out, Some(&mut d_in)).unwrap();
+            values.extend(d_in[0]);
+        }
+        values.extend(net.params());
+        values.iter().map(|v| v.to_bits()).collect::<Vec<_>>()
+    };
+    let serial = single(Parallelism::None);
+    for threads in 2..=4 {
+        assert!(single(Parallelism::Threads(threads)) == serial, "one-sample passes differ with {threads} threads");
+    }
+}
+
 #[test]
 fn zero_threads_is_an_error() {
     let mut net = LeNet5::new(1);

@@ -60,6 +60,8 @@ pub(crate) struct Run<'a> {
     pub step: u64,
     pub parallelism: Parallelism,
     pub pool: Option<&'a rayon::ThreadPool>,
+    /// The threads that share the large products of a one-chunk pass (with `pool`).
+    pub helpers: Option<&'a crate::kernels::Helpers>,
     /// The samples' initial states, `N::PLAN.state()` values each (zeros when `None`).
     pub initial: Option<&'a [f32]>,
     /// What the pass computes besides the forward pass.
@@ -253,7 +255,7 @@ fn fused<N: Network>(
     let mut total = 0.0;
     for start in (0..chunks).step_by(width) {
         let wave = &mut slots[..width.min(chunks - start)];
-        for_each_chunk(run.pool, wave, start, &work);
+        for_each_chunk(run, wave, start, &work);
         for slot in wave.iter_mut() {
             total += std::mem::replace(&mut slot.result, Ok(0.0))?;
         }
@@ -283,13 +285,13 @@ fn staged_pass<N: Network>(
     let wss = &mut slots[..chunks];
     let stages = N::PLAN.stages;
     let whole = pass(run, 0, xs.len(), xs.len().min(CHUNK), 1, &[]);
-    for_each_chunk(run.pool, wss, 0, &|slot: &mut Slot, c| prepare::<N>(xs, c, slot, run.initial).map(|()| 0.0));
+    for_each_chunk(run, wss, 0, &|slot: &mut Slot, c| prepare::<N>(xs, c, slot, run.initial).map(|()| 0.0));
     for slot in wss.iter_mut() {
         std::mem::replace(&mut slot.result, Ok(0.0))?;
     }
     // Runs `body(chunk, x, pass)` on every chunk.
     let each = |wss: &mut [Slot], body: &ChunkWork<'_>| {
-        for_each_chunk(run.pool, wss, 0, &|slot: &mut Slot, c| {
+        for_each_chunk(run, wss, 0, &|slot: &mut Slot, c| {
             let Slot { chunk, input, lengths, samples, steps, .. } = slot;
             let x = chunk_input::<N>(xs, c, input, *samples, *steps);
             body(chunk, x, &pass(run, c, xs.len(), *samples, *steps, lengths))
@@ -394,19 +396,24 @@ fn sum_gradients(pool: Option<&rayon::ThreadPool>, total: &mut [f32], wave: &[Sl
     }
 }
 
-/// `slot.result = work(slot, first + i)` for each slot — on the pool when there is one and more than one chunk.
+/// `slot.result = work(slot, first + i)` for each slot — on the pool when there is one and more than one chunk;
+/// a single chunk on the calling thread, its large products shared with the helpers when there are some.
 fn for_each_chunk(
-    pool: Option<&rayon::ThreadPool>,
+    run: &Run<'_>,
     slots: &mut [Slot],
     first: usize,
     work: &(impl Fn(&mut Slot, usize) -> Result<f64> + Sync),
 ) {
-    match (pool, slots.len()) {
+    match (run.pool, slots.len()) {
         (Some(pool), 2..) => {
             use rayon::prelude::*;
             pool.install(|| {
                 slots.par_iter_mut().enumerate().for_each(|(i, slot)| slot.result = work(slot, first + i));
             });
+        }
+        (_, 1) if run.helpers.is_some() => {
+            let helpers = run.helpers.expect("checked");
+            crate::kernels::with_helpers(helpers, || slots[0].result = work(&mut slots[0], first));
         }
         _ => {
             for (i, slot) in slots.iter_mut().enumerate() {

@@ -6,7 +6,7 @@ use crate::Result;
 use std::sync::Arc;
 
 /// A network's state besides its parameters and buffers: the batch gradient, the mode, the seed and step
-/// counter random layers draw from, the thread pool, and the workspace of its `&mut self` methods (the
+/// counter random layers draw from, the thread pool and product helpers, and the workspace of its `&mut self` methods (the
 /// generated struct's hidden field; not for users).
 #[doc(hidden)]
 #[derive(Clone, Debug, Default)]
@@ -25,6 +25,7 @@ pub struct Runner {
     pub(crate) step: u64,
     pub(crate) parallelism: Parallelism,
     pub(crate) pool: Option<Arc<rayon::ThreadPool>>,
+    pub(crate) helpers: Option<Arc<crate::kernels::Helpers>>,
     pub(crate) ws: Workspace,
 }
 
@@ -48,6 +49,7 @@ impl Runner {
     /// Sets how chunks are spread over threads, building the thread pool now (not during a pass).
     pub(crate) fn set_parallelism(&mut self, parallelism: Parallelism) -> Result<()> {
         self.pool = parallelism.pool()?;
+        self.helpers = parallelism.helpers()?;
         self.parallelism = parallelism;
         Ok(())
     }

@@ -11,12 +11,16 @@ mod packed;
 #[path = "unpacked.rs"]
 mod packed;
 // The `no_std` product, tested in the `std` build too (where only its `gemm` is called).
+#[cfg(feature = "std")]
+mod split;
 #[cfg(all(test, feature = "std"))]
 #[allow(dead_code)]
 mod unpacked;
 mod vector;
 
 pub use packed::PackedB;
+#[cfg(feature = "std")]
+pub(crate) use split::{with_helpers, Helpers};
 
 use super::simd::{wide, Isa};
 
@@ -85,6 +89,14 @@ impl<'a> MatRef<'a> {
         self.cols
     }
 
+    /// Columns `start..end` (a view of the same data).
+    #[cfg(feature = "std")]
+    fn columns(self, start: usize, end: usize) -> Self {
+        debug_assert!(start <= end && end <= self.cols);
+        let data = if end > start { &self.data[start * self.col_stride..] } else { &self.data[..0] };
+        Self { data, cols: end - start, ..self }
+    }
+
     #[cfg(test)]
     fn at(&self, i: usize, j: usize) -> f32 {
         self.data[i * self.row_stride + j * self.col_stride]
@@ -117,6 +129,9 @@ pub fn gemm_on(isa: Isa, a: MatRef<'_>, b: MatRef<'_>, beta: f32, c: &mut [f32])
     assert!(isa.is_supported(), "this CPU does not support {}", isa.name());
     let Some(accumulate) = prologue(&a, &b, beta, c) else { return };
     if a.rows == 1 && vector::applies(&a, &b) {
+        #[cfg(feature = "std")]
+        split::gemv(isa, a, b, accumulate, c);
+        #[cfg(not(feature = "std"))]
         vector::gemv(isa, a, b, accumulate, c);
     } else {
         packed::gemm(isa, a, b, accumulate, c);

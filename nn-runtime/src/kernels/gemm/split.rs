@@ -1,0 +1,393 @@
+//! One large matrix-vector product split across cores: batch-1 inference of a network whose weights do not fit
+//! one core's L2 cache but fit several.
+//!
+//! A `Linear` layer at batch 1 reads its whole weight matrix for `2·k·n` flops, so it runs at the speed its
+//! weights stream from wherever they are. The MLP of the benches has 2.6 MB of weights: more than one core's L2
+//! (2 MB on the Intel Xeon the project runs on), so one core streams them from L3 on every call. Split by output
+//! columns over the network's threads, each core reads the same share on every call, and that share stays in its
+//! own L2.
+//!
+//! The handoff has to cost far less than the product (tens of microseconds): a rayon `install` wakes sleeping
+//! workers through the kernel. [`Helpers`] are threads of the network's own that spin on an atomic counter for a
+//! while after each job, then park; a caller posts a job with one atomic increment and waits for the others by
+//! spinning. Each output column is computed by exactly the code that computes it without a split, so the results
+//! are bit for bit those of one thread.
+
+use super::vector;
+use super::MatRef;
+use crate::kernels::simd::Isa;
+use std::cell::{Cell, UnsafeCell};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+/// Products with fewer B values than this stay on the calling thread: under 512 KB the product takes a few
+/// microseconds from L2, and a split saves less than the handoff costs.
+pub(crate) const SPLIT_MIN_VALUES: usize = 128 * 1024;
+
+/// How long a helper spins for its next job before it parks: longer than the gap between the products of one
+/// inference, and between back-to-back inferences.
+const SPIN: Duration = Duration::from_micros(200);
+
+/// Output columns are split at multiples of this (the matrix-vector kernel's block of columns).
+const COLUMN_BLOCK: usize = 8;
+
+/// Helper threads for splitting a product: `threads − 1` of them, the caller being the last. Dropping it stops and
+/// joins them.
+///
+/// One caller at a time uses them (a network's clones share them, and `predict_with` may run on many threads): a
+/// caller that finds them busy runs every part itself.
+#[derive(Debug)]
+pub struct Helpers {
+    workers: Vec<Worker>,
+    busy: AtomicBool,
+}
+
+#[derive(Debug)]
+struct Worker {
+    shared: Arc<Shared>,
+    thread: Option<JoinHandle<()>>,
+}
+
+/// What a caller and one helper share.
+struct Shared {
+    /// Jobs posted so far; the helper runs job `posted` when it exceeds the count it has done.
+    posted: AtomicU64,
+    /// Jobs finished so far (run, or failed with a panic).
+    done: AtomicU64,
+    /// The job of number `posted`: written by the caller before it increments `posted`, read by the helper after
+    /// it sees the increment, and left alone until `done` catches up.
+    job: UnsafeCell<Option<Job>>,
+    /// Whether the last job panicked (the caller re-raises it).
+    panicked: AtomicBool,
+    /// Whether the helper is parked or about to be (the caller then unparks it).
+    sleeping: AtomicBool,
+    /// Set when the helpers are dropped.
+    exit: AtomicBool,
+}
+
+impl std::fmt::Debug for Shared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Shared").field("posted", &self.posted).field("done", &self.done).finish_non_exhaustive()
+    }
+}
+
+// SAFETY: `job` is handed over through `posted` / `done` (release stores, acquire loads): only one side touches it
+// at a time. Everything else is atomic.
+unsafe impl Sync for Shared {}
+
+/// A job: part `part` of the caller's closure, through a pointer; the closure outlives the job because the caller
+/// waits for `done`.
+#[derive(Clone, Copy)]
+struct Job {
+    f: *const (dyn Fn(usize) + Sync),
+    part: usize,
+}
+
+// SAFETY: the closure is `Sync`, so calling it from another thread through a shared reference is sound; the
+// pointer is only dereferenced while the caller keeps the closure alive (it waits for the job to finish).
+unsafe impl Send for Job {}
+
+impl Helpers {
+    /// Starts `threads − 1` helpers (none for one thread).
+    ///
+    /// # Errors
+    /// If a thread cannot be started.
+    pub fn start(threads: usize) -> std::io::Result<Self> {
+        let mut workers = Vec::new();
+        for i in 1..threads {
+            let shared = Arc::new(Shared {
+                posted: AtomicU64::new(0),
+                done: AtomicU64::new(0),
+                job: UnsafeCell::new(None),
+                panicked: AtomicBool::new(false),
+                sleeping: AtomicBool::new(false),
+                exit: AtomicBool::new(false),
+            });
+            let mine = Arc::clone(&shared);
+            let thread = std::thread::Builder::new().name(format!("nn-helper-{i}")).spawn(move || serve(&mine))?;
+            workers.push(Worker { shared, thread: Some(thread) });
+        }
+        Ok(Self { workers, busy: AtomicBool::new(false) })
+    }
+
+    /// Threads a split uses: the helpers and the caller.
+    pub fn threads(&self) -> usize {
+        self.workers.len() + 1
+    }
+
+    /// Runs `f(part)` for every `part < threads()`: part 0 on the calling thread, the others on the helpers, and
+    /// returns when all are done. A panic in any part is raised here after all have finished.
+    fn run(&self, f: &(dyn Fn(usize) + Sync)) {
+        if self.busy.swap(true, Ordering::Acquire) {
+            (0..self.threads()).for_each(f);
+            return;
+        }
+        struct Release<'a>(&'a AtomicBool);
+        impl Drop for Release<'_> {
+            fn drop(&mut self) {
+                self.0.store(false, Ordering::Release);
+            }
+        }
+        let _release = Release(&self.busy);
+        let erased: *const (dyn Fn(usize) + Sync + '_) = f;
+        // SAFETY: erasing the lifetime is sound because this function waits for every job to finish before it
+        // returns, so `f` outlives every use the helpers make of it.
+        let erased: *const (dyn Fn(usize) + Sync) = unsafe { std::mem::transmute(erased) };
+        for (i, worker) in self.workers.iter().enumerate() {
+            let shared = &worker.shared;
+            // SAFETY: the helper finished its previous job (`done == posted`, awaited below on every run), so it
+            // does not read `job` now.
+            unsafe { *shared.job.get() = Some(Job { f: erased, part: i + 1 }) };
+            shared.posted.fetch_add(1, Ordering::SeqCst);
+            if shared.sleeping.load(Ordering::SeqCst) {
+                if let Some(thread) = &worker.thread {
+                    thread.thread().unpark();
+                }
+            }
+        }
+        let mine = catch_unwind(AssertUnwindSafe(|| f(0)));
+        let mut failed = false;
+        for worker in &self.workers {
+            let shared = &worker.shared;
+            let posted = shared.posted.load(Ordering::Relaxed);
+            while shared.done.load(Ordering::Acquire) != posted {
+                std::hint::spin_loop();
+            }
+            failed |= shared.panicked.swap(false, Ordering::Relaxed);
+        }
+        if let Err(panic) = mine {
+            std::panic::resume_unwind(panic);
+        }
+        assert!(!failed, "a helper thread panicked in a split product");
+    }
+}
+
+impl Drop for Helpers {
+    fn drop(&mut self) {
+        for worker in &mut self.workers {
+            worker.shared.exit.store(true, Ordering::SeqCst);
+            worker.shared.posted.fetch_add(1, Ordering::SeqCst);
+            if let Some(thread) = worker.thread.take() {
+                thread.thread().unpark();
+                // A helper that panicked outside a job has nothing left to report.
+                let _ = thread.join();
+            }
+        }
+    }
+}
+
+/// A helper's loop: wait for a job (spinning, then parked), run it, report it done.
+fn serve(shared: &Shared) {
+    crate::kernels::prepare_thread();
+    let mut seen = 0;
+    loop {
+        let mut spun_since = Instant::now();
+        let mut spins = 0u32;
+        while shared.posted.load(Ordering::Acquire) == seen {
+            std::hint::spin_loop();
+            spins = spins.wrapping_add(1);
+            if spins.is_multiple_of(1024) && spun_since.elapsed() > SPIN {
+                // Announce the sleep, then look once more: a caller that posted before seeing `sleeping` is seen
+                // here, and one that posts after it will unpark (the park token is kept if it comes first).
+                shared.sleeping.store(true, Ordering::SeqCst);
+                if shared.posted.load(Ordering::SeqCst) == seen {
+                    std::thread::park();
+                }
+                shared.sleeping.store(false, Ordering::SeqCst);
+                spun_since = Instant::now();
+            }
+        }
+        seen = shared.posted.load(Ordering::Acquire);
+        if shared.exit.load(Ordering::SeqCst) {
+            return;
+        }
+        // SAFETY: the caller wrote `job` before incrementing `posted` (acquired above) and leaves it alone until
+        // `done` catches up.
+        let job = unsafe { *shared.job.get() };
+        if let Some(Job { f, part }) = job {
+            // SAFETY: the caller keeps the closure alive until this job's `done` (see `Helpers::run`).
+            let f = unsafe { &*f };
+            if catch_unwind(AssertUnwindSafe(|| f(part))).is_err() {
+                shared.panicked.store(true, Ordering::Relaxed);
+            }
+        }
+        shared.done.store(seen, Ordering::Release);
+    }
+}
+
+thread_local! {
+    /// The helpers of the network whose pass this thread is running, if it splits products.
+    static CURRENT: Cell<*const Helpers> = const { Cell::new(std::ptr::null()) };
+}
+
+/// Runs `f` with `helpers` available to the products it computes on this thread.
+pub fn with_helpers<R>(helpers: &Helpers, f: impl FnOnce() -> R) -> R {
+    struct Restore(*const Helpers);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            CURRENT.with(|c| c.set(self.0));
+        }
+    }
+    let _restore = Restore(CURRENT.with(|c| c.replace(helpers)));
+    f()
+}
+
+/// `c (+)= a · b` for a one-row `a` (the matrix-vector path's operands), split by columns of `c` over the current
+/// helpers when there are some and the product is large enough to gain; else on this thread.
+pub(super) fn gemv(isa: Isa, a: MatRef<'_>, b: MatRef<'_>, accumulate: bool, c: &mut [f32]) {
+    let helpers = CURRENT.with(Cell::get);
+    let n = b.cols;
+    if helpers.is_null() || b.rows * n < SPLIT_MIN_VALUES || n < 2 * COLUMN_BLOCK {
+        vector::gemv(isa, a, b, accumulate, c);
+        return;
+    }
+    // SAFETY: `CURRENT` points at helpers that `with_helpers` borrows for as long as it is set.
+    let helpers = unsafe { &*helpers };
+    gemv_on(helpers, isa, a, b, accumulate, c);
+}
+
+/// [`gemv`] split over `helpers` whatever the size (for tests).
+pub(super) fn gemv_on(helpers: &Helpers, isa: Isa, a: MatRef<'_>, b: MatRef<'_>, accumulate: bool, c: &mut [f32]) {
+    let n = b.cols;
+    let parts = helpers.threads();
+    let share = n.div_ceil(parts).div_ceil(COLUMN_BLOCK) * COLUMN_BLOCK;
+    let out = SharedOut(c.as_mut_ptr());
+    helpers.run(&|part| {
+        let (start, end) = ((part * share).min(n), ((part + 1) * share).min(n));
+        if start < end {
+            // SAFETY: the parts' column ranges are disjoint and inside `c`, and `c` outlives `run`.
+            let c = unsafe { std::slice::from_raw_parts_mut(out.at(start), end - start) };
+            vector::gemv(isa, a, b.columns(start, end), accumulate, c);
+        }
+    });
+}
+
+/// The output pointer, shared by the parts, each writing its own columns.
+#[derive(Clone, Copy)]
+struct SharedOut(*mut f32);
+
+impl SharedOut {
+    fn at(self, i: usize) -> *mut f32 {
+        self.0.wrapping_add(i)
+    }
+}
+
+// SAFETY: the parts write disjoint ranges (see `gemv_on`).
+unsafe impl Sync for SharedOut {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kernels::simd::Isa;
+    use crate::test_util::random_vec;
+
+    fn bits(v: &[f32]) -> Vec<u32> {
+        v.iter().map(|x| x.to_bits()).collect()
+    }
+
+    #[test]
+    fn a_split_product_gives_the_bits_of_one_thread() {
+        for threads in [2, 3, 4] {
+            let helpers = Helpers::start(threads).expect("threads start");
+            for isa in Isa::supported() {
+                for (k, n) in [(1, 16), (7, 17), (33, 40), (784, 512), (512, 10), (100, 1000), (5, 16 * 8 + 3)] {
+                    for transposed in [true, false] {
+                        let a = random_vec(k, (k * n) as u64);
+                        let bd = random_vec(k * n, 1 + (k * n) as u64);
+                        // A `Linear` weight seen transposed (columns contiguous), or a row-major B.
+                        let b =
+                            if transposed { MatRef::row_major(&bd, n, k).t() } else { MatRef::row_major(&bd, k, n) };
+                        let a = MatRef::row_major(&a, 1, k);
+                        for accumulate in [false, true] {
+                            let start = random_vec(n, 7);
+                            let (mut one, mut split) = (start.clone(), start);
+                            vector::gemv(isa, a, b, accumulate, &mut one);
+                            gemv_on(&helpers, isa, a, b, accumulate, &mut split);
+                            assert_eq!(bits(&split), bits(&one), "{} {k}×{n} on {threads} threads", isa.name());
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn helpers_wake_from_parking_and_run_many_jobs() {
+        let helpers = Helpers::start(2).expect("threads start");
+        let (k, n) = (64, 64);
+        let a = random_vec(k, 1);
+        let bd = random_vec(k * n, 2);
+        let b = MatRef::row_major(&bd, n, k).t();
+        let a = MatRef::row_major(&a, 1, k);
+        let mut want = vec![0.0; n];
+        vector::gemv(Isa::Scalar, a, b, false, &mut want);
+        for round in 0..200 {
+            if round % 50 == 0 {
+                // Long enough for the helper to give up spinning and park.
+                std::thread::sleep(SPIN * 3);
+            }
+            let mut got = vec![f32::NAN; n];
+            gemv_on(&helpers, Isa::Scalar, a, b, false, &mut got);
+            assert_eq!(bits(&got), bits(&want), "round {round}");
+        }
+    }
+
+    #[test]
+    fn a_panic_in_a_part_reaches_the_caller_and_the_helpers_survive_it() {
+        let helpers = Helpers::start(2).expect("threads start");
+        for failing in [0, 1] {
+            let result = catch_unwind(AssertUnwindSafe(|| {
+                helpers.run(&|part| assert_ne!(part, failing, "part {part} fails"));
+            }));
+            assert!(result.is_err(), "part {failing}'s panic was lost");
+        }
+        let count = std::sync::atomic::AtomicUsize::new(0);
+        helpers.run(&|_| {
+            count.fetch_add(1, Ordering::Relaxed);
+        });
+        assert_eq!(count.load(Ordering::Relaxed), 2);
+    }
+
+    #[test]
+    fn callers_on_many_threads_share_one_set_of_helpers() {
+        let helpers = Helpers::start(2).expect("threads start");
+        let (k, n) = (96, 200);
+        let bd = random_vec(k * n, 5);
+        let b = MatRef::row_major(&bd, n, k).t();
+        std::thread::scope(|scope| {
+            for t in 0..4 {
+                let (helpers, b) = (&helpers, b);
+                scope.spawn(move || {
+                    let a = random_vec(k, 10 + t);
+                    let a = MatRef::row_major(&a, 1, k);
+                    let mut want = vec![0.0; n];
+                    vector::gemv(Isa::Scalar, a, b, false, &mut want);
+                    for _ in 0..300 {
+                        let mut got = vec![f32::NAN; n];
+                        gemv_on(helpers, Isa::Scalar, a, b, false, &mut got);
+                        assert_eq!(bits(&got), bits(&want));
+                    }
+                });
+            }
+        });
+    }
+
+    #[test]
+    fn products_split_only_inside_with_helpers_and_when_large() {
+        let helpers = Helpers::start(2).expect("threads start");
+        let (k, n) = (512, 512);
+        let a = random_vec(k, 3);
+        let bd = random_vec(k * n, 4);
+        let b = MatRef::row_major(&bd, n, k).t();
+        let a = MatRef::row_major(&a, 1, k);
+        let mut want = vec![0.0; n];
+        vector::gemv(Isa::Scalar, a, b, false, &mut want);
+        let mut got = vec![0.0; n];
+        with_helpers(&helpers, || gemv(Isa::Scalar, a, b, false, &mut got));
+        assert_eq!(bits(&got), bits(&want));
+        CURRENT.with(|c| assert!(c.get().is_null(), "with_helpers restores the thread's helpers"));
+    }
+}
