@@ -149,6 +149,7 @@ fn main() {
         inference_on_a_long_sequence_holds_its_outputs_not_what_training_keeps,
         a_network_that_branches_allocates_nothing_after_the_first_call,
         a_transformer_allocates_nothing_after_the_first_call,
+        one_sample_products_split_over_the_threads_allocate_nothing,
     ];
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.iter().any(|a| a == "--list") {
@@ -457,4 +458,29 @@ fn a_transformer_allocates_nothing_after_the_first_call() {
         }
     });
     assert_eq!(n, 0, "{n} allocations in training, inference and generation with the cache");
+}
+
+network! {
+    /// Layers of 401 K and 262 K weights: one-sample passes on two threads split their products.
+    struct Mlp {
+        Input<784> -> fc1: Linear<784, 512> -> ReLU -> fc2: Linear<512, 512> -> ReLU -> fc3: Linear<512, 10>
+    }
+}
+
+fn one_sample_products_split_over_the_threads_allocate_nothing() {
+    let mut net = Mlp::new(1);
+    net.set_parallelism(nn::Parallelism::Threads(2)).unwrap();
+    let xs = vec![[0.25f32; 784]; 1];
+    let mut ys = vec![[0.0f32; 10]; 1];
+    let mut sgd = Sgd::new(SgdConfig { lr: 0.01, ..Default::default() });
+    net.forward_batch(&xs, &mut ys);
+    net.train_step(&xs, &[3], &CrossEntropy, &mut sgd);
+    let n = allocations_during(|| {
+        for _ in 0..20 {
+            net.forward_batch(&xs, &mut ys);
+            let _ = net.forward(&xs[0]);
+            net.train_step(&xs, &[3], &CrossEntropy, &mut sgd);
+        }
+    });
+    assert_eq!(n, 0, "allocations in one-sample passes whose products the threads share");
 }
