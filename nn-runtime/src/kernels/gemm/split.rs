@@ -378,16 +378,23 @@ mod tests {
     #[test]
     fn products_split_only_inside_with_helpers_and_when_large() {
         let helpers = Helpers::start(2).expect("threads start");
-        let (k, n) = (512, 512);
-        let a = random_vec(k, 3);
-        let bd = random_vec(k * n, 4);
-        let b = MatRef::row_major(&bd, n, k).t();
-        let a = MatRef::row_major(&a, 1, k);
-        let mut want = vec![0.0; n];
-        vector::gemv(Isa::Scalar, a, b, false, &mut want);
-        let mut got = vec![0.0; n];
-        with_helpers(&helpers, || gemv(Isa::Scalar, a, b, false, &mut got));
-        assert_eq!(bits(&got), bits(&want));
-        CURRENT.with(|c| assert!(c.get().is_null(), "with_helpers restores the thread's helpers"));
+        let jobs = || helpers.workers[0].shared.done.load(Ordering::SeqCst);
+        // (k, n, split): 512 × 512 weights are over SPLIT_MIN_VALUES, 64 × 64 are not.
+        for (k, n, split) in [(512, 512, true), (64, 64, false)] {
+            let a = random_vec(k, 3);
+            let bd = random_vec(k * n, 4);
+            let b = MatRef::row_major(&bd, n, k).t();
+            let a = MatRef::row_major(&a, 1, k);
+            let mut want = vec![0.0; n];
+            vector::gemv(Isa::Scalar, a, b, false, &mut want);
+            let mut got = vec![0.0; n];
+            let before = jobs();
+            gemv(Isa::Scalar, a, b, false, &mut got);
+            assert_eq!(jobs(), before, "no helpers outside with_helpers");
+            with_helpers(&helpers, || gemv(Isa::Scalar, a, b, false, &mut got));
+            assert_eq!(jobs() > before, split, "{k}×{n} split: {split}");
+            assert_eq!(bits(&got), bits(&want));
+            CURRENT.with(|c| assert!(c.get().is_null(), "with_helpers restores the thread's helpers"));
+        }
     }
 }
