@@ -53,15 +53,8 @@ impl<F: Fn(f32) -> f32> Kernel for Map<'_, F> {
         if x.is_empty() {
             return;
         }
-        // SAFETY: `S` is supported (the contract of `run`); the tail slices hold the values read and written.
-        unsafe {
-            let [x] = load_tail::<S, 1>([x]);
-            let mut out = [0.0; MAX_LANES];
-            for i in 0..l {
-                out[i] = f(x[i]);
-            }
-            store_tail::<S>(&out, y);
-        }
+        // SAFETY: `S` is supported (the contract of `run`).
+        unsafe { map_tail::<S, 1>(load_tail::<S, 1>([x]), y, |[x]| f(x)) };
     }
 }
 
@@ -89,14 +82,8 @@ impl<F: Fn(f32) -> f32> Kernel for MapInPlace<'_, F> {
         if v.is_empty() {
             return;
         }
-        // SAFETY: `S` is supported (the contract of `run`); the tail holds the values read and written.
-        unsafe {
-            let [mut x] = load_tail::<S, 1>([v]);
-            for x in &mut x[..l] {
-                *x = f(*x);
-            }
-            store_tail::<S>(&x, v);
-        }
+        // SAFETY: `S` is supported (the contract of `run`).
+        unsafe { map_tail::<S, 1>(load_tail::<S, 1>([v]), v, |[x]| f(x)) };
     }
 }
 
@@ -128,14 +115,10 @@ impl<G: Fn(f32, f32, f32) -> f32> Kernel for MapBackward<'_, G> {
         if full == dx.len() {
             return;
         }
-        // SAFETY: `S` is supported (the contract of `run`); the tail slices hold the values read and written.
+        // SAFETY: `S` is supported (the contract of `run`).
         unsafe {
-            let [x, y, dy] = load_tail::<S, 3>([&x[full..], &y[full..], &dy[full..]]);
-            let mut out = [0.0; MAX_LANES];
-            for i in 0..l {
-                out[i] = g(x[i], y[i], dy[i]);
-            }
-            store_tail::<S>(&out, &mut dx[full..]);
+            let tails = load_tail::<S, 3>([&x[full..], &y[full..], &dy[full..]]);
+            map_tail::<S, 3>(tails, &mut dx[full..], |[x, y, dy]| g(x, y, dy));
         }
     }
 }
@@ -157,14 +140,24 @@ unsafe fn load_tail<S: Simd, const N: usize>(tails: [&[f32]; N]) -> [[f32; MAX_L
     })
 }
 
-/// Stores the first `out.len() < LANES` of `lanes` into `out` with a mask.
+/// `out[i] = f(lane i of each operand)` for the `out.len() < LANES` values of a tail, the operands loaded by
+/// [`load_tail`]: `f` runs over whole vectors, and the results are stored with a mask.
 ///
 /// # Safety
 /// `S` must be supported by the CPU.
 #[inline(always)]
-unsafe fn store_tail<S: Simd>(lanes: &[f32; MAX_LANES], out: &mut [f32]) {
+unsafe fn map_tail<S: Simd, const N: usize>(
+    lanes: [[f32; MAX_LANES]; N],
+    out: &mut [f32],
+    f: impl Fn([f32; N]) -> f32,
+) {
+    let mut results = [0.0; MAX_LANES];
+    // A loop of exactly LANES iterations: one vector.
+    for (i, r) in results[..S::LANES].iter_mut().enumerate() {
+        *r = f(core::array::from_fn(|t| lanes[t][i]));
+    }
     // SAFETY: `out` holds the `len < LANES` values written; `S` is supported (the contract).
-    unsafe { S::store_partial(out.as_mut_ptr(), S::load(lanes.as_ptr()), out.len()) };
+    unsafe { S::store_partial(out.as_mut_ptr(), S::load(results.as_ptr()), out.len()) };
 }
 
 /// The logistic function, stable for either sign of `x`.

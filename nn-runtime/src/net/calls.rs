@@ -128,7 +128,7 @@ pub(super) fn run_mut<N: Network>(
     collect: &mut impl FnMut(&Chunk, &Pass<'_>),
 ) -> Result<f64> {
     let PartsMut { params, buffers, grads, run } = net.parts_mut();
-    let Runner { mode, seed, step, parallelism, pool, helpers, ws } = run;
+    let Runner { mode, seed, step, parallelism, pool, ws } = run;
     let settings = Run {
         params,
         mode: *mode,
@@ -136,7 +136,6 @@ pub(super) fn run_mut<N: Network>(
         step: *step,
         parallelism: *parallelism,
         pool: pool.as_deref(),
-        helpers: helpers.as_deref(),
         initial,
         backprop,
     };
@@ -166,7 +165,6 @@ pub(super) fn run_shared<N: Network>(
         step: run.step,
         parallelism: run.parallelism,
         pool: run.pool.as_deref(),
-        helpers: run.helpers.as_deref(),
         initial: None,
         backprop: Backprop::No,
     };

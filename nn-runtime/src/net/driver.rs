@@ -18,7 +18,7 @@
 use super::buffers::Model;
 use super::info::{Plan, Stage};
 use super::pass::{Extent, Mode, Pass};
-use super::workspace::{Chunk, Parallelism, Slot, Workspace, CHUNK};
+use super::workspace::{Chunk, Parallelism, Pool, Slot, Workspace, CHUNK};
 use super::Network;
 use crate::layers::BatchTooSmall;
 use crate::sample::Example;
@@ -59,9 +59,7 @@ pub(crate) struct Run<'a> {
     pub seed: u64,
     pub step: u64,
     pub parallelism: Parallelism,
-    pub pool: Option<&'a rayon::ThreadPool>,
-    /// The threads that share the large products of a one-chunk pass (with `pool`).
-    pub helpers: Option<&'a crate::kernels::Helpers>,
+    pub pool: Option<&'a Pool>,
     /// The samples' initial states, `N::PLAN.state()` values each (zeros when `None`).
     pub initial: Option<&'a [f32]>,
     /// What the pass computes besides the forward pass.
@@ -373,7 +371,7 @@ const SUM_PIECE: usize = 1 << 16;
 /// Sums the parameter gradients of a wave of chunks into `total`, in chunk order, onto the wave's first gradient
 /// if `first` (so `total` needs no clearing), else onto `total`. Pieces of the parameter range go to the pool's
 /// threads; every value is still summed in chunk order, so the bits do not depend on the thread count.
-fn sum_gradients(pool: Option<&rayon::ThreadPool>, total: &mut [f32], wave: &[Slot], first: bool) {
+fn sum_gradients(pool: Option<&Pool>, total: &mut [f32], wave: &[Slot], first: bool) {
     let sum_piece = |i: usize, piece: &mut [f32]| {
         let range = i * SUM_PIECE..i * SUM_PIECE + piece.len();
         let mut chunks = wave.iter().map(|slot| &slot.chunk.grads[range.clone()]);
@@ -390,7 +388,7 @@ fn sum_gradients(pool: Option<&rayon::ThreadPool>, total: &mut [f32], wave: &[Sl
     match pool {
         Some(pool) if total.len() > SUM_PIECE => {
             use rayon::prelude::*;
-            pool.install(|| total.par_chunks_mut(SUM_PIECE).enumerate().for_each(|(i, p)| sum_piece(i, p)));
+            pool.chunks.install(|| total.par_chunks_mut(SUM_PIECE).enumerate().for_each(|(i, p)| sum_piece(i, p)));
         }
         _ => total.chunks_mut(SUM_PIECE).enumerate().for_each(|(i, p)| sum_piece(i, p)),
     }
@@ -407,13 +405,12 @@ fn for_each_chunk(
     match (run.pool, slots.len()) {
         (Some(pool), 2..) => {
             use rayon::prelude::*;
-            pool.install(|| {
+            pool.chunks.install(|| {
                 slots.par_iter_mut().enumerate().for_each(|(i, slot)| slot.result = work(slot, first + i));
             });
         }
-        (_, 1) if run.helpers.is_some() => {
-            let helpers = run.helpers.expect("checked");
-            crate::kernels::with_helpers(helpers, || slots[0].result = work(&mut slots[0], first));
+        (Some(pool), 1) => {
+            crate::kernels::with_helpers(&pool.helpers, || slots[0].result = work(&mut slots[0], first));
         }
         _ => {
             for (i, slot) in slots.iter_mut().enumerate() {

@@ -1,12 +1,12 @@
 //! What a network keeps besides its parameters and buffers, and the split borrow of all of them.
 
 use super::pass::Mode;
-use super::workspace::{Parallelism, Workspace};
+use super::workspace::{Parallelism, Pool, Workspace};
 use crate::Result;
 use std::sync::Arc;
 
 /// A network's state besides its parameters and buffers: the batch gradient, the mode, the seed and step
-/// counter random layers draw from, the thread pool and product helpers, and the workspace of its `&mut self` methods (the
+/// counter random layers draw from, the threads, and the workspace of its `&mut self` methods (the
 /// generated struct's hidden field; not for users).
 #[doc(hidden)]
 #[derive(Clone, Debug, Default)]
@@ -24,8 +24,7 @@ pub struct Runner {
     pub(crate) seed: u64,
     pub(crate) step: u64,
     pub(crate) parallelism: Parallelism,
-    pub(crate) pool: Option<Arc<rayon::ThreadPool>>,
-    pub(crate) helpers: Option<Arc<crate::kernels::Helpers>>,
+    pub(crate) pool: Option<Arc<Pool>>,
     pub(crate) ws: Workspace,
 }
 
@@ -49,7 +48,6 @@ impl Runner {
     /// Sets how chunks are spread over threads, building the thread pool now (not during a pass).
     pub(crate) fn set_parallelism(&mut self, parallelism: Parallelism) -> Result<()> {
         self.pool = parallelism.pool()?;
-        self.helpers = parallelism.helpers()?;
         self.parallelism = parallelism;
         Ok(())
     }

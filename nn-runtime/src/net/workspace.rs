@@ -175,6 +175,14 @@ impl Workspace {
     }
 }
 
+/// The threads of a network set to [`Parallelism::Threads`] with more than one: a rayon pool for the chunks of a
+/// batch, and helpers that share a one-chunk pass's large products.
+#[derive(Debug)]
+pub(crate) struct Pool {
+    pub chunks: rayon::ThreadPool,
+    pub helpers: crate::kernels::Helpers,
+}
+
 /// Whether a network spreads the chunks of a batch over threads.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Parallelism {
@@ -190,40 +198,26 @@ pub enum Parallelism {
 }
 
 impl Parallelism {
-    /// The pool this setting asks for (none for one thread), built now so that no pass has to.
+    /// The threads this setting asks for (none for one thread), started now so that no pass has to.
     ///
     /// # Errors
     /// `Threads(0)`, or threads that cannot be started.
-    pub(crate) fn pool(self) -> Result<Option<std::sync::Arc<rayon::ThreadPool>>> {
+    pub(crate) fn pool(self) -> Result<Option<std::sync::Arc<Pool>>> {
         match self {
             Parallelism::None | Parallelism::Threads(1) => Ok(None),
             Parallelism::Threads(0) => {
                 Err(Error::InvalidSetting { name: "parallelism", problem: "Threads(0): use at least 1".into() })
             }
             Parallelism::Threads(n) => {
-                let pool = rayon::ThreadPoolBuilder::new().num_threads(n).build().map_err(|e| {
-                    Error::InvalidSetting { name: "parallelism", problem: format!("cannot start {n} threads: {e}") }
-                })?;
-                pool.broadcast(|_| crate::kernels::prepare_thread());
-                Ok(Some(std::sync::Arc::new(pool)))
-            }
-        }
-    }
-
-    /// The helper threads that share a one-chunk pass's large matrix-vector products (none for one thread).
-    ///
-    /// # Errors
-    /// If a thread cannot be started.
-    pub(crate) fn helpers(self) -> Result<Option<std::sync::Arc<crate::kernels::Helpers>>> {
-        match self {
-            Parallelism::Threads(n) if n > 1 => {
-                let helpers = crate::kernels::Helpers::start(n).map_err(|e| Error::InvalidSetting {
+                let cannot = |e: &dyn std::fmt::Display| Error::InvalidSetting {
                     name: "parallelism",
                     problem: format!("cannot start {n} threads: {e}"),
-                })?;
-                Ok(Some(std::sync::Arc::new(helpers)))
+                };
+                let chunks = rayon::ThreadPoolBuilder::new().num_threads(n).build().map_err(|e| cannot(&e))?;
+                chunks.broadcast(|_| crate::kernels::prepare_thread());
+                let helpers = crate::kernels::Helpers::start(n).map_err(|e| cannot(&e))?;
+                Ok(Some(std::sync::Arc::new(Pool { chunks, helpers })))
             }
-            _ => Ok(None),
         }
     }
 

@@ -332,7 +332,7 @@ fn pack_b<S: Simd>(b: &MatRef<'_>, pc: usize, kc: usize, jc: usize, nc: usize, n
             let base = (pc + p) * b.row_stride + (jc + j0) * b.col_stride;
             if b.col_stride == 1 {
                 // NV vector copies (a library memcpy call costs more at this size), masked past the last column
-                // of a short panel, whose lanes past it are zero.
+                // of a short panel, whose lanes past it are zero (a vector past it entirely reads nothing).
                 let src = &b.data[base..base + cols];
                 for v in 0..NV {
                     let n = cols.saturating_sub(v * S::LANES).min(S::LANES);
@@ -340,11 +340,7 @@ fn pack_b<S: Simd>(b: &MatRef<'_>, pc: usize, kc: usize, jc: usize, nc: usize, n
                     // supported (caller's contract).
                     unsafe {
                         let from = src.as_ptr().wrapping_add(v * S::LANES);
-                        let value = match n {
-                            0 => S::zero(),
-                            _ if n == S::LANES => S::load(from),
-                            _ => S::load_partial(from, n),
-                        };
+                        let value = if n == S::LANES { S::load(from) } else { S::load_partial(from, n) };
                         S::store(row.as_mut_ptr().add(v * S::LANES), value);
                     }
                 }

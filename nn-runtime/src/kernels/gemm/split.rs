@@ -288,6 +288,15 @@ mod tests {
         v.iter().map(|x| x.to_bits()).collect()
     }
 
+    /// `a` as a row and `bd` as a `Linear` weight of `n` rows seen transposed, with their product on one thread.
+    fn operands<'a>(a: &'a [f32], bd: &'a [f32], n: usize) -> (MatRef<'a>, MatRef<'a>, Vec<f32>) {
+        let k = a.len();
+        let (a, b) = (MatRef::row_major(a, 1, k), MatRef::row_major(bd, n, k).t());
+        let mut want = vec![0.0; n];
+        vector::gemv(Isa::Scalar, a, b, false, &mut want);
+        (a, b, want)
+    }
+
     #[test]
     fn a_split_product_gives_the_bits_of_one_thread() {
         for threads in [2, 3, 4] {
@@ -318,12 +327,8 @@ mod tests {
     fn helpers_wake_from_parking_and_run_many_jobs() {
         let helpers = Helpers::start(2).expect("threads start");
         let (k, n) = (64, 64);
-        let a = random_vec(k, 1);
-        let bd = random_vec(k * n, 2);
-        let b = MatRef::row_major(&bd, n, k).t();
-        let a = MatRef::row_major(&a, 1, k);
-        let mut want = vec![0.0; n];
-        vector::gemv(Isa::Scalar, a, b, false, &mut want);
+        let (a, bd) = (random_vec(k, 1), random_vec(k * n, 2));
+        let (a, b, want) = operands(&a, &bd, n);
         for round in 0..200 {
             if round % 50 == 0 {
                 // Long enough for the helper to give up spinning and park.
@@ -356,15 +361,12 @@ mod tests {
         let helpers = Helpers::start(2).expect("threads start");
         let (k, n) = (96, 200);
         let bd = random_vec(k * n, 5);
-        let b = MatRef::row_major(&bd, n, k).t();
         std::thread::scope(|scope| {
             for t in 0..4 {
-                let (helpers, b) = (&helpers, b);
+                let (helpers, bd) = (&helpers, &bd);
                 scope.spawn(move || {
                     let a = random_vec(k, 10 + t);
-                    let a = MatRef::row_major(&a, 1, k);
-                    let mut want = vec![0.0; n];
-                    vector::gemv(Isa::Scalar, a, b, false, &mut want);
+                    let (a, b, want) = operands(&a, bd, n);
                     for _ in 0..300 {
                         let mut got = vec![f32::NAN; n];
                         gemv_on(helpers, Isa::Scalar, a, b, false, &mut got);
@@ -381,12 +383,8 @@ mod tests {
         let jobs = || helpers.workers[0].shared.done.load(Ordering::SeqCst);
         // (k, n, split): 512 × 512 weights are over SPLIT_MIN_VALUES, 64 × 64 are not.
         for (k, n, split) in [(512, 512, true), (64, 64, false)] {
-            let a = random_vec(k, 3);
-            let bd = random_vec(k * n, 4);
-            let b = MatRef::row_major(&bd, n, k).t();
-            let a = MatRef::row_major(&a, 1, k);
-            let mut want = vec![0.0; n];
-            vector::gemv(Isa::Scalar, a, b, false, &mut want);
+            let (a, bd) = (random_vec(k, 3), random_vec(k * n, 4));
+            let (a, b, want) = operands(&a, &bd, n);
             let mut got = vec![0.0; n];
             let before = jobs();
             gemv(Isa::Scalar, a, b, false, &mut got);
