@@ -121,6 +121,7 @@ network! {
 fn one_sample_products_split_over_the_threads_give_identical_bits() {
     // Single samples (one chunk: the calling thread shares its products with the network's helper threads),
     // predicted and trained on, then a batch of 32 (one chunk too, whose products are not matrix-vector ones).
+    // Every optimizer step runs on the threads as well.
     let single = |parallelism: Parallelism| {
         let xs = random_samples::<[f32; 784]>(5, 0.0, 1.0, 4);
         let mut net = Mlp::new(5);
@@ -135,6 +136,18 @@ fn one_sample_products_split_over_the_threads_give_identical_bits() {
             net.backward(std::slice::from_ref(x), &out, Some(&mut d_in)).unwrap();
             values.extend(d_in[0]);
         }
+        // A batch of 32: one chunk, whose products are split by columns or rows; then optimizer steps whose
+        // updates (670 K parameters) are split over the threads too.
+        let batch = random_samples::<[f32; 784]>(32, 0.0, 1.0, 6);
+        let labels: Vec<usize> = (0..32).map(|i| (i * 3) % 10).collect();
+        let mut momentum = Sgd::new(SgdConfig { lr: 0.05, momentum: 0.9, nesterov: true, ..SgdConfig::default() });
+        let rms = RmsPropConfig { lr: 1e-3, momentum: 0.5, centered: true, ..RmsPropConfig::default() };
+        let mut rms = RmsProp::new(rms);
+        for _ in 0..2 {
+            values.push(net.train_step(&batch, &labels, &CrossEntropy, &mut momentum));
+            values.push(net.train_step(&batch, &labels, &CrossEntropy, &mut rms));
+        }
+        values.extend(net.predict(&batch).iter().flatten());
         values.extend(net.params());
         values.iter().map(|v| v.to_bits()).collect::<Vec<_>>()
     };

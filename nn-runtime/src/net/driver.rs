@@ -213,6 +213,12 @@ pub(crate) fn run<N: Network>(
         1
     };
     ws.ensure(std::any::type_name::<N>(), &N::PLAN, N::PARAMS, width, extents::<N>(xs, backprop != Backprop::No));
+    if let Some(pool) = run.pool {
+        // A one-chunk pass shares its products with the helpers, which then spin for the next one. Passes whose
+        // chunks run side by side use them only for the optimizer step after the pass: there, spinning helpers
+        // would take the cores from the chunk threads of the next pass.
+        pool.helpers.linger(chunks == 1 && !staged);
+    }
     match (staged, buffers) {
         (true, Buffers::Exclusive(buffers)) => staged_pass::<N>(run, buffers, ws, xs, grads, middle, collect),
         (true, Buffers::Shared(_)) => unreachable!("a training pass through whole-batch layers needs &mut buffers"),
@@ -372,8 +378,8 @@ const SUM_PIECE: usize = 1 << 16;
 /// if `first` (so `total` needs no clearing), else onto `total`. Pieces of the parameter range go to the pool's
 /// threads; every value is still summed in chunk order, so the bits do not depend on the thread count.
 fn sum_gradients(pool: Option<&Pool>, total: &mut [f32], wave: &[Slot], first: bool) {
-    let sum_piece = |i: usize, piece: &mut [f32]| {
-        let range = i * SUM_PIECE..i * SUM_PIECE + piece.len();
+    let sum_piece = |start: usize, piece: &mut [f32]| {
+        let range = start..start + piece.len();
         let mut chunks = wave.iter().map(|slot| &slot.chunk.grads[range.clone()]);
         if first {
             // The first two in one pass: the same bits as copying the first and adding the second.
@@ -388,9 +394,11 @@ fn sum_gradients(pool: Option<&Pool>, total: &mut [f32], wave: &[Slot], first: b
     match pool {
         Some(pool) if total.len() > SUM_PIECE => {
             use rayon::prelude::*;
-            pool.chunks.install(|| total.par_chunks_mut(SUM_PIECE).enumerate().for_each(|(i, p)| sum_piece(i, p)));
+            pool.chunks.install(|| {
+                total.par_chunks_mut(SUM_PIECE).enumerate().for_each(|(i, p)| sum_piece(i * SUM_PIECE, p));
+            });
         }
-        _ => total.chunks_mut(SUM_PIECE).enumerate().for_each(|(i, p)| sum_piece(i, p)),
+        _ => sum_piece(0, total),
     }
 }
 

@@ -51,6 +51,15 @@ impl Runner {
         self.parallelism = parallelism;
         Ok(())
     }
+
+    /// Runs `f` with the network's helper threads available to it: an optimizer step then updates the
+    /// parameters on all the network's threads.
+    pub(crate) fn with_threads<R>(&self, f: impl FnOnce() -> R) -> R {
+        match &self.pool {
+            Some(pool) => crate::kernels::with_helpers(&pool.helpers, f),
+            None => f(),
+        }
+    }
 }
 
 /// A network's parts, borrowed at once: parameters, buffers, and the gradient of the last

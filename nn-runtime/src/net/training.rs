@@ -140,7 +140,7 @@ pub trait Training: Network {
     ) -> Result<f32> {
         let value = self.loss_and_grad(xs, targets, loss)?;
         let parts = self.parts_mut();
-        optimizer.step(parts.params, parts.grads);
+        parts.run.with_threads(|| optimizer.step(parts.params, parts.grads));
         Ok(value)
     }
 }

@@ -190,10 +190,12 @@ pub enum Parallelism {
     #[default]
     None,
     /// Chunks on a dedicated pool of this many threads. A batch of one chunk (≤ [`CHUNK`] samples) runs on the
-    /// calling thread, and shares its large matrix-vector products (a batch-1 `Linear` with over 128 K weights)
-    /// with `n − 1` helper threads of the network's own, split by output columns, so that each core keeps its
-    /// share of the weights in its own cache from call to call. The helpers spin for 200 µs after each product,
-    /// then sleep. Results are bit-identical to one thread.
+    /// calling thread, and shares its large products with `n − 1` helper threads of the network's own: a
+    /// batch-1 `Linear` with over 128 K weights, or a product of over 2 M multiply-adds, split by output columns
+    /// (so that each core keeps its share of the weights in its own cache from call to call) or, when they are
+    /// few, by rows. The helpers spin for 200 µs after a one-chunk pass's product, then sleep. Optimizer steps
+    /// through [`Training::train_step`](crate::Training::train_step) and `fit` share the update of over 64 K
+    /// parameters with them too. Results are bit-identical to one thread.
     Threads(usize),
 }
 

@@ -1,6 +1,7 @@
 //! Adam (Kingma & Ba 2015) and AdamW (Loshchilov & Hutter 2019), as PyTorch implements them.
 
 use super::{check, check_lr, size_state, Optimizer, OptimizerState};
+use crate::kernels::update;
 use crate::Result;
 
 /// Settings of [`Adam`]; `Default` is PyTorch's `torch.optim.Adam`.
@@ -85,25 +86,29 @@ impl Moments {
         let c1 = 1.0 - beta1.powi(t);
         let c2_sqrt = (1.0 - beta2.powi(t)).sqrt();
         let step = lr / c1;
-        for (i, (p, &g)) in params.iter_mut().zip(grads).enumerate() {
-            let g = if self.decoupled {
-                *p *= 1.0 - lr * weight_decay;
-                g
-            } else {
-                g + weight_decay * *p
-            };
-            let m = &mut self.m[i];
-            let v = &mut self.v[i];
-            *m = beta1 * *m + (1.0 - beta1) * g;
-            *v = beta2 * *v + (1.0 - beta2) * g * g;
-            let v_hat = if amsgrad {
-                self.v_max[i] = self.v_max[i].max(*v);
-                self.v_max[i]
-            } else {
-                *v
-            };
-            *p -= step * *m / (v_hat.sqrt() / c2_sqrt + eps);
-        }
+        let decoupled = self.decoupled;
+        let v_max: &mut [f32] = if amsgrad { &mut self.v_max } else { &mut [] };
+        update(params, grads, [&mut self.m, &mut self.v, v_max], &|part| {
+            let [m, v, v_max] = part.states;
+            for (i, (p, &g)) in part.values.iter_mut().zip(part.grads).enumerate() {
+                let g = if decoupled {
+                    *p *= 1.0 - lr * weight_decay;
+                    g
+                } else {
+                    g + weight_decay * *p
+                };
+                let (m, v) = (&mut m[i], &mut v[i]);
+                *m = beta1 * *m + (1.0 - beta1) * g;
+                *v = beta2 * *v + (1.0 - beta2) * g * g;
+                let v_hat = if amsgrad {
+                    v_max[i] = v_max[i].max(*v);
+                    v_max[i]
+                } else {
+                    *v
+                };
+                *p -= step * *m / (v_hat.sqrt() / c2_sqrt + eps);
+            }
+        });
     }
 }
 

@@ -1,7 +1,10 @@
 //! Optimizers: each has a `Config` whose `Default` is PyTorch's, validated when the optimizer is built.
 //!
 //! An optimizer keeps its per-parameter state (momentum, moment estimates) itself, sized on the first
-//! [`Optimizer::step`]; the learning rate can change between steps (for schedules).
+//! [`Optimizer::step`]; the learning rate can change between steps (for schedules). Called from a network's
+//! `train_step` or `fit` with [`Parallelism::Threads`](crate::Parallelism::Threads), the built-in optimizers share
+//! a large update with the network's helper threads (each value is updated on its own, so the bits are those of
+//! one thread).
 
 mod adam;
 pub mod lbfgs;

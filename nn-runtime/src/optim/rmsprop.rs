@@ -1,6 +1,7 @@
 //! RMSprop (Hinton's lecture 6e), with PyTorch's options: momentum and the centred variant.
 
 use super::{check, check_lr, size_state, Optimizer, OptimizerState};
+use crate::kernels::update;
 use crate::Result;
 
 /// Settings of [`RmsProp`]; `Default` is PyTorch's `torch.optim.RMSprop`.
@@ -76,26 +77,31 @@ impl Optimizer for RmsProp {
         if momentum > 0.0 {
             size_state(&mut self.buffer, params.len(), "RMSprop");
         }
-        for (i, (p, &g)) in params.iter_mut().zip(grads).enumerate() {
-            let g = g + weight_decay * *p;
-            let v = &mut self.square_avg[i];
-            *v = alpha * *v + (1.0 - alpha) * g * g;
-            let var = if centered {
-                let a = &mut self.grad_avg[i];
-                *a = alpha * *a + (1.0 - alpha) * g;
-                *v - *a * *a
-            } else {
-                *v
-            };
-            let denom = var.sqrt() + eps;
-            if momentum > 0.0 {
-                let b = &mut self.buffer[i];
-                *b = momentum * *b + g / denom;
-                *p -= lr * *b;
-            } else {
-                *p -= lr * g / denom;
+        let grad_avg: &mut [f32] = if centered { &mut self.grad_avg } else { &mut [] };
+        let buffer: &mut [f32] = if momentum > 0.0 { &mut self.buffer } else { &mut [] };
+        update(params, grads, [&mut self.square_avg, grad_avg, buffer], &|part| {
+            let [square_avg, grad_avg, buffer] = part.states;
+            for (i, (p, &g)) in part.values.iter_mut().zip(part.grads).enumerate() {
+                let g = g + weight_decay * *p;
+                let v = &mut square_avg[i];
+                *v = alpha * *v + (1.0 - alpha) * g * g;
+                let var = if centered {
+                    let a = &mut grad_avg[i];
+                    *a = alpha * *a + (1.0 - alpha) * g;
+                    *v - *a * *a
+                } else {
+                    *v
+                };
+                let denom = var.sqrt() + eps;
+                if momentum > 0.0 {
+                    let b = &mut buffer[i];
+                    *b = momentum * *b + g / denom;
+                    *p -= lr * *b;
+                } else {
+                    *p -= lr * g / denom;
+                }
             }
-        }
+        });
     }
 
     fn learning_rate(&self) -> f32 {

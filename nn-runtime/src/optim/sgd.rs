@@ -1,6 +1,7 @@
 //! Stochastic gradient descent with momentum, Nesterov momentum and (coupled) weight decay.
 
 use super::{check, check_lr, size_state, Optimizer, OptimizerState};
+use crate::kernels::update;
 use crate::Result;
 
 /// Settings of [`Sgd`]; `Default` is PyTorch's `torch.optim.SGD` (lr 1e-3, everything else off).
@@ -71,20 +72,25 @@ impl Optimizer for Sgd {
         assert_eq!(params.len(), grads.len(), "parameters and gradients differ in length");
         let SgdConfig { lr, momentum, dampening, weight_decay, nesterov } = self.config;
         if momentum == 0.0 {
-            for (p, &g) in params.iter_mut().zip(grads) {
-                *p -= lr * (g + weight_decay * *p);
-            }
+            update(params, grads, [&mut [], &mut [], &mut []], &|part| {
+                for (p, &g) in part.values.iter_mut().zip(part.grads) {
+                    *p -= lr * (g + weight_decay * *p);
+                }
+            });
             return;
         }
         size_state(&mut self.buffer, params.len(), "SGD");
         let first = !self.started;
         self.started = true;
-        for ((p, &g), b) in params.iter_mut().zip(grads).zip(&mut self.buffer) {
-            let g = g + weight_decay * *p;
-            *b = if first { g } else { momentum * *b + (1.0 - dampening) * g };
-            let update = if nesterov { g + momentum * *b } else { *b };
-            *p -= lr * update;
-        }
+        update(params, grads, [&mut self.buffer, &mut [], &mut []], &|part| {
+            let [buffer, ..] = part.states;
+            for ((p, &g), b) in part.values.iter_mut().zip(part.grads).zip(buffer) {
+                let g = g + weight_decay * *p;
+                *b = if first { g } else { momentum * *b + (1.0 - dampening) * g };
+                let update = if nesterov { g + momentum * *b } else { *b };
+                *p -= lr * update;
+            }
+        });
     }
 
     fn learning_rate(&self) -> f32 {

@@ -232,7 +232,7 @@ where
             self.before.copy_from_slice(self.net.params());
         }
         let parts = self.net.parts_mut();
-        self.optimizer.step(parts.params, parts.grads);
+        parts.run.with_threads(|| self.optimizer.step(parts.params, parts.grads));
         if let Some(c) = self.config.regularization.max_norm {
             apply_max_norm::<N>(parts.params, c);
         }

@@ -20,7 +20,7 @@ mod vector;
 
 pub use packed::PackedB;
 #[cfg(feature = "std")]
-pub(crate) use split::{with_helpers, Helpers};
+pub(crate) use split::{update, with_helpers, Helpers};
 
 use super::simd::{wide, Isa};
 
@@ -89,6 +89,14 @@ impl<'a> MatRef<'a> {
         self.cols
     }
 
+    /// Rows `start..end` (a view of the same data).
+    #[cfg(feature = "std")]
+    fn rows_range(self, start: usize, end: usize) -> Self {
+        debug_assert!(start <= end && end <= self.rows);
+        let data = if end > start { &self.data[start * self.row_stride..] } else { &self.data[..0] };
+        Self { data, rows: end - start, ..self }
+    }
+
     /// Columns `start..end` (a view of the same data).
     #[cfg(feature = "std")]
     fn columns(self, start: usize, end: usize) -> Self {
@@ -134,6 +142,9 @@ pub fn gemm_on(isa: Isa, a: MatRef<'_>, b: MatRef<'_>, beta: f32, c: &mut [f32])
         #[cfg(not(feature = "std"))]
         vector::gemv(isa, a, b, accumulate, c);
     } else {
+        #[cfg(feature = "std")]
+        split::gemm(isa, a, b, accumulate, c);
+        #[cfg(not(feature = "std"))]
         packed::gemm(isa, a, b, accumulate, c);
     }
 }
@@ -149,6 +160,9 @@ pub fn gemm_on(isa: Isa, a: MatRef<'_>, b: MatRef<'_>, beta: f32, c: &mut [f32])
 pub fn gemm_rows(a: MatRef<'_>, b: MatRef<'_>, beta: f32, c: &mut [f32]) {
     let isa = wide();
     let Some(accumulate) = prologue(&a, &b, beta, c) else { return };
+    #[cfg(feature = "std")]
+    split::gemm(isa, a, b, accumulate, c);
+    #[cfg(not(feature = "std"))]
     packed::gemm(isa, a, b, accumulate, c);
 }
 

@@ -39,6 +39,18 @@ pub(crate) fn prepare_thread() {
 
 /// `c (+)= a · b` on `isa` (supported; dimensions checked and non-zero).
 pub(super) fn gemm(isa: Isa, a: MatRef<'_>, b: MatRef<'_>, accumulate: bool, c: &mut [f32]) {
+    assert_eq!(c.len(), a.rows * b.cols, "output has {} elements, expected {}×{}", c.len(), a.rows, b.cols);
+    // SAFETY: `c` is a contiguous row-major `a.rows × b.cols` matrix, borrowed exclusively.
+    unsafe { gemm_strided(isa, a, b, accumulate, c.as_mut_ptr(), b.cols) };
+}
+
+/// `C (+)= a · b` where element `(i, j)` of C is at `c + i·ldc + j`: a block of columns of a wider matrix (a
+/// product split by columns over threads).
+///
+/// # Safety
+/// `isa` supported, dimensions non-zero and matching; `c` valid for reads and writes at every `i·ldc + j`
+/// (`i < a.rows`, `j < b.cols`, `ldc ≥ b.cols`), and nothing else accesses those elements meanwhile.
+pub(super) unsafe fn gemm_strided(isa: Isa, a: MatRef<'_>, b: MatRef<'_>, accumulate: bool, c: *mut f32, ldc: usize) {
     check_view(&a);
     check_view(&b);
     // `Cᵀ = Bᵀ·Aᵀ`, written back transposed, when that gathers less (`X·Wᵀ`: W is then read in place).
@@ -47,7 +59,7 @@ pub(super) fn gemm(isa: Isa, a: MatRef<'_>, b: MatRef<'_>, accumulate: bool, c: 
     BUFFERS.with(|cell| {
         let mut guard = cell.borrow_mut();
         let (pa, pb) = &mut *guard;
-        isa.run(Packed { a, b, accumulate, c, ct, pa, pb, prepacked: None });
+        isa.run(Packed { a, b, accumulate, c, ldc, ct, pa, pb, prepacked: None });
     });
 }
 
@@ -120,10 +132,12 @@ impl Kernel for PackAll<'_, '_> {
 /// `c (+)= a · b` with `b`'s panels packed beforehand for `isa` (dimensions checked and non-zero).
 pub(super) fn gemm_prepacked(isa: Isa, a: MatRef<'_>, b: MatRef<'_>, panels: &[f32], accumulate: bool, c: &mut [f32]) {
     check_view(&a);
+    assert_eq!(c.len(), a.rows * b.cols, "output has {} elements, expected {}×{}", c.len(), a.rows, b.cols);
+    let (ldc, c) = (b.cols, c.as_mut_ptr());
     BUFFERS.with(|cell| {
         let mut guard = cell.borrow_mut();
         let (pa, pb) = &mut *guard;
-        isa.run(Packed { a, b, accumulate, c, ct: false, pa, pb, prepacked: Some(panels) });
+        isa.run(Packed { a, b, accumulate, c, ldc, ct: false, pa, pb, prepacked: Some(panels) });
     });
 }
 
@@ -132,7 +146,9 @@ struct Packed<'a, 'b> {
     a: MatRef<'a>,
     b: MatRef<'a>,
     accumulate: bool,
-    c: &'b mut [f32],
+    /// C's first element; element `(i, j)` of the product is at `i·ldc + j` (at `j·ldc + i` if `ct`).
+    c: *mut f32,
+    ldc: usize,
     ct: bool,
     pa: &'b mut Vec<f32>,
     pb: &'b mut Vec<f32>,
@@ -145,14 +161,14 @@ impl Kernel for Packed<'_, '_> {
 
     #[inline(always)]
     unsafe fn run<S: Simd>(self) {
-        let Packed { a, b, accumulate, c, ct, pa, pb, prepacked } = self;
+        let Packed { a, b, accumulate, c, ldc, ct, pa, pb, prepacked } = self;
         const { assert!(S::TILE_ROWS == 6 || S::TILE_ROWS == 12, "a micro-kernel is instantiated for 6 or 12 rows") };
         // SAFETY: `S` is supported (the contract of `run`); the views were checked by `gemm`.
         unsafe {
             if S::TILE_ROWS == 6 {
-                body::<S, 6>(a, b, accumulate, c, ct, pa, pb, prepacked);
+                body::<S, 6>(a, b, accumulate, c, ldc, ct, pa, pb, prepacked);
             } else {
-                body::<S, 12>(a, b, accumulate, c, ct, pa, pb, prepacked);
+                body::<S, 12>(a, b, accumulate, c, ldc, ct, pa, pb, prepacked);
             }
         }
     }
@@ -180,19 +196,22 @@ fn check_view(m: &MatRef<'_>) {
     }
 }
 
-/// `c (+)= a · b`, or `c (+)= (a · b)ᵀ` if `ct` (C then holds `b.cols × a.rows` values, row-major). B's panels
-/// come from `prepacked` (laid out by [`PackAll`] for `S`) if given, else are packed here into `pb`.
+/// `C (+)= a · b`, or `C (+)= (a · b)ᵀ` if `ct` (C then holds `b.cols` rows of `a.rows` values), C's rows `ldc`
+/// values apart from `c`. B's panels come from `prepacked` (laid out by [`PackAll`] for `S`) if given, else are
+/// packed here into `pb`.
 ///
 /// # Safety
-/// `S` must be supported by the CPU; both views must lie within their slices; `c` has `a.rows × b.cols` values;
-/// `prepacked`, if given, holds B packed by [`PackAll`] for `S`.
+/// `S` must be supported by the CPU; both views must lie within their slices; `c` is valid for C's elements as
+/// laid out above, which nothing else accesses meanwhile; `prepacked`, if given, holds B packed by [`PackAll`]
+/// for `S`.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
 unsafe fn body<S: Simd, const MR: usize>(
     a: MatRef<'_>,
     b: MatRef<'_>,
     accumulate: bool,
-    c: &mut [f32],
+    c: *mut f32,
+    ldc: usize,
     ct: bool,
     pa: &mut Vec<f32>,
     pb: &mut Vec<f32>,
@@ -201,7 +220,7 @@ unsafe fn body<S: Simd, const MR: usize>(
     let nr = NV * S::LANES;
     let (m, k, n) = (a.rows, a.cols, b.cols);
     // Where element (i, j) of the product goes: c[i·rs + j·cs].
-    let (rs, cs) = if ct { (1, m) } else { (n, 1) };
+    let (rs, cs) = if ct { (1, ldc) } else { (ldc, 1) };
     let (a_len, b_len) = (MC * KC, KC * NC.div_ceil(nr) * nr);
     if pa.len() < a_len {
         pa.resize(a_len, 0.0);
@@ -242,7 +261,8 @@ unsafe fn body<S: Simd, const MR: usize>(
                         let at = (ic + ir) * rs + (jc + jr) * cs;
                         // A full tile of a row-major C is written by the micro-kernel in place.
                         let full = rows == MR && cols == nr && !ct;
-                        let (ldc, out) = if full { (n, c[at..].as_mut_ptr()) } else { (nr, tile.as_mut_ptr()) };
+                        // SAFETY: `at` is element (ic + ir, jc + jr) of C (the contract of `body`).
+                        let (ldc, out) = if full { (ldc, unsafe { c.add(at) }) } else { (nr, tile.as_mut_ptr()) };
                         // A full tile of a row-major A may have its instruction set's own code (AVX-512's
                         // assembly tile).
                         // SAFETY: the MR rows from `ic + ir` each hold kc values from column pc, `row_stride` apart
@@ -283,7 +303,9 @@ unsafe fn body<S: Simd, const MR: usize>(
                             // features) every store aliased the last one's address modulo 4 KiB: the write-back
                             // then took as long as the product.
                             for j in 0..cols {
-                                let run = &mut c[at + j * cs..at + j * cs + rows];
+                                // SAFETY: the run is `rows` elements of one column of the product, contiguous in
+                                // C (the contract of `body`).
+                                let run = unsafe { core::slice::from_raw_parts_mut(c.add(at + j * cs), rows) };
                                 for (i, out) in run.iter_mut().enumerate() {
                                     let v = tile[i * nr + j];
                                     *out = if add { *out + v } else { v };
@@ -297,7 +319,10 @@ unsafe fn body<S: Simd, const MR: usize>(
                                     if n == 0 {
                                         break;
                                     }
-                                    let run = &mut c[at + i * rs + v * S::LANES..][..n];
+                                    // SAFETY: n elements of row ic + ir + i of the product, contiguous in C (`cs == 1`).
+                                    let run = unsafe {
+                                        core::slice::from_raw_parts_mut(c.add(at + i * rs + v * S::LANES), n)
+                                    };
                                     // SAFETY: the tile holds nr = NV·LANES values per row; `run` holds the n
                                     // values the masked load and store touch; S is supported.
                                     unsafe {

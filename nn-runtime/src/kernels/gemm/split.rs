@@ -13,8 +13,8 @@
 //! spinning. Each output column is computed by exactly the code that computes it without a split, so the results
 //! are bit for bit those of one thread.
 
-use super::vector;
 use super::MatRef;
+use super::{packed, vector};
 use crate::kernels::simd::Isa;
 use std::cell::{Cell, UnsafeCell};
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -66,6 +66,8 @@ struct Shared {
     sleeping: AtomicBool,
     /// Set when the helpers are dropped.
     exit: AtomicBool,
+    /// Whether to spin for the next job before parking (see [`Helpers::linger`]).
+    linger: Arc<AtomicBool>,
 }
 
 impl std::fmt::Debug for Shared {
@@ -97,6 +99,7 @@ impl Helpers {
     /// If a thread cannot be started.
     pub fn start(threads: usize) -> std::io::Result<Self> {
         let mut workers = Vec::new();
+        let linger = Arc::new(AtomicBool::new(true));
         for i in 1..threads {
             let shared = Arc::new(Shared {
                 posted: AtomicU64::new(0),
@@ -105,12 +108,22 @@ impl Helpers {
                 panicked: AtomicBool::new(false),
                 sleeping: AtomicBool::new(false),
                 exit: AtomicBool::new(false),
+                linger: Arc::clone(&linger),
             });
             let mine = Arc::clone(&shared);
             let thread = std::thread::Builder::new().name(format!("nn-helper-{i}")).spawn(move || serve(&mine))?;
             workers.push(Worker { shared, thread: Some(thread) });
         }
         Ok(Self { workers, busy: AtomicBool::new(false) })
+    }
+
+    /// Whether the helpers spin for up to 200 µs after a job, waiting for the next (the default), or park at once:
+    /// spinning makes the next handoff cheap, but takes a core from other threads that have work meanwhile (the
+    /// chunk threads of the same network).
+    pub fn linger(&self, linger: bool) {
+        if let Some(worker) = self.workers.first() {
+            worker.shared.linger.store(linger, Ordering::Relaxed);
+        }
     }
 
     /// Threads a split uses: the helpers and the caller.
@@ -189,7 +202,7 @@ fn serve(shared: &Shared) {
         while shared.posted.load(Ordering::Acquire) == seen {
             std::hint::spin_loop();
             spins = spins.wrapping_add(1);
-            if spins.is_multiple_of(1024) && spun_since.elapsed() > SPIN {
+            if spins.is_multiple_of(1024) && (!shared.linger.load(Ordering::Relaxed) || spun_since.elapsed() > SPIN) {
                 // Announce the sleep, then look once more: a caller that posted before seeing `sleeping` is seen
                 // here, and one that posts after it will unpark (the park token is kept if it comes first).
                 shared.sleeping.store(true, Ordering::SeqCst);
@@ -265,6 +278,124 @@ pub(super) fn gemv_on(helpers: &Helpers, isa: Isa, a: MatRef<'_>, b: MatRef<'_>,
     });
 }
 
+/// Multiply-adds below which a product of several rows stays on the calling thread (about 15 µs of work on one
+/// core: more than the handoff costs, and the split gains most on larger ones).
+const SPLIT_MIN_MACS: usize = 1 << 21;
+
+/// Columns of a product of several rows are split at multiples of this (a vector on every instruction set; where
+/// a part starts changes which micro-tile computes an element, not how).
+const TILE_COLUMNS: usize = 16;
+
+/// Rows are split at multiples of this when the columns are too few to split.
+const TILE_ROWS: usize = 12;
+
+/// `c (+)= a · b` for a product of several rows (the packed path's operands), split over the current helpers
+/// when there are some and the product is large enough to gain — by columns of `c` if there are enough, so that
+/// each core reads its own part of B (a `Linear` layer's weights), else by rows; else on this thread. Each
+/// element is summed by the same micro-kernel in the same order either way, so the bits are those of one
+/// thread.
+pub(super) fn gemm(isa: Isa, a: MatRef<'_>, b: MatRef<'_>, accumulate: bool, c: &mut [f32]) {
+    let helpers = CURRENT.with(Cell::get);
+    if helpers.is_null() || a.rows * a.cols * b.cols < SPLIT_MIN_MACS {
+        packed::gemm(isa, a, b, accumulate, c);
+        return;
+    }
+    // SAFETY: `CURRENT` points at helpers that `with_helpers` borrows for as long as it is set.
+    let helpers = unsafe { &*helpers };
+    gemm_on(helpers, isa, a, b, accumulate, c);
+}
+
+/// [`gemm`] split over `helpers` whatever the size (for tests).
+pub(super) fn gemm_on(helpers: &Helpers, isa: Isa, a: MatRef<'_>, b: MatRef<'_>, accumulate: bool, c: &mut [f32]) {
+    let (m, n, parts) = (a.rows, b.cols, helpers.threads());
+    assert_eq!(c.len(), m * n, "output has {} elements, expected {m}×{n}", c.len());
+    let out = SharedOut(c.as_mut_ptr());
+    if n >= parts * TILE_COLUMNS {
+        let share = n.div_ceil(parts).div_ceil(TILE_COLUMNS) * TILE_COLUMNS;
+        helpers.run(&|part| {
+            let (start, end) = ((part * share).min(n), ((part + 1) * share).min(n));
+            if start < end {
+                // SAFETY: columns `start..end` of the `m × n` matrix `c` (which outlives `run`): rows of `end −
+                // start` values `n` apart, which no other part touches.
+                unsafe { packed::gemm_strided(isa, a, b.columns(start, end), accumulate, out.at(start), n) };
+            }
+        });
+    } else if m >= parts * TILE_ROWS {
+        let share = m.div_ceil(parts).div_ceil(TILE_ROWS) * TILE_ROWS;
+        helpers.run(&|part| {
+            let (start, end) = ((part * share).min(m), ((part + 1) * share).min(m));
+            if start < end {
+                // SAFETY: rows `start..end` of `c` (which outlives `run`), contiguous and no other part's.
+                let c = unsafe { std::slice::from_raw_parts_mut(out.at(start * n), (end - start) * n) };
+                packed::gemm(isa, a.rows_range(start, end), b, accumulate, c);
+            }
+        });
+    } else {
+        packed::gemm(isa, a, b, accumulate, c);
+    }
+}
+
+/// Values below which an element-wise pass stays on the calling thread (256 KiB: a few microseconds of work, not
+/// worth a handoff).
+const SPLIT_MIN_VALUES_ELEMENTWISE: usize = 1 << 16;
+
+/// Parts of an element-wise pass start at multiples of this many values (a cache line).
+const VALUE_BLOCK: usize = 16;
+
+/// Runs `f(range)` over `0..n` cut into one range per thread when the calling thread has helpers and `n` is large
+/// enough to gain, else once over all of it.
+fn for_parts(n: usize, f: &(dyn Fn(std::ops::Range<usize>) + Sync)) {
+    let helpers = CURRENT.with(Cell::get);
+    if helpers.is_null() || n < SPLIT_MIN_VALUES_ELEMENTWISE {
+        f(0..n);
+        return;
+    }
+    // SAFETY: `CURRENT` points at helpers that `with_helpers` borrows for as long as it is set.
+    let helpers = unsafe { &*helpers };
+    let share = n.div_ceil(helpers.threads()).div_ceil(VALUE_BLOCK) * VALUE_BLOCK;
+    helpers.run(&|part| {
+        let (start, end) = ((part * share).min(n), ((part + 1) * share).min(n));
+        if start < end {
+            f(start..end);
+        }
+    });
+}
+
+/// The slices of one part of an element-wise update: `values` and `grads` of equal length, and up to three
+/// per-value state buffers (each empty, or as long as `values`).
+pub(crate) struct UpdatePart<'a> {
+    pub values: &'a mut [f32],
+    pub grads: &'a [f32],
+    pub states: [&'a mut [f32]; 3],
+}
+
+/// Runs `f` over `values`, `grads` and `states` (see [`UpdatePart`]) — an optimizer's update, which reads and
+/// writes several megabytes for a few operations per value — cut into parts as [`for_parts`] cuts them (one per
+/// thread in a network's `train_step`). `f` must treat every value on its own, so the cut changes no bits.
+///
+/// # Panics
+/// If `grads` or a non-empty state differs in length from `values`.
+pub(crate) fn update(values: &mut [f32], grads: &[f32], states: [&mut [f32]; 3], f: &(dyn Fn(UpdatePart<'_>) + Sync)) {
+    let n = values.len();
+    assert_eq!(grads.len(), n, "parameters and gradients differ in length");
+    assert!(states.iter().all(|s| s.is_empty() || s.len() == n), "a state buffer differs in length from the values");
+    let values_out = SharedOut(values.as_mut_ptr());
+    let [s0, s1, s2] = states.map(|s| (SharedOut(s.as_mut_ptr()), !s.is_empty()));
+    for_parts(n, &|range| {
+        let slice = |(out, used): (SharedOut, bool)| -> &mut [f32] {
+            if used {
+                // SAFETY: the parts' ranges are disjoint and inside `values` and each non-empty state (all `n`
+                // long), which outlive `for_parts`.
+                unsafe { std::slice::from_raw_parts_mut(out.at(range.start), range.len()) }
+            } else {
+                &mut []
+            }
+        };
+        let (values, grads) = (slice((values_out, true)), &grads[range.clone()]);
+        f(UpdatePart { values, grads, states: [s0, s1, s2].map(slice) });
+    });
+}
+
 /// The output pointer, shared by the parts, each writing its own columns.
 #[derive(Clone, Copy)]
 struct SharedOut(*mut f32);
@@ -275,7 +406,7 @@ impl SharedOut {
     }
 }
 
-// SAFETY: the parts write disjoint ranges (see `gemv_on`).
+// SAFETY: the parts write disjoint ranges (see `gemv_on`, `gemm_on` and `update`).
 unsafe impl Sync for SharedOut {}
 
 #[cfg(test)]
@@ -320,6 +451,62 @@ mod tests {
                     }
                 }
             }
+        }
+    }
+
+    #[test]
+    fn a_split_product_of_many_rows_gives_the_bits_of_one_thread() {
+        for threads in [2, 3] {
+            let helpers = Helpers::start(threads).expect("threads start");
+            for isa in Isa::supported() {
+                // (m, k, n): split by columns (a `Linear` forward and gradients at a chunk of 32, odd widths), by
+                // rows (few columns), and not at all (too small to split either way).
+                for (m, k, n) in [(32, 784, 512), (512, 32, 784), (32, 300, 37), (100, 33, 17), (5, 7, 9), (33, 1, 70)]
+                {
+                    let (ad, bd) = (random_vec(m * k, (m * k) as u64), random_vec(k * n, 3 + n as u64));
+                    // Row-major, and transposed views (`X·Wᵀ`, `dYᵀ·X`), which the product may pack the other way.
+                    let (a_t, b_t) = (MatRef::row_major(&ad, k, m).t(), MatRef::row_major(&bd, n, k).t());
+                    let (a_n, b_n) = (MatRef::row_major(&ad, m, k), MatRef::row_major(&bd, k, n));
+                    for (a, b) in [(a_n, b_n), (a_n, b_t), (a_t, b_n), (a_t, b_t)] {
+                        for accumulate in [false, true] {
+                            let start = random_vec(m * n, 11);
+                            let (mut one, mut split) = (start.clone(), start);
+                            packed::gemm(isa, a, b, accumulate, &mut one);
+                            gemm_on(&helpers, isa, a, b, accumulate, &mut split);
+                            assert_eq!(bits(&split), bits(&one), "{} {m}×{k}×{n} on {threads} threads", isa.name());
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn an_update_split_over_helpers_gives_the_bits_of_one_thread() {
+        let helpers = Helpers::start(2).expect("threads start");
+        let n = SPLIT_MIN_VALUES_ELEMENTWISE * 2 + 5;
+        let grads = random_vec(n, 1);
+        // An update that reads and writes every buffer, as Adam's does.
+        let step = |part: UpdatePart<'_>| {
+            let [m, v, unused] = part.states;
+            assert!(unused.is_empty(), "an unused state stays empty");
+            for (i, (p, &g)) in part.values.iter_mut().zip(part.grads).enumerate() {
+                m[i] = 0.9 * m[i] + 0.1 * g;
+                v[i] = 0.99 * v[i] + 0.01 * g * g;
+                *p -= 0.01 * m[i] / (v[i].sqrt() + 1e-8);
+            }
+        };
+        let mut one =
+            (random_vec(n, 2), random_vec(n, 3), random_vec(n, 4).iter().map(|x| x.abs()).collect::<Vec<_>>());
+        let mut split = one.clone();
+        let jobs = || helpers.workers[0].shared.done.load(Ordering::SeqCst);
+        let before = jobs();
+        update(&mut one.0, &grads, [&mut one.1, &mut one.2, &mut []], &step);
+        assert_eq!(jobs(), before, "no helpers outside with_helpers");
+        with_helpers(&helpers, || update(&mut split.0, &grads, [&mut split.1, &mut split.2, &mut []], &step));
+        assert!(jobs() > before, "the update was split");
+        for (a, b) in [(&one.0, &split.0), (&one.1, &split.1), (&one.2, &split.2)] {
+            assert_eq!(bits(a), bits(b));
         }
     }
 
