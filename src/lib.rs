@@ -150,7 +150,24 @@
 //! assert_eq!(net.bn.running_mean(&net.buffers).len(), 32);
 //! ```
 //!
-//! Generated code names the runtime as `::nn::__private`, so depend on this crate under its own name `nn`.
+//! # Dependency names
+//!
+//! The package is `nn-dsl` on crates.io and its library is `nn`: after `cargo add nn-dsl`, code says
+//! `use nn::prelude::*`. Generated code names the runtime through this crate as the using crate's `Cargo.toml`
+//! calls it (found when the macro expands, as serde's macros find serde): `::nn` by default, `::engine` after
+//! `engine = { package = "nn-dsl", … }`. A crate that reaches it through a re-export instead of a dependency of
+//! its own gives the path with `#[network(crate = "path")]` above each network:
+//!
+//! ```ignore
+//! // In a crate that depends on `my_models`, which has `pub use nn as engine;`.
+//! my_models::engine::network! {
+//!     #[network(crate = "my_models::engine")]
+//!     pub struct Tiny { Input<4> -> fc: Linear<4, 2> }
+//! }
+//! ```
+
+// Code the macro generates inside this crate names it `::nn` too.
+extern crate self as nn;
 
 pub use nn_macros::network;
 #[cfg(feature = "data")]

@@ -29,7 +29,7 @@ type Edit = dyn Fn(&str, Vec<usize>, &[f32]) -> Option<Stored>;
 
 fn write_weight_fixtures() {
     use safetensors::{tensor::TensorView, Dtype};
-    let project = Path::new(env!("CARGO_TARGET_TMPDIR")).join("../tests/trybuild/nn/models");
+    let project = Path::new(env!("CARGO_TARGET_TMPDIR")).join("../tests/trybuild/nn-dsl/models");
     std::fs::create_dir_all(&project).expect("writable target dir");
     let net = LeNet5::new(1);
     let tensors = || LeNet5::TENSORS.iter().map(|t| (t.name.to_string(), t.shape.to_vec(), net.param(t.name).unwrap()));

@@ -1,6 +1,6 @@
 //! The layer table of the documentation, rendered from the layer definitions. The README and the facade's crate
 //! documentation hold copies between `<!-- layers -->` markers; a test checks that they match (and rewrites them
-//! with `NN_UPDATE_DOCS=1 cargo test -p nn-macros`).
+//! with `NN_UPDATE_DOCS=1 cargo test -p nn-dsl-macros`).
 
 use crate::args::{usage, Args};
 use crate::layers;

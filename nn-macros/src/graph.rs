@@ -112,7 +112,7 @@ pub struct GraphLayer {
     /// Its random stream (its place among all layers).
     pub stream: usize,
     pub layer: Box<dyn Layer>,
-    /// Its runtime type: `::nn::__private::layers::Linear<784, 10, true>`.
+    /// Its runtime type: `::nn::__private::layers::Linear<784, 10, true>` (through the facade as the user names it).
     pub ty: TokenStream,
     /// The associated constant holding its descriptor: `__NN_LAYER_3`.
     pub konst: Ident,

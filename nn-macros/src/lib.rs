@@ -11,6 +11,7 @@ mod codegen;
 mod ctxt;
 mod docs;
 mod graph;
+mod krate;
 mod layers;
 mod parse;
 mod shape;
@@ -37,7 +38,10 @@ pub fn network(input: TokenStream) -> TokenStream {
             continue;
         }
         names.push(name);
-        match check::check(net) {
+        if let Some(message) = krate::missing(net.krate.as_ref()) {
+            out.extend(syn::Error::new(net.name.span(), message).to_compile_error());
+        }
+        krate::with_root(net.krate.as_ref(), || match check::check(net) {
             Ok(tree) => match graph::Graph::new(tree) {
                 Some(graph) => out.extend(codegen::network(net, &graph)),
                 None => out.extend(
@@ -49,7 +53,7 @@ pub fn network(input: TokenStream) -> TokenStream {
                 out.extend(error.to_compile_error());
                 out.extend(codegen::placeholder(net, &tree));
             }
-        }
+        });
     }
     out.into()
 }

@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! networks := network*
-//! network  := attribute* visibility `struct` Ident `{` chain `}`
+//! network  := attribute* visibility `struct` Ident `{` chain `}`   (`#[weights = "…"]`, `#[network(crate = "…")]`)
 //! chain    := element (`->` element)*
 //! element  := (Ident `:`)? (layer | block)
 //! layer    := Ident (`<` arg (`,` arg)* `,`? `>`)?
@@ -34,6 +34,8 @@ pub struct Network {
     pub attrs: Vec<Attribute>,
     /// `#[weights = "path"]`: the attribute (errors about the file go under it) and the path.
     pub weights: Option<(Attribute, syn::LitStr)>,
+    /// `#[network(crate = "path")]`: where generated code finds the facade, when not as `Cargo.toml` names it.
+    pub krate: Option<syn::Path>,
     pub vis: Visibility,
     pub name: Ident,
     /// The chain in its braces, `Input<...>` first.
@@ -233,6 +235,7 @@ impl Parse for Network {
     fn parse(input: ParseStream) -> syn::Result<Self> {
         let mut attrs = input.call(Attribute::parse_outer)?;
         let weights = weights_attribute(&mut attrs)?;
+        let krate = crate_attribute(&mut attrs)?;
         let vis = input.parse()?;
         input.parse::<Token![struct]>()?;
         let name: Ident = input.parse()?;
@@ -252,7 +255,7 @@ impl Parse for Network {
                 "a network needs at least an input: `{ Input<784> -> Linear<784, 10> }`",
             ));
         }
-        Ok(Network { attrs, weights, vis, name, chain })
+        Ok(Network { attrs, weights, krate, vis, name, chain })
     }
 }
 
@@ -295,6 +298,39 @@ impl Chain {
             }
         }
     }
+}
+
+/// Removes `#[network(crate = "path")]` from `attrs` and returns the path (a second one, or another form, is an
+/// error).
+fn crate_attribute(attrs: &mut Vec<Attribute>) -> syn::Result<Option<syn::Path>> {
+    let usage = "expected `#[network(crate = \"path\")]`, the path through which the generated code names the \
+                 facade crate (`#[network(crate = \"my_crate::nn\")]` where `my_crate` re-exports it)";
+    let mut found: Option<syn::Path> = None;
+    let mut kept = Vec::new();
+    for attr in attrs.drain(..) {
+        if !attr.path().is_ident("network") {
+            kept.push(attr);
+            continue;
+        }
+        if found.is_some() {
+            return Err(syn::Error::new_spanned(&attr, "a second `#[network(crate = …)]` attribute"));
+        }
+        let mut path = None;
+        attr.parse_nested_meta(|meta| {
+            if !meta.path.is_ident("crate") {
+                return Err(meta.error(usage));
+            }
+            let value: syn::LitStr = meta.value()?.parse()?;
+            path =
+                Some(value.parse::<syn::Path>().map_err(|_| {
+                    syn::Error::new(value.span(), format!("`{}` is not a path; {usage}", value.value()))
+                })?);
+            Ok(())
+        })?;
+        found = Some(path.ok_or_else(|| syn::Error::new_spanned(&attr, usage))?);
+    }
+    *attrs = kept;
+    Ok(found)
 }
 
 /// Removes `#[weights = "path"]` from `attrs` and returns it (a second one, or another form, is an error).

@@ -25,7 +25,8 @@ impl quote::ToTokens for Stored {
             Stored::I64 => quote!(I64),
             Stored::I32 => quote!(I32),
         };
-        tokens.extend(quote!(::nn::__private::embedded::Stored::#variant));
+        let rt = crate::krate::private();
+        tokens.extend(quote!(#rt::embedded::Stored::#variant));
     }
 }
 
@@ -133,16 +134,17 @@ pub fn pretrained(embedded: Option<&Embedded>, path: &syn::LitStr) -> TokenStrea
     let doc = format!(
         "A network holding the weights of `{}`, embedded when this crate was compiled and checked then against \
          the declaration: nothing is read at run time. Equal, bit for bit, to `new(0)` followed by \
-         `nn::io::load_weights` of the same file (in [`Mode::Train`](::nn::Mode) like `new`: call `eval()` for \
+         `nn::io::load_weights` of the same file (in `Mode::Train` like `new`: call `eval()` for \
          inference). Changing the file rebuilds the crate.",
         path.value()
     );
     let Some(embedded) = embedded else { return unmatched(&doc) };
     let absolute = &embedded.absolute;
+    let rt = crate::krate::private();
     let copies = embedded.tensors.iter().map(|t| {
         let (start, end, stored, offset) = (lit(t.bytes.0), lit(t.bytes.1), t.stored, lit(t.offset));
         let array = if t.buffer { quote!(buffers) } else { quote!(params) };
-        quote!(::nn::__private::embedded::copy(&WEIGHTS[#start..#end], #stored, &mut net.#array[#offset..]);)
+        quote!(#rt::embedded::copy(&WEIGHTS[#start..#end], #stored, &mut net.#array[#offset..]);)
     });
     quote! {
         #[doc = #doc]
@@ -165,6 +167,7 @@ pub fn static_pretrained(embedded: Option<&Embedded>, path: &syn::LitStr, graph:
     );
     let Some(embedded) = embedded else { return unmatched(&doc) };
     let absolute = &embedded.absolute;
+    let rt = crate::krate::private();
     // Parameters are F32 (checked): each tensor is one array read from the bytes, the arrays laid end to end in a
     // `repr(C)` struct of the size of the parameter array.
     let params: Vec<&Placed> = embedded.tensors.iter().filter(|t| !t.buffer).collect();
@@ -174,7 +177,7 @@ pub fn static_pretrained(embedded: Option<&Embedded>, path: &syn::LitStr, graph:
     });
     let reads = params.iter().map(|t| {
         let (len, bytes, start) = (lit((t.bytes.1 - t.bytes.0) / 4), lit(t.bytes.1 - t.bytes.0), lit(t.bytes.0));
-        quote!(::nn::__private::embedded::f32_array::<#len, #bytes>(WEIGHTS, #start))
+        quote!(#rt::embedded::f32_array::<#len, #bytes>(WEIGHTS, #start))
     });
     // Buffers may hold integer counters: decoded value by value (they are small).
     let buffers = embedded.tensors.iter().filter(|t| t.buffer).map(|t| {
@@ -191,7 +194,7 @@ pub fn static_pretrained(embedded: Option<&Embedded>, path: &syn::LitStr, graph:
             // SAFETY: `Tensors` is `repr(C)` with only `f32` arrays, so without padding, and the arrays' lengths
             // add up to the parameter count: it has the size and alignment of `[f32; PARAMS]`.
             static PARAMS: [f32; #p] = unsafe { ::core::mem::transmute::<Tensors, [f32; #p]>(Tensors(#(#reads),*)) };
-            static BUFFERS: [f32; #b] = ::nn::__private::embedded::decode(WEIGHTS, &[#(#buffers),*]);
+            static BUFFERS: [f32; #b] = #rt::embedded::decode(WEIGHTS, &[#(#buffers),*]);
             Self::from_static(&PARAMS, &BUFFERS)
         }
     }

@@ -29,7 +29,7 @@ pub struct StaticParts {
 
 impl StaticParts {
     pub fn new(graph: &Graph) -> Self {
-        let rt = quote!(::nn::__private);
+        let rt = crate::krate::private();
         let layer = quote!(#rt::layers::Layer);
         let running: Vec<_> = graph.running().map(|(_, l)| l).collect();
         let max_rows = lit(graph.values.iter().enumerate().map(|(v, _)| graph.rows_per_sample(v)).max().unwrap_or(1));
@@ -81,7 +81,7 @@ fn zero(shape: &Shape) -> TokenStream {
 
 /// `__forward` and, for inputs of fixed size, `forward_static`.
 pub fn inference(net: &Network, graph: &Graph) -> TokenStream {
-    let rt = quote!(::nn::__private);
+    let rt = crate::krate::private();
     let name = &net.name;
     let forward = passes::forward(graph);
     let fixed = !graph.input.any_length();
@@ -112,7 +112,7 @@ pub fn inference(net: &Network, graph: &Graph) -> TokenStream {
 
 /// `forward_static`: the buffer cut into the pass's buffers, in the order `STATIC_FLOATS` counts them.
 fn forward_static(graph: &Graph) -> TokenStream {
-    let rt = quote!(::nn::__private);
+    let rt = crate::krate::private();
     let (input_ty, output_ty) = (array_type(&graph.input), array_type(&graph.output_shape));
     let StaticParts { acts: act_lens, saved: saved_lens, states: state_lens, stats: stats_len, .. } =
         StaticParts::new(graph);
@@ -166,7 +166,7 @@ fn forward_static(graph: &Graph) -> TokenStream {
 /// `step_static`: one step of a stream in a `forward_static` buffer, the state the caller's (`values` checks the
 /// step's input and where the stream stands).
 pub fn step_static(graph: &Graph, step_input: &TokenStream, values: &TokenStream) -> TokenStream {
-    let rt = quote!(::nn::__private);
+    let rt = crate::krate::private();
     let StaticParts { acts: act_lens, saved: saved_lens, states: state_lens, stats: stats_len, .. } =
         StaticParts::new(graph);
     let act_lens = act_lens.into_iter().map(lit);

@@ -1,4 +1,4 @@
-//! Stage 4: the lowered graph into Rust. Every runtime item is named through `::nn::__private`, so users need
+//! Stage 4: the lowered graph into Rust. Every runtime item is named through the facade's `__private` module (see `krate`), so users need
 //! only the facade crate.
 //!
 //! The forward pass is one block per step in order, the backward pass one block per step in reverse; every size
@@ -26,7 +26,7 @@ use quote::quote;
 /// (with `std`) its `Network` impl. What needs `std` is wrapped in `if_std!`, which the runtime expands to
 /// nothing in a `no_std` build; there the struct borrows `'static` weights instead (`if_no_std!`).
 pub fn network(net: &Network, graph: &Graph) -> TokenStream {
-    let rt = quote!(::nn::__private);
+    let rt = crate::krate::private();
     let name = &net.name;
     let block_types = structs::block_types(net, graph);
     let definition = definition(net, graph);
@@ -53,7 +53,7 @@ pub fn network(net: &Network, graph: &Graph) -> TokenStream {
             impl #name {
                 /// A network with parameters initialised from `seed`.
                 pub fn new(seed: u64) -> Self {
-                    <Self as ::nn::__private::Network>::new(seed)
+                    <Self as #rt::Network>::new(seed)
                 }
                 #pretrained
             }
@@ -75,7 +75,7 @@ pub fn network(net: &Network, graph: &Graph) -> TokenStream {
 /// The struct: a public field per named layer, layer with parameters and named block, the parameter and buffer
 /// arrays, and the hidden state.
 fn definition(net: &Network, graph: &Graph) -> TokenStream {
-    let rt = quote!(::nn::__private);
+    let rt = crate::krate::private();
     let Network { attrs, vis, name, .. } = net;
     let doc = tables::summary_doc(graph);
     let fields = structs::declarations(graph, &graph.fields);
@@ -137,7 +137,7 @@ fn constants(net: &Network, graph: &Graph) -> TokenStream {
     let tensor_infos = tables::tensor_infos(graph, false);
     let buffer_infos = tables::tensor_infos(graph, true);
     let (total, total_buffers) = (lit(graph.total_params), lit(graph.total_buffers));
-    let rt = quote!(::nn::__private);
+    let rt = crate::krate::private();
     quote! {
         impl #name {
             /// Number of parameters.
@@ -150,7 +150,7 @@ fn constants(net: &Network, graph: &Graph) -> TokenStream {
             pub const BUFFER_TENSORS: &'static [#rt::TensorInfo] = &[#(#buffer_infos),*];
             #(#consts)*
             #[doc(hidden)]
-            const __NN_PLAN: ::nn::__private::Plan = #plan_const;
+            const __NN_PLAN: #rt::Plan = #plan_const;
             #cost
         }
     }
@@ -162,7 +162,7 @@ fn streaming(net: &Network, graph: &Graph) -> Option<(TokenStream, TokenStream)>
     if !graph.input.is_sequence() || !graph.layers.iter().all(|l| l.layer.streams()) {
         return None;
     }
-    let rt = quote!(::nn::__private);
+    let rt = crate::krate::private();
     let name = &net.name;
     let (input, output) = (lit(graph.input.len()), lit(graph.output_shape.len()));
     let state = lit(graph.layers.iter().map(|l| l.layer.state()).sum());
@@ -277,7 +277,7 @@ pub fn array_type(shape: &Shape) -> TokenStream {
 
 /// The `Network` impl.
 fn implementation(net: &Network, graph: &Graph) -> TokenStream {
-    let rt = quote!(::nn::__private);
+    let rt = crate::krate::private();
     let name = &net.name;
     let (input_ty, output_ty) = (array_type(&graph.input), array_type(&graph.output_shape));
     let (total, total_buffers) = (lit(graph.total_params), lit(graph.total_buffers));

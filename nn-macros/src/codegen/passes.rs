@@ -58,7 +58,7 @@ fn layer_parts(graph: &Graph, layer: usize, whole_batch: Option<usize>) -> Layer
         }
         None => quote!(&[]),
     };
-    let rt = quote!(::nn::__private);
+    let rt = crate::krate::private();
     let (extent, pass) = match graph.values[l.input].rows {
         Rows::Sample => (quote!(pass.extent(false)), quote!(pass)),
         Rows::Step => (quote!(pass.extent(true)), quote!(pass)),
@@ -97,7 +97,7 @@ fn fixed_passes(graph: &Graph) -> TokenStream {
         .collect();
     steps.sort_unstable();
     steps.dedup();
-    let rt = quote!(::nn::__private);
+    let rt = crate::krate::private();
     steps
         .into_iter()
         .map(|t| {
@@ -123,7 +123,7 @@ pub fn forward(graph: &Graph) -> TokenStream {
 
 /// The steps of [`forward`].
 fn forward_steps(graph: &Graph) -> TokenStream {
-    let rt = quote!(::nn::__private);
+    let rt = crate::krate::private();
     let block = |k: usize| match &graph.steps[k] {
         Step::Layer { layer, running, whole_batch, .. } => {
             let l = &graph.layers[*layer];
@@ -223,7 +223,7 @@ pub fn backward(graph: &Graph) -> TokenStream {
 
 /// The steps of [`backward`].
 fn backward_steps(graph: &Graph) -> TokenStream {
-    let rt = quote!(::nn::__private);
+    let rt = crate::krate::private();
     if graph.steps.is_empty() {
         let n = len(graph, 0);
         return quote! {
@@ -384,7 +384,7 @@ fn backward_steps(graph: &Graph) -> TokenStream {
 
 /// Passes a residual sum's gradient `g` on to `target`: written (copied) or added.
 fn pass_on(target: Target, g: TokenStream, out: &Literal, n: &TokenStream, add: bool) -> TokenStream {
-    let rt = quote!(::nn::__private);
+    let rt = crate::krate::private();
     match target {
         Target::Input => quote!(#rt::pass_on(#g, &mut chunk_dx[..#n], #add);),
         Target::Slot(s) => {
@@ -399,7 +399,7 @@ fn pass_on(target: Target, g: TokenStream, out: &Literal, n: &TokenStream, add: 
 
 /// The body of `finish_stats`: the whole-batch layers' reductions, by index.
 pub fn finish(graph: &Graph) -> TokenStream {
-    let rt = quote!(::nn::__private);
+    let rt = crate::krate::private();
     let arms = graph.stages.iter().enumerate().map(|(j, &k)| {
         let Step::Layer { layer, .. } = &graph.steps[k] else { unreachable!("a whole-batch layer") };
         let konst = &graph.layers[*layer].konst;

@@ -14,7 +14,7 @@ use syn::ext::IdentExt;
 
 pub fn placeholder(net: &Network, tree: &Tree) -> TokenStream {
     let Network { attrs, vis, name, .. } = net;
-    let rt = quote!(::nn::__private);
+    let rt = crate::krate::private();
     let fallback = Shape::Flat { len: 1, from: None };
     let input_ty = array_type(tree.input.as_ref().unwrap_or(&fallback));
     let output_ty = array_type(if tree.output == Shape::Unknown { &fallback } else { &tree.output });
@@ -69,7 +69,7 @@ impl Types<'_> {
     }
 
     fn collect(&mut self, chain: &[Node], seen: &mut Vec<String>, out: &mut Vec<TokenStream>) {
-        let rt = quote!(::nn::__private);
+        let rt = crate::krate::private();
         for node in chain {
             match node {
                 Node::Layer(l) if l.has_field => {
@@ -152,7 +152,7 @@ fn std_placeholder(
     open: bool,
 ) -> TokenStream {
     let Network { attrs, vis, name, .. } = net;
-    let rt = quote!(::nn::__private);
+    let rt = crate::krate::private();
     let any_types = open.then(|| {
         quote! {
             /// Placeholder: the declaration has errors.

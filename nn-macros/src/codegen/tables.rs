@@ -9,7 +9,7 @@ use quote::quote;
 
 /// `LayerInfo` expressions, one per layer.
 pub fn layer_infos(graph: &Graph) -> Vec<TokenStream> {
-    let rt = quote!(::nn::__private);
+    let rt = crate::krate::private();
     graph
         .layers
         .iter()
@@ -32,7 +32,7 @@ pub fn layer_infos(graph: &Graph) -> Vec<TokenStream> {
 
 /// `TensorInfo` expressions for the parameter tensors (or, if `buffers`, the buffer tensors) in order.
 pub fn tensor_infos(graph: &Graph, buffers: bool) -> Vec<TokenStream> {
-    let rt = quote!(::nn::__private);
+    let rt = crate::krate::private();
     let tensors = graph.tensors().into_iter().filter(|t| t.buffer == buffers);
     tensors
         .map(|t| {
@@ -44,7 +44,7 @@ pub fn tensor_infos(graph: &Graph, buffers: bool) -> Vec<TokenStream> {
 
 /// The `Plan` constant.
 pub fn plan(graph: &Graph) -> TokenStream {
-    let rt = quote!(::nn::__private);
+    let rt = crate::krate::private();
     let layer = quote!(#rt::layers::Layer);
     let running: Vec<_> = graph.running().map(|(_, l)| l).collect();
     let sizes = running.iter().map(|l| {
@@ -139,7 +139,7 @@ pub fn plan(graph: &Graph) -> TokenStream {
 
 /// Compile-time assertions that the runtime's own constants agree with every size the macro computed.
 pub fn assertions(graph: &Graph) -> TokenStream {
-    let rt = quote!(::nn::__private);
+    let rt = crate::krate::private();
     let checks = graph.running().map(|(_, l)| {
         let ty = &l.ty;
         let layer = quote!(<#ty as #rt::layers::Layer>);

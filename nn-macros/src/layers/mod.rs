@@ -230,7 +230,8 @@ const INIT_VARIANTS: &[&str] = &["PyTorch", "XavierUniform", "XavierNormal", "He
 /// The `init = ...` option of a layer with weights: the runtime's `Init` expression.
 pub fn init_option(args: &mut Args<'_>) -> TokenStream {
     let variant = quote::format_ident!("{}", INIT_VARIANTS[args.option_choice("init", INITS, 0)]);
-    quote!(::nn::__private::layers::Init::#variant)
+    let rt = crate::krate::private();
+    quote!(#rt::layers::Init::#variant)
 }
 
 /// The features arriving at a layer that takes `[IN]` (`Linear`, `Maxout`) — per step on a sequence: the declared
@@ -355,8 +356,9 @@ pub fn with_bias(weight: Vec<usize>, out: usize, bias: bool) -> Vec<Tensor> {
     t
 }
 
-/// Emits the runtime type path of a layer: `::nn::__private::layers::` + the layer's type.
+/// Emits the runtime type path of a layer: the facade's `__private::layers::` + the layer's type.
 pub fn runtime_path(layer: &dyn Layer) -> TokenStream {
     let ty = layer.runtime_type();
-    quote!(::nn::__private::layers::#ty)
+    let rt = crate::krate::private();
+    quote!(#rt::layers::#ty)
 }

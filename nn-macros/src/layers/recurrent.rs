@@ -166,13 +166,15 @@ impl Layer for RecurrentLayer {
     fn runtime_type(&self) -> TokenStream {
         let cell = format_ident!("{}", self.cell);
         let (i, h, l, d, bias) = (lit(self.inputs), lit(self.hidden), lit(self.layers), lit(self.dirs), self.bias);
-        quote!(Recurrent<::nn::__private::layers::#cell, #i, #h, #l, #d, #bias>)
+        let rt = crate::krate::private();
+        quote!(Recurrent<#rt::layers::#cell, #i, #h, #l, #d, #bias>)
     }
 
     fn constructor(&self, at: &Placement) -> TokenStream {
         let (offset, dropout, stream) = (lit(at.params), f32_lit(self.dropout), at.index as u64);
         let init = format_ident!("{}", self.init);
-        quote!(new(#offset, #dropout, #stream, ::nn::__private::layers::RecurrentInit::#init))
+        let rt = crate::krate::private();
+        quote!(new(#offset, #dropout, #stream, #rt::layers::RecurrentInit::#init))
     }
 
     fn state(&self) -> usize {

@@ -15,6 +15,7 @@ use core::arch::x86_64::{__m512, _mm512_add_ps, _mm512_loadu_ps, _mm512_setzero_
 /// The CPU has AVX-512F; `kc ≥ 1`; rows `0..12` of A hold `kc` readable values from `a`; `b` holds `kc·32`
 /// values; `c` points at 12 rows of 32 writable values with row stride `ldc`.
 #[target_feature(enable = "avx512f")]
+#[cfg_attr(not(feature = "std"), allow(dead_code))] // only the packed product, which needs `std`, tiles
 pub(crate) unsafe fn tile_12x32(
     kc: usize,
     a: *const f32,
