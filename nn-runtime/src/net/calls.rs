@@ -182,7 +182,39 @@ pub(super) fn batch_loss<N: Network, L: Loss<N::Output>>(
     backward: bool,
     finals: Option<&mut [f32]>,
 ) -> Result<f32> {
+    let gradients = if backward { Gradients::Params } else { Gradients::None };
+    batch_loss_with(net, xs, initial, targets, loss, gradients, finals)
+}
+
+/// Which gradients a [`batch_loss_with`] pass computes.
+pub(super) enum Gradients<'a, I> {
+    /// None: the loss only.
+    None,
+    /// The parameter gradient, into the network's.
+    Params,
+    /// The gradient with respect to each input, into these slots; and the parameter gradient into the network's
+    /// if `params` (else the network's is left as it was).
+    Inputs { slots: &'a mut [I], params: bool },
+}
+
+/// [`batch_loss`] with any of the [`Gradients`].
+pub(super) fn batch_loss_with<N: Network, L: Loss<N::Output>>(
+    net: &mut N,
+    xs: &[N::Input],
+    initial: Option<&[f32]>,
+    targets: &[L::Target],
+    loss: &L,
+    gradients: Gradients<'_, N::Input>,
+    finals: Option<&mut [f32]>,
+) -> Result<f32> {
     check_len(xs.len(), targets.len(), "targets")?;
+    if let Gradients::Inputs { slots, .. } = &gradients {
+        check_len(xs.len(), slots.len(), "input-gradient slots")?;
+        if <N::Input as Example>::TOKENS {
+            let problem = "the inputs are token ids, which have no gradient".into();
+            return Err(Error::InvalidSetting { name: "input gradients", problem });
+        }
+    }
     if xs.is_empty() {
         return Err(Error::EmptyBatch);
     }
@@ -202,13 +234,20 @@ pub(super) fn batch_loss<N: Network, L: Loss<N::Output>>(
         })?;
         Ok(total)
     };
-    let backprop = if backward { Backprop::Params } else { Backprop::No };
+    let (backprop, params, mut slots) = match gradients {
+        Gradients::None => (Backprop::No, false, None),
+        Gradients::Params => (Backprop::Params, true, None),
+        Gradients::Inputs { slots, params } => (Backprop::ParamsAndInput, params, Some(slots)),
+    };
     let mut finals = finals;
     let mut collect = |chunk: &Chunk, p: &Pass<'_>| {
         if let Some(finals) = finals.as_deref_mut() {
             copy_states::<N>(chunk, p, finals);
         }
+        if let Some(slots) = slots.as_deref_mut() {
+            copy_input_gradient::<N>(chunk, p, slots);
+        }
     };
-    let total = run_mut(net, xs, initial, backprop, backward, &per_chunk, &mut collect)?;
+    let total = run_mut(net, xs, initial, backprop, params, &per_chunk, &mut collect)?;
     Ok(total as f32)
 }

@@ -1,6 +1,9 @@
 //! Gradients of a network and training steps.
 
-use super::calls::{batch_loss, check_len, check_states, copy_input_gradient, for_each_output_row, or_panic, run_mut};
+use super::calls::{
+    batch_loss, batch_loss_with, check_len, check_states, copy_input_gradient, for_each_output_row, or_panic, run_mut,
+    Gradients,
+};
 use super::driver::Backprop;
 use super::{Chunk, Introspection, Network, Pass};
 use crate::loss::Loss;
@@ -79,6 +82,61 @@ pub trait Training: Network {
         loss: &L,
     ) -> Result<f32> {
         batch_loss(self, xs, None, targets, loss, true, None)
+    }
+
+    /// Mean loss over the batch, and its gradient with respect to each input, written into `d_inputs`; the
+    /// parameter gradient ([`Introspection::grads`](super::Introspection::grads)) is left as it was. What
+    /// saliency maps and adversarial examples need (the fast gradient sign method perturbs `x` by `ε·sign(∂L/∂x)`),
+    /// and a generator's update through a discriminator. Runs in the network's mode: in training mode dropout
+    /// draws masks and batch norm uses (and updates) batch statistics, as a training step would.
+    ///
+    /// ```
+    /// use nn::prelude::*;
+    ///
+    /// network! {
+    ///     struct Classifier { Input<4> -> fc1: Linear<4, 8> -> Tanh -> fc2: Linear<8, 3> }
+    /// }
+    ///
+    /// let mut net = Classifier::new(0);
+    /// net.eval();
+    /// let xs = [[0.5, -1.0, 0.25, 2.0]];
+    /// let mut d_xs = [[0.0; 4]];
+    /// let loss = net.loss_and_input_grad(&xs, &[2], &CrossEntropy, &mut d_xs).unwrap();
+    /// // One step of the fast gradient sign method raises the loss.
+    /// let adversarial = [core::array::from_fn(|i| xs[0][i] + 0.1 * d_xs[0][i].signum())];
+    /// assert!(net.evaluate_loss(&adversarial, &[2], &CrossEntropy).unwrap() > loss);
+    /// assert!(net.grads().iter().all(|&g| g == 0.0)); // no parameter gradient was kept
+    /// ```
+    ///
+    /// # Errors
+    /// As [`Training::loss_and_grad`](super::Training::loss_and_grad); [`Error::LengthMismatch`] if `d_inputs`
+    /// is not one slot per input; [`Error::InvalidSetting`] for token ids, which have no gradient.
+    fn loss_and_input_grad<L: Loss<Self::Output>>(
+        &mut self,
+        xs: &[Self::Input],
+        targets: &[L::Target],
+        loss: &L,
+        d_inputs: &mut [Self::Input],
+    ) -> Result<f32> {
+        let gradients = Gradients::Inputs { slots: d_inputs, params: false };
+        batch_loss_with(self, xs, None, targets, loss, gradients, None)
+    }
+
+    /// [`Training::loss_and_grad`](super::Training::loss_and_grad) and
+    /// [`Training::loss_and_input_grad`](super::Training::loss_and_input_grad) in one pass: the mean loss, its
+    /// parameter gradient (kept for the next optimizer step) and its gradient with respect to each input.
+    ///
+    /// # Errors
+    /// As [`Training::loss_and_input_grad`](super::Training::loss_and_input_grad).
+    fn loss_and_grads<L: Loss<Self::Output>>(
+        &mut self,
+        xs: &[Self::Input],
+        targets: &[L::Target],
+        loss: &L,
+        d_inputs: &mut [Self::Input],
+    ) -> Result<f32> {
+        let gradients = Gradients::Inputs { slots: d_inputs, params: true };
+        batch_loss_with(self, xs, None, targets, loss, gradients, None)
     }
 
     /// Mean loss over the batch without computing gradients.

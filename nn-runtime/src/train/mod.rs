@@ -1,10 +1,11 @@
 //! The training loop: epochs of training then evaluation, with progress, schedules, early stopping, the usual
-//! diagnostics, checkpoints and curves.
+//! diagnostics, checkpoints and curves; PNG grids of images.
 
 mod checkpoint;
 mod curves;
 mod fit;
 mod history;
+mod images;
 mod report;
 mod schedule;
 mod tbptt;
@@ -12,6 +13,7 @@ mod validate;
 
 pub use curves::{write_curves, write_plot, Line};
 pub use history::{EpochRecord, History};
+pub use images::write_image_grid;
 pub use schedule::Schedule;
 
 use crate::data::{Augment, Dataset};
