@@ -124,3 +124,21 @@ fn bad_calls_are_errors() {
     let error = tagger.loss_and_input_grad(&tokens, &[1], &CrossEntropy, &mut d).unwrap_err();
     assert!(error.to_string().contains("token ids, which have no gradient"), "{error}");
 }
+
+#[test]
+fn an_fgsm_step_raises_the_loss() {
+    // The example of `loss_and_input_grad`'s documentation.
+    network! {
+        struct Classifier { Input<4> -> fc1: Linear<4, 8> -> Tanh -> fc2: Linear<8, 3> }
+    }
+
+    let mut net = Classifier::new(0);
+    net.eval();
+    let xs = [[0.5, -1.0, 0.25, 2.0]];
+    let mut d_xs = [[0.0; 4]];
+    let loss = net.loss_and_input_grad(&xs, &[2], &CrossEntropy, &mut d_xs).unwrap();
+    // One step of the fast gradient sign method raises the loss.
+    let adversarial = [core::array::from_fn(|i| xs[0][i] + 0.1 * d_xs[0][i].signum())];
+    assert!(net.evaluate_loss(&adversarial, &[2], &CrossEntropy).unwrap() > loss);
+    assert!(net.grads().iter().all(|&g| g == 0.0)); // no parameter gradient was kept
+}

@@ -90,7 +90,8 @@ pub trait Training: Network {
     /// and a generator's update through a discriminator. Runs in the network's mode: in training mode dropout
     /// draws masks and batch norm uses (and updates) batch statistics, as a training step would.
     ///
-    /// ```
+    /// ```ignore
+    /// // Runs as `an_fgsm_step_raises_the_loss` in the facade's tests/input_gradients.rs.
     /// use nn::prelude::*;
     ///
     /// network! {
