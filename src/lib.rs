@@ -205,7 +205,9 @@ pub mod prelude {
     pub use nn_runtime::io::{load_weights, save_weights};
     pub use nn_runtime::layers::Init;
     #[cfg(feature = "std")]
-    pub use nn_runtime::loss::{BinaryCrossEntropyWithLogits, CategoricalCrossEntropy, CrossEntropy, Loss, Mse, Nll};
+    pub use nn_runtime::loss::{
+        BinaryCrossEntropy, BinaryCrossEntropyWithLogits, CategoricalCrossEntropy, CrossEntropy, Loss, Mse, Nll, Sum,
+    };
     #[cfg(feature = "std")]
     pub use nn_runtime::optim::{
         Adam, AdamConfig, AdamW, AdamWConfig, Lbfgs, LbfgsConfig, Optimizer, RmsProp, RmsPropConfig, Sgd, SgdConfig,

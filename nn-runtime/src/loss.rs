@@ -16,9 +16,17 @@ pub trait Loss<O: Example>: Sync {
     type Target: Sync;
 
     /// How many terms one sample adds to the batch's mean: 1, or a sequence's steps. The batch's loss is the sum
-    /// of every sample's terms divided by their count.
+    /// of every sample's terms divided by their count; a loss summed over the batch rather than averaged (see
+    /// [`Sum`]) counts 0 terms, and the batch's loss is then the plain sum.
     fn terms(&self, _target: &Self::Target) -> usize {
         1
+    }
+
+    /// Whether each term is a mean over the values of its row (the element-wise losses: [`Mse`],
+    /// [`BinaryCrossEntropy`], [`BinaryCrossEntropyWithLogits`]) rather than one value per row (the classifier
+    /// losses). [`Sum`] multiplies the former back into sums.
+    fn averages_values(&self) -> bool {
+        false
     }
 
     /// Steps `steps` of a per-step target, written into `out`, for training in windows (truncated
@@ -149,6 +157,10 @@ macro_rules! per_step_values {
         impl<O: Sample> Loss<O> for $loss {
             type Target = O;
 
+            fn averages_values(&self) -> bool {
+                true
+            }
+
             fn sample_loss(
                 &self,
                 output: &[f32],
@@ -166,6 +178,10 @@ macro_rules! per_step_values {
 
             fn terms(&self, target: &Vec<[f32; N]>) -> usize {
                 target.len()
+            }
+
+            fn averages_values(&self) -> bool {
+                true
             }
 
             fn window_target(&self, target: &Vec<[f32; N]>, steps: Range<usize>, out: &mut Vec<[f32; N]>) -> bool {
@@ -285,6 +301,64 @@ fn binary_cross_entropy(output: &[f32], target: &[f32], scale: f32, grad: &mut [
     sum * scale
 }
 
+/// Binary cross-entropy on probabilities, averaged over every output value (PyTorch's `BCELoss()`), for networks
+/// that end in `Sigmoid` (an autoencoder's pixels):
+/// `L = mean(−(t·ln y + (1 − t)·ln(1 − y)))`, each logarithm clamped below at −100 as PyTorch clamps it, so a
+/// confident mistake costs 100 rather than infinity; gradient `(y − t) / max(y·(1 − y), 1e-12)`, as PyTorch's.
+///
+/// Targets are probabilities in `[0, 1]` (the input itself, for a reconstruction), one per output. On logits
+/// prefer [`BinaryCrossEntropyWithLogits`], which is exact for any logits.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct BinaryCrossEntropy;
+
+per_step_values!(BinaryCrossEntropy, binary_cross_entropy_on_probabilities);
+
+/// `scale ×` the mean binary cross-entropy of one row of probabilities, and its gradient.
+fn binary_cross_entropy_on_probabilities(output: &[f32], target: &[f32], scale: f32, grad: &mut [f32]) -> f32 {
+    const LOG_FLOOR: f32 = -100.0;
+    const EPS: f32 = 1e-12;
+    let scale = scale / output.len() as f32;
+    let mut sum = 0.0;
+    for ((g, &y), &t) in grad.iter_mut().zip(output).zip(target) {
+        let (log_y, log_1_y) = (y.ln().max(LOG_FLOOR), (-y).ln_1p().max(LOG_FLOOR));
+        sum -= t * log_y + (1.0 - t) * log_1_y;
+        *g = (y - t) / (y * (1.0 - y)).max(EPS) * scale;
+    }
+    sum * scale
+}
+
+/// A loss summed over the batch instead of averaged (PyTorch's `reduction = "sum"`): over every value of every
+/// sample for the element-wise losses (`Sum(BinaryCrossEntropy)` is the reconstruction term of PyTorch's VAE
+/// example, `F.binary_cross_entropy(x̂, x, reduction="sum")`), over every sample (and step) for the classifier
+/// losses. Its gradient is the sum's, so learning rates tuned for the mean must shrink by the batch's size.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Sum<L>(pub L);
+
+impl<O: Example, L: Loss<O>> Loss<O> for Sum<L> {
+    type Target = L::Target;
+
+    fn terms(&self, _target: &Self::Target) -> usize {
+        0
+    }
+
+    fn window_target(&self, target: &Self::Target, steps: Range<usize>, out: &mut Self::Target) -> bool {
+        self.0.window_target(target, steps, out)
+    }
+
+    fn sample_loss(
+        &self,
+        output: &[f32],
+        target: &Self::Target,
+        index: usize,
+        scale: f32,
+        grad: &mut [f32],
+    ) -> Result<f32> {
+        // An element-wise loss's term is a mean over a row of values (a sequence has one row per step).
+        let values = if self.0.averages_values() { output.len() / self.0.terms(target).max(1) } else { 1 };
+        self.0.sample_loss(output, target, index, scale * values as f32, grad)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -361,6 +435,55 @@ mod tests {
         let mut g = [0.0; 3];
         let err = <CrossEntropy as Loss<[f32; 3]>>::sample_loss(&CrossEntropy, &[0.0; 3], &3, 7, 1.0, &mut g);
         assert_eq!(err, Err(Error::LabelOutOfRange { label: 3, index: 7, classes: 3 }));
+    }
+
+    #[test]
+    fn binary_cross_entropy_on_probabilities_is_pytorchs() {
+        let t = [1.0f32, 0.0, 0.3, 0.5];
+        let f = |y: &[f32], g: &mut [f32]| {
+            <BinaryCrossEntropy as Loss<[f32; 4]>>::sample_loss(&BinaryCrossEntropy, y, &t, 0, 1.0, g).unwrap()
+        };
+        let y = [0.9f32, 0.2, 0.4, 0.5];
+        let want: f64 = y
+            .iter()
+            .zip(&t)
+            .map(|(&y, &t)| -(f64::from(t) * f64::from(y).ln() + (1.0 - f64::from(t)) * (1.0 - f64::from(y)).ln()))
+            .sum::<f64>()
+            / 4.0;
+        let mut g = [0.0; 4];
+        assert!((f64::from(f(&y, &mut g)) - want).abs() < 1e-6, "{} against {want}", f(&y, &mut g));
+        check_gradient(&f, &y);
+        // A confident mistake costs PyTorch's clamp, 100 per value, and its gradient stays finite.
+        let t1 = [1.0f32];
+        let loss =
+            <BinaryCrossEntropy as Loss<[f32; 1]>>::sample_loss(&BinaryCrossEntropy, &[0.0], &t1, 0, 1.0, &mut g[..1]);
+        assert_eq!(loss.unwrap(), 100.0);
+        assert!(g[0].is_finite() && g[0] < 0.0);
+    }
+
+    #[test]
+    fn sum_adds_up_every_value_of_every_sample() {
+        let (y, t) = ([0.5f32, -1.0, 2.0], [0.0f32, 1.0, 2.0]);
+        let mut g = [0.0; 3];
+        // Mean over 3 values by default, their sum with `Sum`; the gradient scales alike.
+        let mean = <Mse as Loss<[f32; 3]>>::sample_loss(&Mse, &y, &t, 0, 1.0, &mut g).unwrap();
+        let mean_grad = g;
+        let sum = <Sum<Mse> as Loss<[f32; 3]>>::sample_loss(&Sum(Mse), &y, &t, 0, 1.0, &mut g).unwrap();
+        assert_eq!(sum, 0.25 + 4.0);
+        assert!((sum - 3.0 * mean).abs() < 1e-6);
+        assert!(g.iter().zip(mean_grad).all(|(a, b)| (a - 3.0 * b).abs() < 1e-6));
+        assert_eq!(<Sum<Mse> as Loss<[f32; 3]>>::terms(&Sum(Mse), &t), 0, "not averaged over the batch");
+        // A sequence: every value of every step.
+        let steps = vec![[0.0f32, 1.0], [2.0, 3.0], [4.0, 5.0]];
+        let out = [1.0f32, 1.0, 2.0, 2.0, 4.0, 4.0];
+        let mut g = [0.0; 6];
+        let sum = <Sum<Mse> as Loss<Vec<[f32; 2]>>>::sample_loss(&Sum(Mse), &out, &steps, 0, 1.0, &mut g).unwrap();
+        assert_eq!(sum, 1.0 + 0.0 + 0.0 + 1.0 + 0.0 + 1.0);
+        // A classifier loss is one value per row: summed over samples, not multiplied by the classes.
+        let mut g = [0.0; 3];
+        let ce = <CrossEntropy as Loss<[f32; 3]>>::sample_loss(&CrossEntropy, &y, &2, 0, 1.0, &mut g).unwrap();
+        let summed = <Sum<CrossEntropy> as Loss<[f32; 3]>>::sample_loss(&Sum(CrossEntropy), &y, &2, 0, 1.0, &mut g);
+        assert_eq!(summed.unwrap(), ce);
     }
 
     #[test]
