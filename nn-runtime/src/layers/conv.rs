@@ -143,13 +143,15 @@ impl<
         let mut dx_chunks = io.dx.map(|dx| dx.chunks_exact_mut(Self::IN));
         db.fill(0.0);
         let direct = direct_applies(&Self::GEOMETRY) && K <= MAX_DIRECT_GRAD_KERNEL;
-        if direct && !io.x.is_empty() {
+        // A pass that holds the network fixed wants only dX.
+        let params_wanted = io.pass.param_grads;
+        if direct && !io.x.is_empty() && params_wanted {
             // Straight from the input rows, summed over the chunk: no column matrix at all.
             conv2d_direct_weight_grad(&Self::GEOMETRY, io.dy, io.x, dw);
         }
         for (sample, (x, dy)) in io.x.chunks_exact(Self::IN).zip(io.dy.chunks_exact(Self::OUT)).enumerate() {
             let dy_mat = MatRef::row_major(dy, O, Self::POSITIONS);
-            if !direct {
+            if !direct && params_wanted {
                 // The column matrix is rebuilt rather than kept from forward: keeping it would cost `n` times
                 // the memory. dWᵀ[CKK×O] (+)= col · dYᵀ, transposed into dW after the last sample: in this
                 // orientation the operand read across its rows is the small dYᵀ (L×O), not col (L×CKK).
@@ -157,7 +159,7 @@ impl<
                 let beta = if sample == 0 { 0.0 } else { 1.0 };
                 gemm(MatRef::row_major(col, Self::PATCH, Self::POSITIONS), dy_mat.t(), beta, dw_t);
             }
-            if BIAS {
+            if BIAS && params_wanted {
                 for (g, row) in db.iter_mut().zip(dy.chunks_exact(Self::POSITIONS)) {
                     *g += row.iter().sum::<f32>();
                 }
@@ -171,7 +173,7 @@ impl<
         }
         if io.x.is_empty() {
             dw.fill(0.0);
-        } else if !direct {
+        } else if !direct && params_wanted {
             for (o, row) in dw.chunks_exact_mut(Self::PATCH).enumerate() {
                 for (q, v) in row.iter_mut().enumerate() {
                     *v = dw_t[q * O + o];

@@ -142,7 +142,7 @@ impl<
     }
 
     fn backward(&self, io: Backward<'_>) {
-        let Backward { params, x, dy, dx, grads, scratch, .. } = io;
+        let Backward { params, x, dy, dx, grads, scratch, pass, .. } = io;
         let (dw, db) = grads.split_at_mut(C * Self::PATCH);
         let col = &mut scratch[..Self::SCRATCH];
         let weights = MatRef::row_major(&params[..C * Self::PATCH], C, Self::PATCH);
@@ -154,10 +154,12 @@ impl<
         for (sample, (x, dy)) in x.chunks_exact(Self::IN).zip(dy.chunks_exact(Self::OUT)).enumerate() {
             im2col(&Self::GEOMETRY, dy, col);
             let dcol = MatRef::row_major(col, Self::PATCH, Self::POSITIONS);
-            // dW[C×OKK] (+)= x[C×HW] · dcolᵀ[HW×OKK].
+            // dW[C×OKK] (+)= x[C×HW] · dcolᵀ[HW×OKK], unless the pass holds the network fixed.
             let beta = if sample == 0 { 0.0 } else { 1.0 };
-            gemm(MatRef::row_major(x, C, Self::POSITIONS), dcol.t(), beta, dw);
-            if BIAS {
+            if pass.param_grads {
+                gemm(MatRef::row_major(x, C, Self::POSITIONS), dcol.t(), beta, dw);
+            }
+            if BIAS && pass.param_grads {
                 let plane = Self::OUT_HEIGHT * Self::OUT_WIDTH;
                 for (g, row) in db.iter_mut().zip(dy.chunks_exact(plane)) {
                     *g += row.iter().sum::<f32>();

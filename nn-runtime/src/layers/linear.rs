@@ -78,11 +78,13 @@ impl<const I: usize, const O: usize, const BIAS: bool> Layer for Linear<I, O, BI
     fn backward(&self, b: Backward<'_>) {
         let n = b.x.len() / I;
         let (dw, db) = b.grads.split_at_mut(O * I);
-        // dW[O×I] = dYᵀ · X
-        gemm(MatRef::row_major(b.dy, n, O).t(), MatRef::row_major(b.x, n, I), 0.0, dw);
-        if BIAS {
-            db.fill(0.0);
-            sum_rows_into(b.dy, db);
+        if b.pass.param_grads {
+            // dW[O×I] = dYᵀ · X
+            gemm(MatRef::row_major(b.dy, n, O).t(), MatRef::row_major(b.x, n, I), 0.0, dw);
+            if BIAS {
+                db.fill(0.0);
+                sum_rows_into(b.dy, db);
+            }
         }
         if let Some(dx) = b.dx {
             // dX[n×I] = dY · W

@@ -188,7 +188,8 @@ pub trait Layer: Copy + Send + Sync {
     fn forward_partials(&self, _x: &[f32], _pass: &Pass<'_>, _partials: &mut [f64]) {}
 
     /// Whole-batch layers: the batch's statistics (`stats`, the forward half of `STATS`) from the summed
-    /// partials, and any update of the buffers (running statistics).
+    /// partials, and any update of the buffers (running statistics). `buffers` is empty in a pass that holds the
+    /// network fixed (an input gradient through it): then nothing is updated.
     ///
     /// # Errors
     /// [`BatchTooSmall`] when the batch cannot give the statistics (the driver reports it as

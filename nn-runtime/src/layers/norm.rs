@@ -223,11 +223,17 @@ impl<const C: usize, const S: usize> Layer for BatchNorm<C, S> {
             let var = (sq / n - mean * mean).max(0.0);
             stats[ch] = mean as f32;
             stats[C + ch] = (1.0 / math::sqrt_f64(var + f64::from(self.eps))) as f32;
+            if buffers.is_empty() {
+                // A pass that holds the network fixed: the batch's statistics, and no running update.
+                continue;
+            }
             let (rm, rv) = (ch, C + ch);
             buffers[rm] = ((1.0 - k) * f64::from(buffers[rm]) + k * mean) as f32;
             buffers[rv] = ((1.0 - k) * f64::from(buffers[rv]) + k * var * n / (n - 1.0)) as f32;
         }
-        buffers[2 * C] += 1.0;
+        if let Some(count) = buffers.get_mut(2 * C) {
+            *count += 1.0;
+        }
         Ok(())
     }
 

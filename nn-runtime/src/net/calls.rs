@@ -193,7 +193,8 @@ pub(super) enum Gradients<'a, I> {
     /// The parameter gradient, into the network's.
     Params,
     /// The gradient with respect to each input, into these slots; and the parameter gradient into the network's
-    /// if `params` (else the network's is left as it was).
+    /// if `params`, else the network is held fixed (no parameter gradient computed, no running statistics
+    /// updated).
     Inputs { slots: &'a mut [I], params: bool },
 }
 
@@ -237,7 +238,8 @@ pub(super) fn batch_loss_with<N: Network, L: Loss<N::Output>>(
     let (backprop, params, mut slots) = match gradients {
         Gradients::None => (Backprop::No, false, None),
         Gradients::Params => (Backprop::Params, true, None),
-        Gradients::Inputs { slots, params } => (Backprop::ParamsAndInput, params, Some(slots)),
+        Gradients::Inputs { slots, params: true } => (Backprop::ParamsAndInput, true, Some(slots)),
+        Gradients::Inputs { slots, params: false } => (Backprop::InputOnly, false, Some(slots)),
     };
     let mut finals = finals;
     let mut collect = |chunk: &Chunk, p: &Pass<'_>| {

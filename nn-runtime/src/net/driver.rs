@@ -33,6 +33,21 @@ pub(crate) enum Backprop {
     Params,
     /// Parameter gradients and the gradient with respect to the input (left in `Chunk::dx`).
     ParamsAndInput,
+    /// The gradient with respect to the input only, the network held fixed: no parameter gradient, and batch norm
+    /// in training mode normalises with the batch's statistics without updating its running ones.
+    InputOnly,
+}
+
+impl Backprop {
+    /// Whether the pass computes the gradient with respect to its input.
+    fn input(self) -> bool {
+        matches!(self, Backprop::ParamsAndInput | Backprop::InputOnly)
+    }
+
+    /// Whether the pass computes the parameter gradient.
+    fn params(self) -> bool {
+        matches!(self, Backprop::Params | Backprop::ParamsAndInput)
+    }
 }
 
 /// A network's buffers as a pass gets them: read-only, or writable for the running statistics a staged
@@ -182,7 +197,8 @@ fn chunk_input<'a, N: Network>(
 /// The pass of the chunk in `slot` (chunk `c` of a batch of `batch` samples).
 fn pass<'a>(run: &Run<'_>, c: usize, batch: usize, samples: usize, steps: usize, lengths: &'a [usize]) -> Pass<'a> {
     let (mode, seed, step, first, backward) = (run.mode, run.seed, run.step, c * CHUNK, run.backprop != Backprop::No);
-    Pass { mode, seed, step, first, batch, samples, steps, lengths, backward }
+    let param_grads = run.backprop.params();
+    Pass { mode, seed, step, first, batch, samples, steps, lengths, backward, param_grads }
 }
 
 /// Runs a pass over `xs` (see the module documentation); returns the sum of `middle`'s results in chunk order,
@@ -203,7 +219,7 @@ pub(crate) fn run<N: Network>(
     // Every sample of the batch before any chunk runs: a bad one changes nothing.
     check_inputs::<N>(xs, 0)?;
     let backprop = run.backprop;
-    let grads = if backprop == Backprop::No { None } else { grads };
+    let grads = if backprop.params() { grads } else { None };
     let staged = run.mode == Mode::Train && !N::PLAN.stages.is_empty();
     let width = if staged {
         chunks
@@ -252,7 +268,7 @@ fn fused<N: Network>(
         N::forward_chunk(model, chunk, x, &p, stats, None);
         let result = middle(chunk, x, &p);
         if backprop != Backprop::No && result.is_ok() {
-            N::backward_chunk(model, chunk, x, backprop == Backprop::ParamsAndInput, &p, stats, None);
+            N::backward_chunk(model, chunk, x, backprop.input(), &p, stats, None);
         }
         result
     };
@@ -310,6 +326,8 @@ fn staged_pass<N: Network>(
         });
         if let Some(stage) = stages.get(s) {
             let sums = add_partials(stage, wss, sums);
+            // A pass that holds the network fixed updates no running statistics.
+            let buffers = if backprop == Backprop::InputOnly { &mut [][..] } else { &mut *buffers };
             let (stats, buffers) = stage_slices(stage, stats, buffers);
             N::finish_stats(s, false, sums, &whole, stats, buffers).map_err(|e| too_small(e, stage))?;
         }
@@ -321,7 +339,7 @@ fn staged_pass<N: Network>(
         total += std::mem::replace(&mut slot.result, Ok(0.0))?;
     }
     if backprop != Backprop::No {
-        let dx = backprop == Backprop::ParamsAndInput;
+        let dx = backprop.input();
         for s in (0..=stages.len()).rev() {
             let stats_now = &*stats;
             each(wss, &|chunk, x, p| {

@@ -40,13 +40,27 @@ pub struct Pass<'a> {
     /// Whether a backward pass follows this forward pass: without one, a layer may skip keeping what only
     /// backward reads (a recurrent layer's gates).
     pub backward: bool,
+    /// Whether the backward pass wants the parameter gradient: a pass that holds the network fixed (the input
+    /// gradient through a discriminator) does not, and layers may then leave their gradient unwritten.
+    pub param_grads: bool,
 }
 
 impl Pass<'static> {
     /// A pass in `mode` over a single chunk of `batch` samples without a time axis, backward included (for
     /// testing layers on their own).
     pub const fn single(mode: Mode, seed: u64, step: u64, batch: usize) -> Self {
-        Self { mode, seed, step, first: 0, batch, samples: batch, steps: 1, lengths: &[], backward: true }
+        Self {
+            mode,
+            seed,
+            step,
+            first: 0,
+            batch,
+            samples: batch,
+            steps: 1,
+            lengths: &[],
+            backward: true,
+            param_grads: true,
+        }
     }
 }
 

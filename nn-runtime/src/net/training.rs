@@ -84,11 +84,13 @@ pub trait Training: Network {
         batch_loss(self, xs, None, targets, loss, true, None)
     }
 
-    /// Mean loss over the batch, and its gradient with respect to each input, written into `d_inputs`; the
-    /// parameter gradient ([`Introspection::grads`](super::Introspection::grads)) is left as it was. What
-    /// saliency maps and adversarial examples need (the fast gradient sign method perturbs `x` by `ε·sign(∂L/∂x)`),
-    /// and a generator's update through a discriminator. Runs in the network's mode: in training mode dropout
-    /// draws masks and batch norm uses (and updates) batch statistics, as a training step would.
+    /// Mean loss over the batch, and its gradient with respect to each input, written into `d_inputs`, with the
+    /// network held fixed: no parameter gradient is computed (the one [`Introspection::grads`](super::Introspection::grads)
+    /// shows is left as it was) and no running statistics are updated. What saliency maps and adversarial examples
+    /// need (the fast gradient sign method perturbs `x` by `ε·sign(∂L/∂x)`), and a GAN's generator step through its
+    /// discriminator (then `generator.backward(&z, &d_inputs, None)` gives the generator's gradient). Runs in the
+    /// network's mode: in training mode dropout draws masks and batch norm normalises with the batch's statistics
+    /// (without updating its running ones); in eval mode neither.
     ///
     /// ```ignore
     /// // Runs as `an_fgsm_step_raises_the_loss` in the facade's tests/input_gradients.rs.

@@ -28,7 +28,19 @@ impl Chunk {
         let n = self.lengths.len();
         let equal = self.lengths.iter().all(|&l| l == self.steps);
         let lengths: &[usize] = if equal { &[] } else { &self.lengths };
-        Pass { mode, seed: 5, step: 2, first: 0, batch: n, samples: n, steps: self.steps, lengths, backward: true }
+        let steps = self.steps;
+        Pass {
+            mode,
+            seed: 5,
+            step: 2,
+            first: 0,
+            batch: n,
+            samples: n,
+            steps,
+            lengths,
+            backward: true,
+            param_grads: true,
+        }
     }
 
     fn rows(&self) -> usize {
