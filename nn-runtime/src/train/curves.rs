@@ -1,4 +1,5 @@
-//! Loss and accuracy curves, and other line plots, as SVG (plotters).
+//! Loss and accuracy curves, other line plots, and scatter plots of points by class (a latent space), as SVG
+//! (plotters).
 
 use super::history::History;
 use crate::io::write_atomic;
@@ -66,6 +67,82 @@ pub fn write_plot(
     drop(root);
     write_atomic(path, svg.as_bytes())
 }
+
+/// Draws `points` into an SVG file (atomically) under `title`, each coloured by its class in `classes` (one per
+/// point, below 10; a legend names them): a 2-D latent space — an autoencoder's or a VAE's codes of test images,
+/// by digit. Points that are not finite are left out.
+///
+/// # Errors
+/// [`Error::InvalidSetting`] if `classes` is not one per point or holds a class of 10 or more; a format error if
+/// no point is finite; [`Error::Io`](crate::Error) if the file cannot be written.
+pub fn write_scatter(path: &Path, title: &str, points: &[(f32, f32)], classes: &[usize]) -> Result<()> {
+    let bad = |problem: String| Error::InvalidSetting { name: "scatter plot", problem };
+    if classes.len() != points.len() {
+        return Err(bad(format!("{} points but {} classes; give one class per point", points.len(), classes.len())));
+    }
+    if let Some(i) = classes.iter().position(|&c| c >= SCATTER_PALETTE.len()) {
+        return Err(bad(format!("point {i} has class {}; classes are 0 to 9", classes[i])));
+    }
+    let kept: Vec<((f32, f32), usize)> = points
+        .iter()
+        .copied()
+        .zip(classes.iter().copied())
+        .filter(|((x, y), _)| x.is_finite() && y.is_finite())
+        .collect();
+    if kept.is_empty() {
+        return Err(Error::format(path, "could not draw the scatter plot: no finite points"));
+    }
+    let fold = |f: fn(&((f32, f32), usize)) -> f32| {
+        kept.iter().map(f).fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), v| (lo.min(v), hi.max(v)))
+    };
+    let pad = |(lo, hi): (f32, f32)| {
+        let margin = ((hi - lo) * 0.05).max(1e-3);
+        (lo - margin, hi + margin)
+    };
+    let ((x_lo, x_hi), (y_lo, y_hi)) = (pad(fold(|p| p.0 .0)), pad(fold(|p| p.0 .1)));
+    let mut svg = String::new();
+    let root = SVGBackend::with_string(&mut svg, (720, 640)).into_drawing_area();
+    let drawn = (|| -> Drawn {
+        root.fill(&WHITE)?;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(title, ("sans-serif", 20))
+            .margin(15)
+            .x_label_area_size(40)
+            .y_label_area_size(60)
+            .build_cartesian_2d(x_lo..x_hi, y_lo..y_hi)?;
+        chart.configure_mesh().draw()?;
+        for (class, &color) in SCATTER_PALETTE.iter().enumerate() {
+            if !kept.iter().any(|&(_, c)| c == class) {
+                continue;
+            }
+            let mine = kept.iter().filter(|&&(_, c)| c == class).map(|&(p, _)| p);
+            chart
+                .draw_series(mine.map(|p| Circle::new(p, 2, color.filled())))?
+                .label(class.to_string())
+                .legend(move |(x, y)| Circle::new((x, y), 4, color.filled()));
+        }
+        chart.configure_series_labels().background_style(WHITE.mix(0.8)).border_style(BLACK).draw()?;
+        root.present()?;
+        Ok(())
+    })();
+    drawn.map_err(|e| Error::format(path, format!("could not draw the scatter plot: {e}")))?;
+    drop(root);
+    write_atomic(path, svg.as_bytes())
+}
+
+/// Colours of the classes of a scatter plot (matplotlib's `tab10`).
+const SCATTER_PALETTE: [RGBColor; 10] = [
+    RGBColor(31, 119, 180),
+    RGBColor(255, 127, 14),
+    RGBColor(44, 160, 44),
+    RGBColor(214, 39, 40),
+    RGBColor(148, 103, 189),
+    RGBColor(140, 86, 75),
+    RGBColor(227, 119, 194),
+    RGBColor(127, 127, 127),
+    RGBColor(188, 189, 34),
+    RGBColor(23, 190, 207),
+];
 
 /// Colours of successive lines.
 const PALETTE: [RGBColor; 6] = [BLUE, RED, GREEN, MAGENTA, CYAN, BLACK];
@@ -141,5 +218,23 @@ mod tests {
         let nothing = [(1.0, 0.0), (2.0, f32::NAN)];
         assert!(write_plot(&dir.path().join("none.svg"), "t", "x", "y", &[("zero", &nothing)], true).is_err());
         assert!(!dir.path().join("none.svg").exists());
+    }
+
+    #[test]
+    fn scatter_plots_colour_points_by_class_and_refuse_bad_classes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("latent.svg");
+        let points = [(0.0, 0.0), (1.0, 2.0), (-1.0, 0.5), (f32::NAN, 1.0)];
+        write_scatter(&path, "codes", &points, &[0, 3, 3, 9]).unwrap();
+        let svg = std::fs::read_to_string(&path).unwrap();
+        assert!(svg.contains("codes"));
+        // Three finite points, each a circle in its class's colour; the legend names the classes drawn.
+        assert_eq!(svg.matches("<circle").count(), 3 + 2, "{svg}");
+        assert!(svg.contains("#1F77B4") && svg.contains("#D62728"), "tab10's blue (0) and red (3)");
+        let error = |classes: &[usize]| write_scatter(&dir.path().join("bad.svg"), "t", &points, classes).unwrap_err();
+        assert!(error(&[0, 1]).to_string().contains("4 points but 2 classes"));
+        assert!(error(&[0, 1, 10, 2]).to_string().contains("point 2 has class 10"));
+        assert!(write_scatter(&dir.path().join("bad.svg"), "t", &[(f32::NAN, 0.0)], &[1]).is_err());
+        assert!(!dir.path().join("bad.svg").exists());
     }
 }

@@ -11,7 +11,7 @@ mod schedule;
 mod tbptt;
 mod validate;
 
-pub use curves::{write_curves, write_plot, Line};
+pub use curves::{write_curves, write_plot, write_scatter, Line};
 pub use history::{EpochRecord, History};
 pub use images::write_image_grid;
 pub use schedule::Schedule;
