@@ -63,6 +63,7 @@
 //! | `Softmax` |  |  | unchanged (per row); last layer only |
 //! | `LogSoftmax` |  |  | unchanged (per row); last layer only |
 //! | `Dropout<P>` | drop probability, `0 ≤ P < 1` (`P` = 0.5) |  | unchanged |
+//! | `GaussianSample<Z>` | latent size; reads μ and log σ² side by side | `beta = 1.0` | `[2Z] → [Z]`: μ + σ·ε in training (ε ~ N(0, I)), μ in eval; adds β·KL(N(μ, σ²) ‖ N(0, I)) to the loss |
 //! | `BatchNorm<FEATURES>` | channels or features (checked if given) (`FEATURES` = the input's) | `eps = 0.00001`, `momentum = 0.1` | unchanged; per feature after `[N]` (PyTorch's `BatchNorm1d`), per channel after `[C, H, W]` (`BatchNorm2d`) |
 //! | `LayerNorm<F>` | the size of the last axis (checked if given) (`F` = the input's) | `eps = 0.00001`, `elementwise_affine = true`, `bias = true` | unchanged; each vector, each step of a sequence, each row of an image normalised on its own |
 //! | `Embedding<VOCAB, DIM>` | tokens, values per token | `padding_idx = none` | token ids (`Input<Tokens<V>>`, per step on `Input<Seq, Tokens<V>>`) → `[DIM]`; `padding_idx`'s row starts at zeros and gets no gradient |

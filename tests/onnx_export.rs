@@ -244,3 +244,27 @@ fn token_ids_are_an_int64_input_gathered_from_the_embedding() {
     // Three per-step linear layers' biases, GELU's `1 + erf`, and the residual sum.
     assert_eq!(ops(&model).iter().filter(|o| **o == "Add").count(), 5);
 }
+
+network! {
+    pub struct Vae { Input<6> -> enc: Linear<6, 8> -> Tanh -> stats: Linear<8, 6> -> z: GaussianSample<3> -> dec: Linear<3, 6> -> Sigmoid }
+}
+
+#[test]
+fn a_gaussian_sample_exports_as_its_inference_the_mean() {
+    let model = export(&Vae::new(1));
+    let ops: Vec<&str> = ops(&model).into_iter().filter(|&op| op != "Constant").collect();
+    assert_eq!(ops, ["Gemm", "Tanh", "Gemm", "Slice", "Gemm", "Sigmoid", "Identity"]);
+    let graph = model.graph.as_ref().unwrap();
+    let slice = graph.node.iter().find(|n| n.op_type.as_deref() == Some("Slice")).unwrap();
+    // data, starts, ends, axes: the first 3 of the last axis.
+    let ints = |name: &str| -> Vec<i64> {
+        let t = graph.initializer.iter().find(|t| t.name.as_deref() == Some(name));
+        let from_node = graph.node.iter().find(|n| n.output.first().map(String::as_str) == Some(name));
+        match (t, from_node) {
+            (Some(t), _) => t.int64_data.clone(),
+            (None, Some(n)) => n.attribute[0].t.as_ref().unwrap().int64_data.clone(),
+            _ => panic!("no constant {name}"),
+        }
+    };
+    assert_eq!([ints(&slice.input[1]), ints(&slice.input[2]), ints(&slice.input[3])], [vec![0], vec![3], vec![-1]]);
+}

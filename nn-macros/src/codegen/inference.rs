@@ -148,7 +148,7 @@ fn forward_static(graph: &Graph) -> TokenStream {
             let input: &[f32] = <#input_ty as #rt::Example>::values(x);
             let pass = #rt::Pass {
                 mode: #rt::Mode::Eval, seed: 0, step: 0, first: 0, batch: 1, samples: 1, steps: #steps,
-                lengths: &[], backward: false, param_grads: false,
+                lengths: &[], backward: false, param_grads: false, loss_scale: 0.0,
             };
             let model = #rt::Model { params: &self.params[..], buffers: &self.buffers[..] };
             let buffers = #rt::PassBuffers {
@@ -204,7 +204,7 @@ pub fn step_static(graph: &Graph, step_input: &TokenStream, values: &TokenStream
             let input: &[f32] = x;
             let pass = #rt::Pass {
                 mode: #rt::Mode::Eval, seed: 0, step: 0, first: 0, batch: 1, samples: 1, steps: 1,
-                lengths: &[], backward: false, param_grads: false,
+                lengths: &[], backward: false, param_grads: false, loss_scale: 0.0,
             };
             let model = #rt::Model { params: &self.params[..], buffers: &self.buffers[..] };
             let buffers = #rt::PassBuffers {

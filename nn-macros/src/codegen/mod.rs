@@ -301,6 +301,7 @@ fn implementation(net: &Network, graph: &Graph) -> TokenStream {
     let backward = passes::backward(graph);
     let ops = graph.layers.iter().map(|l| &l.konst);
     let (indices, count) = ((0..graph.layers.len()).map(lit), lit(graph.layers.len()));
+    let layer_loss = passes::layer_loss(graph);
     let finish = (!graph.stages.is_empty()).then(|| {
         let body = passes::finish(graph);
         quote! {
@@ -333,6 +334,7 @@ fn implementation(net: &Network, graph: &Graph) -> TokenStream {
             const TRAIN_ACTIVATION_BYTES: usize = #name::TRAIN_ACTIVATION_BYTES;
             const STATIC_BYTES: usize = #name::STATIC_BYTES;
             const PLAN: #rt::Plan = Self::__NN_PLAN;
+            #layer_loss
 
             fn new(seed: u64) -> Self {
                 let mut net = Self {

@@ -397,6 +397,44 @@ fn pass_on(target: Target, g: TokenStream, out: &Literal, n: &TokenStream, add: 
     }
 }
 
+/// `layer_loss` and `LAYER_LOSS` for a network with layers that add terms of their own to the loss (none
+/// otherwise: the trait's defaults say there are none).
+pub fn layer_loss(graph: &Graph) -> Option<TokenStream> {
+    let rt = crate::krate::private();
+    let terms: Vec<TokenStream> = graph
+        .steps
+        .iter()
+        .filter_map(|step| match step {
+            Step::Layer { layer, running, whole_batch, .. } if graph.layers[*layer].layer.adds_loss() => {
+                let LayerParts { konst, ty, extent, pass, .. } = layer_parts(graph, *layer, *whole_batch);
+                let running = lit(*running);
+                Some(quote! {
+                    total += #rt::layers::Layer::loss(
+                        &#konst,
+                        &chunk.saved[#running][..<#ty as #rt::layers::Layer>::saved_len(#extent)],
+                        #pass,
+                    );
+                })
+            }
+            _ => None,
+        })
+        .collect();
+    if terms.is_empty() {
+        return None;
+    }
+    let passes = fixed_passes(graph);
+    Some(quote! {
+        const LAYER_LOSS: bool = true;
+
+        fn layer_loss(chunk: &#rt::Chunk, pass: &#rt::Pass<'_>) -> f64 {
+            #passes
+            let mut total = 0.0;
+            #(#terms)*
+            total
+        }
+    })
+}
+
 /// The body of `finish_stats`: the whole-batch layers' reductions, by index.
 pub fn finish(graph: &Graph) -> TokenStream {
     let rt = crate::krate::private();

@@ -13,6 +13,7 @@ mod conv;
 mod conv_transpose;
 mod dropout;
 mod embedding;
+mod gaussian;
 mod layer_norm;
 mod linear;
 mod maxout;
@@ -113,6 +114,11 @@ pub trait Layer {
         0
     }
 
+    /// Whether it adds a term of its own to the loss (a VAE's KL divergence), through the runtime's `Layer::loss`.
+    fn adds_loss(&self) -> bool {
+        false
+    }
+
     /// Whether it can run one time step at a time with its state carried between calls, giving what it gives on
     /// the whole sequence (a bidirectional layer reads the future; a mean or maximum over time needs every step).
     fn streams(&self) -> bool {
@@ -188,6 +194,7 @@ pub fn all() -> impl Iterator<Item = &'static dyn Kind> {
     ];
     const AFTER: &[&dyn Kind] = &[
         &dropout::Dropout,
+        &gaussian::GaussianSample,
         &norm::BatchNorm,
         &layer_norm::LayerNorm,
         &embedding::Embedding,

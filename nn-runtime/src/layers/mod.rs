@@ -17,6 +17,7 @@ mod conv;
 mod conv_transpose;
 mod dropout;
 mod embedding;
+mod gaussian;
 mod init;
 mod layer_norm;
 mod linear;
@@ -38,6 +39,7 @@ pub use conv::Conv2d;
 pub use conv_transpose::ConvTranspose2d;
 pub use dropout::Dropout;
 pub use embedding::Embedding;
+pub use gaussian::GaussianSample;
 pub use init::Init;
 pub use layer_norm::LayerNorm;
 pub use linear::Linear;
@@ -143,6 +145,9 @@ pub trait Layer: Copy + Send + Sync {
     /// Values per sample of the state the layer carries from one call to the next (a recurrent layer's hidden
     /// and cell states); 0 for layers without one.
     const STATE: usize = 0;
+    /// Whether the layer adds a term of its own to the loss ([`Layer::loss`]): a VAE's KL divergence; later,
+    /// activity penalties.
+    const LOSS: bool = false;
 
     /// Scratch values for a chunk of `extent`: by default [`Layer::SCRATCH`] and [`Layer::SCRATCH_PER_ROW`] (or
     /// their forward parts when no backward pass follows). A layer whose needs are not a size per row (a block of
@@ -172,6 +177,14 @@ pub trait Layer: Copy + Send + Sync {
 
     /// Computes `f.y` from `f.x`.
     fn forward(&self, f: Forward<'_>);
+
+    /// For a layer with [`Layer::LOSS`]: its term of the objective over the chunk, summed over the chunk's rows
+    /// (a sequence's padding excluded), from what its forward pass saved. The driver scales it as the loss scales
+    /// its own terms (by 1/count for a mean, by 1 for `Sum`) and adds it to the batch's loss; the layer's
+    /// `backward` adds the term's gradient to its input's, times [`Pass::loss_scale`].
+    fn loss(&self, _saved: &[f32], _pass: &Pass<'_>) -> f64 {
+        0.0
+    }
 
     /// What the layer computes, as data (for exporters).
     fn op(&self) -> Op;

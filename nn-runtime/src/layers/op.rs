@@ -83,6 +83,11 @@ pub enum Op {
     Softmax,
     /// Log-softmax over each row.
     LogSoftmax,
+    /// The reparameterisation trick of a VAE over `2·latent` values (μ, log σ²): `μ` in inference.
+    GaussianSample {
+        /// Latent values out.
+        latent: usize,
+    },
     /// Dropout with probability `p` (the identity in inference).
     Dropout {
         /// Probability of dropping a value.

@@ -116,17 +116,31 @@ pub(super) fn check_states<N: Network>(
     Ok(())
 }
 
+/// What a pass on `&mut self` computes besides the forward pass: its backward part, whether the parameter
+/// gradient goes into the network's, and how its loss scales its terms (0 without a loss).
+#[derive(Clone, Copy)]
+pub(super) struct Wants {
+    pub backprop: Backprop,
+    pub gradient: bool,
+    pub loss_scale: f32,
+}
+
+impl Wants {
+    /// A forward pass, without a loss.
+    pub(super) const FORWARD: Self = Self { backprop: Backprop::No, gradient: false, loss_scale: 0.0 };
+}
+
 /// A pass on `&mut self`: in the network's mode, on its own workspace, advancing the step counter in training
 /// mode; the parameter gradient into the network's gradient if `gradient`.
 pub(super) fn run_mut<N: Network>(
     net: &mut N,
     xs: &[N::Input],
     initial: Option<&[f32]>,
-    backprop: Backprop,
-    gradient: bool,
+    wants: Wants,
     middle: &impl Middle,
     collect: &mut impl FnMut(&Chunk, &Pass<'_>),
 ) -> Result<f64> {
+    let Wants { backprop, gradient, loss_scale } = wants;
     let PartsMut { params, buffers, grads, run } = net.parts_mut();
     let Runner { mode, seed, step, parallelism, pool, ws } = run;
     let settings = Run {
@@ -138,6 +152,7 @@ pub(super) fn run_mut<N: Network>(
         pool: pool.as_deref(),
         initial,
         backprop,
+        loss_scale,
     };
     let grads = gradient.then_some(grads);
     let result = driver::run::<N>(&settings, Buffers::Exclusive(buffers), ws, xs, grads, middle, collect);
@@ -167,8 +182,17 @@ pub(super) fn run_shared<N: Network>(
         pool: run.pool.as_deref(),
         initial: None,
         backprop: Backprop::No,
+        loss_scale: 0.0,
     };
     driver::run::<N>(&settings, Buffers::Shared(buffers), ws, xs, None, middle, collect)
+}
+
+/// The sum over `xs` of the network's layers' own loss terms (`Layer::loss`), unscaled, from a forward pass in
+/// the network's mode.
+#[cfg(feature = "train")]
+pub(crate) fn layer_loss_sum<N: Network>(net: &mut N, xs: &[N::Input]) -> Result<f64> {
+    let middle = |chunk: &mut Chunk, _: &[f32], p: &Pass<'_>| Ok(N::layer_loss(chunk, p));
+    run_mut(net, xs, None, Wants::FORWARD, &middle, &mut |_, _| {})
 }
 
 /// The mean loss of a batch, with (`backward`) or without its gradient: the sum of every sample's terms over
@@ -222,10 +246,11 @@ pub(super) fn batch_loss_with<N: Network, L: Loss<N::Output>>(
     let terms: usize = targets.iter().map(|t| loss.terms(t)).sum();
     let scale = 1.0 / terms.max(1) as f32;
     let per_chunk = |chunk: &mut Chunk, x: &[f32], p: &Pass<'_>| -> Result<f64> {
+        // The layers' own terms (a VAE's KL divergence), scaled as the loss's.
+        let mut total = N::layer_loss(chunk, p) * f64::from(scale);
         let Chunk { acts, deltas, .. } = chunk;
         let grad_out = &mut deltas[0];
         let out = output::<N>(acts, x, p);
-        let mut total = 0.0;
         for_each_output_row::<N>(p, |j, rows, padded| {
             let index = p.first + j;
             total +=
@@ -250,6 +275,7 @@ pub(super) fn batch_loss_with<N: Network, L: Loss<N::Output>>(
             copy_input_gradient::<N>(chunk, p, slots);
         }
     };
-    let total = run_mut(net, xs, initial, backprop, params, &per_chunk, &mut collect)?;
+    let wants = Wants { backprop, gradient: params, loss_scale: scale };
+    let total = run_mut(net, xs, initial, wants, &per_chunk, &mut collect)?;
     Ok(total as f32)
 }

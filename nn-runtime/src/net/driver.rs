@@ -79,6 +79,8 @@ pub(crate) struct Run<'a> {
     pub initial: Option<&'a [f32]>,
     /// What the pass computes besides the forward pass.
     pub backprop: Backprop,
+    /// How the pass's loss scales its terms (see [`Pass::loss_scale`]); 0 without a loss.
+    pub loss_scale: f32,
 }
 
 /// The middle step of a pass: given a chunk run forward, its flat input and its pass, a number to sum over the
@@ -197,8 +199,8 @@ fn chunk_input<'a, N: Network>(
 /// The pass of the chunk in `slot` (chunk `c` of a batch of `batch` samples).
 fn pass<'a>(run: &Run<'_>, c: usize, batch: usize, samples: usize, steps: usize, lengths: &'a [usize]) -> Pass<'a> {
     let (mode, seed, step, first, backward) = (run.mode, run.seed, run.step, c * CHUNK, run.backprop != Backprop::No);
-    let param_grads = run.backprop.params();
-    Pass { mode, seed, step, first, batch, samples, steps, lengths, backward, param_grads }
+    let (param_grads, loss_scale) = (run.backprop.params(), run.loss_scale);
+    Pass { mode, seed, step, first, batch, samples, steps, lengths, backward, param_grads, loss_scale }
 }
 
 /// Runs a pass over `xs` (see the module documentation); returns the sum of `middle`'s results in chunk order,

@@ -1,7 +1,6 @@
 //! Running a network on samples and batches, on `&mut self` or shared with a caller's workspace.
 
-use super::calls::{check_len, check_states, copy_output, copy_states, or_panic, output, run_mut, run_shared};
-use super::driver::Backprop;
+use super::calls::{check_len, check_states, copy_output, copy_states, or_panic, output, run_mut, run_shared, Wants};
 #[cfg(doc)]
 use super::CHUNK;
 use super::{Chunk, Mode, Network, Parallelism, Pass, Workspace};
@@ -122,7 +121,7 @@ pub trait Inference: Network {
                 copy_states::<Self>(chunk, p, finals);
             }
         };
-        run_mut(self, xs, initial, Backprop::No, false, &|_: &mut Chunk, _: &[f32], _: &Pass<'_>| Ok(0.0), &mut collect)
+        run_mut(self, xs, initial, Wants::FORWARD, &|_: &mut Chunk, _: &[f32], _: &Pass<'_>| Ok(0.0), &mut collect)
             .map(drop)
     }
 
@@ -182,7 +181,7 @@ pub trait Inference: Network {
             Ok(out.chunks_exact(Self::PLAN.output).zip(labels).filter(|(y, &l)| predicted_class(y) == Some(l)).count()
                 as f64)
         };
-        let correct = or_panic(run_mut(self, xs, None, Backprop::No, false, &hits, &mut |_, _| {}));
+        let correct = or_panic(run_mut(self, xs, None, Wants::FORWARD, &hits, &mut |_, _| {}));
         (correct / xs.len() as f64) as f32
     }
 }

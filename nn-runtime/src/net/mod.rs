@@ -34,6 +34,8 @@ mod workspace;
 
 pub use buffers::{buffer, layer_io, split_states, Model, PassBuffers, Unchecked};
 #[cfg(feature = "train")]
+pub(crate) use calls::layer_loss_sum;
+#[cfg(feature = "train")]
 pub(crate) use driver::check_inputs;
 #[cfg(feature = "std")]
 pub use inference::Inference;

@@ -115,6 +115,16 @@ pub trait Network: Sized + Send + Sync {
     );
 
     #[doc(hidden)]
+    /// Whether some layer adds a term of its own to the loss (see [`Network::layer_loss`]).
+    const LAYER_LOSS: bool = false;
+
+    #[doc(hidden)]
+    /// The sum over the chunk last run forward of its layers' own loss terms (`Layer::loss`), unscaled.
+    fn layer_loss(_chunk: &Chunk, _pass: &Pass<'_>) -> f64 {
+        0.0
+    }
+
+    #[doc(hidden)]
     /// Turns the summed partials of whole-batch layer `stage` into its statistics (`backward`: the gradient's).
     fn finish_stats(
         _stage: usize,

@@ -43,6 +43,10 @@ pub struct Pass<'a> {
     /// Whether the backward pass wants the parameter gradient: a pass that holds the network fixed (the input
     /// gradient through a discriminator) does not, and layers may then leave their gradient unwritten.
     pub param_grads: bool,
+    /// How the pass's loss scales each term: 1/count for a mean over the batch, 1 for a sum; 0 when the pass has
+    /// no loss (a backward pass from given output gradients). Layers with a loss of their own scale its gradient
+    /// by it.
+    pub loss_scale: f32,
 }
 
 impl Pass<'static> {
@@ -60,6 +64,7 @@ impl Pass<'static> {
             lengths: &[],
             backward: true,
             param_grads: true,
+            loss_scale: 1.0,
         }
     }
 }

@@ -2,7 +2,7 @@
 
 use super::calls::{
     batch_loss, batch_loss_with, check_len, check_states, copy_input_gradient, for_each_output_row, or_panic, run_mut,
-    Gradients,
+    Gradients, Wants,
 };
 use super::driver::Backprop;
 use super::{Chunk, Introspection, Network, Pass};
@@ -67,7 +67,8 @@ pub trait Training: Network {
                 copy_input_gradient::<Self>(chunk, p, all);
             }
         };
-        run_mut(self, xs, None, backprop, true, &seed_gradient, &mut collect)?;
+        let wants = Wants { backprop, gradient: true, loss_scale: 0.0 };
+        run_mut(self, xs, None, wants, &seed_gradient, &mut collect)?;
         Ok(self.grads())
     }
 

@@ -216,6 +216,10 @@ where
     for (xs, ts) in data.inputs.chunks(BATCH).zip(data.targets.chunks(BATCH)) {
         let ys = &mut outputs[..xs.len()];
         net.try_forward_batch(xs, ys)?;
+        if N::LAYER_LOSS {
+            // The layers' own terms (a VAE's KL divergence), from a second forward pass.
+            total += crate::net::layer_loss_sum(net, xs)?;
+        }
         for (y, t) in ys.iter().zip(ts) {
             let y = y.values();
             grad.resize(y.len(), 0.0);

@@ -137,6 +137,12 @@ impl Export<'_, '_> {
             Op::Softmax => plain(self.graph.node("Softmax", &[name], vec![int("axis", -1)])),
             Op::LogSoftmax => plain(self.graph.node("LogSoftmax", &[name], vec![int("axis", -1)])),
             Op::Dropout { .. } => keep(self.graph.node("Identity", &[name], vec![])),
+            // Inference outputs μ, the first half of each row.
+            Op::GaussianSample { latent } => {
+                let (starts, ends) = (self.graph.constant_ints(&[0]), self.graph.constant_ints(&[latent as i64]));
+                let axes = self.graph.constant_ints(&[-1]);
+                plain(self.graph.node("Slice", &[name, &starts, &ends, &axes], vec![]))
+            }
             // `network!` allows batch norm only before a sequence or after a reduction over time, so axis 1 is
             // its channels here, as ONNX normalises.
             Op::BatchNorm { eps, momentum, .. } => {

@@ -40,6 +40,7 @@ impl Chunk {
             lengths,
             backward: true,
             param_grads: true,
+            loss_scale: 1.0,
         }
     }
 
