@@ -65,7 +65,10 @@ fn train<N: Network<Input = Image, Output = Image>>(net: &mut N, train: &[Image]
             total += f64::from(net.train_step(&batch, &batch, &Sum(BinaryCrossEntropy), &mut adam));
         }
         let seconds = started.elapsed().as_secs_f64();
-        println!("{what} epoch {epoch}: training loss {:.1} nats per image ({seconds:.1} s)", total / train.len() as f64);
+        println!(
+            "{what} epoch {epoch}: training loss {:.1} nats per image ({seconds:.1} s)",
+            total / train.len() as f64
+        );
     }
 }
 
@@ -107,8 +110,9 @@ fn main() {
     let (mut encoder2, mut decoder2) = (Encoder2::new(0), Decoder2::new(0));
     copy_tensors(&vae2, &mut encoder2);
     copy_tensors(&vae2, &mut decoder2);
-    let grid: Vec<[f32; 2]> =
-        (0..20).flat_map(|i| (0..20).map(move |j| [-3.0 + 6.0 * j as f32 / 19.0, 3.0 - 6.0 * i as f32 / 19.0])).collect();
+    let grid: Vec<[f32; 2]> = (0..20)
+        .flat_map(|i| (0..20).map(move |j| [-3.0 + 6.0 * j as f32 / 19.0, 3.0 - 6.0 * i as f32 / 19.0]))
+        .collect();
     let manifold_png = args.out.join("manifold.png");
     write_image_grid(&manifold_png, &decoder2.predict(&grid), [1, 28, 28], 20).unwrap_or_else(|e| common::fail(e));
     let codes: Vec<(f32, f32)> = encoder2.predict(&test_set.inputs).iter().map(|s| (s[0], s[1])).collect();
