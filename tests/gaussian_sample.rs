@@ -105,8 +105,9 @@ fn the_kl_term_joins_the_loss_with_its_weight() {
 fn the_whole_objective_matches_finite_differences() {
     // Training mode: ε is drawn, and replayed for every evaluation of the differences.
     let xs = random_samples::<[f32; 6]>(37, 0.05, 0.95, 3);
+    // A summed loss is large (tens of nats), so the differences' f32 rounding needs few samples to stay small.
     let mut vae = Vae::new(4);
-    assert!(check_param_gradients(&mut vae, &xs, &xs, &Sum(BinaryCrossEntropy), 8) > 40);
+    assert!(check_param_gradients(&mut vae, &xs[..4], &xs[..4], &Sum(BinaryCrossEntropy), 8) > 40);
     let mut beta = BetaVae::new(5);
     assert!(check_param_gradients(&mut beta, &xs, &xs, &BinaryCrossEntropy, 8) > 40);
     let mut eval = Vae::new(6);
