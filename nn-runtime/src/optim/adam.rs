@@ -1,6 +1,6 @@
 //! Adam (Kingma & Ba 2015) and AdamW (Loshchilov & Hutter 2019), as PyTorch implements them.
 
-use super::{check, check_lr, size_state, Optimizer, OptimizerState};
+use super::{check, check_lr, flush_subnormal, size_state, Optimizer, OptimizerState};
 use crate::kernels::update;
 use crate::Result;
 
@@ -98,8 +98,8 @@ impl Moments {
                     g + weight_decay * *p
                 };
                 let (m, v) = (&mut m[i], &mut v[i]);
-                *m = beta1 * *m + (1.0 - beta1) * g;
-                *v = beta2 * *v + (1.0 - beta2) * g * g;
+                *m = flush_subnormal(beta1 * *m + (1.0 - beta1) * g);
+                *v = flush_subnormal(beta2 * *v + (1.0 - beta2) * g * g);
                 let v_hat = if amsgrad {
                     v_max[i] = v_max[i].max(*v);
                     v_max[i]

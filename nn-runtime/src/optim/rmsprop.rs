@@ -1,6 +1,6 @@
 //! RMSprop (Hinton's lecture 6e), with PyTorch's options: momentum and the centred variant.
 
-use super::{check, check_lr, size_state, Optimizer, OptimizerState};
+use super::{check, check_lr, flush_subnormal, size_state, Optimizer, OptimizerState};
 use crate::kernels::update;
 use crate::Result;
 
@@ -84,10 +84,10 @@ impl Optimizer for RmsProp {
             for (i, (p, &g)) in part.values.iter_mut().zip(part.grads).enumerate() {
                 let g = g + weight_decay * *p;
                 let v = &mut square_avg[i];
-                *v = alpha * *v + (1.0 - alpha) * g * g;
+                *v = flush_subnormal(alpha * *v + (1.0 - alpha) * g * g);
                 let var = if centered {
                     let a = &mut grad_avg[i];
-                    *a = alpha * *a + (1.0 - alpha) * g;
+                    *a = flush_subnormal(alpha * *a + (1.0 - alpha) * g);
                     *v - *a * *a
                 } else {
                     *v
@@ -95,7 +95,7 @@ impl Optimizer for RmsProp {
                 let denom = var.sqrt() + eps;
                 if momentum > 0.0 {
                     let b = &mut buffer[i];
-                    *b = momentum * *b + g / denom;
+                    *b = flush_subnormal(momentum * *b + g / denom);
                     *p -= lr * *b;
                 } else {
                     *p -= lr * g / denom;

@@ -1,6 +1,6 @@
 //! Stochastic gradient descent with momentum, Nesterov momentum and (coupled) weight decay.
 
-use super::{check, check_lr, size_state, Optimizer, OptimizerState};
+use super::{check, check_lr, flush_subnormal, size_state, Optimizer, OptimizerState};
 use crate::kernels::update;
 use crate::Result;
 
@@ -86,7 +86,7 @@ impl Optimizer for Sgd {
             let [buffer, ..] = part.states;
             for ((p, &g), b) in part.values.iter_mut().zip(part.grads).zip(buffer) {
                 let g = g + weight_decay * *p;
-                *b = if first { g } else { momentum * *b + (1.0 - dampening) * g };
+                *b = flush_subnormal(if first { g } else { momentum * *b + (1.0 - dampening) * g });
                 let update = if nesterov { g + momentum * *b } else { *b };
                 *p -= lr * update;
             }

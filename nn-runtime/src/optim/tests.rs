@@ -291,3 +291,32 @@ fn lbfgs_rejects_impossible_settings() {
     assert!(Lbfgs::try_new(LbfgsConfig { history: 0, ..Default::default() }).is_err());
     assert!(Lbfgs::try_new(LbfgsConfig { c1: 0.95, c2: 0.9, ..Default::default() }).is_err());
 }
+
+#[test]
+fn moments_of_a_gradient_that_stays_zero_go_to_zero_not_subnormal() {
+    let optimizers: Vec<Box<dyn Optimizer>> = vec![
+        Box::new(Adam::new(AdamConfig { amsgrad: true, ..AdamConfig::default() })),
+        Box::new(AdamW::new(AdamWConfig::default())),
+        Box::new(RmsProp::new(RmsPropConfig { momentum: 0.9, centered: true, ..RmsPropConfig::default() })),
+        Box::new(Sgd::new(SgdConfig { momentum: 0.9, ..SgdConfig::default() })),
+    ];
+    for mut opt in optimizers {
+        let mut params = vec![0.5f32, -0.25];
+        // One real gradient, then thousands of zero ones: the moments decay geometrically through the subnormal
+        // range, where arithmetic is a hundred times slower.
+        opt.step(&mut params, &[1e-3, -2e-3]);
+        for _ in 0..3000 {
+            opt.step(&mut params, &[0.0, 0.0]);
+        }
+        let state = opt.state();
+        for (name, values) in &state.buffers {
+            assert!(
+                values.iter().all(|v| *v == 0.0 || v.is_normal()),
+                "{}: `{name}` holds subnormal values {values:?}",
+                state.kind
+            );
+        }
+        assert!(state.buffers.iter().any(|(_, v)| v.contains(&0.0)), "{}: nothing decayed", state.kind);
+        assert!(params.iter().all(|p| p.is_finite()));
+    }
+}
