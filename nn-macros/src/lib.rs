@@ -38,10 +38,11 @@ pub fn network(input: TokenStream) -> TokenStream {
             continue;
         }
         names.push(name);
-        if let Some(message) = krate::missing(net.krate.as_ref()) {
+        let (root, problem) = krate::root(net.krate.as_ref());
+        if let Some(message) = problem {
             out.extend(syn::Error::new(net.name.span(), message).to_compile_error());
         }
-        krate::with_root(net.krate.as_ref(), || match check::check(net) {
+        krate::with_root(root, || match check::check(net) {
             Ok(tree) => match graph::Graph::new(tree) {
                 Some(graph) => out.extend(codegen::network(net, &graph)),
                 None => out.extend(
