@@ -3,9 +3,9 @@
 //! codes (whose quality a linear classifier trained on them measures), the decoder for images. A second pair
 //! learns to denoise: noisy inputs, clean targets.
 //!
-//! The two networks are composed by hand: the decoder's `loss_and_grads` gives its own gradient and the gradient
-//! with respect to the codes, from which the encoder's `backward` gives the encoder's. The types check the
-//! composition: the decoder's `Input` is `[f32; 16]`, what the encoder's `Output` is.
+//! The two networks are one `nn::Chain<Encoder, Decoder>`: the compiler checks that the decoder's `Input` is
+//! what the encoder outputs (`[f32; 16]`), `fit` trains the chain like any network on a `Reconstruction` data set
+//! (each image its own target, held once), and `first()` / `second()` give the trained parts.
 //!
 //! Writes `reconstructions.png` (test digits above their reconstructions) and `denoised.png` (noisy digits, the
 //! denoiser's output, the clean digits) to `--out`.
@@ -14,6 +14,7 @@
 
 mod common;
 
+use nn::data::Reconstruction;
 use nn::prelude::*;
 use nn::train::write_image_grid;
 use nn::Rng;
@@ -43,87 +44,27 @@ network! {
 
 type Image = [[[f32; 28]; 28]; 1];
 
-const BATCH: usize = 64;
+/// The encoder and the decoder trained as one network; its tensors are `encoder.c1.weight`, …,
+/// `decoder.d2.bias`.
+type Autoencoder = nn::Chain<Encoder, Decoder>;
 
 /// Standard deviation of the Gaussian noise of the denoising run (pixels then clamped to [0, 1]).
 const NOISE: f32 = 0.4;
 
-/// An encoder and a decoder with their optimizers.
-struct Autoencoder {
-    encoder: Encoder,
-    decoder: Decoder,
-    encoder_adam: Adam,
-    decoder_adam: Adam,
+/// A new autoencoder trained on `train` (inputs and their targets) with Adam 1e-3, batch 64, two threads,
+/// printing each epoch's training and test loss (mean BCE per pixel).
+fn trained<D: nn::data::Samples<Image, Image>>(seed: u64, train: &D, test: &D, epochs: usize) -> Autoencoder {
+    let mut ae = Autoencoder::new(seed);
+    ae.set_parallelism(nn::Parallelism::Threads(2)).unwrap_or_else(|e| common::fail(e));
+    let mut adam = Adam::new(AdamConfig { lr: 1e-3, ..Default::default() });
+    let config = TrainConfig { epochs, batch_size: 64, shuffle: Some(42), progress: false, ..Default::default() };
+    fit(&mut ae, &mut adam, &BinaryCrossEntropy, train, Some(test), &config).unwrap_or_else(|e| common::fail(e));
+    ae
 }
 
-impl Autoencoder {
-    fn new(seed: u64) -> Self {
-        let adam = || Adam::new(AdamConfig { lr: 1e-3, ..Default::default() });
-        let (mut encoder, mut decoder) = (Encoder::new(seed), Decoder::new(seed + 1));
-        for threads in
-            [encoder.set_parallelism(nn::Parallelism::Threads(2)), decoder.set_parallelism(nn::Parallelism::Threads(2))]
-        {
-            threads.unwrap_or_else(|e| common::fail(e));
-        }
-        Self { encoder, decoder, encoder_adam: adam(), decoder_adam: adam() }
-    }
-
-    /// One step on `inputs` against `targets` (the inputs themselves, or clean images for the denoiser): mean BCE
-    /// per pixel.
-    fn step(&mut self, inputs: &[Image], targets: &[Image], d_codes: &mut Vec<[f32; 16]>) -> f32 {
-        let codes = self.encoder.predict(inputs);
-        d_codes.resize(codes.len(), [0.0; 16]);
-        let loss = self
-            .decoder
-            .loss_and_grads(&codes, targets, &BinaryCrossEntropy, d_codes)
-            .unwrap_or_else(|e| common::fail(e));
-        self.encoder.backward(inputs, d_codes, None).unwrap_or_else(|e| common::fail(e));
-        for (parts, adam) in
-            [(self.encoder.parts_mut(), &mut self.encoder_adam), (self.decoder.parts_mut(), &mut self.decoder_adam)]
-        {
-            adam.step(parts.params, parts.grads);
-        }
-        loss
-    }
-
-    /// Mean BCE per pixel of the reconstructions of `inputs` against `targets`, in eval mode.
-    fn loss(&mut self, inputs: &[Image], targets: &[Image]) -> f32 {
-        self.encoder.eval();
-        self.decoder.eval();
-        let (mut total, mut count) = (0.0f64, 0usize);
-        for (xs, ts) in inputs.chunks(256).zip(targets.chunks(256)) {
-            let codes = self.encoder.predict(xs);
-            let loss = self.decoder.evaluate_loss(&codes, ts, &BinaryCrossEntropy).unwrap_or_else(|e| common::fail(e));
-            (total, count) = (total + f64::from(loss) * xs.len() as f64, count + xs.len());
-        }
-        self.encoder.train();
-        self.decoder.train();
-        (total / count as f64) as f32
-    }
-
-    /// Trains for `epochs` epochs on `inputs` → `targets` in shuffled batches; prints each epoch's test loss.
-    fn fit(&mut self, inputs: &[Image], targets: &[Image], test: (&[Image], &[Image]), epochs: usize, what: &str) {
-        let mut order: Vec<usize> = (0..inputs.len()).collect();
-        let (mut xs, mut ts, mut d_codes) = (Vec::with_capacity(BATCH), Vec::with_capacity(BATCH), Vec::new());
-        for epoch in 1..=epochs {
-            let started = std::time::Instant::now();
-            Rng::new(42, epoch as u64).shuffle(&mut order);
-            let mut train = 0.0f64;
-            for batch in order.chunks(BATCH) {
-                xs.clear();
-                ts.clear();
-                xs.extend(batch.iter().map(|&i| inputs[i]));
-                ts.extend(batch.iter().map(|&i| targets[i]));
-                train += f64::from(self.step(&xs, &ts, &mut d_codes)) * batch.len() as f64;
-            }
-            let test_loss = self.loss(test.0, test.1);
-            println!(
-                "{what} epoch {epoch}: training BCE per pixel {:.4}, test {test_loss:.4} ({:.1} s)",
-                train / inputs.len() as f64,
-                started.elapsed().as_secs_f64()
-            );
-        }
-    }
+/// Mean BCE per pixel of `ae`'s outputs for `data`'s inputs against its targets (eval mode).
+fn loss(ae: &mut Autoencoder, data: &impl nn::data::Samples<Image, Image>) -> f32 {
+    evaluate(ae, data, &BinaryCrossEntropy).unwrap_or_else(|e| common::fail(e)).loss
 }
 
 fn main() {
@@ -132,19 +73,18 @@ fn main() {
     std::fs::create_dir_all(&args.out).unwrap_or_else(|e| common::fail(e));
     println!("{} training and {} test images\n{}\n{}", train.len(), test.len(), Encoder::summary(), Decoder::summary());
 
-    let mut ae = Autoencoder::new(1);
-    ae.fit(&train.inputs, &train.inputs, (&test.inputs, &test.inputs), args.epochs, "autoencoder");
-    let reconstruction = ae.loss(&test.inputs, &test.inputs);
+    let (train_images, test_images) = (Reconstruction::new(train.inputs), Reconstruction::new(test.inputs));
+    println!("autoencoder:");
+    let mut ae = trained(1, &train_images, &test_images, args.epochs);
+    let reconstruction = loss(&mut ae, &test_images);
 
     // The encoder alone: codes of every image; a linear classifier on them.
-    ae.encoder.eval();
-    let codes = |images: &[Image], encoder: &mut Encoder| -> Vec<[f32; 16]> {
-        images.chunks(256).flat_map(|xs| encoder.predict(xs)).collect()
-    };
-    let train_codes =
-        Dataset::new(codes(&train.inputs, &mut ae.encoder), train.targets.clone()).unwrap_or_else(|e| common::fail(e));
-    let test_codes =
-        Dataset::new(codes(&test.inputs, &mut ae.encoder), test.targets.clone()).unwrap_or_else(|e| common::fail(e));
+    let mut encoder = ae.first();
+    encoder.eval();
+    let mut codes =
+        |images: &[Image]| -> Vec<[f32; 16]> { images.chunks(256).flat_map(|xs| encoder.predict(xs)).collect() };
+    let train_codes = Dataset::new(codes(&train_images.inputs), train.targets).unwrap_or_else(|e| common::fail(e));
+    let test_codes = Dataset::new(codes(&test_images.inputs), test.targets).unwrap_or_else(|e| common::fail(e));
     let mut probe = Probe::new(3);
     let mut adam = Adam::new(AdamConfig { lr: 1e-2, ..Default::default() });
     let config = TrainConfig {
@@ -159,10 +99,11 @@ fn main() {
     let probe_accuracy = probe.accuracy(&test_codes.inputs, &test_codes.targets);
 
     // The decoder alone: reconstructions of the first test digits from their codes.
-    ae.decoder.eval();
-    let shown = 10.min(test.len());
-    let rebuilt: Vec<Image> = ae.decoder.predict(&test_codes.inputs[..shown]);
-    let grid = [&test.inputs[..shown], &rebuilt[..]].concat();
+    let mut decoder = ae.second();
+    decoder.eval();
+    let shown = 10.min(test_images.len());
+    let rebuilt: Vec<Image> = decoder.predict(&test_codes.inputs[..shown]);
+    let grid = [&test_images.inputs[..shown], &rebuilt[..]].concat();
     let reconstructions_png = args.out.join("reconstructions.png");
     write_image_grid(&reconstructions_png, &grid, [1, 28, 28], shown).unwrap_or_else(|e| common::fail(e));
 
@@ -178,15 +119,15 @@ fn main() {
             })
             .collect()
     };
-    let (noisy_train, noisy_test) = (noisy(&train.inputs), noisy(&test.inputs));
-    let mut denoiser = Autoencoder::new(5);
-    denoiser.fit(&noisy_train, &train.inputs, (&noisy_test, &test.inputs), args.epochs, "denoiser");
-    let denoised_loss = denoiser.loss(&noisy_test, &test.inputs);
-    let plain_on_noisy = ae.loss(&noisy_test, &test.inputs);
-    denoiser.encoder.eval();
-    denoiser.decoder.eval();
-    let cleaned = denoiser.decoder.predict(&denoiser.encoder.predict(&noisy_test[..shown]));
-    let grid = [&noisy_test[..shown], &cleaned[..], &test.inputs[..shown]].concat();
+    let noisy_train =
+        Dataset::new(noisy(&train_images.inputs), train_images.inputs).unwrap_or_else(|e| common::fail(e));
+    let noisy_test = Dataset::new(noisy(&test_images.inputs), test_images.inputs).unwrap_or_else(|e| common::fail(e));
+    println!("denoiser:");
+    let mut denoiser = trained(5, &noisy_train, &noisy_test, args.epochs);
+    let denoised_loss = loss(&mut denoiser, &noisy_test);
+    let plain_on_noisy = loss(&mut ae, &noisy_test);
+    let cleaned = denoiser.predict(&noisy_test.inputs[..shown]);
+    let grid = [&noisy_test.inputs[..shown], &cleaned[..], &noisy_test.targets[..shown]].concat();
     let denoised_png = args.out.join("denoised.png");
     write_image_grid(&denoised_png, &grid, [1, 28, 28], shown).unwrap_or_else(|e| common::fail(e));
 

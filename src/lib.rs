@@ -185,8 +185,8 @@ pub use nn_runtime::{
 };
 #[cfg(feature = "std")]
 pub use nn_runtime::{
-    loss, optim, regularize, Error, Inference, Introspection, Network, Parallelism, Params, Parts, PartsMut, Result,
-    Training, WeightProblem, Workspace, CHUNK,
+    loss, optim, regularize, Chain, Error, Feeds, Inference, Introspection, Network, Parallelism, Params, Parts,
+    PartsMut, Result, Training, WeightProblem, Workspace, CHUNK,
 };
 
 /// What nearly every program that declares and trains networks names: `use nn::prelude::*;`.

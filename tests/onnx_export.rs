@@ -268,3 +268,24 @@ fn a_gaussian_sample_exports_as_its_inference_the_mean() {
     };
     assert_eq!([ints(&slice.input[1]), ints(&slice.input[2]), ints(&slice.input[3])], [vec![0], vec![3], vec![-1]]);
 }
+
+#[test]
+fn a_chain_exports_one_graph_with_the_second_part_reading_the_first() {
+    type Pair = nn::Chain<Branchy, Classifier>;
+    network! {
+        pub struct Classifier { Input<2> -> fc: Linear<2, 3> -> Softmax }
+    }
+    let model = export(&Pair::new(5));
+    assert_no_dead_nodes(&model);
+    let graph = model.graph.as_ref().unwrap();
+    for t in Pair::TENSORS {
+        assert!(graph.initializer.iter().any(|i| i.name.as_deref() == Some(t.name)), "{} missing", t.name);
+    }
+    assert_eq!(dims(&graph.output[0]), ["batch", "3"]);
+    // The classifier's product reads everything before it, from the first part's stem onwards.
+    let gemm = graph.node.iter().find(|n| n.input.iter().any(|i| i == "classifier.fc.weight")).unwrap();
+    let before = reads(&model, &gemm.output[0]);
+    assert!(before.contains(&"branchy.stem.weight".to_string()), "{before:?}");
+    assert!(before.contains(&"branchy.down.shortcut.conv.weight".to_string()), "{before:?}");
+    assert!(ancestry(&model, &gemm.output[0]).1, "it reads the graph's input");
+}

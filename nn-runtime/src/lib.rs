@@ -43,7 +43,9 @@ mod test_util;
 #[cfg(feature = "std")]
 pub use error::{Error, Result, WeightProblem};
 #[cfg(feature = "std")]
-pub use net::{Inference, Introspection, Network, Parallelism, Parts, PartsMut, Training, Workspace, CHUNK};
+pub use net::{
+    Chain, Feeds, Inference, Introspection, Network, Parallelism, Parts, PartsMut, Training, Workspace, CHUNK,
+};
 pub use net::{LayerInfo, Mode, TensorInfo};
 #[cfg(feature = "std")]
 pub use params::Params;
@@ -57,8 +59,8 @@ pub mod __private {
     pub use crate::embedded;
     pub use crate::layers::max_of;
     pub use crate::net::{
-        add_forward, buffer, concat_forward, layer_io, split_states, Extent, Model, Pass, PassBuffers, Plan, Rows,
-        Sizes, Stage,
+        add_forward, buffer, concat_forward, layer_io, split_states, Extent, Model, Part, Pass, PassBuffers, Plan,
+        Rows, Sizes, Stage,
     };
     #[cfg(feature = "std")]
     pub use crate::net::{concat_backward, pass_on, slot_pair, stream_step, stream_step_mut, Chunk, Runner, State};

@@ -255,6 +255,21 @@ fn streaming(net: &Network, graph: &Graph) -> Option<(TokenStream, TokenStream)>
 
 /// `[[[f32; W]; H]; C]` for an image, `[f32; N]` for features, `[[f32; F]; T]` for a sequence of `T` steps and
 /// `Vec<[f32; F]>` for one of any length; `u32`, `[u32; T]` and `Vec<u32>` for token ids.
+/// A struct's name as a field's: `Encoder` → `encoder`, `CharGpt` → `char_gpt`, `VAEDecoder` → `vae_decoder`.
+fn snake_case(name: &str) -> String {
+    let chars: Vec<char> = name.chars().collect();
+    let mut out = String::new();
+    for (i, &c) in chars.iter().enumerate() {
+        let after_word = i > 0 && (chars[i - 1].is_lowercase() || chars[i - 1].is_ascii_digit());
+        let ends_acronym = i > 0 && chars[i - 1].is_uppercase() && chars.get(i + 1).is_some_and(|n| n.is_lowercase());
+        if c.is_uppercase() && (after_word || ends_acronym) {
+            out.push('_');
+        }
+        out.extend(c.to_lowercase());
+    }
+    out
+}
+
 pub fn array_type(shape: &Shape) -> TokenStream {
     match shape {
         Shape::Sequence { steps: None, len, .. } => {
@@ -302,6 +317,7 @@ fn implementation(net: &Network, graph: &Graph) -> TokenStream {
     let ops = graph.layers.iter().map(|l| &l.konst);
     let (indices, count) = ((0..graph.layers.len()).map(lit), lit(graph.layers.len()));
     let layer_loss = passes::layer_loss(graph);
+    let snake = snake_case(&name.to_string());
     let finish = (!graph.stages.is_empty()).then(|| {
         let body = passes::finish(graph);
         quote! {
@@ -322,6 +338,7 @@ fn implementation(net: &Network, graph: &Graph) -> TokenStream {
             type Input = #input_ty;
             type Output = #output_ty;
             type State = [f32; #state];
+            const NAME: &'static str = #snake;
             const PARAMS: usize = #name::PARAMS;
             const BUFFERS: usize = #name::BUFFERS;
             const LAYERS: &'static [#rt::LayerInfo] = &[#(#layer_infos),*];
@@ -424,6 +441,23 @@ fn implementation(net: &Network, graph: &Graph) -> TokenStream {
             }
 
             #finish
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn struct_names_become_field_names() {
+        for (name, field) in [
+            ("Encoder", "encoder"),
+            ("CharGpt", "char_gpt"),
+            ("VAEDecoder", "vae_decoder"),
+            ("LeNet5", "le_net5"),
+            ("MLP", "mlp"),
+            ("Vit2d", "vit2d"),
+        ] {
+            assert_eq!(super::snake_case(name), field);
         }
     }
 }

@@ -220,6 +220,7 @@ fn std_placeholder(
                 max_steps: 0,
                 max_steps_layer: "",
                 nodes: &[],
+                parts: &[],
             };
             fn new(_: u64) -> Self {
                 ::core::unimplemented!()

@@ -133,6 +133,7 @@ pub fn plan(graph: &Graph) -> TokenStream {
             max_steps: #max_steps,
             max_steps_layer: #max_steps_layer,
             nodes: &[#(#nodes),*],
+            parts: &[],
         }
     }
 }

@@ -1,5 +1,6 @@
 //! An in-memory data set of typed samples and their targets.
 
+use super::Samples;
 use crate::sample::Example;
 use crate::{Error, Result};
 
@@ -10,6 +11,20 @@ pub struct Dataset<X, T> {
     pub inputs: Vec<X>,
     /// One target per sample: a class index, or an array like the network's output.
     pub targets: Vec<T>,
+}
+
+impl<X, T> Samples<X, T> for Dataset<X, T> {
+    fn inputs(&self) -> &[X] {
+        &self.inputs
+    }
+
+    fn target(&self, index: usize) -> &T {
+        &self.targets[index]
+    }
+
+    fn target_count(&self) -> usize {
+        self.targets.len()
+    }
 }
 
 impl<X, T> Dataset<X, T> {
@@ -30,11 +45,7 @@ impl<X, T> Dataset<X, T> {
     /// # Errors
     /// [`Error::DatasetMismatch`].
     pub fn check_lengths(&self, set: &'static str) -> Result<()> {
-        if self.inputs.len() == self.targets.len() {
-            Ok(())
-        } else {
-            Err(Error::DatasetMismatch { set, inputs: self.inputs.len(), targets: self.targets.len() })
-        }
+        Samples::check_lengths(self, set)
     }
 }
 
@@ -45,27 +56,7 @@ impl<X: Example, T> Dataset<X, T> {
     /// # Errors
     /// [`Error::NonFiniteInput`] or [`Error::EmptySequence`] naming the first such sample.
     pub fn check_inputs(&self, set: &'static str) -> Result<()> {
-        if X::TOKENS {
-            // Ids are not numbers: whether they fit the vocabulary is the network's to say (`fit`, `evaluate`).
-            return match self.inputs.iter().position(|x| x.values().is_empty() && X::FIXED_LEN.is_none()) {
-                Some(index) => Err(Error::EmptySequence { index }),
-                None => Ok(()),
-            };
-        }
-        if let Some(flat) = X::flat_slice(&self.inputs) {
-            if crate::kernels::all_finite(flat) {
-                return Ok(());
-            }
-        }
-        for (index, x) in self.inputs.iter().enumerate() {
-            if let Some(&value) = x.values().iter().find(|v| !v.is_finite()) {
-                return Err(Error::NonFiniteInput { set, index, value });
-            }
-            if x.values().is_empty() && X::FIXED_LEN.is_none() {
-                return Err(Error::EmptySequence { index });
-            }
-        }
-        Ok(())
+        Samples::check_inputs(self, set)
     }
 }
 
@@ -131,16 +122,7 @@ impl<X: Example, T: Clone> Dataset<X, T> {
     /// reused — sequences are copied into the sequences already there (`clone_from`) — so a training loop that
     /// gathers every batch into the same vectors allocates only until they have held its largest batch.
     pub fn gather_into(&self, indices: &[usize], inputs: &mut Vec<X>, targets: &mut Vec<T>) {
-        inputs.truncate(indices.len());
-        targets.truncate(indices.len());
-        for (slot, &i) in inputs.iter_mut().zip(indices) {
-            slot.clone_from(&self.inputs[i]);
-        }
-        for (slot, &i) in targets.iter_mut().zip(indices) {
-            slot.clone_from(&self.targets[i]);
-        }
-        inputs.extend(indices[inputs.len()..].iter().map(|&i| self.inputs[i].clone()));
-        targets.extend(indices[targets.len()..].iter().map(|&i| self.targets[i].clone()));
+        Samples::gather_into(self, indices, inputs, targets);
     }
 }
 

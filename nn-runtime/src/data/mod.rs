@@ -11,6 +11,7 @@ mod digits;
 mod file;
 mod idx;
 mod loader;
+mod samples;
 mod synthetic;
 
 pub use augment::Augment;
@@ -23,6 +24,7 @@ pub use idx::{
     FASHION_MNIST_CLASSES,
 };
 pub use loader::Loader;
+pub use samples::{Reconstruction, Samples};
 pub use synthetic::two_moons;
 
 #[cfg(test)]

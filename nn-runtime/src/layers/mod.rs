@@ -15,7 +15,7 @@ mod activation;
 mod attention;
 mod conv;
 mod conv_transpose;
-mod dropout;
+pub(crate) mod dropout;
 mod embedding;
 mod gaussian;
 mod init;

@@ -93,6 +93,33 @@ pub struct Plan {
     pub max_steps_layer: &'static str,
     /// The network as a graph, for exporters: every layer and merge in execution order.
     pub nodes: &'static [Node],
+    /// For a network made of networks ([`Chain`](crate::Chain)), each part's plan; its chunks hold one chunk of
+    /// buffers per part. Empty for a network `network!` generated.
+    pub parts: &'static [Part],
+}
+
+/// One network inside a network made of networks: its plan, its parameter count and the steps of its input
+/// (generated; not for users).
+#[doc(hidden)]
+#[derive(Clone, Copy, Debug)]
+pub struct Part {
+    /// The part's own plan.
+    pub plan: Plan,
+    /// Its parameters.
+    pub params: usize,
+    /// Steps per sample of its input when it is a sequence of fixed length not tied to the whole network's input
+    /// (`None`: the whole network's rows per sample).
+    pub steps: Option<usize>,
+}
+
+impl Part {
+    /// The part's extent in a chunk of `extent` (the whole network's).
+    pub fn extent(&self, extent: Extent) -> Extent {
+        match self.steps {
+            Some(steps) => Extent { steps, ..extent },
+            None => extent,
+        }
+    }
 }
 
 /// One node of a network's graph as exporters see it: a layer (those that only reshape their input included)

@@ -11,6 +11,8 @@ mod buffers;
 #[cfg(feature = "std")]
 mod calls;
 #[cfg(feature = "std")]
+mod chain;
+#[cfg(feature = "std")]
 mod driver;
 #[cfg(feature = "std")]
 mod inference;
@@ -35,11 +37,13 @@ mod workspace;
 pub use buffers::{buffer, layer_io, split_states, Model, PassBuffers, Unchecked};
 #[cfg(feature = "train")]
 pub(crate) use calls::layer_loss_sum;
+#[cfg(feature = "std")]
+pub use chain::{Chain, Feeds};
 #[cfg(feature = "train")]
 pub(crate) use driver::check_inputs;
 #[cfg(feature = "std")]
 pub use inference::Inference;
-pub use info::{LayerInfo, Node, Plan, Rows, Sizes, Stage, TensorInfo};
+pub use info::{LayerInfo, Node, Part, Plan, Rows, Sizes, Stage, TensorInfo};
 #[cfg(feature = "std")]
 pub use introspection::Introspection;
 pub use merge::{add_forward, concat_forward};

@@ -22,6 +22,10 @@ pub trait Network: Sized + Send + Sync {
     /// network without them): for each recurrent layer in order, for each of its stacked layers, each direction,
     /// the hidden state (and an LSTM's cell state after it).
     type State: Sample;
+    /// The prefix a [`Chain`](crate::Chain) puts before this network's tensor and layer names: the struct's name
+    /// in snake case (`Encoder` → `encoder`, `CharGpt` → `char_gpt`); empty for a chain itself, whose parts a
+    /// chain around it numbers instead.
+    const NAME: &'static str = "";
     /// Total number of parameters.
     const PARAMS: usize;
     /// Total number of buffer values.

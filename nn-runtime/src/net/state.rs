@@ -44,6 +44,18 @@ impl State {
     }
 }
 
+impl State {
+    /// How the network runs: mode, seed, threads, workspace.
+    pub(crate) fn runner(&self) -> &Runner {
+        &self.run
+    }
+
+    /// [`State::runner`], to change.
+    pub(crate) fn runner_mut(&mut self) -> &mut Runner {
+        &mut self.run
+    }
+}
+
 impl Runner {
     /// Sets how chunks are spread over threads, building the thread pool now (not during a pass).
     pub(crate) fn set_parallelism(&mut self, parallelism: Parallelism) -> Result<()> {

@@ -40,16 +40,23 @@ pub struct Chunk {
     /// One buffer per running layer: the states it carries between calls (`samples × STATE`), initial on entry,
     /// final on exit.
     pub states: Vec<Vec<f32>>,
+    /// For a network made of networks, one chunk of buffers per part (see `Plan::parts`).
+    pub parts: Vec<Chunk>,
 }
 
 impl Chunk {
     /// Grows every buffer to hold any chunk of `extents` (each a chunk's samples and steps, at least `CHUNK` rows
     /// for samples without a time axis) of network `plan`, with its `params` gradient and its input gradient if
     /// a backward pass follows.
-    fn ensure(&mut self, plan: &Plan, params: usize, extents: impl Iterator<Item = Extent> + Clone) {
-        let most = |f: &dyn Fn(Extent) -> usize| extents.clone().map(f).max().unwrap_or(0);
+    fn ensure(&mut self, plan: &Plan, params: usize, extents: &Extents<'_>) {
+        let most = |f: &dyn Fn(Extent) -> usize| {
+            let mut most = 0;
+            extents(&mut |e| most = most.max(f(e)));
+            most
+        };
+        let mut backward = false;
+        extents(&mut |e| backward |= e.backward);
         let rows = most(&|e| e.rows());
-        let backward = extents.clone().any(|e| e.backward);
         self.acts.resize_with(plan.activations.len(), Vec::new);
         for (buffer, &(len, sequence)) in self.acts.iter_mut().zip(plan.activations) {
             at_least(buffer, if sequence { rows } else { CHUNK } * len);
@@ -79,8 +86,16 @@ impl Chunk {
             at_least(&mut self.grads, params);
             at_least(&mut self.dx, rows * plan.input);
         }
+        self.parts.resize_with(plan.parts.len(), Chunk::default);
+        for (chunk, part) in self.parts.iter_mut().zip(plan.parts) {
+            chunk.ensure(&part.plan, part.params, &|f| extents(&mut |e| f(part.extent(e))));
+        }
     }
 }
+
+/// The extents of a pass's chunks, visited one by one (a visitor rather than an iterator, so that a network made of
+/// networks can map them for its parts without a type per nesting level or an allocation).
+type Extents<'a> = dyn Fn(&mut dyn FnMut(Extent)) + 'a;
 
 /// Grows `v` to at least `len` values (never shrinks it, so a later, smaller pass allocates nothing).
 fn at_least<T: Clone + Default>(v: &mut Vec<T>, len: usize) {
@@ -161,7 +176,7 @@ impl Workspace {
         }
         let rows = extents.clone().map(Extent::rows).max().unwrap_or(0);
         for slot in &mut self.slots[..slots] {
-            slot.chunk.ensure(plan, params, extents.clone());
+            slot.chunk.ensure(plan, params, &|f| extents.clone().for_each(f));
             if plan.sequence_input {
                 at_least(&mut slot.input, rows * plan.input);
             }

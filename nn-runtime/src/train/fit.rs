@@ -5,7 +5,7 @@ use super::report::{print_epoch, progress_bar, report_first_loss, update_ratios}
 use super::tbptt::Windows;
 use super::validate::{check_targets, validate};
 use super::{checkpoint, evaluate_checked, write_curves, ClassTarget, EpochRecord, History, Monitor, TrainConfig};
-use crate::data::{Augment, Dataset, Loader};
+use crate::data::{Augment, Loader, Samples};
 use crate::loss::Loss;
 use crate::net::{Inference, Introspection, Training};
 use crate::net::{Mode, Network};
@@ -17,12 +17,12 @@ use crate::{Error, Result};
 use std::time::Instant;
 
 /// A run in progress: what it trains, with what, and what it has measured so far.
-pub(super) struct Fit<'a, N: Network, L: Loss<N::Output>, O> {
+pub(super) struct Fit<'a, N: Network, L: Loss<N::Output>, O, D> {
     net: &'a mut N,
     optimizer: &'a mut O,
     loss: &'a L,
-    train: &'a Dataset<N::Input, L::Target>,
-    valid: Option<&'a Dataset<N::Input, L::Target>>,
+    train: &'a D,
+    valid: Option<&'a D>,
     config: &'a TrainConfig,
     /// The augmentation and the image shape it transforms.
     augment: Option<(Augment, [usize; 3])>,
@@ -44,31 +44,36 @@ pub(super) struct Fit<'a, N: Network, L: Loss<N::Output>, O> {
     largest_gradient: f32,
 }
 
-impl<'a, N, L, O> Fit<'a, N, L, O>
+impl<'a, N, L, O, D> Fit<'a, N, L, O, D>
 where
     N: Network,
     L: Loss<N::Output>,
     L::Target: Clone + ClassTarget,
     O: Optimizer,
+    D: Samples<N::Input, L::Target>,
 {
     /// Checks everything that can be checked before the first step, and resumes from the checkpoint if asked.
     pub(super) fn start(
         net: &'a mut N,
         optimizer: &'a mut O,
         loss: &'a L,
-        train: &'a Dataset<N::Input, L::Target>,
-        valid: Option<&'a Dataset<N::Input, L::Target>>,
+        train: &'a D,
+        valid: Option<&'a D>,
         config: &'a TrainConfig,
     ) -> Result<Self> {
         validate::<N, _>(config, train, valid)?;
+        if !L::Target::CLASSES && config.early_stopping.is_some_and(|e| e.monitor == super::Monitor::ValidAccuracy) {
+            let problem = "monitors validation accuracy, but the targets name no class: monitor the loss".into();
+            return Err(Error::InvalidSetting { name: "early_stopping", problem });
+        }
         check_targets::<N, L>(loss, train)?;
         if let Some(valid) = valid {
             check_targets::<N, L>(loss, valid)?;
         }
         let augment = augmentation::<N>(config)?;
         let classes = N::PLAN.output;
-        let history =
-            History { expected_first_loss: (classes > 1).then(|| (classes as f32).ln()), ..History::default() };
+        let expected_first_loss = (classes > 1 && L::Target::CLASSES).then(|| (classes as f32).ln());
+        let history = History { expected_first_loss, ..History::default() };
         let base_lr = optimizer.learning_rate();
         let (xs, ts) = (Vec::with_capacity(config.batch_size), Vec::with_capacity(config.batch_size));
         let before = vec![0.0; N::PARAMS];
@@ -96,7 +101,8 @@ where
 
     /// Runs the remaining epochs.
     pub(super) fn run(mut self) -> Result<History> {
-        let mut loader = Loader::new(self.train.len(), self.config.batch_size)?.drop_last(self.config.drop_last);
+        let mut loader =
+            Loader::new(self.train.inputs().len(), self.config.batch_size)?.drop_last(self.config.drop_last);
         if let Some(seed) = self.config.shuffle {
             loader = loader.shuffled(seed);
         }
@@ -271,7 +277,7 @@ where
         update_ratios: Vec<(&'static str, f32)>,
         started: Instant,
     ) -> Result<EpochRecord> {
-        let train_accuracy = if self.config.train_accuracy {
+        let train_accuracy = if self.config.train_accuracy && L::Target::CLASSES {
             Some(evaluate_checked(self.net, self.train, self.loss)?.accuracy)
         } else {
             None
@@ -283,7 +289,7 @@ where
             train_loss,
             train_accuracy,
             valid_loss: valid.map(|e| e.loss),
-            valid_accuracy: valid.map(|e| e.accuracy),
+            valid_accuracy: valid.filter(|_| L::Target::CLASSES).map(|e| e.accuracy),
             update_ratios,
             largest_gradient: Some(self.largest_gradient),
             seconds: started.elapsed().as_secs_f32(),

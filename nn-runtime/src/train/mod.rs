@@ -16,7 +16,7 @@ pub use history::{EpochRecord, History};
 pub use images::write_image_grid;
 pub use schedule::Schedule;
 
-use crate::data::{Augment, Dataset};
+use crate::data::{Augment, Samples};
 use crate::loss::Loss;
 use crate::net::Inference;
 use crate::net::Mode;
@@ -27,12 +27,35 @@ use crate::sample::{argmax, predicted_class, Example};
 use crate::{Error, Result};
 use std::path::PathBuf;
 
-/// A target that names a class (or one class per step of a sequence output), so accuracy can be measured: a
-/// label, a one-hot (or probability) array, or one of either per step.
+/// What [`fit`] and [`evaluate`] measure accuracy with: a target that names a class (or one class per step of a
+/// sequence output) — a label, a one-hot (or probability) array, or one of either per step — or, for images and
+/// matrices (an autoencoder's reconstruction targets), a target that names none, whose accuracy is not measured.
 pub trait ClassTarget {
+    /// Whether the target names classes. When it does not, [`Evaluation::accuracy`] is NaN and `fit` records no
+    /// accuracy.
+    const CLASSES: bool = true;
+
     /// How many of `output`'s predictions (one per `width`-value row: a sample's, or each step's) hit the
     /// target's classes, and how many there are. A row holding a NaN predicts nothing: a miss.
     fn hits(&self, output: &[f32]) -> (usize, usize);
+}
+
+/// A matrix target (a one-channel image, or a sequence of fixed length) names no class.
+impl<const H: usize, const W: usize> ClassTarget for [[f32; W]; H] {
+    const CLASSES: bool = false;
+
+    fn hits(&self, _: &[f32]) -> (usize, usize) {
+        (0, 0)
+    }
+}
+
+/// An image target names no class.
+impl<const C: usize, const H: usize, const W: usize> ClassTarget for [[[f32; W]; H]; C] {
+    const CLASSES: bool = false;
+
+    fn hits(&self, _: &[f32]) -> (usize, usize) {
+        (0, 0)
+    }
 }
 
 impl ClassTarget for usize {
@@ -161,7 +184,8 @@ impl Default for TrainConfig {
 pub struct Evaluation {
     /// Mean loss.
     pub loss: f32,
-    /// Fraction of samples whose largest output is at the target's class.
+    /// Fraction of samples whose largest output is at the target's class; NaN for targets that name no class
+    /// (images: see [`ClassTarget::CLASSES`]).
     pub accuracy: f32,
 }
 
@@ -172,7 +196,7 @@ pub struct Evaluation {
 /// # Errors
 /// An empty data set ([`Error::EmptyBatch`]), inputs and targets that differ in number
 /// ([`Error::DatasetMismatch`]), a non-finite input value ([`Error::NonFiniteInput`]), or a bad target.
-pub fn evaluate<N, L>(net: &mut N, data: &Dataset<N::Input, L::Target>, loss: &L) -> Result<Evaluation>
+pub fn evaluate<N, L>(net: &mut N, data: &impl Samples<N::Input, L::Target>, loss: &L) -> Result<Evaluation>
 where
     N: Network,
     L: Loss<N::Output>,
@@ -180,12 +204,12 @@ where
 {
     data.check_lengths("evaluation")?;
     data.check_inputs("evaluation")?;
-    crate::net::check_inputs::<N>(&data.inputs, 0)?;
+    crate::net::check_inputs::<N>(data.inputs(), 0)?;
     evaluate_checked(net, data, loss)
 }
 
 /// [`evaluate`] of data already checked.
-fn evaluate_checked<N, L>(net: &mut N, data: &Dataset<N::Input, L::Target>, loss: &L) -> Result<Evaluation>
+fn evaluate_checked<N, L>(net: &mut N, data: &impl Samples<N::Input, L::Target>, loss: &L) -> Result<Evaluation>
 where
     N: Network,
     L: Loss<N::Output>,
@@ -198,30 +222,31 @@ where
     result
 }
 
-fn evaluate_in_mode<N, L>(net: &mut N, data: &Dataset<N::Input, L::Target>, loss: &L) -> Result<Evaluation>
+fn evaluate_in_mode<N, L>(net: &mut N, data: &impl Samples<N::Input, L::Target>, loss: &L) -> Result<Evaluation>
 where
     N: Network,
     L: Loss<N::Output>,
     L::Target: ClassTarget,
 {
-    if data.is_empty() {
+    let inputs = data.inputs();
+    if inputs.is_empty() {
         return Err(Error::EmptyBatch);
     }
     const BATCH: usize = 256;
-    let mut outputs = vec![N::Output::zeros(0); BATCH.min(data.len())];
+    let mut outputs = vec![N::Output::zeros(0); BATCH.min(inputs.len())];
     let mut grad = Vec::new();
     let (mut total, mut terms, mut correct, mut predictions) = (0.0f64, 0usize, 0usize, 0usize);
     let mut index = 0;
     // One forward pass per batch gives both the loss and the predictions.
-    for (xs, ts) in data.inputs.chunks(BATCH).zip(data.targets.chunks(BATCH)) {
+    for xs in inputs.chunks(BATCH) {
         let ys = &mut outputs[..xs.len()];
         net.try_forward_batch(xs, ys)?;
         if N::LAYER_LOSS {
             // The layers' own terms (a VAE's KL divergence), from a second forward pass.
             total += crate::net::layer_loss_sum(net, xs)?;
         }
-        for (y, t) in ys.iter().zip(ts) {
-            let y = y.values();
+        for y in ys.iter() {
+            let (y, t) = (y.values(), data.target(index));
             grad.resize(y.len(), 0.0);
             total += f64::from(loss.sample_loss(y, t, index, 1.0, &mut grad)?);
             terms += loss.terms(t);
@@ -230,7 +255,8 @@ where
             index += 1;
         }
     }
-    Ok(Evaluation { loss: (total / terms.max(1) as f64) as f32, accuracy: correct as f32 / predictions.max(1) as f32 })
+    let accuracy = if L::Target::CLASSES { correct as f32 / predictions.max(1) as f32 } else { f32::NAN };
+    Ok(Evaluation { loss: (total / terms.max(1) as f64) as f32, accuracy })
 }
 
 /// Trains `net` on `train` for `config.epochs` epochs, evaluating on `valid` after each.
@@ -248,12 +274,12 @@ where
 /// ([`Error::NonFiniteGradient`]), both naming the epoch and step with the parameters as they were before it; a
 /// parameter made non-finite by an update ([`Error::NonFiniteParameter`]); a checkpoint that cannot be written or
 /// read.
-pub fn fit<N, L, O>(
+pub fn fit<N, L, O, D>(
     net: &mut N,
     optimizer: &mut O,
     loss: &L,
-    train: &Dataset<N::Input, L::Target>,
-    valid: Option<&Dataset<N::Input, L::Target>>,
+    train: &D,
+    valid: Option<&D>,
     config: &TrainConfig,
 ) -> Result<History>
 where
@@ -261,6 +287,7 @@ where
     L: Loss<N::Output>,
     L::Target: Clone + ClassTarget,
     O: Optimizer,
+    D: Samples<N::Input, L::Target>,
 {
     let result = fit::Fit::start(net, optimizer, loss, train, valid, config).and_then(fit::Fit::run);
     net.set_mode(Mode::Eval);

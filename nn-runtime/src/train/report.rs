@@ -52,8 +52,11 @@ pub(super) fn print_epoch(r: &EpochRecord, epochs: usize) {
     if let Some(a) = r.train_accuracy {
         line += &format!("  train acc {a:.4}");
     }
-    if let (Some(l), Some(a)) = (r.valid_loss, r.valid_accuracy) {
-        line += &format!("  valid loss {l:.4}  valid acc {a:.4}");
+    if let Some(l) = r.valid_loss {
+        line += &format!("  valid loss {l:.4}");
+    }
+    if let Some(a) = r.valid_accuracy {
+        line += &format!("  valid acc {a:.4}");
     }
     if let Some(g) = r.largest_gradient {
         line += &format!("  max ‖grad‖ {g:.3}");

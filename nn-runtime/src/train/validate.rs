@@ -2,7 +2,7 @@
 //! work for a reason known at the start.
 
 use super::TrainConfig;
-use crate::data::Dataset;
+use crate::data::Samples;
 use crate::loss::Loss;
 use crate::net::Network;
 use crate::sample::Example;
@@ -11,8 +11,8 @@ use crate::{Error, Result};
 /// Everything about a run that can be checked before its first step.
 pub(super) fn validate<N: Network, T>(
     config: &TrainConfig,
-    train: &Dataset<N::Input, T>,
-    valid: Option<&Dataset<N::Input, T>>,
+    train: &impl Samples<N::Input, T>,
+    valid: Option<&impl Samples<N::Input, T>>,
 ) -> Result<()> {
     let bad = |name, problem: &str| Err(Error::InvalidSetting { name, problem: problem.into() });
     if config.epochs == 0 {
@@ -22,20 +22,20 @@ pub(super) fn validate<N: Network, T>(
         return bad("batch_size", "must be at least 1");
     }
     train.check_lengths("training")?;
-    if train.inputs.is_empty() {
+    if train.inputs().is_empty() {
         return bad("train", "the training set is empty");
     }
     if let Some(valid) = valid {
         valid.check_lengths("validation")?;
-        if valid.is_empty() {
+        if valid.inputs().is_empty() {
             return bad("valid", "the validation set is empty; pass `None` to train without one");
         }
         valid.check_inputs("validation")?;
-        crate::net::check_inputs::<N>(&valid.inputs, 0)?;
+        crate::net::check_inputs::<N>(valid.inputs(), 0)?;
     }
     train.check_inputs("training")?;
-    crate::net::check_inputs::<N>(&train.inputs, 0)?;
-    if config.drop_last && train.inputs.len() < config.batch_size {
+    crate::net::check_inputs::<N>(train.inputs(), 0)?;
+    if config.drop_last && train.inputs().len() < config.batch_size {
         return bad("drop_last", "fewer samples than one batch, so every batch would be dropped");
     }
     if config.early_stopping.is_some() && valid.is_none() {
@@ -44,7 +44,7 @@ pub(super) fn validate<N: Network, T>(
     if config.resume && config.checkpoint.is_none() {
         return bad("resume", "needs a `checkpoint` path");
     }
-    check_batch_statistics::<N>(config, train.len())?;
+    check_batch_statistics::<N>(config, train.inputs().len())?;
     check_windows::<N>(config.tbptt)?;
     for (name, path) in [("checkpoint", &config.checkpoint), ("curves", &config.curves)] {
         if let Some(path) = path {
@@ -61,11 +61,12 @@ pub(super) fn validate<N: Network, T>(
 /// anything is trained, whatever the batching and shuffling.
 pub(super) fn check_targets<N: Network, L: Loss<N::Output>>(
     loss: &L,
-    data: &Dataset<N::Input, L::Target>,
+    data: &impl Samples<N::Input, L::Target>,
 ) -> Result<()> {
     let plan = N::PLAN;
     let (mut output, mut grad) = (Vec::new(), Vec::new());
-    for (index, (x, t)) in data.inputs.iter().zip(&data.targets).enumerate() {
+    for (index, x) in data.inputs().iter().enumerate() {
+        let t = data.target(index);
         let len = if plan.sequence_output { x.values().len() / plan.input.max(1) * plan.output } else { plan.output };
         output.clear();
         output.resize(len, 0.0);
