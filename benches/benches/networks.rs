@@ -4,10 +4,11 @@
 //! 256-120-84-10); the MLP is 784-512-512-10 with ReLU. The recurrent networks read 28 steps of 28 values (an
 //! MNIST image row by row): LSTM(28→128) or GRU(28→128), or a 2-layer bidirectional LSTM of 128 units, then a
 //! `Linear` to 10 classes on the last step. The transformers (a character-level GPT and a vision transformer) are
-//! in `transformers.rs`. Training steps are cross-entropy with plain SGD. Every
+//! in `transformers.rs`, the generative examples' autoencoder and DCGAN pair in `generative.rs`. Training steps are cross-entropy with plain SGD. Every
 //! library uses two threads: `nn` through `Parallelism::Threads(2)`, candle and burn through their rayon pools
 //! (`RAYON_NUM_THREADS=2`, set below before either starts one).
 
+mod generative;
 mod peers;
 mod transformers;
 
@@ -141,6 +142,7 @@ fn benches(c: &mut Criterion) {
     infer::<LstmNet>(c, "lstm_infer_b256", 256, |g, x| peers::lstm_infer(g, x, 256));
     lstm_step(c);
     transformers::benches(c);
+    generative::benches(c);
 }
 
 criterion_group! {

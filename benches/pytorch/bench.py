@@ -158,6 +158,65 @@ def gpt_generate():
     return step
 
 
+class Autoencoder(nn.Module):
+    """The convolutional autoencoder of `examples/autoencoder.rs`: 28×28 → 16 values → 28×28 probabilities."""
+
+    def __init__(self):
+        super().__init__()
+        self.encoder = nn.Sequential(
+            nn.Conv2d(1, 32, 4, 2, 1), nn.ReLU(), nn.Conv2d(32, 64, 4, 2, 1), nn.ReLU(), nn.Flatten(),
+            nn.Linear(3136, 16))
+        self.decoder = nn.Sequential(
+            nn.Linear(16, 3136), nn.ReLU(), nn.Unflatten(1, (64, 7, 7)), nn.ConvTranspose2d(64, 32, 4, 2, 1),
+            nn.ReLU(), nn.ConvTranspose2d(32, 1, 4, 2, 1), nn.Sigmoid())
+
+    def forward(self, x):
+        return self.decoder(self.encoder(x))
+
+
+def autoencoder_train(batch):
+    """One step against the inputs themselves: mean binary cross-entropy, plain SGD."""
+    model, loss_fn = Autoencoder(), nn.BCELoss()
+    opt = torch.optim.SGD(model.parameters(), lr=LR)
+    x, _ = data(batch, (1, 28, 28))
+
+    def step():
+        opt.zero_grad(set_to_none=True)
+        loss_fn(model(x), x).backward()
+        opt.step()
+
+    return step
+
+
+def dcgan_step(batch):
+    """One discriminator and one generator update of `examples/gan`'s pair: Adam 2e-4, β₁ = 0.5, the
+    non-saturating loss, real and generated batches through the discriminator separately."""
+    g = nn.Sequential(
+        nn.Linear(100, 3136), nn.BatchNorm1d(3136), nn.ReLU(), nn.Unflatten(1, (64, 7, 7)),
+        nn.ConvTranspose2d(64, 32, 4, 2, 1), nn.BatchNorm2d(32), nn.ReLU(), nn.ConvTranspose2d(32, 1, 4, 2, 1),
+        nn.Tanh())
+    d = nn.Sequential(
+        nn.Conv2d(1, 32, 4, 2, 1), nn.LeakyReLU(0.2), nn.Conv2d(32, 64, 4, 2, 1), nn.BatchNorm2d(64),
+        nn.LeakyReLU(0.2), nn.Flatten(), nn.Linear(3136, 1))
+    g_opt = torch.optim.Adam(g.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    d_opt = torch.optim.Adam(d.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    loss_fn = nn.BCEWithLogitsLoss()
+    real = data(batch, (1, 28, 28))[0] * 2 - 1
+    z = torch.randn(batch, 100, generator=torch.Generator().manual_seed(7))
+    ones, zeros = torch.ones(batch, 1), torch.zeros(batch, 1)
+
+    def step():
+        fake = g(z)
+        d_opt.zero_grad(set_to_none=True)
+        (loss_fn(d(real), ones) + loss_fn(d(fake.detach()), zeros)).backward()
+        d_opt.step()
+        g_opt.zero_grad(set_to_none=True)
+        loss_fn(d(fake), ones).backward()
+        g_opt.step()
+
+    return step
+
+
 def train_step(model, x, y):
     loss_fn, opt = nn.CrossEntropyLoss(), torch.optim.SGD(model.parameters(), lr=LR)
 
@@ -212,6 +271,8 @@ def workloads():
     yield "transformer_infer_b256", 256, lambda: infer(Gpt(64), tokens(256))
     yield "vit_train_step_b64", 64, lambda: train_step(Vit(), *data(64, image))
     yield "gpt_generate_step_b1", 1, gpt_generate
+    yield "autoencoder_train_step_b64", 64, lambda: autoencoder_train(64)
+    yield "dcgan_step_b64", 64, lambda: dcgan_step(64)
 
 
 def main():

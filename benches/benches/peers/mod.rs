@@ -1,8 +1,10 @@
 //! The peers' versions of the benchmarked networks, written the way their own documentation shows.
 
+mod burn_generative;
 mod burn_impl;
 mod burn_recurrent;
 pub mod burn_transformer;
+mod candle_generative;
 mod candle_impl;
 mod candle_recurrent;
 pub mod candle_transformer;
@@ -64,4 +66,16 @@ pub fn lstm_infer(g: &mut Group<'_>, x: &[f32], batch: usize) {
 pub fn lstm_step(g: &mut Group<'_>, x: &[f32]) {
     candle_recurrent::lstm_step(g, x);
     burn_recurrent::lstm_step(g, x);
+}
+
+/// An autoencoder training step (SGD, mean binary cross-entropy against the inputs) in candle and burn.
+pub fn autoencoder_train(g: &mut Group<'_>, x: &[f32], batch: usize, lr: f32) {
+    candle_generative::autoencoder_train(g, x, batch, lr);
+    burn_generative::autoencoder_train(g, x, batch, lr);
+}
+
+/// One discriminator and one generator update of the DCGAN pair in candle and burn.
+pub fn dcgan_step(g: &mut Group<'_>, x: &[f32], z: &[f32], batch: usize) {
+    candle_generative::dcgan_step(g, x, z, batch);
+    burn_generative::dcgan_step(g, x, z, batch);
 }
