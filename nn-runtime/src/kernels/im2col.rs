@@ -63,14 +63,39 @@ impl ConvGeometry {
 /// Row `(c·K + ki)·K + kj`, column `oh·OW + ow` holds `x[c][oh·S + ki − P][ow·S + kj − P]`, or 0 in the padding.
 /// Each output row is one contiguous copy when the stride is 1.
 pub fn im2col(g: &ConvGeometry, x: &[f32], col: &mut [f32]) {
+    im2col_into(g, x, col, g.col_cols());
+}
+
+/// [`im2col`] into the columns of a wider matrix whose rows are `ld` values apart: row `r` of the sample's column
+/// matrix goes to `col[r·ld..][..OH·OW]`. Several samples' matrices side by side make one product of them all.
+///
+/// # Panics
+/// If `ld < OH·OW` or `col` is too short for the last row.
+pub fn im2col_into(g: &ConvGeometry, x: &[f32], col: &mut [f32], ld: usize) {
     let (oh, ow) = (g.out_height(), g.out_width());
+    let len = oh * ow;
+    assert!(ld >= len && col.len() >= (g.col_rows() - 1) * ld + len, "im2col: the column matrix is too small");
     debug_assert_eq!(x.len(), g.channels * g.height * g.width);
-    debug_assert_eq!(col.len(), g.col_rows() * oh * ow);
-    let mut rows = col.chunks_exact_mut(oh * ow);
+    // The stride as a constant where it is 1 or 2 (nearly every convolution): the strided copies then compile to
+    // straight loads and shuffles rather than a loop of scalar steps.
+    match g.stride {
+        1 => unfold::<1>(g, x, col, ld),
+        2 => unfold::<2>(g, x, col, ld),
+        _ => unfold::<0>(g, x, col, ld),
+    }
+}
+
+/// [`im2col_into`] with the stride `S` (0: `g.stride`, read at run time).
+#[inline(always)]
+fn unfold<const S: usize>(g: &ConvGeometry, x: &[f32], col: &mut [f32], ld: usize) {
+    let stride = if S == 0 { g.stride } else { S };
+    let (ow, len) = (g.out_width(), g.col_cols());
+    let mut r = 0;
     for plane in x.chunks_exact(g.height * g.width) {
         for ki in 0..g.kernel {
             for kj in 0..g.kernel {
-                let Some(row) = rows.next() else { return };
+                let row = &mut col[r * ld..r * ld + len];
+                r += 1;
                 let (lo, hi, j0) = g.valid_columns(kj);
                 for (r, out) in row.chunks_exact_mut(ow).enumerate() {
                     let Some(i) = g.source(r, ki, g.height) else {
@@ -80,11 +105,10 @@ pub fn im2col(g: &ConvGeometry, x: &[f32], col: &mut [f32]) {
                     let line = &plane[i * g.width..(i + 1) * g.width];
                     out[..lo].fill(0.0);
                     out[hi..].fill(0.0);
-                    if g.stride == 1 {
-                        out[lo..hi].copy_from_slice(&line[j0..j0 + hi - lo]);
-                    } else {
-                        for (v, &src) in out[lo..hi].iter_mut().zip(line[j0..].iter().step_by(g.stride)) {
-                            *v = src;
+                    if hi > lo {
+                        let source = &line[j0..=j0 + (hi - lo - 1) * stride];
+                        for (t, v) in out[lo..hi].iter_mut().enumerate() {
+                            *v = source[t * stride];
                         }
                     }
                 }
@@ -95,27 +119,39 @@ pub fn im2col(g: &ConvGeometry, x: &[f32], col: &mut [f32]) {
 
 /// The adjoint of [`im2col`]: adds every column entry back onto the input position it was copied from.
 pub fn col2im_add(g: &ConvGeometry, col: &[f32], dx: &mut [f32]) {
-    col2im_add_on(active(), g, col, dx);
+    assert_eq!(col.len(), g.col_rows() * g.col_cols(), "col2im: column matrix has the wrong size");
+    col2im_add_on(active(), g, col, g.col_cols(), dx);
 }
 
-/// [`col2im_add`] on a given instruction set (for tests of each path; `isa` must be supported).
-fn col2im_add_on(isa: Isa, g: &ConvGeometry, col: &[f32], dx: &mut [f32]) {
+/// [`col2im_add`] from the columns of a wider matrix whose rows are `ld` values apart (the adjoint of
+/// [`im2col_into`]).
+///
+/// # Panics
+/// If `ld < OH·OW`, `col` is too short for the last row, or `dx` is not `C×H×W`.
+pub fn col2im_add_from(g: &ConvGeometry, col: &[f32], ld: usize, dx: &mut [f32]) {
+    col2im_add_on(active(), g, col, ld, dx);
+}
+
+/// [`col2im_add_from`] on a given instruction set (for tests of each path; `isa` must be supported).
+fn col2im_add_on(isa: Isa, g: &ConvGeometry, col: &[f32], ld: usize, dx: &mut [f32]) {
     assert!(isa.is_supported(), "this CPU does not support {}", isa.name());
     assert_eq!(dx.len(), g.channels * g.height * g.width, "col2im: input is not C×H×W");
-    assert_eq!(col.len(), g.col_rows() * g.col_cols(), "col2im: column matrix has the wrong size");
+    let len = g.col_cols();
+    assert!(ld >= len && col.len() >= (g.col_rows() - 1) * ld + len, "col2im: the column matrix is too small");
     if g.stride != 1 {
-        col2im_strided(g, col, dx);
+        col2im_strided(g, col, ld, dx);
         return;
     }
     // Stride 1: every row of the column matrix adds onto a contiguous run of the image, a vector add per
     // `LANES` values, dispatched once for the whole matrix.
-    isa.run(Col2im { g, col, dx });
+    isa.run(Col2im { g, col, ld, dx });
 }
 
 /// The unit-stride `col2im` as a kernel for [`Isa::run`], its lengths checked by [`col2im_add`].
 struct Col2im<'a> {
     g: &'a ConvGeometry,
     col: &'a [f32],
+    ld: usize,
     dx: &'a mut [f32],
 }
 
@@ -125,21 +161,23 @@ impl Kernel for Col2im<'_> {
     #[inline(always)]
     unsafe fn run<S: Simd>(self) {
         // SAFETY: `S` is supported (the contract of `run`); `g.stride == 1` and the lengths were checked.
-        unsafe { col2im_unit_stride::<S>(self.g, self.col, self.dx) }
+        unsafe { col2im_unit_stride::<S>(self.g, self.col, self.ld, self.dx) }
     }
 }
 
 /// # Safety
-/// `S` must be supported by the CPU; `g.stride == 1`; `col` and `dx` have the sizes `col2im_add` checks.
+/// `S` must be supported by the CPU; `g.stride == 1`; `col` (rows `ld` apart) and `dx` have the sizes
+/// `col2im_add_on` checks.
 #[inline(always)]
-unsafe fn col2im_unit_stride<S: Simd>(g: &ConvGeometry, col: &[f32], dx: &mut [f32]) {
-    let (oh, ow) = (g.out_height(), g.out_width());
-    let l = S::LANES;
-    let mut rows = col.chunks_exact(oh * ow);
+unsafe fn col2im_unit_stride<S: Simd>(g: &ConvGeometry, col: &[f32], ld: usize, dx: &mut [f32]) {
+    let ow = g.out_width();
+    let (l, len) = (S::LANES, g.col_cols());
+    let mut r = 0;
     for plane in dx.chunks_exact_mut(g.height * g.width) {
         for ki in 0..g.kernel {
             for kj in 0..g.kernel {
-                let Some(row) = rows.next() else { return };
+                let row = &col[r * ld..r * ld + len];
+                r += 1;
                 let (lo, hi, j0) = g.valid_columns(kj);
                 let n = hi - lo;
                 for (r, src) in row.chunks_exact(ow).enumerate() {
@@ -167,19 +205,34 @@ unsafe fn col2im_unit_stride<S: Simd>(g: &ConvGeometry, col: &[f32], dx: &mut [f
 
 /// [`col2im_add`] for strides above 1 (scalar: the writes are scattered anyway); for stride 1 too, in the tests'
 /// reference.
-fn col2im_strided(g: &ConvGeometry, col: &[f32], dx: &mut [f32]) {
-    let (oh, ow) = (g.out_height(), g.out_width());
-    let mut rows = col.chunks_exact(oh * ow);
+fn col2im_strided(g: &ConvGeometry, col: &[f32], ld: usize, dx: &mut [f32]) {
+    // As in `im2col_into`: a constant stride where it is 2.
+    match g.stride {
+        2 => fold::<2>(g, col, ld, dx),
+        _ => fold::<0>(g, col, ld, dx),
+    }
+}
+
+/// [`col2im_strided`] with the stride `S` (0: `g.stride`, read at run time).
+#[inline(always)]
+fn fold<const S: usize>(g: &ConvGeometry, col: &[f32], ld: usize, dx: &mut [f32]) {
+    let stride = if S == 0 { g.stride } else { S };
+    let (ow, len) = (g.out_width(), g.col_cols());
+    let mut r = 0;
     for plane in dx.chunks_exact_mut(g.height * g.width) {
         for ki in 0..g.kernel {
             for kj in 0..g.kernel {
-                let Some(row) = rows.next() else { return };
+                let row = &col[r * ld..r * ld + len];
+                r += 1;
                 let (lo, hi, j0) = g.valid_columns(kj);
+                if hi <= lo {
+                    continue;
+                }
                 for (r, src) in row.chunks_exact(ow).enumerate() {
                     let Some(i) = g.source(r, ki, g.height) else { continue };
-                    let line = &mut plane[i * g.width..(i + 1) * g.width];
-                    for (d, &v) in line[j0..].iter_mut().step_by(g.stride).zip(&src[lo..hi]) {
-                        *d += v;
+                    let line = &mut plane[i * g.width + j0..=i * g.width + j0 + (hi - lo - 1) * stride];
+                    for (t, &v) in src[lo..hi].iter().enumerate() {
+                        line[t * stride] += v;
                     }
                 }
             }
@@ -240,6 +293,34 @@ mod tests {
         }
     }
     #[test]
+    fn samples_side_by_side_unfold_and_fold_as_each_alone() {
+        // Three samples' column matrices as the column blocks of one matrix (rows 3·OH·OW apart), on every path.
+        for (stride, padding) in [(1, 0), (2, 1), (1, 1), (3, 0)] {
+            let g = ConvGeometry { channels: 2, height: 7, width: 6, kernel: 3, stride, padding };
+            let (rows, len) = (g.col_rows(), g.col_cols());
+            let ld = 3 * len;
+            let xs: Vec<Vec<f32>> = (0..3).map(|s| random_vec(2 * 7 * 6, 10 + s)).collect();
+            let mut wide = vec![f32::NAN; rows * ld];
+            for (s, x) in xs.iter().enumerate() {
+                im2col_into(&g, x, &mut wide[s * len..], ld);
+            }
+            for (s, x) in xs.iter().enumerate() {
+                let mut alone = vec![0.0; rows * len];
+                im2col(&g, x, &mut alone);
+                for r in 0..rows {
+                    assert_eq!(&wide[r * ld + s * len..][..len], &alone[r * len..][..len], "stride {stride}");
+                }
+                for isa in Isa::supported() {
+                    let (mut from_wide, mut from_alone) = (x.clone(), x.clone());
+                    col2im_add_on(isa, &g, &wide[s * len..], ld, &mut from_wide);
+                    col2im_add_on(isa, &g, &alone, len, &mut from_alone);
+                    assert_eq!(from_wide, from_alone, "{} stride {stride}", isa.name());
+                }
+            }
+        }
+    }
+
+    #[test]
     fn unit_stride_rows_of_every_width_up_to_two_vectors_and_one_match_the_scalar_loop() {
         // Rows of 1 ..= 2·16 + 1 values (a 3-wide kernel over widths 3 ..= 35, and padded): every masked remainder.
         for isa in Isa::supported() {
@@ -248,8 +329,8 @@ mod tests {
                 let col = random_vec(g.col_rows() * g.col_cols(), width as u64);
                 let start = random_vec(2 * 4 * width, 50 + width as u64);
                 let (mut got, mut want) = (start.clone(), start);
-                col2im_add_on(isa, &g, &col, &mut got);
-                col2im_strided(&g, &col, &mut want);
+                col2im_add_on(isa, &g, &col, g.col_cols(), &mut got);
+                col2im_strided(&g, &col, g.col_cols(), &mut want);
                 assert_eq!(got, want, "{} width {width} padding {padding}", isa.name());
             }
         }

@@ -1,12 +1,14 @@
 //! `Conv2d`: 2-D cross-correlation with square kernels, stride and zero padding. The forward pass is a direct
 //! convolution where it applies (stride 1, no padding) and im2col + GEMM otherwise; so is the weight gradient; the
-//! input gradient is a GEMM folded back with col2im.
+//! input gradient is a GEMM folded back with col2im. The products run over groups of samples (`conv_groups`).
 
+use super::conv_groups::{group, one_after_another, side_by_side};
 use super::{Backward, Forward, Init, Layer, Op};
 use crate::kernels::{
-    col2im_add, conv2d_direct, conv2d_direct_weight_grad, direct_applies, gemm, im2col, ConvGeometry, MatRef,
+    col2im_add_from, conv2d_direct, conv2d_direct_weight_grad, direct_applies, gemm, im2col_into, ConvGeometry, MatRef,
     MAX_DIRECT_GRAD_KERNEL,
 };
+use crate::net::Extent;
 use crate::sample::{view, view_mut};
 use crate::Rng;
 
@@ -95,10 +97,20 @@ impl<
     const IN: usize = C * H * W;
     const OUT: usize = O * Self::POSITIONS;
     const PARAMS: usize = O * Self::PATCH + if BIAS { O } else { 0 };
-    /// One sample's column matrix, its gradient, and the transposed weight gradient during backward.
-    const SCRATCH: usize = 2 * Self::PATCH * Self::POSITIONS + Self::PATCH * O;
-    /// The column matrix, unless the direct convolution runs.
+    /// One sample's column matrix, for `forward_static`.
     const FORWARD_SCRATCH: usize = if direct_applies(&Self::GEOMETRY) { 0 } else { Self::PATCH * Self::POSITIONS };
+
+    /// A group's column matrix (and its gradient, and its output gradient side by side, in backward; its outputs
+    /// side by side in a forward pass of several samples).
+    fn scratch_len(extent: Extent) -> usize {
+        let samples = group(Self::PATCH * Self::POSITIONS, extent.rows());
+        let (cols, outputs) = (samples * Self::PATCH * Self::POSITIONS, samples * Self::OUT);
+        match extent.backward {
+            true => 2 * cols + outputs,
+            false if direct_applies(&Self::GEOMETRY) => 0,
+            false => cols + if samples > 1 { outputs } else { 0 },
+        }
+    }
 
     fn init(&self, params: &mut [f32], _buffers: &mut [f32], rng: &mut Rng) {
         let (w, b) = params.split_at_mut(O * Self::PATCH);
@@ -120,14 +132,25 @@ impl<
             }
             return;
         }
-        let col = &mut scratch[..Self::PATCH * Self::POSITIONS];
-        let weights = MatRef::row_major(w, O, Self::PATCH);
-        for (x, y) in x.chunks_exact(Self::IN).zip(y.chunks_exact_mut(Self::OUT)) {
-            im2col(&Self::GEOMETRY, x, col);
-            // Y[O×L] = W[O×CKK] · col[CKK×L]
-            gemm(weights, MatRef::row_major(col, Self::PATCH, Self::POSITIONS), 0.0, y);
+        let (len, weights) = (Self::POSITIONS, MatRef::row_major(w, O, Self::PATCH));
+        let size = group(Self::PATCH * len, x.len() / Self::IN) * Self::IN;
+        for (xs, ys) in x.chunks(size).zip(y.chunks_mut(size / Self::IN * Self::OUT)) {
+            let ld = xs.len() / Self::IN * len;
+            let (col, outputs) = scratch.split_at_mut(Self::PATCH * ld);
+            for (s, x) in xs.chunks_exact(Self::IN).enumerate() {
+                im2col_into(&Self::GEOMETRY, x, &mut col[s * len..], ld);
+            }
+            // Y[O×G·L] = W[O×CKK] · col[CKK×G·L]; one sample's Y is its output as it is.
+            let col = MatRef::row_major(col, Self::PATCH, ld);
+            if ld == len {
+                gemm(weights, col, 0.0, ys);
+            } else {
+                let outputs = &mut outputs[..O * ld];
+                gemm(weights, col, 0.0, outputs);
+                one_after_another(outputs, O, len, ys);
+            }
             if BIAS {
-                for (row, &bias) in y.chunks_exact_mut(Self::POSITIONS).zip(b) {
+                for (row, &bias) in ys.chunks_exact_mut(len).zip(b.iter().cycle()) {
                     row.iter_mut().for_each(|v| *v += bias);
                 }
             }
@@ -135,48 +158,61 @@ impl<
     }
 
     fn backward(&self, io: Backward<'_>) {
-        let Backward { params, grads, scratch, .. } = io;
+        let Backward { params, grads, scratch, x, dy, dx, pass, .. } = io;
         let (dw, db) = grads.split_at_mut(O * Self::PATCH);
-        let (col, rest) = scratch[..Self::SCRATCH].split_at_mut(Self::PATCH * Self::POSITIONS);
-        let (dcol, dw_t) = rest.split_at_mut(Self::PATCH * Self::POSITIONS);
-        let weights = MatRef::row_major(&params[..O * Self::PATCH], O, Self::PATCH);
-        let mut dx_chunks = io.dx.map(|dx| dx.chunks_exact_mut(Self::IN));
-        db.fill(0.0);
+        let (weights, len) = (MatRef::row_major(&params[..O * Self::PATCH], O, Self::PATCH), Self::POSITIONS);
         let direct = direct_applies(&Self::GEOMETRY) && K <= MAX_DIRECT_GRAD_KERNEL;
         // A pass that holds the network fixed wants only dX.
-        let params_wanted = io.pass.param_grads;
-        if direct && !io.x.is_empty() && params_wanted {
-            // Straight from the input rows, summed over the chunk: no column matrix at all.
-            conv2d_direct_weight_grad(&Self::GEOMETRY, io.dy, io.x, dw);
-        }
-        for (sample, (x, dy)) in io.x.chunks_exact(Self::IN).zip(io.dy.chunks_exact(Self::OUT)).enumerate() {
-            let dy_mat = MatRef::row_major(dy, O, Self::POSITIONS);
-            if !direct && params_wanted {
-                // The column matrix is rebuilt rather than kept from forward: keeping it would cost `n` times
-                // the memory. dWᵀ[CKK×O] (+)= col · dYᵀ, transposed into dW after the last sample: in this
-                // orientation the operand read across its rows is the small dYᵀ (L×O), not col (L×CKK).
-                im2col(&Self::GEOMETRY, x, col);
-                let beta = if sample == 0 { 0.0 } else { 1.0 };
-                gemm(MatRef::row_major(col, Self::PATCH, Self::POSITIONS), dy_mat.t(), beta, dw_t);
-            }
-            if BIAS && params_wanted {
-                for (g, row) in db.iter_mut().zip(dy.chunks_exact(Self::POSITIONS)) {
-                    *g += row.iter().sum::<f32>();
+        let params_wanted = pass.param_grads;
+        if params_wanted {
+            db.fill(0.0);
+            if BIAS {
+                for (i, row) in dy.chunks_exact(len).enumerate() {
+                    db[i % O] += row.iter().sum::<f32>();
                 }
             }
-            if let Some(dx) = dx_chunks.as_mut().and_then(Iterator::next) {
-                // dcol[CKK×L] = Wᵀ · dY, folded back onto the image.
-                gemm(weights.t(), dy_mat, 0.0, dcol);
-                dx.fill(0.0);
-                col2im_add(&Self::GEOMETRY, dcol, dx);
+            if x.is_empty() {
+                dw.fill(0.0);
+            } else if direct {
+                // Straight from the input rows, summed over the chunk: no column matrix at all.
+                conv2d_direct_weight_grad(&Self::GEOMETRY, dy, x, dw);
             }
         }
-        if io.x.is_empty() {
-            dw.fill(0.0);
-        } else if !direct && params_wanted {
-            for (o, row) in dw.chunks_exact_mut(Self::PATCH).enumerate() {
-                for (q, v) in row.iter_mut().enumerate() {
-                    *v = dw_t[q * O + o];
+        let columns = !direct && params_wanted && !x.is_empty();
+        if !columns && dx.is_none() {
+            return;
+        }
+        let samples = dy.len() / Self::OUT;
+        let size = group(Self::PATCH * len, samples);
+        let mut dx = dx.map(|d| d.chunks_mut(size * Self::IN));
+        for (k, dys) in dy.chunks(size * Self::OUT).enumerate() {
+            let ld = dys.len() / Self::OUT * len;
+            let (col, rest) = scratch.split_at_mut(Self::PATCH * ld);
+            let (dcol, rest) = rest.split_at_mut(Self::PATCH * ld);
+            // The group's output gradient dY[O×G·L] (one sample's is its gradient as it is).
+            let dy_group: &[f32] = if ld == len {
+                dys
+            } else {
+                side_by_side(dys, O, len, &mut rest[..O * ld]);
+                &rest[..O * ld]
+            };
+            let dy_group = MatRef::row_major(dy_group, O, ld);
+            if columns {
+                // The column matrices are rebuilt rather than kept from forward, which would cost their size per
+                // sample. dW[O×CKK] (+)= dY · colᵀ, summed over the group's positions inside the product.
+                let xs = &x[k * size * Self::IN..][..dys.len() / Self::OUT * Self::IN];
+                for (s, x) in xs.chunks_exact(Self::IN).enumerate() {
+                    im2col_into(&Self::GEOMETRY, x, &mut col[s * len..], ld);
+                }
+                let beta = if k == 0 { 0.0 } else { 1.0 };
+                gemm(dy_group, MatRef::row_major(col, Self::PATCH, ld).t(), beta, dw);
+            }
+            if let Some(dxs) = dx.as_mut().and_then(Iterator::next) {
+                // dcol[CKK×G·L] = Wᵀ · dY, folded back onto each sample's image.
+                gemm(weights.t(), dy_group, 0.0, dcol);
+                dxs.fill(0.0);
+                for (s, dx) in dxs.chunks_exact_mut(Self::IN).enumerate() {
+                    col2im_add_from(&Self::GEOMETRY, &dcol[s * len..], ld, dx);
                 }
             }
         }

@@ -1,9 +1,12 @@
 //! `ConvTranspose2d`: the transposed convolution (PyTorch's `nn.ConvTranspose2d`), the adjoint of a `Conv2d` —
 //! each input value spreads a `K×K` kernel over the output, `stride` apart. The forward pass is a product
-//! folded onto the output with col2im; backward unfolds the output gradient with im2col.
+//! folded onto the output with col2im; backward unfolds the output gradient with im2col. The products run over
+//! groups of samples (`conv_groups`).
 
+use super::conv_groups::{group, one_after_another, side_by_side};
 use super::{Backward, Forward, Init, Layer, Op};
-use crate::kernels::{col2im_add, gemm, im2col, ConvGeometry, MatRef};
+use crate::kernels::{col2im_add_from, gemm, im2col_into, ConvGeometry, MatRef};
+use crate::net::Extent;
 use crate::sample::{view, view_mut};
 use crate::Rng;
 
@@ -100,8 +103,18 @@ impl<
     const IN: usize = C * H * W;
     const OUT: usize = O * Self::OUT_HEIGHT * Self::OUT_WIDTH;
     const PARAMS: usize = C * Self::PATCH + if BIAS { O } else { 0 };
-    /// One sample's column matrix.
-    const SCRATCH: usize = Self::PATCH * Self::POSITIONS;
+    /// One sample's column matrix, for `forward_static`.
+    const FORWARD_SCRATCH: usize = Self::PATCH * Self::POSITIONS;
+
+    /// A group's column matrix, and its inputs side by side (and, in backward, their gradients).
+    fn scratch_len(extent: Extent) -> usize {
+        let samples = group(Self::PATCH * Self::POSITIONS, extent.rows());
+        let (cols, inputs) = (samples * Self::PATCH * Self::POSITIONS, samples * Self::IN);
+        match extent.backward {
+            true => cols + 2 * inputs,
+            false => cols + if samples > 1 { inputs } else { 0 },
+        }
+    }
 
     fn init(&self, params: &mut [f32], _buffers: &mut [f32], rng: &mut Rng) {
         // PyTorch's fans of a `[C, O, K, K]` weight: fan_in = O·K·K, fan_out = C·K·K.
@@ -125,16 +138,26 @@ impl<
     fn forward(&self, f: Forward<'_>) {
         let Forward { params, x, y, scratch, .. } = f;
         let (w, b) = params.split_at(C * Self::PATCH);
-        let col = &mut scratch[..Self::SCRATCH];
-        // col[OKK×HW] = Wᵀ[OKK×C] · x[C×HW], folded onto the output.
+        let (len, plane) = (Self::POSITIONS, Self::OUT_HEIGHT * Self::OUT_WIDTH);
+        // col[OKK×G·HW] = Wᵀ[OKK×C] · x[C×G·HW], folded onto each sample's output.
         let weights = MatRef::row_major(w, C, Self::PATCH).t();
-        for (x, y) in x.chunks_exact(Self::IN).zip(y.chunks_exact_mut(Self::OUT)) {
-            gemm(weights, MatRef::row_major(x, C, Self::POSITIONS), 0.0, col);
-            y.fill(0.0);
-            col2im_add(&Self::GEOMETRY, col, y);
+        let size = group(Self::PATCH * len, x.len() / Self::IN) * Self::IN;
+        for (xs, ys) in x.chunks(size).zip(y.chunks_mut(size / Self::IN * Self::OUT)) {
+            let ld = xs.len() / Self::IN * len;
+            let (col, rest) = scratch.split_at_mut(Self::PATCH * ld);
+            let x_group: &[f32] = if ld == len {
+                xs
+            } else {
+                side_by_side(xs, C, len, &mut rest[..C * ld]);
+                &rest[..C * ld]
+            };
+            gemm(weights, MatRef::row_major(x_group, C, ld), 0.0, col);
+            ys.fill(0.0);
+            for (s, y) in ys.chunks_exact_mut(Self::OUT).enumerate() {
+                col2im_add_from(&Self::GEOMETRY, &col[s * len..], ld, y);
+            }
             if BIAS {
-                let plane = Self::OUT_HEIGHT * Self::OUT_WIDTH;
-                for (row, &bias) in y.chunks_exact_mut(plane).zip(b) {
+                for (row, &bias) in ys.chunks_exact_mut(plane).zip(b.iter().cycle()) {
                     row.iter_mut().for_each(|v| *v += bias);
                 }
             }
@@ -144,30 +167,57 @@ impl<
     fn backward(&self, io: Backward<'_>) {
         let Backward { params, x, dy, dx, grads, scratch, pass, .. } = io;
         let (dw, db) = grads.split_at_mut(C * Self::PATCH);
-        let col = &mut scratch[..Self::SCRATCH];
+        let (len, plane) = (Self::POSITIONS, Self::OUT_HEIGHT * Self::OUT_WIDTH);
         let weights = MatRef::row_major(&params[..C * Self::PATCH], C, Self::PATCH);
-        let mut dx = dx.map(|d| d.chunks_exact_mut(Self::IN));
-        db.fill(0.0);
-        if x.is_empty() {
-            dw.fill(0.0);
-        }
-        for (sample, (x, dy)) in x.chunks_exact(Self::IN).zip(dy.chunks_exact(Self::OUT)).enumerate() {
-            im2col(&Self::GEOMETRY, dy, col);
-            let dcol = MatRef::row_major(col, Self::PATCH, Self::POSITIONS);
-            // dW[C×OKK] (+)= x[C×HW] · dcolᵀ[HW×OKK], unless the pass holds the network fixed.
-            let beta = if sample == 0 { 0.0 } else { 1.0 };
-            if pass.param_grads {
-                gemm(MatRef::row_major(x, C, Self::POSITIONS), dcol.t(), beta, dw);
-            }
-            if BIAS && pass.param_grads {
-                let plane = Self::OUT_HEIGHT * Self::OUT_WIDTH;
-                for (g, row) in db.iter_mut().zip(dy.chunks_exact(plane)) {
-                    *g += row.iter().sum::<f32>();
+        // A pass that holds the network fixed wants only dX.
+        let params_wanted = pass.param_grads;
+        if params_wanted {
+            db.fill(0.0);
+            if BIAS {
+                for (i, row) in dy.chunks_exact(plane).enumerate() {
+                    db[i % O] += row.iter().sum::<f32>();
                 }
             }
-            if let Some(dx) = dx.as_mut().and_then(Iterator::next) {
-                // dx[C×HW] = W[C×OKK] · dcol[OKK×HW].
-                gemm(weights, dcol, 0.0, dx);
+            if x.is_empty() {
+                dw.fill(0.0);
+            }
+        }
+        let weight_grad = params_wanted && !x.is_empty();
+        if !weight_grad && dx.is_none() {
+            return;
+        }
+        let size = group(Self::PATCH * len, dy.len() / Self::OUT);
+        let mut dx = dx.map(|d| d.chunks_mut(size * Self::IN));
+        for (k, dys) in dy.chunks(size * Self::OUT).enumerate() {
+            let samples = dys.len() / Self::OUT;
+            let ld = samples * len;
+            let (dcol, rest) = scratch.split_at_mut(Self::PATCH * ld);
+            let (inputs, input_grads) = rest.split_at_mut(C * ld);
+            for (s, dy) in dys.chunks_exact(Self::OUT).enumerate() {
+                im2col_into(&Self::GEOMETRY, dy, &mut dcol[s * len..], ld);
+            }
+            let dcol = MatRef::row_major(dcol, Self::PATCH, ld);
+            if weight_grad {
+                // dW[C×OKK] (+)= x[C×G·HW] · dcolᵀ[G·HW×OKK], summed over the group's positions in the product.
+                let xs = &x[k * size * Self::IN..][..samples * Self::IN];
+                let x_group: &[f32] = if samples == 1 {
+                    xs
+                } else {
+                    side_by_side(xs, C, len, &mut inputs[..C * ld]);
+                    &inputs[..C * ld]
+                };
+                let beta = if k == 0 { 0.0 } else { 1.0 };
+                gemm(MatRef::row_major(x_group, C, ld), dcol.t(), beta, dw);
+            }
+            if let Some(dxs) = dx.as_mut().and_then(Iterator::next) {
+                // dx[C×G·HW] = W[C×OKK] · dcol[OKK×G·HW].
+                if samples == 1 {
+                    gemm(weights, dcol, 0.0, dxs);
+                } else {
+                    let input_grads = &mut input_grads[..C * ld];
+                    gemm(weights, dcol, 0.0, input_grads);
+                    one_after_another(input_grads, C, len, dxs);
+                }
             }
         }
     }

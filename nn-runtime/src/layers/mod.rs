@@ -14,6 +14,7 @@
 mod activation;
 mod attention;
 mod conv;
+mod conv_groups;
 mod conv_transpose;
 pub(crate) mod dropout;
 mod embedding;

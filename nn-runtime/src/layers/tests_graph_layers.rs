@@ -169,3 +169,33 @@ fn identity_and_unflatten_pass_values_through() {
     let x = random_vec(N * 12, 9);
     assert_eq!(forward(&Unflatten::<2, 2, 3>::new(), &[], &x, &EVAL), x);
 }
+
+/// A chunk of 5 samples through a layer whose column matrix holds 51,200 values per sample runs in groups of 2,
+/// 2 and 1 (`conv_groups`); each sample's output and input gradient must be what it gets alone, and the weight
+/// gradient the sum of the samples' own.
+fn groups_agree_with_samples_alone<L: Layer>(layer: L, seed: u64) {
+    const SAMPLES: usize = 5;
+    let mut params = vec![0.0; L::PARAMS];
+    layer.init(&mut params, &mut [], &mut crate::Rng::new(seed, 0));
+    let x = random_vec(SAMPLES * L::IN, seed + 1);
+    let dy = random_vec(SAMPLES * L::OUT, seed + 2);
+    let pass = crate::net::Pass::single(crate::net::Mode::Train, seed, 0, SAMPLES);
+    let y = forward(&layer, &params, &x, &pass);
+    let (dw, dx) = backward(&layer, &params, &x, &dy, true, &pass);
+    let alone_pass = crate::net::Pass::single(crate::net::Mode::Train, seed, 0, 1);
+    let mut dw_sum = vec![0.0f32; L::PARAMS];
+    for s in 0..SAMPLES {
+        let (xs, dys) = (&x[s * L::IN..][..L::IN], &dy[s * L::OUT..][..L::OUT]);
+        assert_close(&y[s * L::OUT..][..L::OUT], &forward(&layer, &params, xs, &alone_pass), 1e-6, "output");
+        let (dw_alone, dx_alone) = backward(&layer, &params, xs, dys, true, &alone_pass);
+        assert_close(&dx[s * L::IN..][..L::IN], &dx_alone, 1e-6, "input gradient");
+        dw_sum.iter_mut().zip(&dw_alone).for_each(|(a, b)| *a += b);
+    }
+    assert_close(&dw, &dw_sum, 1e-4, "weight gradient");
+}
+
+#[test]
+fn convolutions_over_groups_of_samples_agree_with_samples_alone() {
+    groups_agree_with_samples_alone(Conv2d::<8, 32, 32, 2, 5, 2, 2, true>::new(0, Init::PyTorch), 51);
+    groups_agree_with_samples_alone(ConvTranspose2d::<2, 16, 16, 8, 5, 2, 2, 1, true>::new(0, Init::PyTorch), 52);
+}

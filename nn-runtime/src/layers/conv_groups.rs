@@ -1,0 +1,71 @@
+//! Convolutions over a group of samples at once. Each sample's column matrix (im2col) is a block of columns of
+//! one wider matrix, so one product serves the group: the weights are packed once per group instead of once per
+//! sample, and a weight gradient sums over the group's positions inside the product (a long inner dimension)
+//! instead of adding one short product per sample onto it.
+//!
+//! The group is as large as fits a column-matrix budget, so that its columns stay in a core's L2 cache. Products
+//! sum each output value in the same order whatever the group, so forward results do not depend on it.
+
+/// Values of column matrix a group may hold: 128 K (512 KB).
+const COLUMN_BUDGET: usize = 1 << 17;
+
+/// Samples per group for a layer with `per_sample` column values per sample, in a chunk of `samples`.
+pub(super) const fn group(per_sample: usize, samples: usize) -> usize {
+    let fits = COLUMN_BUDGET / if per_sample == 0 { 1 } else { per_sample };
+    let most = if samples == 0 { 1 } else { samples };
+    if fits == 0 {
+        1
+    } else if fits < most {
+        fits
+    } else {
+        most
+    }
+}
+
+/// Lays the samples of `src` (each `rows × len`, one after another) side by side into `dst`
+/// (`rows × samples·len`): sample `s`'s row `r` becomes columns `s·len..` of row `r`.
+pub(super) fn side_by_side(src: &[f32], rows: usize, len: usize, dst: &mut [f32]) {
+    let samples = src.len() / (rows * len);
+    let ld = samples * len;
+    for (s, sample) in src.chunks_exact(rows * len).enumerate() {
+        for (r, row) in sample.chunks_exact(len).enumerate() {
+            dst[r * ld + s * len..][..len].copy_from_slice(row);
+        }
+    }
+}
+
+/// The inverse of [`side_by_side`]: each sample's `rows × len` block back into its place in `dst`.
+pub(super) fn one_after_another(src: &[f32], rows: usize, len: usize, dst: &mut [f32]) {
+    let samples = dst.len() / (rows * len);
+    let ld = samples * len;
+    for (s, sample) in dst.chunks_exact_mut(rows * len).enumerate() {
+        for (r, row) in sample.chunks_exact_mut(len).enumerate() {
+            row.copy_from_slice(&src[r * ld + s * len..][..len]);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn groups_fit_the_budget_and_the_chunk() {
+        assert_eq!(group(3136, 32), 32);
+        assert_eq!(group(25_088, 32), 5);
+        assert_eq!(group(1 << 20, 32), 1);
+        assert_eq!(group(10, 0), 1);
+    }
+
+    #[test]
+    fn side_by_side_and_back_is_the_identity() {
+        let src: Vec<f32> = (0..2 * 3 * 4).map(|v| v as f32).collect();
+        let mut wide = vec![0.0; src.len()];
+        side_by_side(&src, 3, 4, &mut wide);
+        // Row 0: sample 0's first row, then sample 1's.
+        assert_eq!(&wide[..8], &[0.0, 1.0, 2.0, 3.0, 12.0, 13.0, 14.0, 15.0]);
+        let mut back = vec![0.0; src.len()];
+        one_after_another(&wide, 3, 4, &mut back);
+        assert_eq!(back, src);
+    }
+}
