@@ -28,6 +28,8 @@ network! {
     pub struct Reader { Input<Seq, 3> -> lstm: LSTM<3, 5> }
     /// A per-step classifier after it.
     pub struct Tagger { Input<Seq, 5> -> fc: Linear<5, 2> }
+    /// A second part with a table of 6 positions.
+    pub struct Positioned { Input<Seq, 5> -> pos: PositionalEmbedding<6, 5> -> fc: Linear<5, 2> }
 }
 
 type Image = [[[f32; 8]; 8]; 1];
@@ -244,4 +246,16 @@ fn early_stopping_on_accuracy_is_refused_for_targets_without_classes() {
     let mut ae = Autoencoder::new(19);
     let error = fit(&mut ae, &mut Sgd::new(SgdConfig::default()), &Mse, &train, Some(&train), &config).unwrap_err();
     assert!(error.to_string().contains("name no class"), "{error}");
+}
+
+#[test]
+fn the_second_parts_limit_on_steps_is_the_chains() {
+    let mut net = Chain::<Reader, Positioned>::new(20);
+    let long = common::sequences::<3>(&[4, 7], 21);
+    let mut ys = vec![Vec::new(); 2];
+    let error = net.try_forward_batch(&long, &mut ys).unwrap_err();
+    assert!(matches!(error, nn::Error::SequenceTooLong { index: 1, steps: 7, max: 6, .. }), "{error}");
+    assert!(error.to_string().contains("PositionalEmbedding<6, 5>"), "{error}");
+    net.try_forward_batch(&long[..1], &mut ys[..1]).unwrap();
+    assert_eq!(ys[0].len(), 4);
 }

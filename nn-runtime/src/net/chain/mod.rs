@@ -156,6 +156,17 @@ where
         _ => B::PLAN.output,
     };
 
+    /// The most steps a sample may have, and the layer that says so: the tighter of the parts' limits (the second
+    /// part's counts only when its steps are the chain's).
+    const MAX_STEPS: (usize, &'static str) = {
+        let (a, b) = (A::PLAN.max_steps, if Self::SECOND_STEPS.is_none() { B::PLAN.max_steps } else { 0 });
+        if b > 0 && (a == 0 || b < a) {
+            (b, B::PLAN.max_steps_layer)
+        } else {
+            (a, A::PLAN.max_steps_layer)
+        }
+    };
+
     const PREFIXES: [&'static str; 2] = tables::prefixes(A::NAME, B::NAME);
     const TENSOR_NAMES: &'static Names<{ tables::TENSORS }> =
         &tables::names(Self::PREFIXES, Source::Tensors(A::TENSORS), Source::Tensors(B::TENSORS));
@@ -272,8 +283,8 @@ where
         states: &[],
         slots: 1,
         tokens: A::PLAN.tokens,
-        max_steps: A::PLAN.max_steps,
-        max_steps_layer: A::PLAN.max_steps_layer,
+        max_steps: Self::MAX_STEPS.0,
+        max_steps_layer: Self::MAX_STEPS.1,
         nodes: Self::NODE_TABLE.slice(),
         parts: &[
             Part { plan: A::PLAN, params: A::PARAMS, steps: None },
