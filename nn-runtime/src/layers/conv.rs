@@ -106,7 +106,8 @@ impl<
         let samples = group(Self::PATCH * Self::POSITIONS, extent.rows());
         let (cols, outputs) = (samples * Self::PATCH * Self::POSITIONS, samples * Self::OUT);
         match extent.backward {
-            true => 2 * cols + outputs,
+            // … and the transposed weight gradient.
+            true => 2 * cols + outputs + Self::PATCH * O,
             false if direct_applies(&Self::GEOMETRY) => 0,
             false => cols + if samples > 1 { outputs } else { 0 },
         }
@@ -187,7 +188,8 @@ impl<
         let mut dx = dx.map(|d| d.chunks_mut(size * Self::IN));
         for (k, dys) in dy.chunks(size * Self::OUT).enumerate() {
             let ld = dys.len() / Self::OUT * len;
-            let (col, rest) = scratch.split_at_mut(Self::PATCH * ld);
+            let (dw_t, rest) = scratch.split_at_mut(Self::PATCH * O);
+            let (col, rest) = rest.split_at_mut(Self::PATCH * ld);
             let (dcol, rest) = rest.split_at_mut(Self::PATCH * ld);
             // The group's output gradient dY[O×G·L] (one sample's is its gradient as it is).
             let dy_group: &[f32] = if ld == len {
@@ -199,13 +201,15 @@ impl<
             let dy_group = MatRef::row_major(dy_group, O, ld);
             if columns {
                 // The column matrices are rebuilt rather than kept from forward, which would cost their size per
-                // sample. dW[O×CKK] (+)= dY · colᵀ, summed over the group's positions inside the product.
+                // sample. dWᵀ[CKK×O] (+)= col · dYᵀ, summed over the group's positions inside the product, and
+                // transposed into dW after the last group: in this orientation the large column matrix is read in
+                // place (row-major A) and only the small dYᵀ is packed.
                 let xs = &x[k * size * Self::IN..][..dys.len() / Self::OUT * Self::IN];
                 for (s, x) in xs.chunks_exact(Self::IN).enumerate() {
                     im2col_into(&Self::GEOMETRY, x, &mut col[s * len..], ld);
                 }
                 let beta = if k == 0 { 0.0 } else { 1.0 };
-                gemm(dy_group, MatRef::row_major(col, Self::PATCH, ld).t(), beta, dw);
+                gemm(MatRef::row_major(col, Self::PATCH, ld), dy_group.t(), beta, dw_t);
             }
             if let Some(dxs) = dx.as_mut().and_then(Iterator::next) {
                 // dcol[CKK×G·L] = Wᵀ · dY, folded back onto each sample's image.
@@ -213,6 +217,13 @@ impl<
                 dxs.fill(0.0);
                 for (s, dx) in dxs.chunks_exact_mut(Self::IN).enumerate() {
                     col2im_add_from(&Self::GEOMETRY, &dcol[s * len..], ld, dx);
+                }
+            }
+        }
+        if columns {
+            for (o, row) in dw.chunks_exact_mut(Self::PATCH).enumerate() {
+                for (q, v) in row.iter_mut().enumerate() {
+                    *v = scratch[q * O + o];
                 }
             }
         }

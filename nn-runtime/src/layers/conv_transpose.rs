@@ -111,7 +111,8 @@ impl<
         let samples = group(Self::PATCH * Self::POSITIONS, extent.rows());
         let (cols, inputs) = (samples * Self::PATCH * Self::POSITIONS, samples * Self::IN);
         match extent.backward {
-            true => cols + 2 * inputs,
+            // … and the transposed weight gradient.
+            true => cols + 2 * inputs + Self::PATCH * C,
             false => cols + if samples > 1 { inputs } else { 0 },
         }
     }
@@ -191,14 +192,16 @@ impl<
         for (k, dys) in dy.chunks(size * Self::OUT).enumerate() {
             let samples = dys.len() / Self::OUT;
             let ld = samples * len;
-            let (dcol, rest) = scratch.split_at_mut(Self::PATCH * ld);
+            let (dw_t, rest) = scratch.split_at_mut(Self::PATCH * C);
+            let (dcol, rest) = rest.split_at_mut(Self::PATCH * ld);
             let (inputs, input_grads) = rest.split_at_mut(C * ld);
             for (s, dy) in dys.chunks_exact(Self::OUT).enumerate() {
                 im2col_into(&Self::GEOMETRY, dy, &mut dcol[s * len..], ld);
             }
             let dcol = MatRef::row_major(dcol, Self::PATCH, ld);
             if weight_grad {
-                // dW[C×OKK] (+)= x[C×G·HW] · dcolᵀ[G·HW×OKK], summed over the group's positions in the product.
+                // dWᵀ[OKK×C] (+)= dcol[OKK×G·HW] · xᵀ[G·HW×C], summed over the group's positions in the product and
+                // transposed into dW after the last group: the large dcol is read in place, only xᵀ is packed.
                 let xs = &x[k * size * Self::IN..][..samples * Self::IN];
                 let x_group: &[f32] = if samples == 1 {
                     xs
@@ -207,7 +210,7 @@ impl<
                     &inputs[..C * ld]
                 };
                 let beta = if k == 0 { 0.0 } else { 1.0 };
-                gemm(MatRef::row_major(x_group, C, ld), dcol.t(), beta, dw);
+                gemm(dcol, MatRef::row_major(x_group, C, ld).t(), beta, dw_t);
             }
             if let Some(dxs) = dx.as_mut().and_then(Iterator::next) {
                 // dx[C×G·HW] = W[C×OKK] · dcol[OKK×G·HW].
@@ -217,6 +220,13 @@ impl<
                     let input_grads = &mut input_grads[..C * ld];
                     gemm(weights, dcol, 0.0, input_grads);
                     one_after_another(input_grads, C, len, dxs);
+                }
+            }
+        }
+        if weight_grad {
+            for (c, row) in dw.chunks_exact_mut(Self::PATCH).enumerate() {
+                for (q, v) in row.iter_mut().enumerate() {
+                    *v = scratch[q * C + c];
                 }
             }
         }
