@@ -88,27 +88,61 @@ impl Moments {
         let step = lr / c1;
         let decoupled = self.decoupled;
         let v_max: &mut [f32] = if amsgrad { &mut self.v_max } else { &mut [] };
+        let k = Coefficients { lr, beta1, beta2, eps, weight_decay, step, c2_sqrt };
         update(params, grads, [&mut self.m, &mut self.v, v_max], &|part| {
             let [m, v, v_max] = part.states;
-            for (i, (p, &g)) in part.values.iter_mut().zip(part.grads).enumerate() {
-                let g = if decoupled {
-                    *p *= 1.0 - lr * weight_decay;
-                    g
-                } else {
-                    g + weight_decay * *p
-                };
-                let (m, v) = (&mut m[i], &mut v[i]);
-                *m = flush_subnormal(beta1 * *m + (1.0 - beta1) * g);
-                *v = flush_subnormal(beta2 * *v + (1.0 - beta2) * g * g);
-                let v_hat = if amsgrad {
-                    v_max[i] = v_max[i].max(*v);
-                    v_max[i]
-                } else {
-                    *v
-                };
-                *p -= step * *m / (v_hat.sqrt() / c2_sqrt + eps);
+            let values = part.values.iter_mut().zip(part.grads).zip(m.iter_mut().zip(v.iter_mut()));
+            // One loop per setting, each without a branch or an index inside, so that each becomes vector code.
+            match (decoupled, amsgrad) {
+                (false, false) => values.for_each(|((p, &g), (m, v))| *p -= k.update::<false>(*p, g, m, v, None)),
+                (true, false) => values.for_each(|((p, &g), (m, v))| *p = k.update::<true>(*p, g, m, v, None)),
+                (false, true) => values
+                    .zip(v_max.iter_mut())
+                    .for_each(|(((p, &g), (m, v)), v_max)| *p -= k.update::<false>(*p, g, m, v, Some(v_max))),
+                (true, true) => values
+                    .zip(v_max.iter_mut())
+                    .for_each(|(((p, &g), (m, v)), v_max)| *p = k.update::<true>(*p, g, m, v, Some(v_max))),
             }
         });
+    }
+}
+
+/// The numbers of one Adam step, the same for every value.
+#[derive(Clone, Copy)]
+struct Coefficients {
+    lr: f32,
+    beta1: f32,
+    beta2: f32,
+    eps: f32,
+    weight_decay: f32,
+    /// `lr / (1 − β₁ᵗ)`.
+    step: f32,
+    /// `√(1 − β₂ᵗ)`.
+    c2_sqrt: f32,
+}
+
+impl Coefficients {
+    /// Updates one value's moments `m`, `v` (and `v_max` for AMSGrad) from its gradient `g`. With `DECOUPLED`
+    /// (AdamW) returns the new value; else (weight decay as an L2 gradient) returns the step to subtract from it.
+    #[inline(always)]
+    fn update<const DECOUPLED: bool>(self, p: f32, g: f32, m: &mut f32, v: &mut f32, v_max: Option<&mut f32>) -> f32 {
+        let (p, g) =
+            if DECOUPLED { (p * (1.0 - self.lr * self.weight_decay), g) } else { (p, g + self.weight_decay * p) };
+        *m = flush_subnormal(self.beta1 * *m + (1.0 - self.beta1) * g);
+        *v = flush_subnormal(self.beta2 * *v + (1.0 - self.beta2) * g * g);
+        let v_hat = match v_max {
+            Some(v_max) => {
+                *v_max = v_max.max(*v);
+                *v_max
+            }
+            None => *v,
+        };
+        let delta = self.step * *m / (v_hat.sqrt() / self.c2_sqrt + self.eps);
+        if DECOUPLED {
+            p - delta
+        } else {
+            delta
+        }
     }
 }
 
