@@ -227,10 +227,32 @@ where
         }
     }
 
+    /// What each part runs with in chain stage `stage` of a pass: its share of the parameters, buffers and
+    /// statistics, its own pass, and its stage.
+    fn runs<'a, 'p>(model: Model<'a>, pass: &Pass<'p>, stats: &'a [f32], stage: Option<usize>) -> [PartRun<'a, 'p>; 2] {
+        let (pa, pb) = Self::part_passes(pass);
+        let (ma, mb) = split_model::<A>(model);
+        let (sa, sb) = stats.split_at(tables::stats(&A::PLAN).min(stats.len()));
+        let (first, second) = Self::stages(stage);
+        [
+            PartRun { model: ma, pass: pa, stats: sa, stage: first },
+            PartRun { model: mb, pass: pb, stats: sb, stage: second },
+        ]
+    }
+
     /// Whether `second`'s stage is its last (or the whole part): the chain's output is ready after it.
     fn last(second: Option<usize>) -> bool {
         second.is_none_or(|s| s == B::PLAN.stages.len())
     }
+}
+
+/// What one part of a chain runs with in a stage of a pass (see `Chain::runs`).
+struct PartRun<'a, 'p> {
+    model: Model<'a>,
+    pass: Pass<'p>,
+    stats: &'a [f32],
+    /// `None`: the part does not run in this stage; `Some(None)`: all of it; `Some(Some(s))`: its stage `s`.
+    stage: Option<Option<usize>>,
 }
 
 /// Values of a part's output for a chunk of `pass`.
@@ -324,28 +346,25 @@ where
         stats: &[f32],
         stage: Option<usize>,
     ) {
-        let (pa, pb) = Self::part_passes(pass);
-        let (ma, mb) = split_model::<A>(model);
-        let (sa, sb) = stats.split_at(tables::stats(&A::PLAN).min(stats.len()));
-        let (first, second) = Self::stages(stage);
+        let [a, b] = Self::runs(model, pass, stats, stage);
         let Chunk { parts, acts, partials, .. } = chunk;
         let [ca, cb] = &mut parts[..] else { unreachable!("a chain's chunk holds one chunk per part") };
-        if let Some(s) = first {
+        if let Some(s) = a.stage {
             if s.is_none_or(|s| s == 0) {
-                load_states(&A::PLAN, &mut ca.states, pa.samples, None);
+                load_states(&A::PLAN, &mut ca.states, a.pass.samples, None);
             }
-            A::forward_chunk(ma, ca, x, &pa, sa, s);
+            A::forward_chunk(a.model, ca, x, &a.pass, a.stats, s);
             copy_partials(&A::PLAN, ca, partials);
         }
-        if let Some(s) = second {
+        if let Some(s) = b.stage {
             if s.is_none_or(|s| s == 0) {
-                load_states(&B::PLAN, &mut cb.states, pb.samples, None);
+                load_states(&B::PLAN, &mut cb.states, b.pass.samples, None);
             }
-            let z = part_output(&A::PLAN, ca, x, &pa);
-            B::forward_chunk(mb, cb, z, &pb, sb, s);
+            let z = part_output(&A::PLAN, ca, x, &a.pass);
+            B::forward_chunk(b.model, cb, z, &b.pass, b.stats, s);
             copy_partials(&B::PLAN, cb, &mut partials[tables::partials(&A::PLAN)..]);
             if Self::last(s) {
-                let y = part_output(&B::PLAN, cb, z, &pb);
+                let y = part_output(&B::PLAN, cb, z, &b.pass);
                 acts[0][..y.len()].copy_from_slice(y);
             }
         }
@@ -372,37 +391,34 @@ where
         stats: &[f32],
         stage: Option<usize>,
     ) {
-        let (pa, pb) = Self::part_passes(pass);
-        let (ma, mb) = split_model::<A>(model);
-        let (sa, sb) = stats.split_at(tables::stats(&A::PLAN).min(stats.len()));
-        let (first, second) = Self::stages(stage);
+        let [a, b] = Self::runs(model, pass, stats, stage);
         let Chunk { parts, deltas, grads, partials, dx: chain_dx, .. } = chunk;
         let [ca, cb] = &mut parts[..] else { unreachable!("a chain's chunk holds one chunk per part") };
-        if let Some(s) = second {
-            let z = part_output(&A::PLAN, ca, x, &pa);
+        if let Some(s) = b.stage {
+            let z = part_output(&A::PLAN, ca, x, &a.pass);
             if Self::last(s) {
-                let len = output_len(&B::PLAN, &pb);
+                let len = output_len(&B::PLAN, &b.pass);
                 cb.deltas[0][..len].copy_from_slice(&deltas[0][..len]);
             }
-            B::backward_chunk(mb, cb, z, true, &pb, sb, s);
+            B::backward_chunk(b.model, cb, z, true, &b.pass, b.stats, s);
             copy_partials(&B::PLAN, cb, &mut partials[tables::partials(&A::PLAN)..]);
             if pass.param_grads {
                 grads[A::PARAMS..Self::PARAMS].copy_from_slice(&cb.grads[..B::PARAMS]);
             }
         }
-        if let Some(s) = first {
+        if let Some(s) = a.stage {
             if s.is_none_or(|s| s == A::PLAN.stages.len()) {
                 // The gradient of `A`'s output is that of `B`'s input.
-                let len = output_len(&A::PLAN, &pa);
+                let len = output_len(&A::PLAN, &a.pass);
                 ca.deltas[0][..len].copy_from_slice(&cb.dx[..len]);
             }
             // `A` writes its parameter gradient into the first `A::PARAMS` values of the chain's, in place.
             core::mem::swap(grads, &mut ca.grads);
-            A::backward_chunk(ma, ca, x, dx, &pa, sa, s);
+            A::backward_chunk(a.model, ca, x, dx, &a.pass, a.stats, s);
             core::mem::swap(grads, &mut ca.grads);
             copy_partials(&A::PLAN, ca, partials);
             if dx && s.is_none_or(|s| s == 0) {
-                let len = pa.rows() * A::PLAN.input;
+                let len = a.pass.rows() * A::PLAN.input;
                 chain_dx[..len].copy_from_slice(&ca.dx[..len]);
             }
         }
