@@ -151,6 +151,30 @@
 //! assert_eq!(net.bn.running_mean(&net.buffers).len(), 32);
 //! ```
 //!
+//! # Networks made of networks
+//!
+//! [`Chain<A, B>`](Chain) runs `A` then `B` as one [`Network`]: an encoder and its decoder, a generator and its
+//! discriminator. `A`'s output type must be `B`'s input type, or the chain does not compile. Its tensors take the
+//! parts' struct names as prefixes (`encoder.fc.weight`), and its parts come out usable alone.
+//!
+//! ```
+//! use nn::prelude::*;
+//!
+//! network! {
+//!     pub struct Encoder { Input<6> -> fc: Linear<6, 2> -> Tanh }
+//!     pub struct Decoder { Input<2> -> fc: Linear<2, 6> -> Sigmoid }
+//! }
+//!
+//! let mut ae = nn::Chain::<Encoder, Decoder>::new(0);
+//! let images = nn::data::Reconstruction::new(vec![[0.0, 1.0, 0.0, 1.0, 0.0, 1.0]; 8]); // targets: the inputs
+//! let config = TrainConfig { epochs: 2, batch_size: 4, verbose: false, progress: false, ..Default::default() };
+//! fit(&mut ae, &mut Adam::new(AdamConfig::default()), &Mse, &images, None, &config).unwrap();
+//! assert_eq!(nn::Chain::<Encoder, Decoder>::TENSORS[2].name, "decoder.fc.weight");
+//! let (mut encoder, _decoder) = ae.into_parts();
+//! let code: [f32; 2] = encoder.forward(&images.inputs[0]);
+//! # assert!(code.iter().all(|v| v.is_finite()));
+//! ```
+//!
 //! # Dependency names
 //!
 //! The package is `nn-dsl` on crates.io and its library is `nn`: after `cargo add nn-dsl`, code says
