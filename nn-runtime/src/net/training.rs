@@ -12,9 +12,9 @@ use crate::sample::{Example, Sample};
 use crate::{Error, Result};
 
 /// Training a network: the gradient of a loss (or of given output gradients) with respect to every parameter and,
-/// if asked, to the inputs, and a whole training step with an optimizer. Procedures beyond these — several
-/// networks trained together, losses that layers add — are free functions over [`Network::parts_mut`], not new
-/// methods here. Every [`Network`] has these methods (a blanket implementation); `use nn::prelude::*` brings
+/// if asked, to the inputs, and a whole training step with an optimizer. Two networks trained as one are a
+/// [`Chain`](crate::Chain); procedures beyond these — a GAN's two networks each with its own optimizer — are free
+/// functions over [`Network::parts_mut`], not new methods here. Every [`Network`] has these methods (a blanket implementation); `use nn::prelude::*` brings
 /// them into scope.
 pub trait Training: Network {
     /// Backpropagates given output gradients: returns the gradient of `Σᵢ ⟨d_outputs[i], f(xs[i])⟩` with respect
