@@ -9,6 +9,7 @@
 
 mod common;
 
+use common::{map_pixels, zip_pixels, Image};
 use nn::prelude::*;
 use nn::train::write_image_grid;
 
@@ -26,8 +27,6 @@ network! {
     }
 }
 
-type Image = [[[f32; 28]; 28]; 1];
-
 /// MNIST's normalisation, as the weights were trained with it: the network reads `(pixel − MEAN) / STD`.
 const MEAN: f32 = 0.1307;
 const STD: f32 = 0.3081;
@@ -44,7 +43,7 @@ fn main() {
     // Pixels in [0, 1]; the network sees them normalised.
     let pixels = test.inputs;
     let labels = test.targets;
-    let normalised = |p: &[Image]| -> Vec<Image> { p.iter().map(|x| map(x, |v| (v - MEAN) / STD)).collect() };
+    let normalised = |p: &[Image]| -> Vec<Image> { p.iter().map(|x| map_pixels(x, |v| (v - MEAN) / STD)).collect() };
     let clean = net.accuracy(&normalised(&pixels), &labels);
     println!("{} test digits; accuracy {clean:.4} as they are", pixels.len());
 
@@ -55,7 +54,11 @@ fn main() {
         net.loss_and_input_grad(&normalised(xs), ys, &CrossEntropy, slots).unwrap_or_else(|e| common::fail(e));
     }
     let perturbed = |eps: f32| -> Vec<Image> {
-        pixels.iter().zip(&grads).map(|(x, g)| zip(x, g, |v, d| (v + eps * d.signum()).clamp(0.0, 1.0))).collect()
+        pixels
+            .iter()
+            .zip(&grads)
+            .map(|(x, g)| zip_pixels(x, g, |v, d| (v + eps * d.signum()).clamp(0.0, 1.0)))
+            .collect()
     };
     println!("fast gradient sign method, accuracy on the perturbed digits:");
     for eps in [0.05, 0.1, 0.15, 0.2, 0.25] {
@@ -69,7 +72,7 @@ fn main() {
         .iter()
         .map(|g| {
             let top = g[0].iter().flatten().fold(0.0f32, |m, v| m.max(v.abs())).max(f32::MIN_POSITIVE);
-            map(g, |v| v.abs() / top)
+            map_pixels(g, |v| v.abs() / top)
         })
         .collect();
     let adversarial = perturbed(0.1);
@@ -79,22 +82,7 @@ fn main() {
     write_image_grid(&saliency_png, &rows(&saliency), [1, 28, 28], shown).unwrap_or_else(|e| common::fail(e));
     write_image_grid(&adversarial_png, &rows(&adversarial), [1, 28, 28], shown).unwrap_or_else(|e| common::fail(e));
     let predicted = net.predict(&normalised(&adversarial[..shown]));
-    let classes: Vec<usize> = predicted.iter().map(argmax).collect();
+    let classes: Vec<usize> = predicted.iter().map(|y| nn::argmax(y)).collect();
     println!("the digits {:?} at ε = 0.1 are read as {classes:?}", &labels[..shown]);
     println!("images: {}, {}", saliency_png.display(), adversarial_png.display());
-}
-
-/// `f` of every pixel of an image.
-fn map(x: &Image, f: impl Fn(f32) -> f32) -> Image {
-    [core::array::from_fn(|i| core::array::from_fn(|j| f(x[0][i][j])))]
-}
-
-/// `f` of every pixel of two images.
-fn zip(x: &Image, y: &Image, f: impl Fn(f32, f32) -> f32) -> Image {
-    [core::array::from_fn(|i| core::array::from_fn(|j| f(x[0][i][j], y[0][i][j])))]
-}
-
-/// The index of the largest value.
-fn argmax(y: &[f32; 10]) -> usize {
-    (0..10).fold(0, |best, i| if y[i] > y[best] { i } else { best })
 }

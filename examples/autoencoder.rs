@@ -14,6 +14,7 @@
 
 mod common;
 
+use common::Image;
 use nn::data::Reconstruction;
 use nn::prelude::*;
 use nn::train::write_image_grid;
@@ -41,8 +42,6 @@ network! {
         Input<16> -> fc: Linear<16, 10>
     }
 }
-
-type Image = [[[f32; 28]; 28]; 1];
 
 /// The encoder and the decoder trained as one network; its tensors are `encoder.c1.weight`, …,
 /// `decoder.d2.bias`.

@@ -80,6 +80,19 @@ pub fn parse(example: &str, default_data: &str, default_epochs: usize) -> Args {
     args
 }
 
+/// One 28×28 grey image, as the MNIST examples read it.
+pub type Image = [[[f32; 28]; 28]; 1];
+
+/// `f` of every pixel of an image.
+pub fn map_pixels(x: &Image, f: impl Fn(f32) -> f32) -> Image {
+    [core::array::from_fn(|i| core::array::from_fn(|j| f(x[0][i][j])))]
+}
+
+/// `f` of every pixel of two images.
+pub fn zip_pixels(x: &Image, y: &Image, f: impl Fn(f32, f32) -> f32) -> Image {
+    [core::array::from_fn(|i| core::array::from_fn(|j| f(x[0][i][j], y[0][i][j])))]
+}
+
 /// Prints an error and exits with status 1.
 pub fn fail(error: impl std::fmt::Display) -> ! {
     eprintln!("error: {error}");

@@ -25,6 +25,7 @@
 mod common;
 mod frechet;
 
+use common::{map_pixels, Image};
 use nn::prelude::*;
 use nn::train::{write_image_grid, write_plot};
 use nn::Rng;
@@ -64,7 +65,6 @@ network! {
     }
 }
 
-type Image = [[[f32; 28]; 28]; 1];
 type Noise = [f32; 100];
 
 const BATCH: usize = 64;
@@ -77,14 +77,9 @@ fn noise(rng: &mut Rng, n: usize) -> Vec<Noise> {
     (0..n).map(|_| core::array::from_fn(|_| rng.normal(0.0, 1.0))).collect()
 }
 
-/// An image with every pixel mapped by `f`.
-fn map(x: &Image, f: impl Fn(f32) -> f32) -> Image {
-    [core::array::from_fn(|i| core::array::from_fn(|j| f(x[0][i][j])))]
-}
-
 /// The generator's images in [−1, 1] as pixels in [0, 1].
 fn pixels(images: &[Image]) -> Vec<Image> {
-    images.iter().map(|x| map(x, |v| (v + 1.0) / 2.0)).collect()
+    images.iter().map(|x| map_pixels(x, |v| (v + 1.0) / 2.0)).collect()
 }
 
 /// The judge's figures for a set of digits (pixels in [0, 1]).
@@ -102,7 +97,7 @@ fn judge(lenet: &mut LeNet5, features: &mut LeNetFeatures, digits: &[Image]) -> 
     let mut histogram = [0usize; 10];
     let (mut confident, mut all) = (0usize, Vec::with_capacity(digits.len()));
     for batch in digits.chunks(256) {
-        let normalised: Vec<Image> = batch.iter().map(|x| map(x, |v| (v - MEAN) / STD)).collect();
+        let normalised: Vec<Image> = batch.iter().map(|x| map_pixels(x, |v| (v - MEAN) / STD)).collect();
         for logits in lenet.predict(&normalised) {
             let top = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
             let total: f32 = logits.iter().map(|&l| (l - top).exp()).sum();
@@ -120,7 +115,7 @@ fn main() {
     let args = common::parse("gan", "data/mnist-sample", 5);
     let (train, test) = load_mnist::<Image>(&args.data).unwrap_or_else(|e| common::fail(e));
     // The generator ends in tanh: real digits go to [−1, 1] too.
-    let real: Vec<Image> = train.inputs.iter().map(|x| map(x, |v| 2.0 * v - 1.0)).collect();
+    let real: Vec<Image> = train.inputs.iter().map(|x| map_pixels(x, |v| 2.0 * v - 1.0)).collect();
     println!("{} training digits\n{}\n{}", real.len(), Generator::summary(), Discriminator::summary());
 
     let (mut g, mut d) = (Generator::new(1), Discriminator::new(2));

@@ -2,7 +2,7 @@
 //! convolution where it applies (stride 1, no padding) and im2col + GEMM otherwise; so is the weight gradient; the
 //! input gradient is a GEMM folded back with col2im. The products run over groups of samples (`conv_groups`).
 
-use super::conv_groups::{group, one_after_another, side_by_side};
+use super::conv_groups::{group, one_after_another, side_by_side, transpose};
 use super::{Backward, Forward, Init, Layer, Op};
 use crate::kernels::{
     col2im_add_from, conv2d_direct, conv2d_direct_weight_grad, direct_applies, gemm, im2col_into, ConvGeometry, MatRef,
@@ -192,13 +192,7 @@ impl<
             let (col, rest) = rest.split_at_mut(Self::PATCH * ld);
             let (dcol, rest) = rest.split_at_mut(Self::PATCH * ld);
             // The group's output gradient dY[O×G·L] (one sample's is its gradient as it is).
-            let dy_group: &[f32] = if ld == len {
-                dys
-            } else {
-                side_by_side(dys, O, len, &mut rest[..O * ld]);
-                &rest[..O * ld]
-            };
-            let dy_group = MatRef::row_major(dy_group, O, ld);
+            let dy_group = MatRef::row_major(side_by_side(dys, O, len, rest), O, ld);
             if columns {
                 // The column matrices are rebuilt rather than kept from forward, which would cost their size per
                 // sample. dWᵀ[CKK×O] (+)= col · dYᵀ, summed over the group's positions inside the product, and
@@ -221,11 +215,7 @@ impl<
             }
         }
         if columns {
-            for (o, row) in dw.chunks_exact_mut(Self::PATCH).enumerate() {
-                for (q, v) in row.iter_mut().enumerate() {
-                    *v = scratch[q * O + o];
-                }
-            }
+            transpose(&scratch[..Self::PATCH * O], Self::PATCH, dw);
         }
     }
 }

@@ -22,14 +22,30 @@ pub(super) const fn group(per_sample: usize, samples: usize) -> usize {
     }
 }
 
-/// Lays the samples of `src` (each `rows × len`, one after another) side by side into `dst`
-/// (`rows × samples·len`): sample `s`'s row `r` becomes columns `s·len..` of row `r`.
-pub(super) fn side_by_side(src: &[f32], rows: usize, len: usize, dst: &mut [f32]) {
+/// The samples of `src` (each `rows × len`, one after another) side by side (`rows × samples·len`): sample `s`'s
+/// row `r` becomes columns `s·len..` of row `r`. One sample is that matrix already and is returned as it is; more
+/// are laid out in `buffer`.
+pub(super) fn side_by_side<'a>(src: &'a [f32], rows: usize, len: usize, buffer: &'a mut [f32]) -> &'a [f32] {
     let samples = src.len() / (rows * len);
+    if samples == 1 {
+        return src;
+    }
     let ld = samples * len;
+    let dst = &mut buffer[..src.len()];
     for (s, sample) in src.chunks_exact(rows * len).enumerate() {
         for (r, row) in sample.chunks_exact(len).enumerate() {
             dst[r * ld + s * len..][..len].copy_from_slice(row);
+        }
+    }
+    dst
+}
+
+/// `dst = srcᵀ` for a row-major `src` of `rows` rows: how a weight gradient computed transposed lands in place.
+pub(super) fn transpose(src: &[f32], rows: usize, dst: &mut [f32]) {
+    let cols = dst.len() / rows.max(1);
+    for (c, row) in dst.chunks_exact_mut(rows).enumerate() {
+        for (r, v) in row.iter_mut().enumerate() {
+            *v = src[r * cols + c];
         }
     }
 }
@@ -60,12 +76,21 @@ mod tests {
     #[test]
     fn side_by_side_and_back_is_the_identity() {
         let src: Vec<f32> = (0..2 * 3 * 4).map(|v| v as f32).collect();
-        let mut wide = vec![0.0; src.len()];
-        side_by_side(&src, 3, 4, &mut wide);
+        let mut buffer = vec![0.0; src.len()];
+        let wide = side_by_side(&src, 3, 4, &mut buffer).to_vec();
         // Row 0: sample 0's first row, then sample 1's.
         assert_eq!(&wide[..8], &[0.0, 1.0, 2.0, 3.0, 12.0, 13.0, 14.0, 15.0]);
         let mut back = vec![0.0; src.len()];
         one_after_another(&wide, 3, 4, &mut back);
         assert_eq!(back, src);
+        // One sample is its own matrix.
+        assert_eq!(side_by_side(&src[..12], 3, 4, &mut buffer).as_ptr(), src.as_ptr());
+    }
+
+    #[test]
+    fn transpose_swaps_rows_and_columns() {
+        let mut dst = [0.0; 6];
+        transpose(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0], 2, &mut dst);
+        assert_eq!(dst, [1.0, 4.0, 2.0, 5.0, 3.0, 6.0]);
     }
 }

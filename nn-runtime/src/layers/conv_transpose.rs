@@ -3,7 +3,7 @@
 //! folded onto the output with col2im; backward unfolds the output gradient with im2col. The products run over
 //! groups of samples (`conv_groups`).
 
-use super::conv_groups::{group, one_after_another, side_by_side};
+use super::conv_groups::{group, one_after_another, side_by_side, transpose};
 use super::{Backward, Forward, Init, Layer, Op};
 use crate::kernels::{col2im_add_from, gemm, im2col_into, ConvGeometry, MatRef};
 use crate::net::Extent;
@@ -146,13 +146,7 @@ impl<
         for (xs, ys) in x.chunks(size).zip(y.chunks_mut(size / Self::IN * Self::OUT)) {
             let ld = xs.len() / Self::IN * len;
             let (col, rest) = scratch.split_at_mut(Self::PATCH * ld);
-            let x_group: &[f32] = if ld == len {
-                xs
-            } else {
-                side_by_side(xs, C, len, &mut rest[..C * ld]);
-                &rest[..C * ld]
-            };
-            gemm(weights, MatRef::row_major(x_group, C, ld), 0.0, col);
+            gemm(weights, MatRef::row_major(side_by_side(xs, C, len, rest), C, ld), 0.0, col);
             ys.fill(0.0);
             for (s, y) in ys.chunks_exact_mut(Self::OUT).enumerate() {
                 col2im_add_from(&Self::GEOMETRY, &col[s * len..], ld, y);
@@ -203,12 +197,7 @@ impl<
                 // dWᵀ[OKK×C] (+)= dcol[OKK×G·HW] · xᵀ[G·HW×C], summed over the group's positions in the product and
                 // transposed into dW after the last group: the large dcol is read in place, only xᵀ is packed.
                 let xs = &x[k * size * Self::IN..][..samples * Self::IN];
-                let x_group: &[f32] = if samples == 1 {
-                    xs
-                } else {
-                    side_by_side(xs, C, len, &mut inputs[..C * ld]);
-                    &inputs[..C * ld]
-                };
+                let x_group = side_by_side(xs, C, len, inputs);
                 let beta = if k == 0 { 0.0 } else { 1.0 };
                 gemm(dcol, MatRef::row_major(x_group, C, ld).t(), beta, dw_t);
             }
@@ -224,11 +213,7 @@ impl<
             }
         }
         if weight_grad {
-            for (c, row) in dw.chunks_exact_mut(Self::PATCH).enumerate() {
-                for (q, v) in row.iter_mut().enumerate() {
-                    *v = scratch[q * C + c];
-                }
-            }
+            transpose(&scratch[..Self::PATCH * C], Self::PATCH, dw);
         }
     }
 }

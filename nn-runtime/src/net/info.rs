@@ -170,14 +170,29 @@ pub struct Stage {
 }
 
 impl Plan {
-    /// Partial sums a chunk holds (the sum over the stages).
-    pub fn partials(&self) -> usize {
-        self.stages.iter().map(|s| s.partials + s.partials_len).max().unwrap_or(0)
+    /// Partial sums a chunk holds (the sum over the stages). `const`, for the tables of a [`Chain`](crate::Chain).
+    pub const fn partials(&self) -> usize {
+        self.stages_end(true)
     }
 
     /// Statistics a pass holds.
-    pub fn stats(&self) -> usize {
-        self.stages.iter().map(|s| s.stats + s.stats_len).max().unwrap_or(0)
+    pub const fn stats(&self) -> usize {
+        self.stages_end(false)
+    }
+
+    /// The end of the stages' partial sums (`partials`) or statistics: the most any stage reaches.
+    const fn stages_end(&self, partials: bool) -> usize {
+        let mut most = 0;
+        let mut i = 0;
+        while i < self.stages.len() {
+            let s = &self.stages[i];
+            let end = if partials { s.partials + s.partials_len } else { s.stats + s.stats_len };
+            if end > most {
+                most = end;
+            }
+            i += 1;
+        }
+        most
     }
 
     /// Values per sample the network's recurrent layers carry from one call to the next (their states).

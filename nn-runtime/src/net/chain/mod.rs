@@ -109,22 +109,27 @@ where
 
     /// A copy of the first network, with the chain's weights and mode.
     pub fn first(&self) -> A {
-        let mut a = A::new(part_seed(self.state.runner().seed, 0));
-        let parts = a.parts_mut();
-        parts.params.copy_from_slice(&self.params[..A::PARAMS]);
-        parts.buffers.copy_from_slice(&self.buffers[..A::BUFFERS]);
-        parts.run.mode = self.state.runner().mode;
-        a
+        self.part(0, ..A::PARAMS, ..A::BUFFERS)
     }
 
     /// A copy of the second network, with the chain's weights and mode.
     pub fn second(&self) -> B {
-        let mut b = B::new(part_seed(self.state.runner().seed, 1));
-        let parts = b.parts_mut();
-        parts.params.copy_from_slice(&self.params[A::PARAMS..]);
-        parts.buffers.copy_from_slice(&self.buffers[A::BUFFERS..]);
+        self.part(1, A::PARAMS.., A::BUFFERS..)
+    }
+
+    /// Part `k` (a network `N`) with the chain's `params` and `buffers` in those ranges, and the chain's mode.
+    fn part<N: Network>(
+        &self,
+        k: u64,
+        params: impl core::slice::SliceIndex<[f32], Output = [f32]>,
+        buffers: impl core::slice::SliceIndex<[f32], Output = [f32]>,
+    ) -> N {
+        let mut net = N::new(part_seed(self.state.runner().seed, k));
+        let parts = net.parts_mut();
+        parts.params.copy_from_slice(&self.params[params]);
+        parts.buffers.copy_from_slice(&self.buffers[buffers]);
         parts.run.mode = self.state.runner().mode;
-        b
+        net
     }
 
     /// Both networks, with the chain's weights and mode.
@@ -232,7 +237,7 @@ where
     fn runs<'a, 'p>(model: Model<'a>, pass: &Pass<'p>, stats: &'a [f32], stage: Option<usize>) -> [PartRun<'a, 'p>; 2] {
         let (pa, pb) = Self::part_passes(pass);
         let (ma, mb) = split_model::<A>(model);
-        let (sa, sb) = stats.split_at(tables::stats(&A::PLAN).min(stats.len()));
+        let (sa, sb) = stats.split_at(A::PLAN.stats().min(stats.len()));
         let (first, second) = Self::stages(stage);
         [
             PartRun { model: ma, pass: pa, stats: sa, stage: first },
@@ -268,7 +273,7 @@ fn part_output<'c>(plan: &Plan, chunk: &'c Chunk, x: &'c [f32], pass: &Pass<'_>)
 
 /// Copies a part's partial sums for the whole-batch layers to their place in the chain's chunk.
 fn copy_partials(plan: &Plan, from: &Chunk, to: &mut [f64]) {
-    let len = tables::partials(plan);
+    let len = plan.partials();
     to[..len].copy_from_slice(&from.partials[..len]);
 }
 
@@ -362,7 +367,7 @@ where
             }
             let z = part_output(&A::PLAN, ca, x, &a.pass);
             B::forward_chunk(b.model, cb, z, &b.pass, b.stats, s);
-            copy_partials(&B::PLAN, cb, &mut partials[tables::partials(&A::PLAN)..]);
+            copy_partials(&B::PLAN, cb, &mut partials[A::PLAN.partials()..]);
             if Self::last(s) {
                 let y = part_output(&B::PLAN, cb, z, &b.pass);
                 acts[0][..y.len()].copy_from_slice(y);
@@ -401,7 +406,7 @@ where
                 cb.deltas[0][..len].copy_from_slice(&deltas[0][..len]);
             }
             B::backward_chunk(b.model, cb, z, true, &b.pass, b.stats, s);
-            copy_partials(&B::PLAN, cb, &mut partials[tables::partials(&A::PLAN)..]);
+            copy_partials(&B::PLAN, cb, &mut partials[A::PLAN.partials()..]);
             if pass.param_grads {
                 grads[A::PARAMS..Self::PARAMS].copy_from_slice(&cb.grads[..B::PARAMS]);
             }

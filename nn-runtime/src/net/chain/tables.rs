@@ -180,34 +180,6 @@ pub const fn layers(
     Table { items, len: first.len() + second.len() }
 }
 
-/// Partial sums a chunk of a network with `plan` holds (`Plan::partials`, in a constant).
-pub const fn partials(plan: &Plan) -> usize {
-    let mut most = 0;
-    let mut i = 0;
-    while i < plan.stages.len() {
-        let end = plan.stages[i].partials + plan.stages[i].partials_len;
-        if end > most {
-            most = end;
-        }
-        i += 1;
-    }
-    most
-}
-
-/// Statistics a pass of a network with `plan` holds (`Plan::stats`, in a constant).
-pub const fn stats(plan: &Plan) -> usize {
-    let mut most = 0;
-    let mut i = 0;
-    while i < plan.stages.len() {
-        let end = plan.stages[i].stats + plan.stages[i].stats_len;
-        if end > most {
-            most = end;
-        }
-        i += 1;
-    }
-    most
-}
-
 /// The whole-batch stages of `first` then `second`, the second's partial sums, statistics and buffers after the
 /// first's (`buffers`: the first's buffer count).
 pub const fn stages(first: &Plan, second: &Plan, buffers: usize) -> Table<Stage, STAGES> {
@@ -233,8 +205,8 @@ pub const fn stages(first: &Plan, second: &Plan, buffers: usize) -> Table<Stage,
         } else {
             let s = b[i - a.len()];
             Stage {
-                partials: s.partials + partials(first),
-                stats: s.stats + stats(first),
+                partials: s.partials + first.partials(),
+                stats: s.stats + first.stats(),
                 buffers: s.buffers + buffers,
                 ..s
             }
@@ -250,14 +222,15 @@ pub const fn concat_parts(first: &Plan, second: &Plan) -> Table<usize, NODES> {
     let mut len = 0;
     let mut i = 0;
     while i < first.nodes.len() + second.nodes.len() {
-        let (node, shift) = node_of(first, second, i);
+        let (node, second_part) = node_of(first, second, i);
+        let shift = if second_part { first.nodes.len() } else { 0 };
         if let Node::Concat { parts } = node {
             if len + parts.len() > NODES {
                 panic!("nn::Chain: its parts have more graph nodes together than a chain holds (512)");
             }
             let mut k = 0;
             while k < parts.len() {
-                items[len] = renumber(parts[k], shift, first.nodes.len());
+                items[len] = parts[k] + shift;
                 len += 1;
                 k += 1;
             }
@@ -267,21 +240,14 @@ pub const fn concat_parts(first: &Plan, second: &Plan) -> Table<usize, NODES> {
     Table { items, len }
 }
 
-/// Node `i` of the chain's graph and, for the second part's nodes, how far its layers and outputs move.
-const fn node_of(first: &Plan, second: &Plan, i: usize) -> (Node, Option<usize>) {
+/// Node `i` of the chain's graph, and whether it is the second part's. The second part's output numbers move by
+/// the first part's node count: its input (0) is the first part's output, the last of the first part's nodes, and
+/// its node `k`'s output follows them.
+const fn node_of(first: &Plan, second: &Plan, i: usize) -> (Node, bool) {
     if i < first.nodes.len() {
-        (first.nodes[i], None)
+        (first.nodes[i], false)
     } else {
-        (second.nodes[i - first.nodes.len()], Some(i - first.nodes.len()))
-    }
-}
-
-/// An output number of the second part (`shift` is `Some`) in the chain's graph: its input (0) is the first
-/// part's output, the last of the first part's `outputs` nodes; its node `k`'s output follows them.
-const fn renumber(output: usize, shift: Option<usize>, outputs: usize) -> usize {
-    match shift {
-        None => output,
-        Some(_) => output + outputs,
+        (second.nodes[i - first.nodes.len()], true)
     }
 }
 
@@ -299,18 +265,12 @@ pub const fn nodes(
     let mut items = [Node::Add { a: 0, b: 0 }; NODES];
     let mut used = 0;
     let mut i = 0;
-    let outputs = first.nodes.len();
     while i < first.nodes.len() + second.nodes.len() {
-        let (node, shift) = node_of(first, second, i);
-        let moved = match shift {
-            None => 0,
-            Some(_) => layers,
-        };
+        let (node, second_part) = node_of(first, second, i);
+        let (outputs, moved) = if second_part { (first.nodes.len(), layers) } else { (0, 0) };
         items[i] = match node {
-            Node::Layer { layer, input } => {
-                Node::Layer { layer: layer + moved, input: renumber(input, shift, outputs) }
-            }
-            Node::Add { a, b } => Node::Add { a: renumber(a, shift, outputs), b: renumber(b, shift, outputs) },
+            Node::Layer { layer, input } => Node::Layer { layer: layer + moved, input: input + outputs },
+            Node::Add { a, b } => Node::Add { a: a + outputs, b: b + outputs },
             Node::Concat { parts } => {
                 let (_, rest) = concats.items.split_at(used);
                 used += parts.len();
