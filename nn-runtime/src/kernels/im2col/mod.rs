@@ -1,6 +1,9 @@
 //! Unfolding image patches into columns, so that a convolution becomes one matrix product.
 
 use super::simd::{active, Isa, Kernel, Simd};
+use phases::{Fold, Phases, Unfold};
+
+mod phases;
 
 /// The sizes of one 2-D convolution over a single sample.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -70,18 +73,24 @@ pub fn im2col(g: &ConvGeometry, x: &[f32], col: &mut [f32]) {
 /// matrix goes to `col[r·ld..][..OH·OW]`. Several samples' matrices side by side make one product of them all.
 ///
 /// # Panics
-/// If `ld < OH·OW` or `col` is too short for the last row.
+/// If `ld < OH·OW`, `col` is too short for the last row, or `x` is not `C×H×W`.
 pub fn im2col_into(g: &ConvGeometry, x: &[f32], col: &mut [f32], ld: usize) {
-    let (oh, ow) = (g.out_height(), g.out_width());
-    let len = oh * ow;
+    im2col_on(active(), g, x, col, ld);
+}
+
+/// [`im2col_into`] on a given instruction set (for tests of each path; `isa` must be supported).
+fn im2col_on(isa: Isa, g: &ConvGeometry, x: &[f32], col: &mut [f32], ld: usize) {
+    let len = g.col_cols();
     assert!(ld >= len && col.len() >= (g.col_rows() - 1) * ld + len, "im2col: the column matrix is too small");
-    debug_assert_eq!(x.len(), g.channels * g.height * g.width);
-    // The stride as a constant where it is 1 or 2 (nearly every convolution): the strided copies then compile to
-    // straight loads and shuffles rather than a loop of scalar steps.
-    match g.stride {
-        1 => unfold::<1>(g, x, col, ld),
-        2 => unfold::<2>(g, x, col, ld),
-        _ => unfold::<0>(g, x, col, ld),
+    assert_eq!(x.len(), g.channels * g.height * g.width, "im2col: input is not C×H×W");
+    // Unit-stride runs are copies of contiguous values; strided ones go through the line's phases, unless a line
+    // is too wide for them.
+    if g.stride == 1 {
+        unfold::<1>(g, x, col, ld);
+    } else if let Some(phases) = Phases::new(g) {
+        isa.run(Unfold { phases, x, col, ld });
+    } else {
+        unfold::<0>(g, x, col, ld);
     }
 }
 
@@ -138,13 +147,16 @@ fn col2im_add_on(isa: Isa, g: &ConvGeometry, col: &[f32], ld: usize, dx: &mut [f
     assert_eq!(dx.len(), g.channels * g.height * g.width, "col2im: input is not C×H×W");
     let len = g.col_cols();
     assert!(ld >= len && col.len() >= (g.col_rows() - 1) * ld + len, "col2im: the column matrix is too small");
-    if g.stride != 1 {
-        col2im_strided(g, col, ld, dx);
-        return;
-    }
     // Stride 1: every row of the column matrix adds onto a contiguous run of the image, a vector add per
-    // `LANES` values, dispatched once for the whole matrix.
-    isa.run(Col2im { g, col, ld, dx });
+    // `LANES` values, dispatched once for the whole matrix. Strided rows add through the line's phases, unless a
+    // line is too wide for them.
+    if g.stride == 1 {
+        isa.run(Col2im { g, col, ld, dx });
+    } else if let Some(phases) = Phases::new(g) {
+        isa.run(Fold { phases, col, ld, dx });
+    } else {
+        fold(g, col, ld, dx);
+    }
 }
 
 /// The unit-stride `col2im` as a kernel for [`Isa::run`], its lengths checked by [`col2im_add`].
@@ -170,8 +182,7 @@ impl Kernel for Col2im<'_> {
 /// `col2im_add_on` checks.
 #[inline(always)]
 unsafe fn col2im_unit_stride<S: Simd>(g: &ConvGeometry, col: &[f32], ld: usize, dx: &mut [f32]) {
-    let ow = g.out_width();
-    let (l, len) = (S::LANES, g.col_cols());
+    let (ow, len) = (g.out_width(), g.col_cols());
     let mut r = 0;
     for plane in dx.chunks_exact_mut(g.height * g.width) {
         for ki in 0..g.kernel {
@@ -182,41 +193,43 @@ unsafe fn col2im_unit_stride<S: Simd>(g: &ConvGeometry, col: &[f32], ld: usize, 
                 let n = hi - lo;
                 for (r, src) in row.chunks_exact(ow).enumerate() {
                     let Some(i) = g.source(r, ki, g.height) else { continue };
-                    let line = &mut plane[i * g.width + j0..][..n];
-                    let src = &src[lo..hi];
-                    let mut j = 0;
-                    // SAFETY: j + l ≤ n (or the masked n − j values), and both `line` and `src` hold n values.
-                    unsafe {
-                        while j + l <= n {
-                            let (d, v) = (line.as_mut_ptr().add(j), src.as_ptr().add(j));
-                            S::store(d, S::add(S::load(d), S::load(v)));
-                            j += l;
-                        }
-                        if j < n {
-                            let (d, v, rest) = (line.as_mut_ptr().add(j), src.as_ptr().add(j), n - j);
-                            S::store_partial(d, S::add(S::load_partial(d, rest), S::load_partial(v, rest)), rest);
-                        }
-                    }
+                    // SAFETY: `S` is supported (the caller's contract).
+                    unsafe { add::<S>(&src[lo..hi], &mut plane[i * g.width + j0..][..n]) };
                 }
             }
         }
     }
 }
 
-/// [`col2im_add`] for strides above 1 (scalar: the writes are scattered anyway); for stride 1 too, in the tests'
-/// reference.
-fn col2im_strided(g: &ConvGeometry, col: &[f32], ld: usize, dx: &mut [f32]) {
-    // As in `im2col_into`: a constant stride where it is 2.
-    match g.stride {
-        2 => fold::<2>(g, col, ld, dx),
-        _ => fold::<0>(g, col, ld, dx),
+/// `to += from` over their common length, a vector at a time and the remainder masked.
+///
+/// # Safety
+/// `S` must be supported by the CPU.
+#[inline(always)]
+unsafe fn add<S: Simd>(from: &[f32], to: &mut [f32]) {
+    let (n, l) = (from.len().min(to.len()), S::LANES);
+    let (from, to) = (from.as_ptr(), to.as_mut_ptr());
+    let mut j = 0;
+    // SAFETY: every access lies in the first `n` values of both slices; S is supported (the caller's contract).
+    unsafe {
+        while j + l <= n {
+            S::store(to.add(j), S::add(S::load(to.add(j)), S::load(from.add(j))));
+            j += l;
+        }
+        if j < n {
+            let rest = n - j;
+            S::store_partial(
+                to.add(j),
+                S::add(S::load_partial(to.add(j), rest), S::load_partial(from.add(j), rest)),
+                rest,
+            );
+        }
     }
 }
 
-/// [`col2im_strided`] with the stride `S` (0: `g.stride`, read at run time).
-#[inline(always)]
-fn fold<const S: usize>(g: &ConvGeometry, col: &[f32], ld: usize, dx: &mut [f32]) {
-    let stride = if S == 0 { g.stride } else { S };
+/// [`col2im_add_from`] value by value: for lines too wide for their phases' buffer, and the tests' reference.
+fn fold(g: &ConvGeometry, col: &[f32], ld: usize, dx: &mut [f32]) {
+    let stride = g.stride;
     let (ow, len) = (g.out_width(), g.col_cols());
     let mut r = 0;
     for plane in dx.chunks_exact_mut(g.height * g.width) {
@@ -330,9 +343,63 @@ mod tests {
                 let start = random_vec(2 * 4 * width, 50 + width as u64);
                 let (mut got, mut want) = (start.clone(), start);
                 col2im_add_on(isa, &g, &col, g.col_cols(), &mut got);
-                col2im_strided(&g, &col, g.col_cols(), &mut want);
+                fold(&g, &col, g.col_cols(), &mut want);
                 assert_eq!(got, want, "{} width {width} padding {padding}", isa.name());
             }
         }
+    }
+
+    #[test]
+    fn strided_rows_through_phases_match_the_value_by_value_loops_bit_for_bit() {
+        // Strides 2 and 3, paddings 0–3, kernels 1–5 and output rows of 1 ..= 2·16 + 1 values (every masked
+        // remainder on AVX-512), as blocks of a wider matrix; im2col must write every value, col2im add in order.
+        for isa in Isa::supported() {
+            for (stride, padding, kernel) in [(2, 1, 4), (2, 0, 3), (3, 2, 5), (2, 3, 4), (3, 0, 1), (2, 1, 1)] {
+                for width in (kernel.max(1)..=2 * 16 * stride + kernel + 1).step_by(stride.min(2) + 1) {
+                    let g = ConvGeometry { channels: 2, height: 7, width, kernel, stride, padding };
+                    assert!(Phases::new(&g).is_some());
+                    let (rows, len) = (g.col_rows(), g.col_cols());
+                    let ld = len + 3;
+                    let x = random_vec(2 * 7 * width, width as u64);
+                    let (mut got, mut want) = (vec![f32::NAN; rows * ld], vec![f32::NAN; rows * ld]);
+                    im2col_on(isa, &g, &x, &mut got, ld);
+                    unfold::<0>(&g, &x, &mut want, ld);
+                    let written = |m: &[f32]| (0..rows).flat_map(|r| m[r * ld..][..len].to_vec()).collect::<Vec<_>>();
+                    assert!(
+                        written(&got).iter().all(|v| v.is_finite()),
+                        "{} {g:?}: a value left unwritten",
+                        isa.name()
+                    );
+                    assert_eq!(
+                        got.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+                        want.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+                        "{} {g:?}",
+                        isa.name()
+                    );
+                    let col = random_vec(rows * ld, 7 + width as u64);
+                    let start = random_vec(x.len(), 9 + width as u64);
+                    let (mut got, mut want) = (start.clone(), start);
+                    col2im_add_on(isa, &g, &col, ld, &mut got);
+                    fold(&g, &col, ld, &mut want);
+                    assert_eq!(got, want, "{} {g:?}", isa.name());
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn lines_too_wide_for_their_phases_unfold_and_fold_value_by_value() {
+        let g = ConvGeometry { channels: 1, height: 3, width: 5000, kernel: 3, stride: 2, padding: 1 };
+        assert!(Phases::new(&g).is_none());
+        let x = random_vec(3 * 5000, 1);
+        let mut col = vec![0.0; g.col_rows() * g.col_cols()];
+        im2col(&g, &x, &mut col);
+        // Row (ki, kj) = (1, 1), output row 1, column 3 reads input row 2, column 6.
+        assert_eq!(col[4 * g.col_cols() + g.out_width() + 3], x[2 * 5000 + 6]);
+        let mut back = vec![0.0; x.len()];
+        col2im_add(&g, &col, &mut back);
+        let mut want = vec![0.0; x.len()];
+        fold(&g, &col, g.col_cols(), &mut want);
+        assert_eq!(back, want);
     }
 }
