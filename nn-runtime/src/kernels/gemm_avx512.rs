@@ -3,7 +3,10 @@
 //! Written in assembly for one reason: the compiler's version of this loop needs twelve row pointers, B's pointer
 //! and a counter in the general registers, one more than it can spare beside the enclosing loops, and reloading
 //! pointers from the stack inside the loop cost a tenth of the product's speed. Here six pointers serve the twelve
-//! rows (row `i + 6` is six row strides past row `i`) and the loop is exactly the arithmetic.
+//! rows (row `i + 6` is six row strides past row `i`) and the loop is exactly the arithmetic, two steps per
+//! iteration so that the seven pointer updates come once per 48 multiply-adds, its start aligned to a cache line
+//! (unaligned, the two-step loop made LeNet-5's 64×256×120 product 12 % slower than the one-step loop; aligned,
+//! every product of the products bench gained 2–8 %).
 
 use core::arch::asm;
 use core::arch::x86_64::{__m512, _mm512_add_ps, _mm512_loadu_ps, _mm512_setzero_ps, _mm512_storeu_ps};
@@ -37,6 +40,10 @@ pub(crate) unsafe fn tile_12x32(
         let a5 = a.add(5 * lda);
         let lda6 = 6 * lda * core::mem::size_of::<f32>();
         asm!(
+            // Two steps per iteration while two remain, then the last step if `kc` is odd.
+            "shr {k}, 1",
+            "jz 3f",
+            ".p2align 6",
             "2:",
             "vmovups zmm24, [{b}]",
             "vmovups zmm25, [{b} + 64]",
@@ -76,15 +83,95 @@ pub(crate) unsafe fn tile_12x32(
             "vbroadcastss zmm27, dword ptr [{a5} + {lda6}]",
             "vfmadd231ps zmm22, zmm27, zmm24",
             "vfmadd231ps zmm23, zmm27, zmm25",
-            "add {a0}, 4",
-            "add {a1}, 4",
-            "add {a2}, 4",
-            "add {a3}, 4",
-            "add {a4}, 4",
-            "add {a5}, 4",
-            "add {b}, 128",
+            "vmovups zmm24, [{b} + 128]",
+            "vmovups zmm25, [{b} + 192]",
+            "vbroadcastss zmm26, dword ptr [{a0} + 4]",
+            "vfmadd231ps zmm0, zmm26, zmm24",
+            "vfmadd231ps zmm1, zmm26, zmm25",
+            "vbroadcastss zmm27, dword ptr [{a0} + {lda6} + 4]",
+            "vfmadd231ps zmm12, zmm27, zmm24",
+            "vfmadd231ps zmm13, zmm27, zmm25",
+            "vbroadcastss zmm26, dword ptr [{a1} + 4]",
+            "vfmadd231ps zmm2, zmm26, zmm24",
+            "vfmadd231ps zmm3, zmm26, zmm25",
+            "vbroadcastss zmm27, dword ptr [{a1} + {lda6} + 4]",
+            "vfmadd231ps zmm14, zmm27, zmm24",
+            "vfmadd231ps zmm15, zmm27, zmm25",
+            "vbroadcastss zmm26, dword ptr [{a2} + 4]",
+            "vfmadd231ps zmm4, zmm26, zmm24",
+            "vfmadd231ps zmm5, zmm26, zmm25",
+            "vbroadcastss zmm27, dword ptr [{a2} + {lda6} + 4]",
+            "vfmadd231ps zmm16, zmm27, zmm24",
+            "vfmadd231ps zmm17, zmm27, zmm25",
+            "vbroadcastss zmm26, dword ptr [{a3} + 4]",
+            "vfmadd231ps zmm6, zmm26, zmm24",
+            "vfmadd231ps zmm7, zmm26, zmm25",
+            "vbroadcastss zmm27, dword ptr [{a3} + {lda6} + 4]",
+            "vfmadd231ps zmm18, zmm27, zmm24",
+            "vfmadd231ps zmm19, zmm27, zmm25",
+            "vbroadcastss zmm26, dword ptr [{a4} + 4]",
+            "vfmadd231ps zmm8, zmm26, zmm24",
+            "vfmadd231ps zmm9, zmm26, zmm25",
+            "vbroadcastss zmm27, dword ptr [{a4} + {lda6} + 4]",
+            "vfmadd231ps zmm20, zmm27, zmm24",
+            "vfmadd231ps zmm21, zmm27, zmm25",
+            "vbroadcastss zmm26, dword ptr [{a5} + 4]",
+            "vfmadd231ps zmm10, zmm26, zmm24",
+            "vfmadd231ps zmm11, zmm26, zmm25",
+            "vbroadcastss zmm27, dword ptr [{a5} + {lda6} + 4]",
+            "vfmadd231ps zmm22, zmm27, zmm24",
+            "vfmadd231ps zmm23, zmm27, zmm25",
+            "add {a0}, 8",
+            "add {a1}, 8",
+            "add {a2}, 8",
+            "add {a3}, 8",
+            "add {a4}, 8",
+            "add {a5}, 8",
+            "add {b}, 256",
             "dec {k}",
             "jnz 2b",
+            "3:",
+            "test {odd}, 1",
+            "jz 4f",
+            "vmovups zmm24, [{b}]",
+            "vmovups zmm25, [{b} + 64]",
+            "vbroadcastss zmm26, dword ptr [{a0}]",
+            "vfmadd231ps zmm0, zmm26, zmm24",
+            "vfmadd231ps zmm1, zmm26, zmm25",
+            "vbroadcastss zmm27, dword ptr [{a0} + {lda6}]",
+            "vfmadd231ps zmm12, zmm27, zmm24",
+            "vfmadd231ps zmm13, zmm27, zmm25",
+            "vbroadcastss zmm26, dword ptr [{a1}]",
+            "vfmadd231ps zmm2, zmm26, zmm24",
+            "vfmadd231ps zmm3, zmm26, zmm25",
+            "vbroadcastss zmm27, dword ptr [{a1} + {lda6}]",
+            "vfmadd231ps zmm14, zmm27, zmm24",
+            "vfmadd231ps zmm15, zmm27, zmm25",
+            "vbroadcastss zmm26, dword ptr [{a2}]",
+            "vfmadd231ps zmm4, zmm26, zmm24",
+            "vfmadd231ps zmm5, zmm26, zmm25",
+            "vbroadcastss zmm27, dword ptr [{a2} + {lda6}]",
+            "vfmadd231ps zmm16, zmm27, zmm24",
+            "vfmadd231ps zmm17, zmm27, zmm25",
+            "vbroadcastss zmm26, dword ptr [{a3}]",
+            "vfmadd231ps zmm6, zmm26, zmm24",
+            "vfmadd231ps zmm7, zmm26, zmm25",
+            "vbroadcastss zmm27, dword ptr [{a3} + {lda6}]",
+            "vfmadd231ps zmm18, zmm27, zmm24",
+            "vfmadd231ps zmm19, zmm27, zmm25",
+            "vbroadcastss zmm26, dword ptr [{a4}]",
+            "vfmadd231ps zmm8, zmm26, zmm24",
+            "vfmadd231ps zmm9, zmm26, zmm25",
+            "vbroadcastss zmm27, dword ptr [{a4} + {lda6}]",
+            "vfmadd231ps zmm20, zmm27, zmm24",
+            "vfmadd231ps zmm21, zmm27, zmm25",
+            "vbroadcastss zmm26, dword ptr [{a5}]",
+            "vfmadd231ps zmm10, zmm26, zmm24",
+            "vfmadd231ps zmm11, zmm26, zmm25",
+            "vbroadcastss zmm27, dword ptr [{a5} + {lda6}]",
+            "vfmadd231ps zmm22, zmm27, zmm24",
+            "vfmadd231ps zmm23, zmm27, zmm25",
+            "4:",
             a0 = inout(reg) a0 => _,
             a1 = inout(reg) a1 => _,
             a2 = inout(reg) a2 => _,
@@ -94,6 +181,7 @@ pub(crate) unsafe fn tile_12x32(
             lda6 = in(reg) lda6,
             b = inout(reg) b => _,
             k = inout(reg) kc => _,
+            odd = in(reg) kc,
             inout("zmm0") acc[0],
             inout("zmm1") acc[1],
             inout("zmm2") acc[2],
@@ -129,6 +217,45 @@ pub(crate) unsafe fn tile_12x32(
                 let ptr = c.add(i * ldc + v * 16);
                 let value: __m512 = if accumulate { _mm512_add_ps(_mm512_loadu_ps(ptr), value) } else { value };
                 _mm512_storeu_ps(ptr, value);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_util::random_vec;
+
+    #[test]
+    fn the_tile_matches_a_naive_product_for_odd_and_even_depths() {
+        if !std::arch::is_x86_feature_detected!("avx512f") {
+            eprintln!("skipped: this CPU has no AVX-512F");
+            return;
+        }
+        // Depths 1–9 (one step alone, pairs, pairs and one) and 256; A's rows 19 apart, C's 40 apart.
+        for kc in (1..=9).chain([256]) {
+            let (lda, ldc) = (kc + 19, 40);
+            let a = random_vec(12 * lda, kc as u64);
+            let b = random_vec(kc * 32, 100 + kc as u64);
+            let start = random_vec(12 * ldc, 200 + kc as u64);
+            for accumulate in [false, true] {
+                let mut c = start.clone();
+                // SAFETY: the CPU has AVX-512F (checked above); A has 12 rows of kc values lda apart, B kc·32
+                // values, C 12 rows of 32 writable values ldc apart.
+                unsafe { tile_12x32(kc, a.as_ptr(), lda, b.as_ptr(), c.as_mut_ptr(), ldc, accumulate) };
+                for i in 0..12 {
+                    for j in 0..ldc {
+                        let want = if j < 32 {
+                            let dot: f32 = (0..kc).map(|p| a[i * lda + p] * b[p * 32 + j]).sum();
+                            dot + if accumulate { start[i * ldc + j] } else { 0.0 }
+                        } else {
+                            start[i * ldc + j]
+                        };
+                        let got = c[i * ldc + j];
+                        assert!((got - want).abs() <= 1e-4 * (1.0 + want.abs()), "kc {kc} ({i}, {j}): {got} vs {want}");
+                    }
+                }
             }
         }
     }
