@@ -1,5 +1,8 @@
 //! `nn`'s matrix product against the `gemm` crate and `matrixmultiply` on the products of its `Linear` layers at
-//! batch 64 (forward `X·Wᵀ`, weight gradient `dYᵀ·X`, input gradient `dY·W`), one thread each. Throughput is in
+//! batch 64 (forward `X·Wᵀ`, weight gradient `dYᵀ·X`, input gradient `dY·W`), one thread each, and the same on two
+//! threads (groups ending `_2threads`: `nn` with two threads of its own, as a network's pass splits a product —
+//! `nn::kernels::with_helpers`, by its own rule of which products to split —, the `gemm` crate on two rayon
+//! threads; `matrixmultiply` is built without its threading feature and stays at one). Throughput is in
 //! floating-point operations (2·m·n·k per product): criterion's "elem/s" reads as FLOP/s.
 //!
 //! One more group measures a roof instead of a product: `read_mlp_weights` sums as many floats as the
@@ -8,7 +11,7 @@
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use nn::kernels::simd;
-use nn::kernels::{gemm, gemm_on, Isa, MatRef};
+use nn::kernels::{gemm, gemm_on, with_helpers, Helpers, Isa, MatRef};
 use nn::Rng;
 use std::hint::black_box;
 
@@ -19,6 +22,12 @@ fn random(n: usize, seed: u64) -> Vec<f32> {
 
 /// `C[m×n] = A·B` where A is `m×k` and B is `k×n`, each either row-major or the transpose of a row-major matrix.
 fn product(c: &mut Criterion, name: &str, (m, k, n): (usize, usize, usize), a_t: bool, b_t: bool) {
+    single(c, name, (m, k, n), a_t, b_t);
+    two_threads(c, &format!("{name}_2threads"), (m, k, n), a_t, b_t);
+}
+
+/// The product on one thread in each library.
+fn single(c: &mut Criterion, name: &str, (m, k, n): (usize, usize, usize), a_t: bool, b_t: bool) {
     let (a, b) = (random(m * k, 1), random(k * n, 2));
     let mut out = vec![0.0f32; m * n];
     // Strides (row, column) of A and B as stored.
@@ -87,6 +96,52 @@ fn product(c: &mut Criterion, name: &str, (m, k, n): (usize, usize, usize), a_t:
                     out.as_mut_ptr(),
                     n as isize,
                     1,
+                )
+            };
+            black_box(&out);
+        })
+    });
+    g.finish();
+}
+
+/// The product on two threads: `nn`'s own helper and the calling thread, and the `gemm` crate's rayon split.
+fn two_threads(c: &mut Criterion, name: &str, (m, k, n): (usize, usize, usize), a_t: bool, b_t: bool) {
+    let (a, b) = (random(m * k, 1), random(k * n, 2));
+    let mut out = vec![0.0f32; m * n];
+    let (rsa, csa) = if a_t { (1, m) } else { (k, 1) };
+    let (rsb, csb) = if b_t { (1, k) } else { (n, 1) };
+    let helpers = Helpers::start(2).expect("a helper thread");
+    let mut g = c.benchmark_group(name);
+    g.throughput(Throughput::Elements((2 * m * n * k) as u64));
+    g.bench_function("nn", |bench| {
+        let av = if a_t { MatRef::row_major(&a, k, m).t() } else { MatRef::row_major(&a, m, k) };
+        let bv = if b_t { MatRef::row_major(&b, n, k).t() } else { MatRef::row_major(&b, k, n) };
+        bench.iter(|| with_helpers(&helpers, || gemm(av, bv, 0.0, black_box(&mut out))))
+    });
+    g.bench_function("gemm", |bench| {
+        bench.iter(|| {
+            // SAFETY: the pointers cover m×k, k×n and m×n f32 values with the strides given.
+            unsafe {
+                gemm::gemm(
+                    m,
+                    n,
+                    k,
+                    out.as_mut_ptr(),
+                    1,
+                    n as isize,
+                    false,
+                    a.as_ptr(),
+                    csa as isize,
+                    rsa as isize,
+                    b.as_ptr(),
+                    csb as isize,
+                    rsb as isize,
+                    0.0,
+                    1.0,
+                    false,
+                    false,
+                    false,
+                    gemm::Parallelism::Rayon(2),
                 )
             };
             black_box(&out);

@@ -27,9 +27,11 @@ pub use elementwise::{
 };
 #[cfg(feature = "std")]
 pub use gemm::prepare_thread;
+#[cfg(feature = "std")]
+pub(crate) use gemm::update;
 pub use gemm::{gemm, gemm_on, gemm_packed, gemm_rows, packed_len, with_packed, MatRef, PackedB};
 #[cfg(feature = "std")]
-pub(crate) use gemm::{update, with_helpers, Helpers};
+pub use gemm::{with_helpers, Helpers};
 pub use im2col::{col2im_add, col2im_add_from, im2col, im2col_into, ConvGeometry};
 pub use pool::{avg_pool_backward, avg_pool_forward, max_pool_backward, max_pool_forward, PoolGeometry};
 pub use simd::Isa;

@@ -20,7 +20,9 @@ mod vector;
 
 pub use packed::PackedB;
 #[cfg(feature = "std")]
-pub(crate) use split::{update, with_helpers, Helpers};
+pub(crate) use split::update;
+#[cfg(feature = "std")]
+pub use split::{with_helpers, Helpers};
 
 use super::simd::{wide, Isa};
 
