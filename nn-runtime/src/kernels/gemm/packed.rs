@@ -289,6 +289,8 @@ unsafe fn body<S: Simd, const MR: usize>(
                                     // tiles of 6) computes only the rows it has.
                                     1 | 2 => micro::<S, false, 2>(kc, first(ap), bp, out, ldc, add && full),
                                     3 | 4 if MR > 4 => micro::<S, false, 4>(kc, first(ap), bp, out, ldc, add && full),
+                                    // And a 32-sample chunk leaves 8 after two tiles of 12.
+                                    5..=8 if MR > 8 => micro::<S, false, 8>(kc, first(ap), bp, out, ldc, add && full),
                                     _ => micro::<S, false, MR>(kc, ap, bp, out, ldc, add && full),
                                 }
                             };
