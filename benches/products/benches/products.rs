@@ -49,33 +49,7 @@ fn single(c: &mut Criterion, name: &str, (m, k, n): (usize, usize, usize), a_t: 
         });
     }
     g.bench_function("gemm", |bench| {
-        bench.iter(|| {
-            // SAFETY: the pointers cover m×k, k×n and m×n f32 values with the strides given.
-            unsafe {
-                gemm::gemm(
-                    m,
-                    n,
-                    k,
-                    out.as_mut_ptr(),
-                    1,
-                    n as isize,
-                    false,
-                    a.as_ptr(),
-                    csa as isize,
-                    rsa as isize,
-                    b.as_ptr(),
-                    csb as isize,
-                    rsb as isize,
-                    0.0,
-                    1.0,
-                    false,
-                    false,
-                    false,
-                    gemm::Parallelism::None,
-                )
-            };
-            black_box(&out);
-        })
+        bench.iter(|| gemm_crate((m, k, n), (&a, rsa, csa), (&b, rsb, csb), &mut out, gemm::Parallelism::None))
     });
     g.bench_function("matrixmultiply", |bench| {
         bench.iter(|| {
@@ -119,35 +93,45 @@ fn two_threads(c: &mut Criterion, name: &str, (m, k, n): (usize, usize, usize), 
         bench.iter(|| with_helpers(&helpers, || gemm(av, bv, 0.0, black_box(&mut out))))
     });
     g.bench_function("gemm", |bench| {
-        bench.iter(|| {
-            // SAFETY: the pointers cover m×k, k×n and m×n f32 values with the strides given.
-            unsafe {
-                gemm::gemm(
-                    m,
-                    n,
-                    k,
-                    out.as_mut_ptr(),
-                    1,
-                    n as isize,
-                    false,
-                    a.as_ptr(),
-                    csa as isize,
-                    rsa as isize,
-                    b.as_ptr(),
-                    csb as isize,
-                    rsb as isize,
-                    0.0,
-                    1.0,
-                    false,
-                    false,
-                    false,
-                    gemm::Parallelism::Rayon(2),
-                )
-            };
-            black_box(&out);
-        })
+        bench.iter(|| gemm_crate((m, k, n), (&a, rsa, csa), (&b, rsb, csb), &mut out, gemm::Parallelism::Rayon(2)))
     });
     g.finish();
+}
+
+/// `out = A·B` with the `gemm` crate, A and B given as (values, row stride, column stride).
+fn gemm_crate(
+    (m, k, n): (usize, usize, usize),
+    (a, rsa, csa): (&[f32], usize, usize),
+    (b, rsb, csb): (&[f32], usize, usize),
+    out: &mut [f32],
+    parallelism: gemm::Parallelism,
+) {
+    assert!(a.len() >= m * k && b.len() >= k * n && out.len() >= m * n);
+    // SAFETY: the pointers cover m×k, k×n and m×n f32 values with the strides given (checked just above).
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            out.as_mut_ptr(),
+            1,
+            n as isize,
+            false,
+            a.as_ptr(),
+            csa as isize,
+            rsa as isize,
+            b.as_ptr(),
+            csb as isize,
+            rsb as isize,
+            0.0,
+            1.0,
+            false,
+            false,
+            false,
+            parallelism,
+        )
+    };
+    black_box(out);
 }
 
 fn benches(c: &mut Criterion) {
