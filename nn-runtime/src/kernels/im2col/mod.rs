@@ -355,7 +355,7 @@ mod tests {
         // remainder on AVX-512), as blocks of a wider matrix; im2col must write every value, col2im add in order.
         for isa in Isa::supported() {
             for (stride, padding, kernel) in [(2, 1, 4), (2, 0, 3), (3, 2, 5), (2, 3, 4), (3, 0, 1), (2, 1, 1)] {
-                for width in (kernel.max(1)..=2 * 16 * stride + kernel + 1).step_by(stride.min(2) + 1) {
+                for width in kernel..=2 * 16 * stride + kernel + 1 {
                     let g = ConvGeometry { channels: 2, height: 7, width, kernel, stride, padding };
                     assert!(Phases::new(&g).is_some());
                     let (rows, len) = (g.col_rows(), g.col_cols());
