@@ -2,7 +2,7 @@
 //! convolution where it applies (stride 1, no padding) and im2col + GEMM otherwise; so is the weight gradient; the
 //! input gradient is a GEMM folded back with col2im. The products run over groups of samples (`conv_groups`).
 
-use super::conv_groups::{group, one_after_another, side_by_side, transpose};
+use super::conv_groups::{add_bias, bias_grad, group, product_per_sample, side_by_side, transpose};
 use super::{Backward, Forward, Init, Layer, Op};
 use crate::kernels::{
     col2im_add_from, conv2d_direct, conv2d_direct_weight_grad, direct_applies, gemm, im2col_into, ConvGeometry, MatRef,
@@ -143,17 +143,9 @@ impl<
             }
             // Y[O×G·L] = W[O×CKK] · col[CKK×G·L]; one sample's Y is its output as it is.
             let col = MatRef::row_major(col, Self::PATCH, ld);
-            if ld == len {
-                gemm(weights, col, 0.0, ys);
-            } else {
-                let outputs = &mut outputs[..O * ld];
-                gemm(weights, col, 0.0, outputs);
-                one_after_another(outputs, O, len, ys);
-            }
+            product_per_sample(weights, col, len, outputs, ys);
             if BIAS {
-                for (row, &bias) in ys.chunks_exact_mut(len).zip(b.iter().cycle()) {
-                    row.iter_mut().for_each(|v| *v += bias);
-                }
+                add_bias(ys, len, b);
             }
         }
     }
@@ -166,12 +158,7 @@ impl<
         // A pass that holds the network fixed wants only dX.
         let params_wanted = pass.param_grads;
         if params_wanted {
-            db.fill(0.0);
-            if BIAS {
-                for (i, row) in dy.chunks_exact(len).enumerate() {
-                    db[i % O] += row.iter().sum::<f32>();
-                }
-            }
+            bias_grad(dy, len, db);
             if x.is_empty() {
                 dw.fill(0.0);
             } else if direct {

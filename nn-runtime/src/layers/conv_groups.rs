@@ -6,6 +6,8 @@
 //! The group is as large as fits a column-matrix budget, so that its columns stay in a core's L2 cache. Products
 //! sum each output value in the same order whatever the group, so forward results do not depend on it.
 
+use crate::kernels::{gemm, MatRef};
+
 /// Values of column matrix a group may hold: 128 K (512 KB).
 const COLUMN_BUDGET: usize = 1 << 17;
 
@@ -47,6 +49,38 @@ pub(super) fn transpose(src: &[f32], rows: usize, dst: &mut [f32]) {
         for (r, v) in row.iter_mut().enumerate() {
             *v = src[r * cols + c];
         }
+    }
+}
+
+/// `out = a · b` for a group's product whose `b` holds the samples side by side (`a.rows() × samples·len`), each
+/// sample's `a.rows() × len` block landing in its place in `out`: straight there for one sample, through `buffer`
+/// for more.
+pub(super) fn product_per_sample(a: MatRef<'_>, b: MatRef<'_>, len: usize, buffer: &mut [f32], out: &mut [f32]) {
+    if b.cols() == len {
+        gemm(a, b, 0.0, out);
+    } else {
+        let buffer = &mut buffer[..a.rows() * b.cols()];
+        gemm(a, b, 0.0, buffer);
+        one_after_another(buffer, a.rows(), len, out);
+    }
+}
+
+/// Adds each output channel's bias to its planes of `plane` values (samples one after another).
+pub(super) fn add_bias(ys: &mut [f32], plane: usize, bias: &[f32]) {
+    for (row, &b) in ys.chunks_exact_mut(plane).zip(bias.iter().cycle()) {
+        row.iter_mut().for_each(|v| *v += b);
+    }
+}
+
+/// `db` = each output channel's sum of `dy` over its planes of `plane` values and over the samples (nothing for a
+/// layer without bias, whose `db` is empty).
+pub(super) fn bias_grad(dy: &[f32], plane: usize, db: &mut [f32]) {
+    db.fill(0.0);
+    if db.is_empty() {
+        return;
+    }
+    for (i, row) in dy.chunks_exact(plane).enumerate() {
+        db[i % db.len()] += row.iter().sum::<f32>();
     }
 }
 

@@ -3,7 +3,7 @@
 //! folded onto the output with col2im; backward unfolds the output gradient with im2col. The products run over
 //! groups of samples (`conv_groups`).
 
-use super::conv_groups::{group, one_after_another, side_by_side, transpose};
+use super::conv_groups::{add_bias, bias_grad, group, product_per_sample, side_by_side, transpose};
 use super::{Backward, Forward, Init, Layer, Op};
 use crate::kernels::{col2im_add_from, gemm, im2col_into, ConvGeometry, MatRef};
 use crate::net::Extent;
@@ -152,9 +152,7 @@ impl<
                 col2im_add_from(&Self::GEOMETRY, &col[s * len..], ld, y);
             }
             if BIAS {
-                for (row, &bias) in ys.chunks_exact_mut(plane).zip(b.iter().cycle()) {
-                    row.iter_mut().for_each(|v| *v += bias);
-                }
+                add_bias(ys, plane, b);
             }
         }
     }
@@ -167,12 +165,7 @@ impl<
         // A pass that holds the network fixed wants only dX.
         let params_wanted = pass.param_grads;
         if params_wanted {
-            db.fill(0.0);
-            if BIAS {
-                for (i, row) in dy.chunks_exact(plane).enumerate() {
-                    db[i % O] += row.iter().sum::<f32>();
-                }
-            }
+            bias_grad(dy, plane, db);
             if x.is_empty() {
                 dw.fill(0.0);
             }
@@ -203,13 +196,7 @@ impl<
             }
             if let Some(dxs) = dx.as_mut().and_then(Iterator::next) {
                 // dx[C×G·HW] = W[C×OKK] · dcol[OKK×G·HW].
-                if samples == 1 {
-                    gemm(weights, dcol, 0.0, dxs);
-                } else {
-                    let input_grads = &mut input_grads[..C * ld];
-                    gemm(weights, dcol, 0.0, input_grads);
-                    one_after_another(input_grads, C, len, dxs);
-                }
+                product_per_sample(weights, dcol, len, input_grads, dxs);
             }
         }
         if weight_grad {

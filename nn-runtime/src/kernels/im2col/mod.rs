@@ -194,35 +194,33 @@ unsafe fn col2im_unit_stride<S: Simd>(g: &ConvGeometry, col: &[f32], ld: usize, 
                 for (r, src) in row.chunks_exact(ow).enumerate() {
                     let Some(i) = g.source(r, ki, g.height) else { continue };
                     // SAFETY: `S` is supported (the caller's contract).
-                    unsafe { add::<S>(&src[lo..hi], &mut plane[i * g.width + j0..][..n]) };
+                    unsafe { run::<S, true>(&src[lo..hi], &mut plane[i * g.width + j0..][..n]) };
                 }
             }
         }
     }
 }
 
-/// `to += from` over their common length, a vector at a time and the remainder masked.
+/// `to += from` (`ADD`) or `to = from` over their common length, a vector at a time and the remainder masked.
 ///
 /// # Safety
 /// `S` must be supported by the CPU.
 #[inline(always)]
-unsafe fn add<S: Simd>(from: &[f32], to: &mut [f32]) {
+unsafe fn run<S: Simd, const ADD: bool>(from: &[f32], to: &mut [f32]) {
     let (n, l) = (from.len().min(to.len()), S::LANES);
     let (from, to) = (from.as_ptr(), to.as_mut_ptr());
     let mut j = 0;
     // SAFETY: every access lies in the first `n` values of both slices; S is supported (the caller's contract).
     unsafe {
         while j + l <= n {
-            S::store(to.add(j), S::add(S::load(to.add(j)), S::load(from.add(j))));
+            let v = S::load(from.add(j));
+            S::store(to.add(j), if ADD { S::add(S::load(to.add(j)), v) } else { v });
             j += l;
         }
         if j < n {
             let rest = n - j;
-            S::store_partial(
-                to.add(j),
-                S::add(S::load_partial(to.add(j), rest), S::load_partial(from.add(j), rest)),
-                rest,
-            );
+            let v = S::load_partial(from.add(j), rest);
+            S::store_partial(to.add(j), if ADD { S::add(S::load_partial(to.add(j), rest), v) } else { v }, rest);
         }
     }
 }

@@ -13,7 +13,7 @@
 //! Both passes add every input value's terms in the order of the value-by-value loops, so their results are those
 //! loops' bit for bit.
 
-use super::{add, ConvGeometry};
+use super::{run, ConvGeometry};
 use crate::kernels::simd::{Kernel, Simd};
 
 /// The most values one plane's phases may take (a buffer on the stack); larger planes take the value-by-value
@@ -150,11 +150,11 @@ impl Unfold<'_> {
             for ki in 0..k {
                 for (kj, &at) in phases.runs[..k].iter().enumerate() {
                     let row = &mut col[((c * k + ki) * k + kj) * ld..][..len];
-                    for (oh, run) in row.chunks_exact_mut(ow).enumerate() {
+                    for (oh, out) in row.chunks_exact_mut(ow).enumerate() {
                         match g.source(oh, ki, g.height) {
-                            None => run.fill(0.0),
+                            None => out.fill(0.0),
                             // SAFETY: `S` is supported (the caller's contract).
-                            Some(i) => unsafe { copy::<S>(&buffer[i * phases.line + at..][..ow], run) },
+                            Some(i) => unsafe { run::<S, false>(&buffer[i * phases.line + at..][..ow], out) },
                         }
                     }
                 }
@@ -205,36 +205,15 @@ impl Fold<'_> {
             for ki in 0..k {
                 for (kj, &at) in phases.runs[..k].iter().enumerate() {
                     let row = &col[((c * k + ki) * k + kj) * ld..][..len];
-                    for (oh, run) in row.chunks_exact(ow).enumerate() {
+                    for (oh, values) in row.chunks_exact(ow).enumerate() {
                         if let Some(i) = g.source(oh, ki, g.height) {
                             // SAFETY: `S` is supported (the caller's contract).
-                            unsafe { add::<S>(run, &mut buffer[i * phases.line + at..][..ow]) };
+                            unsafe { run::<S, true>(values, &mut buffer[i * phases.line + at..][..ow]) };
                         }
                     }
                 }
             }
             phases.join::<STRIDE>(&buffer, plane);
-        }
-    }
-}
-
-/// `to = from`, a vector at a time and the remainder masked.
-///
-/// # Safety
-/// `S` must be supported by the CPU.
-#[inline(always)]
-unsafe fn copy<S: Simd>(from: &[f32], to: &mut [f32]) {
-    let (n, l) = (from.len().min(to.len()), S::LANES);
-    let (from, to) = (from.as_ptr(), to.as_mut_ptr());
-    let mut j = 0;
-    // SAFETY: every access lies in the first `n` values of both slices; S is supported (the caller's contract).
-    unsafe {
-        while j + l <= n {
-            S::store(to.add(j), S::load(from.add(j)));
-            j += l;
-        }
-        if j < n {
-            S::store_partial(to.add(j), S::load_partial(from.add(j), n - j), n - j);
         }
     }
 }
