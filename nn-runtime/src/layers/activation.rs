@@ -14,6 +14,32 @@ pub trait Elementwise: Copy + Send + Sync {
     fn value(&self, x: f32) -> f32;
     /// `dx = dy · f′(x)`, from whichever of `x` and `y` gives it most cheaply and accurately.
     fn gradient(&self, x: f32, y: f32, dy: f32) -> f32;
+
+    /// `y[i] = f(x[i])` over a row in vector code. An activation whose settings choose between two formulas
+    /// overrides it to pick the formula once per row: a branch on a setting inside the vector loop is turned
+    /// into a select, and the loop then computes both formulas for every value.
+    #[inline(always)]
+    fn forward_row(&self, x: &[f32], y: &mut [f32]) {
+        kernels::map(
+            x,
+            y,
+            #[inline(always)]
+            |x| self.value(x),
+        );
+    }
+
+    /// `dx[i] = g(x[i], y[i], dy[i])` over a row in vector code, overridden as [`forward_row`](Self::forward_row).
+    #[inline(always)]
+    fn backward_row(&self, x: &[f32], y: &[f32], dy: &[f32], dx: &mut [f32]) {
+        kernels::map_backward(
+            x,
+            y,
+            dy,
+            dx,
+            #[inline(always)]
+            |x, y, dy| self.gradient(x, y, dy),
+        );
+    }
 }
 
 /// Declares an element-wise activation: a descriptor with its settings (public `f32` fields), a `new`
@@ -23,7 +49,8 @@ macro_rules! activation {
         $(#[$doc:meta])* $name:ident { $($(#[$fdoc:meta])* $field:ident),* },
         op: |$s3:pat_param| $op:expr,
         forward: |$s:pat_param, $x:ident| $fwd:expr,
-        backward: |$s2:pat_param, $bx:pat_param, $by:pat_param, $dy:ident| $bwd:expr $(,)?
+        backward: |$s2:pat_param, $bx:pat_param, $by:pat_param, $dy:ident| $bwd:expr
+        $(, rows: { $($rows:item)* })? $(,)?
     ) => {
         $(#[$doc])*
         #[derive(Clone, Copy, Debug, PartialEq)]
@@ -50,6 +77,8 @@ macro_rules! activation {
                 let $s2 = self;
                 $bwd
             }
+
+            $($($rows)*)?
         }
 
         impl<const N: usize> Layer for $name<N> {
@@ -57,7 +86,7 @@ macro_rules! activation {
             const OUT: usize = N;
 
             fn forward(&self, f: Forward<'_>) {
-                kernels::map(f.x, f.y, #[inline(always)] |x| self.value(x));
+                self.forward_row(f.x, f.y);
             }
 
             fn op(&self) -> Op {
@@ -67,7 +96,7 @@ macro_rules! activation {
 
             fn backward(&self, b: Backward<'_>) {
                 if let Some(dx) = b.dx {
-                    kernels::map_backward(b.x, b.y, b.dy, dx, #[inline(always)] |x, y, dy| self.gradient(x, y, dy));
+                    self.backward_row(b.x, b.y, b.dy, dx);
                 }
             }
         }
@@ -130,25 +159,54 @@ activation!(
         tanh_approximation
     },
     op: |s| Activation::GELU { tanh: s.tanh_approximation != 0.0 },
-    forward: |s, x| {
-        if s.tanh_approximation != 0.0 {
-            0.5 * x * (1.0 + transcendental::tanh(GELU_TANH_SCALE * (x + GELU_CUBIC * x * x * x)))
-        } else {
-            x * transcendental::normal_cdf(x)
+    forward: |s, x| if s.tanh_approximation != 0.0 { gelu_tanh(x) } else { gelu_exact(x) },
+    backward: |s, x, _, dy| if s.tanh_approximation != 0.0 { gelu_tanh_gradient(x, dy) } else { gelu_exact_gradient(x, dy) },
+    rows: {
+        #[inline(always)]
+        fn forward_row(&self, x: &[f32], y: &mut [f32]) {
+            match self.tanh_approximation != 0.0 {
+                true => kernels::map(x, y, gelu_tanh),
+                false => kernels::map(x, y, gelu_exact),
+            }
         }
-    },
-    backward: |s, x, _, dy| {
-        if s.tanh_approximation != 0.0 {
-            let inner = GELU_TANH_SCALE * (x + GELU_CUBIC * x * x * x);
-            let t = transcendental::tanh(inner);
-            let d_inner = GELU_TANH_SCALE * (1.0 + 3.0 * GELU_CUBIC * x * x);
-            dy * (0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * d_inner)
-        } else {
-            let pdf = transcendental::exp(-0.5 * x * x) * FRAC_1_SQRT_2PI;
-            dy * (transcendental::normal_cdf(x) + x * pdf)
+
+        #[inline(always)]
+        fn backward_row(&self, x: &[f32], _y: &[f32], dy: &[f32], dx: &mut [f32]) {
+            match self.tanh_approximation != 0.0 {
+                true => kernels::map_backward(x, x, dy, dx, |x, _, dy| gelu_tanh_gradient(x, dy)),
+                false => kernels::map_backward(x, x, dy, dx, |x, _, dy| gelu_exact_gradient(x, dy)),
+            }
         }
     },
 );
+
+/// GELU, `x·Φ(x)`.
+#[inline(always)]
+fn gelu_exact(x: f32) -> f32 {
+    x * transcendental::normal_cdf(x)
+}
+
+/// `dy · d(x·Φ(x))/dx = dy·(Φ(x) + x·φ(x))`.
+#[inline(always)]
+fn gelu_exact_gradient(x: f32, dy: f32) -> f32 {
+    let pdf = transcendental::exp(-0.5 * x * x) * FRAC_1_SQRT_2PI;
+    dy * (transcendental::normal_cdf(x) + x * pdf)
+}
+
+/// PyTorch's `approximate='tanh'` GELU.
+#[inline(always)]
+fn gelu_tanh(x: f32) -> f32 {
+    0.5 * x * (1.0 + transcendental::tanh(GELU_TANH_SCALE * (x + GELU_CUBIC * x * x * x)))
+}
+
+/// `dy` times the derivative of [`gelu_tanh`].
+#[inline(always)]
+fn gelu_tanh_gradient(x: f32, dy: f32) -> f32 {
+    let inner = GELU_TANH_SCALE * (x + GELU_CUBIC * x * x * x);
+    let t = transcendental::tanh(inner);
+    let d_inner = GELU_TANH_SCALE * (1.0 + 3.0 * GELU_CUBIC * x * x);
+    dy * (0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * d_inner)
+}
 
 /// `√(2/π)`, the scale inside GELU's tanh approximation.
 const GELU_TANH_SCALE: f32 = 0.797_884_6;
