@@ -21,20 +21,8 @@ const EXP_LOWEST: f32 = -104.0;
 const EXP_HIGHEST: f32 = 89.0;
 /// `1/k!` for k = 2..7: the Taylor polynomial of `eʳ` for `|r| ≤ ln2/2`, whose remainder is below 1e-8.
 const EXP_TAYLOR: [f32; 6] = [1.0 / 2.0, 1.0 / 6.0, 1.0 / 24.0, 1.0 / 120.0, 1.0 / 720.0, 1.0 / 5040.0];
-/// Below this `|x|`, `tanh` is its Taylor series (odd coefficients from x³ to x¹⁹), above it `1 − 2/(e²ˣ + 1)`,
-/// which loses no more than a bit to cancellation there.
-const TANH_SERIES_BELOW: f32 = 0.55;
-const TANH_TAYLOR: [f32; 9] = [
-    -0.333_333_34,
-    0.133_333_33,
-    -0.053_968_254,
-    0.021_869_488,
-    -0.008_863_236,
-    0.003_592_128,
-    -0.001_455_834_4,
-    0.000_590_027_4,
-    -0.000_239_129_1,
-];
+/// Beyond this `|x|`, `tanh x` is ±1 in f32 (`1 − 2e^(−2|x|)` rounds to 1 from about 9.01).
+const TANH_FLAT_BEYOND: f32 = 9.5;
 
 /// `erfc(z)·e^(z²)·(1 + z/2)` as a polynomial in `t = 1/(1 + z/2)`, after its exponential's constant term: the
 /// Chebyshev fit of Press et al., *Numerical Recipes* §6.2 (`erfcc`), whose relative error is below 1.2e-7 for
@@ -99,16 +87,23 @@ pub fn sigmoid(x: f32) -> f32 {
     numerator / (1.0 + e)
 }
 
-/// `tanh x`.
+/// `tanh x`, as `−m/(2 + m)` with `m = eᵗ − 1` for `t = −2|x|`, and `x`'s sign. `m` comes from the reduced
+/// argument's own `eʳ − 1` (no cancellation near 0), so small arguments keep their precision without a
+/// separate series.
 #[inline(always)]
 pub fn tanh(x: f32) -> f32 {
-    let a = x.abs();
-    let square = a * a;
-    let p = TANH_TAYLOR[..8].iter().rev().fold(TANH_TAYLOR[8], |p, &coefficient| p * square + coefficient);
-    let series = a + a * square * p;
-    // For a ≥ 0.55: 1 − 2/(e^{2a} + 1) (∞ gives 1 exactly; NaN, for which `a < …` is false, gives NaN).
-    let far = 1.0 - 2.0 / (exp(2.0 * a) + 1.0);
-    let magnitude = if a < TANH_SERIES_BELOW { series } else { far };
+    let t = -2.0 * x.abs().min(TANH_FLAT_BEYOND);
+    let shifted = t * LOG2_E + ROUNDER;
+    let n = shifted - ROUNDER;
+    let n_int = shifted.to_bits() as i32 - ROUNDER.to_bits() as i32;
+    let r = (t - n * LN2_HI) - n * LN2_LO;
+    let p = EXP_TAYLOR[..5].iter().rev().fold(EXP_TAYLOR[5], |p, &coefficient| p * r + coefficient);
+    let r_minus_one = p * r * r + r;
+    // eᵗ − 1 = 2ⁿ(eʳ − 1) + (2ⁿ − 1), with 2ⁿ a normal number (n ≥ −28 here) and 2ⁿ − 1 exact.
+    let scale = f32::from_bits(((n_int + 127) as u32) << 23);
+    let m = scale * r_minus_one + (scale - 1.0);
+    // NaN stays NaN (`min` above would drop it, so it is put back).
+    let magnitude = if x.is_nan() { x } else { (-m / (2.0 + m)).abs() };
     // The sign from x, so that tanh(−0) = −0.
     f32::from_bits(magnitude.to_bits() | (x.to_bits() & 0x8000_0000))
 }
