@@ -47,10 +47,22 @@ const NORMAL_CDF_FLAT_BEYOND: f32 = 20.0;
 pub fn exp(x: f32) -> f32 {
     // Clamping keeps the exponent arithmetic in range; a NaN stays NaN through it and everything below.
     let c = x.clamp(EXP_LOWEST, EXP_HIGHEST);
-    let shifted = c * LOG2_E + ROUNDER;
-    let n = shifted - ROUNDER;
-    let n_int = shifted.to_bits() as i32 - ROUNDER.to_bits() as i32;
+    let (n, n_int) = nearest_multiple_of_ln2(c);
     scaled_exp(n_int, (c - n * LN2_HI) - n * LN2_LO)
+}
+
+/// The integer `n` nearest `x/ln 2`, as a float and as an integer (`|x| < 2²¹`).
+#[inline(always)]
+fn nearest_multiple_of_ln2(x: f32) -> (f32, i32) {
+    let shifted = x * LOG2_E + ROUNDER;
+    (shifted - ROUNDER, shifted.to_bits() as i32 - ROUNDER.to_bits() as i32)
+}
+
+/// `eʳ − 1` for a reduced argument `|r| ≲ ln2/2`: the Taylor polynomial, with no cancellation near 0.
+#[inline(always)]
+fn exp_m1_reduced(r: f32) -> f32 {
+    let p = EXP_TAYLOR[..5].iter().rev().fold(EXP_TAYLOR[5], |p, &coefficient| p * r + coefficient);
+    p * r * r + r
 }
 
 /// `e^(hi + lo)` for `|lo| ≤ 2`, without rounding `hi + lo` first: `lo` joins the reduced argument once `hi`'s
@@ -60,17 +72,14 @@ pub fn exp(x: f32) -> f32 {
 fn exp_of_sum(hi: f32, lo: f32) -> f32 {
     // Beyond these bounds the sum is below EXP_LOWEST or above EXP_HIGHEST whatever `lo` is.
     let c = hi.clamp(EXP_LOWEST - 8.0, EXP_HIGHEST + 8.0);
-    let shifted = (c + lo) * LOG2_E + ROUNDER;
-    let n = shifted - ROUNDER;
-    let n_int = shifted.to_bits() as i32 - ROUNDER.to_bits() as i32;
+    let (n, n_int) = nearest_multiple_of_ln2(c + lo);
     scaled_exp(n_int, ((c - n * LN2_HI) + lo) - n * LN2_LO)
 }
 
 /// `2ⁿ·eʳ` for a reduced argument `|r| ≲ ln2/2` and `n` in [−252, 254].
 #[inline(always)]
 fn scaled_exp(n_int: i32, r: f32) -> f32 {
-    let p = EXP_TAYLOR[..5].iter().rev().fold(EXP_TAYLOR[5], |p, &coefficient| p * r + coefficient);
-    let p = (p * r * r + r) + 1.0;
+    let p = exp_m1_reduced(r) + 1.0;
     // 2ⁿ as two factors, each a normal number for every n in [−252, 254]: the product underflows to subnormals
     // or overflows to ∞ as the true value does.
     let half = n_int >> 1;
@@ -93,15 +102,10 @@ pub fn sigmoid(x: f32) -> f32 {
 #[inline(always)]
 pub fn tanh(x: f32) -> f32 {
     let t = -2.0 * x.abs().min(TANH_FLAT_BEYOND);
-    let shifted = t * LOG2_E + ROUNDER;
-    let n = shifted - ROUNDER;
-    let n_int = shifted.to_bits() as i32 - ROUNDER.to_bits() as i32;
-    let r = (t - n * LN2_HI) - n * LN2_LO;
-    let p = EXP_TAYLOR[..5].iter().rev().fold(EXP_TAYLOR[5], |p, &coefficient| p * r + coefficient);
-    let r_minus_one = p * r * r + r;
+    let (n, n_int) = nearest_multiple_of_ln2(t);
     // eᵗ − 1 = 2ⁿ(eʳ − 1) + (2ⁿ − 1), with 2ⁿ a normal number (n ≥ −28 here) and 2ⁿ − 1 exact.
     let scale = f32::from_bits(((n_int + 127) as u32) << 23);
-    let m = scale * r_minus_one + (scale - 1.0);
+    let m = scale * exp_m1_reduced((t - n * LN2_HI) - n * LN2_LO) + (scale - 1.0);
     // NaN stays NaN (`min` above would drop it, so it is put back).
     let magnitude = if x.is_nan() { x } else { (-m / (2.0 + m)).abs() };
     // The sign from x, so that tanh(−0) = −0.
