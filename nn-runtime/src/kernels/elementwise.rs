@@ -237,6 +237,27 @@ pub fn log_softmax_backward(width: usize, y: &[f32], dy: &[f32], dx: &mut [f32])
     }
 }
 
+/// `Σ term(j)` for `j < n`, as eight interleaved partial sums added pairwise at the end: a fixed order (the same
+/// bits on every instruction set, machine and thread count) without a chain of `n` dependent additions, which
+/// made a row's statistics (LayerNorm's, attention's softmax) take longer than the work around them.
+#[inline(always)]
+pub(crate) fn interleaved_sum<T: Copy + Default + core::ops::Add<Output = T>>(
+    n: usize,
+    term: impl Fn(usize) -> T,
+) -> T {
+    let mut partial = [T::default(); 8];
+    let whole = n / 8 * 8;
+    for j in (0..whole).step_by(8) {
+        // Constant indices, so the partial sums stay in registers.
+        for (lane, sum) in partial.iter_mut().enumerate() {
+            *sum = *sum + term(j + lane);
+        }
+    }
+    let rest = (whole..n).fold(T::default(), |sum, j| sum + term(j));
+    let [a, b, c, d, e, f, g, h] = partial;
+    (((a + e) + (c + g)) + ((b + f) + (d + h))) + rest
+}
+
 /// `acc += x`, element by element.
 pub fn add_assign(acc: &mut [f32], x: &[f32]) {
     assert_eq!(acc.len(), x.len(), "add_assign: lengths differ");
@@ -260,6 +281,17 @@ pub fn sum_rows_into(m: &[f32], acc: &mut [f32]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every term counted once, whole blocks of eight and the tail, at every length up to three blocks.
+    #[test]
+    fn interleaved_sum_adds_every_term() {
+        for n in 0..=25 {
+            let terms = |j: usize| ((j * 37) % 11) as f64 - 4.5;
+            let want: f64 = (0..n).map(terms).sum();
+            assert_eq!(interleaved_sum(n, terms), want, "length {n}");
+            assert_eq!(interleaved_sum(n, |j| terms(j) as f32), want as f32, "length {n}");
+        }
+    }
 
     #[test]
     fn log_softmax_is_the_log_of_softmax_and_stable() {

@@ -13,7 +13,9 @@
 
 use super::dropout::mix;
 use super::{Backward, Extent, Forward, Layer, Mode, Op, Pass};
-use crate::kernels::{add_row_vector, gemm, map_in_place, math, sum_rows_into, transcendental, MatRef};
+use crate::kernels::{
+    add_row_vector, gemm, interleaved_sum, map_in_place, math, sum_rows_into, transcendental, MatRef,
+};
 use crate::Rng;
 
 /// Self-attention of `E` features per step in `HEADS` heads; `CAUSAL`: a step attends to itself and earlier
@@ -138,13 +140,13 @@ fn length(pass: &Pass<'_>, i: usize) -> usize {
 fn masked_softmax(row: &mut [f32], limit: usize, scale: f32) {
     let (kept, masked) = row.split_at_mut(limit);
     let max = kept.iter().fold(f32::NEG_INFINITY, |m, &s| m.max(s)) * scale;
-    // The exponentials in vector code, then their sum in order (the same bits on every instruction set).
+    // The exponentials in vector code, then their sum in a fixed order (the same bits on every instruction set).
     map_in_place(
         kept,
         #[inline(always)]
         |s| transcendental::exp(s * scale - max),
     );
-    let sum: f32 = kept.iter().sum();
+    let sum: f32 = interleaved_sum(kept.len(), |j| kept[j]);
     let inv = 1.0 / sum;
     kept.iter_mut().for_each(|s| *s *= inv);
     masked.fill(0.0);
@@ -361,7 +363,7 @@ impl<const E: usize, const HEADS: usize, const CAUSAL: bool, const BIAS: bool, c
                                 *v *= self.factor(pass, i, h, r0 + r, j);
                             }
                         }
-                        let dot: f32 = dp.iter().zip(p).map(|(a, b)| a * b).sum();
+                        let dot: f32 = interleaved_sum(keys, |j| dp[j] * p[j]);
                         for (v, &p) in dp.iter_mut().zip(p) {
                             *v = p * (*v - dot) * scale;
                         }

@@ -4,7 +4,7 @@
 //! samples and behaves the same in training and evaluation.
 
 use super::{Backward, Forward, Layer, Op};
-use crate::kernels::math;
+use crate::kernels::{interleaved_sum, math};
 
 /// Layer normalisation over groups of `F` values, `N` values per row (`N` a multiple of `F`); with `AFFINE` the
 /// parameters `weight` (`[F]`, starts at 1) and, with `BIAS`, `bias` (`[F]`, starts at 0), as PyTorch's
@@ -46,28 +46,10 @@ impl<const F: usize, const N: usize, const AFFINE: bool, const BIAS: bool> Layer
     /// The mean and 1/σ of one group.
     fn statistics(&self, x: &[f32]) -> (f32, f32) {
         let x = &x[..F];
-        let mean = sum_f64(F, |j| f64::from(x[j])) / F as f64;
-        let var = sum_f64(F, |j| (f64::from(x[j]) - mean) * (f64::from(x[j]) - mean)) / F as f64;
+        let mean = interleaved_sum(F, |j| f64::from(x[j])) / F as f64;
+        let var = interleaved_sum(F, |j| (f64::from(x[j]) - mean) * (f64::from(x[j]) - mean)) / F as f64;
         (mean as f32, 1.0 / math::sqrt((var + f64::from(self.eps)) as f32))
     }
-}
-
-/// `Σ term(j)` for `j < n` in `f64`, as eight interleaved partial sums added pairwise at the end: a fixed order
-/// (the same bits on every machine and thread count) without a chain of `n` dependent additions, which made
-/// the statistics of a 128-feature row take longer than normalising it.
-#[inline(always)]
-fn sum_f64(n: usize, term: impl Fn(usize) -> f64) -> f64 {
-    let mut partial = [0.0f64; 8];
-    let whole = n / 8 * 8;
-    for j in (0..whole).step_by(8) {
-        // Constant indices, so the partial sums stay in registers.
-        for (lane, sum) in partial.iter_mut().enumerate() {
-            *sum += term(j + lane);
-        }
-    }
-    let rest: f64 = (whole..n).map(term).sum();
-    let [a, b, c, d, e, f, g, h] = partial;
-    (((a + e) + (c + g)) + ((b + f) + (d + h))) + rest
 }
 
 impl<const F: usize, const N: usize, const AFFINE: bool, const BIAS: bool> Layer for LayerNorm<F, N, AFFINE, BIAS> {
@@ -132,27 +114,12 @@ impl<const F: usize, const N: usize, const AFFINE: bool, const BIAS: bool> Layer
             let Some(dx) = dx.as_mut().and_then(Iterator::next) else { continue };
             // dx̂ = dy·γ; dx = (dx̂ − mean(dx̂) − x̂·mean(dx̂·x̂)) / σ.
             let dxhat = |j: usize| if AFFINE { dy[j] * w[j] } else { dy[j] };
-            let sum = sum_f64(F, |j| f64::from(dxhat(j)));
-            let sum_xhat = sum_f64(F, |j| f64::from(dxhat(j) * xhat(j)));
+            let sum = interleaved_sum(F, |j| f64::from(dxhat(j)));
+            let sum_xhat = interleaved_sum(F, |j| f64::from(dxhat(j) * xhat(j)));
             let (mean_d, mean_dx) = ((sum / F as f64) as f32, (sum_xhat / F as f64) as f32);
             for (j, d) in dx.iter_mut().enumerate() {
                 *d = (dxhat(j) - mean_d - xhat(j) * mean_dx) * inv;
             }
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::sum_f64;
-
-    /// Every term counted once, whole blocks of eight and the tail, at every length up to three blocks.
-    #[test]
-    fn sum_f64_adds_every_term() {
-        for n in 0..=25 {
-            let terms = |j: usize| ((j * 37) % 11) as f64 - 4.5;
-            let want: f64 = (0..n).map(terms).sum();
-            assert_eq!(sum_f64(n, terms), want, "length {n}");
         }
     }
 }
