@@ -21,7 +21,6 @@ pub use conv_direct::{
     conv2d_direct, conv2d_direct_on, conv2d_direct_weight_grad, conv2d_direct_weight_grad_on, direct_applies,
     MAX_DIRECT_GRAD_KERNEL,
 };
-#[cfg(feature = "std")]
 pub(crate) use elementwise::interleaved_sum;
 pub use elementwise::{
     add_assign, add_row_vector, all_finite, log_softmax_backward, log_softmax_forward, map, map_backward, map_in_place,
@@ -29,6 +28,7 @@ pub use elementwise::{
 };
 #[cfg(feature = "std")]
 pub use gemm::prepare_thread;
+#[cfg(feature = "std")]
 pub(crate) use gemm::update;
 pub use gemm::{gemm, gemm_on, gemm_packed, gemm_rows, packed_len, with_packed, MatRef, PackedB};
 #[cfg(feature = "std")]
