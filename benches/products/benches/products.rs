@@ -21,117 +21,135 @@ fn random(n: usize, seed: u64) -> Vec<f32> {
 }
 
 /// `C[m×n] = A·B` where A is `m×k` and B is `k×n`, each either row-major or the transpose of a row-major matrix.
-fn product(c: &mut Criterion, name: &str, (m, k, n): (usize, usize, usize), a_t: bool, b_t: bool) {
-    single(c, name, (m, k, n), a_t, b_t);
-    two_threads(c, &format!("{name}_2threads"), (m, k, n), a_t, b_t);
+fn product(c: &mut Criterion, name: &str, dims: (usize, usize, usize), a_t: bool, b_t: bool) {
+    let ops = Operands::new(dims, a_t, b_t);
+    single(c, name, &ops);
+    two_threads(c, &format!("{name}_2threads"), &ops);
+}
+
+/// A product's random operands as stored: each row-major, or (`a_t`, `b_t`) the transpose of a row-major matrix.
+struct Operands {
+    m: usize,
+    k: usize,
+    n: usize,
+    a: Vec<f32>,
+    b: Vec<f32>,
+    a_t: bool,
+    b_t: bool,
+}
+
+impl Operands {
+    fn new((m, k, n): (usize, usize, usize), a_t: bool, b_t: bool) -> Self {
+        Self { m, k, n, a: random(m * k, 1), b: random(k * n, 2), a_t, b_t }
+    }
+
+    /// The (row, column) strides of A and of B as stored.
+    fn strides(&self) -> ((usize, usize), (usize, usize)) {
+        let Operands { m, k, n, a_t, b_t, .. } = *self;
+        (if a_t { (1, m) } else { (k, 1) }, if b_t { (1, k) } else { (n, 1) })
+    }
+
+    /// A and B as `nn`'s views.
+    fn views(&self) -> (MatRef<'_>, MatRef<'_>) {
+        let view = |data, rows, cols, transposed| match transposed {
+            true => MatRef::row_major(data, cols, rows).t(),
+            false => MatRef::row_major(data, rows, cols),
+        };
+        (view(&self.a, self.m, self.k, self.a_t), view(&self.b, self.k, self.n, self.b_t))
+    }
+
+    /// `C = A·B` with the `gemm` crate.
+    fn gemm_crate(&self, out: &mut [f32], parallelism: gemm::Parallelism) {
+        let (Operands { m, k, n, .. }, ((rsa, csa), (rsb, csb))) = (self, self.strides());
+        assert!(out.len() >= m * n);
+        // SAFETY: A and B hold m×k and k×n values with these strides (`new` and `strides`), `out` m×n (checked just
+        // above).
+        unsafe {
+            gemm::gemm(
+                *m,
+                *n,
+                *k,
+                out.as_mut_ptr(),
+                1,
+                *n as isize,
+                false,
+                self.a.as_ptr(),
+                csa as isize,
+                rsa as isize,
+                self.b.as_ptr(),
+                csb as isize,
+                rsb as isize,
+                0.0,
+                1.0,
+                false,
+                false,
+                false,
+                parallelism,
+            )
+        };
+        black_box(out);
+    }
+
+    /// `C = A·B` with `matrixmultiply`.
+    fn matrixmultiply(&self, out: &mut [f32]) {
+        let (Operands { m, k, n, .. }, ((rsa, csa), (rsb, csb))) = (self, self.strides());
+        assert!(out.len() >= m * n);
+        // SAFETY: as in `gemm_crate`.
+        unsafe {
+            matrixmultiply::sgemm(
+                *m,
+                *k,
+                *n,
+                1.0,
+                self.a.as_ptr(),
+                rsa as isize,
+                csa as isize,
+                self.b.as_ptr(),
+                rsb as isize,
+                csb as isize,
+                0.0,
+                out.as_mut_ptr(),
+                *n as isize,
+                1,
+            )
+        };
+        black_box(out);
+    }
+
+    /// The multiply-adds' floating-point operations, criterion's throughput.
+    fn flops(&self) -> Throughput {
+        Throughput::Elements((2 * self.m * self.n * self.k) as u64)
+    }
 }
 
 /// The product on one thread in each library.
-fn single(c: &mut Criterion, name: &str, (m, k, n): (usize, usize, usize), a_t: bool, b_t: bool) {
-    let (a, b) = (random(m * k, 1), random(k * n, 2));
-    let mut out = vec![0.0f32; m * n];
-    // Strides (row, column) of A and B as stored.
-    let (rsa, csa) = if a_t { (1, m) } else { (k, 1) };
-    let (rsb, csb) = if b_t { (1, k) } else { (n, 1) };
+fn single(c: &mut Criterion, name: &str, ops: &Operands) {
+    let mut out = vec![0.0f32; ops.m * ops.n];
+    let (av, bv) = ops.views();
     let mut g = c.benchmark_group(name);
-    g.throughput(Throughput::Elements((2 * m * n * k) as u64));
-    g.bench_function("nn", |bench| {
-        let av = if a_t { MatRef::row_major(&a, k, m).t() } else { MatRef::row_major(&a, m, k) };
-        let bv = if b_t { MatRef::row_major(&b, n, k).t() } else { MatRef::row_major(&b, k, n) };
-        bench.iter(|| gemm(av, bv, 0.0, black_box(&mut out)))
-    });
+    g.throughput(ops.flops());
+    g.bench_function("nn", |bench| bench.iter(|| gemm(av, bv, 0.0, black_box(&mut out))));
     // Each instruction set the CPU has beside the default, so one run compares them.
     for isa in Isa::supported().into_iter().filter(|&isa| isa != Isa::Scalar && isa != simd::wide()) {
         g.bench_function(format!("nn_{}", isa.name()), |bench| {
-            let av = if a_t { MatRef::row_major(&a, k, m).t() } else { MatRef::row_major(&a, m, k) };
-            let bv = if b_t { MatRef::row_major(&b, n, k).t() } else { MatRef::row_major(&b, k, n) };
             bench.iter(|| gemm_on(isa, av, bv, 0.0, black_box(&mut out)))
         });
     }
-    g.bench_function("gemm", |bench| {
-        bench.iter(|| gemm_crate((m, k, n), (&a, rsa, csa), (&b, rsb, csb), &mut out, gemm::Parallelism::None))
-    });
-    g.bench_function("matrixmultiply", |bench| {
-        bench.iter(|| {
-            // SAFETY: as above.
-            unsafe {
-                matrixmultiply::sgemm(
-                    m,
-                    k,
-                    n,
-                    1.0,
-                    a.as_ptr(),
-                    rsa as isize,
-                    csa as isize,
-                    b.as_ptr(),
-                    rsb as isize,
-                    csb as isize,
-                    0.0,
-                    out.as_mut_ptr(),
-                    n as isize,
-                    1,
-                )
-            };
-            black_box(&out);
-        })
-    });
+    g.bench_function("gemm", |bench| bench.iter(|| ops.gemm_crate(&mut out, gemm::Parallelism::None)));
+    g.bench_function("matrixmultiply", |bench| bench.iter(|| ops.matrixmultiply(&mut out)));
     g.finish();
 }
 
 /// The product on two threads: `nn`'s own helper and the calling thread, and the `gemm` crate's rayon split.
-fn two_threads(c: &mut Criterion, name: &str, (m, k, n): (usize, usize, usize), a_t: bool, b_t: bool) {
-    let (a, b) = (random(m * k, 1), random(k * n, 2));
-    let mut out = vec![0.0f32; m * n];
-    let (rsa, csa) = if a_t { (1, m) } else { (k, 1) };
-    let (rsb, csb) = if b_t { (1, k) } else { (n, 1) };
+fn two_threads(c: &mut Criterion, name: &str, ops: &Operands) {
+    let mut out = vec![0.0f32; ops.m * ops.n];
+    let (av, bv) = ops.views();
     let helpers = Helpers::start(2).expect("a helper thread");
     let mut g = c.benchmark_group(name);
-    g.throughput(Throughput::Elements((2 * m * n * k) as u64));
-    g.bench_function("nn", |bench| {
-        let av = if a_t { MatRef::row_major(&a, k, m).t() } else { MatRef::row_major(&a, m, k) };
-        let bv = if b_t { MatRef::row_major(&b, n, k).t() } else { MatRef::row_major(&b, k, n) };
-        bench.iter(|| with_helpers(&helpers, || gemm(av, bv, 0.0, black_box(&mut out))))
-    });
-    g.bench_function("gemm", |bench| {
-        bench.iter(|| gemm_crate((m, k, n), (&a, rsa, csa), (&b, rsb, csb), &mut out, gemm::Parallelism::Rayon(2)))
-    });
+    g.throughput(ops.flops());
+    g.bench_function("nn", |bench| bench.iter(|| with_helpers(&helpers, || gemm(av, bv, 0.0, black_box(&mut out)))));
+    g.bench_function("gemm", |bench| bench.iter(|| ops.gemm_crate(&mut out, gemm::Parallelism::Rayon(2))));
     g.finish();
-}
-
-/// `out = A·B` with the `gemm` crate, A and B given as (values, row stride, column stride).
-fn gemm_crate(
-    (m, k, n): (usize, usize, usize),
-    (a, rsa, csa): (&[f32], usize, usize),
-    (b, rsb, csb): (&[f32], usize, usize),
-    out: &mut [f32],
-    parallelism: gemm::Parallelism,
-) {
-    assert!(a.len() >= m * k && b.len() >= k * n && out.len() >= m * n);
-    // SAFETY: the pointers cover m×k, k×n and m×n f32 values with the strides given (checked just above).
-    unsafe {
-        gemm::gemm(
-            m,
-            n,
-            k,
-            out.as_mut_ptr(),
-            1,
-            n as isize,
-            false,
-            a.as_ptr(),
-            csa as isize,
-            rsa as isize,
-            b.as_ptr(),
-            csb as isize,
-            rsb as isize,
-            0.0,
-            1.0,
-            false,
-            false,
-            false,
-            parallelism,
-        )
-    };
-    black_box(out);
 }
 
 fn benches(c: &mut Criterion) {

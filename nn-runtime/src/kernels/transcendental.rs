@@ -83,8 +83,13 @@ fn scaled_exp(n_int: i32, r: f32) -> f32 {
     // 2ⁿ as two factors, each a normal number for every n in [−252, 254]: the product underflows to subnormals
     // or overflows to ∞ as the true value does.
     let half = n_int >> 1;
-    let scale = |e: i32| f32::from_bits(((e + 127) as u32) << 23);
-    p * scale(half) * scale(n_int - half)
+    p * power_of_two(half) * power_of_two(n_int - half)
+}
+
+/// `2ᵉ` for `e` in [−126, 127], built from its exponent bits.
+#[inline(always)]
+fn power_of_two(e: i32) -> f32 {
+    f32::from_bits(((e + 127) as u32) << 23)
 }
 
 /// The logistic function: `1/(1 + e⁻ˣ)` for `x ≥ 0`, `eˣ/(1 + eˣ)` below, so the exponential never overflows
@@ -104,7 +109,7 @@ pub fn tanh(x: f32) -> f32 {
     let t = -2.0 * x.abs().min(TANH_FLAT_BEYOND);
     let (n, n_int) = nearest_multiple_of_ln2(t);
     // eᵗ − 1 = 2ⁿ(eʳ − 1) + (2ⁿ − 1), with 2ⁿ a normal number (n ≥ −28 here) and 2ⁿ − 1 exact.
-    let scale = f32::from_bits(((n_int + 127) as u32) << 23);
+    let scale = power_of_two(n_int);
     let m = scale * exp_m1_reduced((t - n * LN2_HI) - n * LN2_LO) + (scale - 1.0);
     // NaN stays NaN (`min` above would drop it, so it is put back).
     let magnitude = if x.is_nan() { x } else { (-m / (2.0 + m)).abs() };

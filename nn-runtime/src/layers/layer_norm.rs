@@ -47,7 +47,10 @@ impl<const F: usize, const N: usize, const AFFINE: bool, const BIAS: bool> Layer
     fn statistics(&self, x: &[f32]) -> (f32, f32) {
         let x = &x[..F];
         let mean = interleaved_sum(F, |j| f64::from(x[j])) / F as f64;
-        let var = interleaved_sum(F, |j| (f64::from(x[j]) - mean) * (f64::from(x[j]) - mean)) / F as f64;
+        let var = interleaved_sum(F, |j| {
+            let d = f64::from(x[j]) - mean;
+            d * d
+        }) / F as f64;
         (mean as f32, 1.0 / math::sqrt((var + f64::from(self.eps)) as f32))
     }
 }
