@@ -231,12 +231,6 @@ pub(crate) fn run<N: Network>(
         1
     };
     ws.ensure(std::any::type_name::<N>(), &N::PLAN, N::PARAMS, width, extents::<N>(xs, backprop != Backprop::No));
-    if let Some(pool) = run.pool {
-        // A one-chunk pass shares its products with the helpers, which then spin for the next one. Passes whose
-        // chunks run side by side use them only for the optimizer step after the pass: there, spinning helpers
-        // would take the cores from the chunk threads of the next pass.
-        pool.helpers.linger(chunks == 1 && !staged);
-    }
     match (staged, buffers) {
         (true, Buffers::Exclusive(buffers)) => staged_pass::<N>(run, buffers, ws, xs, grads, middle, collect),
         (true, Buffers::Shared(_)) => unreachable!("a training pass through whole-batch layers needs &mut buffers"),
@@ -413,10 +407,7 @@ fn sum_gradients(pool: Option<&Pool>, total: &mut [f32], wave: &[Slot], first: b
     };
     match pool {
         Some(pool) if total.len() > SUM_PIECE => {
-            use rayon::prelude::*;
-            pool.chunks.install(|| {
-                total.par_chunks_mut(SUM_PIECE).enumerate().for_each(|(i, p)| sum_piece(i * SUM_PIECE, p));
-            });
+            pool.for_each_piece(total, SUM_PIECE, &|i, piece| sum_piece(i * SUM_PIECE, piece));
         }
         _ => sum_piece(0, total),
     }
@@ -431,15 +422,8 @@ fn for_each_chunk(
     work: &(impl Fn(&mut Slot, usize) -> Result<f64> + Sync),
 ) {
     match (run.pool, slots.len()) {
-        (Some(pool), 2..) => {
-            use rayon::prelude::*;
-            pool.chunks.install(|| {
-                slots.par_iter_mut().enumerate().for_each(|(i, slot)| slot.result = work(slot, first + i));
-            });
-        }
-        (Some(pool), 1) => {
-            crate::kernels::with_helpers(&pool.helpers, || slots[0].result = work(&mut slots[0], first));
-        }
+        (Some(pool), 2..) => pool.for_each_piece(slots, 1, &|i, slot| slot[0].result = work(&mut slot[0], first + i)),
+        (Some(pool), 1) => crate::kernels::with_helpers(pool, || slots[0].result = work(&mut slots[0], first)),
         _ => {
             for (i, slot) in slots.iter_mut().enumerate() {
                 slot.result = work(slot, first + i);

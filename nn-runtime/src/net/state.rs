@@ -68,7 +68,7 @@ impl Runner {
     /// parameters on all the network's threads.
     pub(crate) fn with_threads<R>(&self, f: impl FnOnce() -> R) -> R {
         match &self.pool {
-            Some(pool) => crate::kernels::with_helpers(&pool.helpers, f),
+            Some(pool) => crate::kernels::with_helpers(pool, f),
             None => f(),
         }
     }

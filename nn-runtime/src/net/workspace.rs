@@ -190,13 +190,9 @@ impl Workspace {
     }
 }
 
-/// The threads of a network set to [`Parallelism::Threads`] with more than one: a rayon pool for the chunks of a
-/// batch, and helpers that share a one-chunk pass's large products.
-#[derive(Debug)]
-pub(crate) struct Pool {
-    pub chunks: rayon::ThreadPool,
-    pub helpers: crate::kernels::Helpers,
-}
+/// The threads of a network set to [`Parallelism::Threads`] with more than one: helpers that run the chunks of a
+/// batch beside the calling thread, and share a one-chunk pass's large products.
+pub(crate) type Pool = crate::kernels::Helpers;
 
 /// Whether a network spreads the chunks of a batch over threads.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -204,13 +200,15 @@ pub enum Parallelism {
     /// Everything on the calling thread (the default).
     #[default]
     None,
-    /// Chunks on a dedicated pool of this many threads. A batch of one chunk (≤ [`CHUNK`] samples) runs on the
-    /// calling thread, and shares its large products with `n − 1` helper threads of the network's own: a
-    /// batch-1 `Linear` with over 128 K weights, or a product of over 2 M multiply-adds, split by output columns
-    /// (so that each core keeps its share of the weights in its own cache from call to call) or, when they are
-    /// few, by rows. The helpers spin for 200 µs after a one-chunk pass's product, then sleep. Optimizer steps
-    /// through [`Training::train_step`](crate::Training::train_step) and `fit` share the update of over 64 K
-    /// parameters with them too. Results are bit-identical to one thread.
+    /// This many threads: the calling thread and `n − 1` helper threads of the network's own, started once, which
+    /// spin for 200 µs after each job (so that the next is handed over with one atomic increment, not a wake-up
+    /// through the kernel) and then sleep. The chunks of a batch (of [`CHUNK`] samples) run side by side, chunk
+    /// `i` on thread `i mod n`. A batch of one chunk runs on the calling thread and shares its large products
+    /// with the helpers: a batch-1 `Linear` with over 128 K weights, or a product of over 2 M multiply-adds,
+    /// split by output columns (so that each core keeps its share of the weights in its own cache from call to
+    /// call) or, when they are few, by rows. Optimizer steps through
+    /// [`Training::train_step`](crate::Training::train_step) and `fit` share the update of over 64 K parameters
+    /// with them too. Results are bit-identical to one thread.
     Threads(usize),
 }
 
@@ -230,10 +228,7 @@ impl Parallelism {
                     name: "parallelism",
                     problem: format!("cannot start {n} threads: {e}"),
                 };
-                let chunks = rayon::ThreadPoolBuilder::new().num_threads(n).build().map_err(|e| cannot(&e))?;
-                chunks.broadcast(|_| crate::kernels::prepare_thread());
-                let helpers = crate::kernels::Helpers::start(n).map_err(|e| cannot(&e))?;
-                Ok(Some(std::sync::Arc::new(Pool { chunks, helpers })))
+                Ok(Some(std::sync::Arc::new(Pool::start(n).map_err(|e| cannot(&e))?)))
             }
         }
     }
