@@ -40,3 +40,14 @@ functions! {
     /// The nearest integer, halfway cases away from zero.
     round_f64(f64) = round, round;
 }
+
+/// `a·b + c` rounded once: the fused multiply-add instruction where the code is compiled for an instruction set
+/// that has one (AVX2, AVX-512, NEON), a correctly rounded library call elsewhere (`fmaf`, the standard
+/// library's or `libm`'s) — so every path computes the same bits.
+#[inline(always)]
+pub fn mul_add(a: f32, b: f32, c: f32) -> f32 {
+    #[cfg(feature = "std")]
+    return a.mul_add(b, c);
+    #[cfg(not(feature = "std"))]
+    return libm::fmaf(a, b, c);
+}

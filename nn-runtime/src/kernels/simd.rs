@@ -177,8 +177,8 @@ pub fn active() -> Isa {
 /// AVX2: a small convolution's rows of 8 to 24 columns fill 16 lanes by half, and LeNet-5 measured 20–30 % slower
 /// with them on AVX-512. On AMD the choice stays [`active`]'s: Zen 4 executes 512-bit operations in two halves,
 /// and AVX2 measured as fast there. Fixed for the process, so one machine computes the same bits from run to run
-/// (and the maps' and cells' functions use no fused multiply-add, so every instruction set gives them the same
-/// bits anyway: tested).
+/// (and the maps' and cells' functions round each multiply-add once on every path, so every instruction set gives
+/// them the same bits anyway: tested).
 #[cfg(feature = "std")]
 pub fn wide() -> Isa {
     static WIDE: OnceLock<Isa> = OnceLock::new();

@@ -2,10 +2,10 @@
 //! step's input projection `p = W_ih·x + b_ih` and hidden projection `q = W_hh·h + b_hh`, backward to the
 //! gradients of both projections.
 //!
-//! Each step is one fused pass over the hidden units — the gate pre-activations added, their nonlinearities
-//! ([`transcendental`](crate::kernels::transcendental)'s branch-free `σ` and `tanh`), the state update — written
-//! as one loop the compiler vectorises. [`CellForward`] and [`CellBackward`] run a step through [`Isa::run`], so the pass is compiled for the
-//! instruction set in use.
+//! Each step is a few loops over the hidden units that the compiler vectorises — the gate pre-activations added,
+//! their nonlinearities ([`transcendental`](crate::kernels::transcendental)'s branch-free `σ` and `tanh`), the
+//! state update; the LSTM's forward step takes one loop per gate and one for the state. [`CellForward`] and
+//! [`CellBackward`] run a step through [`Isa::run`], so the pass is compiled for the instruction set in use.
 //!
 //! [`Isa::run`]: crate::kernels::Isa
 
@@ -148,15 +148,20 @@ impl Cell for LstmCell {
         let ([pi, pf, pg, po], [qi, qf, qg, qo]) = (split(p, h), split(q, h));
         let [i_out, f_out, g_out, o_out, c_prev, tanh_c] = split_mut(saved, h);
         let (hidden, cell) = (&mut hidden[..h], &mut cell[..h]);
+        // One loop per gate: an iteration of one fused loop is a long chain of dependent operations (five
+        // nonlinearities), more than the out-of-order window overlaps; short loops overlap their iterations (the
+        // pass alone, on hot data, measured 13–17 % faster on an Intel Xeon). The gates wait in `saved` (in
+        // cache) for the last loop.
+        for (out, p, q) in [(&mut *i_out, pi, qi), (&mut *f_out, pf, qf), (&mut *o_out, po, qo)] {
+            out.iter_mut().zip(p.iter().zip(q)).for_each(|(y, (&p, &q))| *y = sigmoid(p + q));
+        }
+        g_out.iter_mut().zip(pg.iter().zip(qg)).for_each(|(y, (&p, &q))| *y = tanh(p + q));
         for j in 0..h {
-            let (i, f) = (sigmoid(pi[j] + qi[j]), sigmoid(pf[j] + qf[j]));
-            let (g, o) = (tanh(pg[j] + qg[j]), sigmoid(po[j] + qo[j]));
-            let c = f * cell[j] + i * g;
+            let c = f_out[j] * cell[j] + i_out[j] * g_out[j];
             let t = tanh(c);
-            (i_out[j], f_out[j], g_out[j], o_out[j]) = (i, f, g, o);
             (c_prev[j], tanh_c[j]) = (cell[j], t);
             cell[j] = c;
-            hidden[j] = o * t;
+            hidden[j] = o_out[j] * t;
         }
     }
 

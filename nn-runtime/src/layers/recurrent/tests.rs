@@ -303,7 +303,8 @@ fn orthogonal_hidden_weights_have_orthonormal_columns() {
 }
 
 /// One step of cell `C` through its kernel on every instruction set this CPU has, against the portable call, bit
-/// for bit: the fused gate pass is the same arithmetic however it is vectorised (no fused multiply-adds), on
+/// for bit: the gate pass is the same arithmetic however it is vectorised (its multiply-adds rounded once on every
+/// path), on
 /// hidden sizes that fill whole vectors, leave tails, and saturate the gates (pre-activations up to ±40, ±∞, NaN).
 fn same_on_every_instruction_set<C: Cell>() {
     for h in [1, 7, 8, 13, 32, 128] {
