@@ -49,10 +49,22 @@ const NORMAL_CDF_FLAT_BEYOND: f32 = 20.0;
 /// `eˣ`.
 #[inline(always)]
 pub fn exp(x: f32) -> f32 {
-    // Clamping keeps the exponent arithmetic in range; a NaN stays NaN through it and everything below.
+    // Clamping keeps the exponent arithmetic in range.
     let c = x.clamp(EXP_LOWEST, EXP_HIGHEST);
     let (n, n_int) = nearest_multiple_of_ln2(c);
-    scaled_exp(n_int, reduce(c, n))
+    nan_as_given(x, scaled_exp(n_int, reduce(c, n)))
+}
+
+/// `y`, or `x` itself when `x` is NaN. A NaN argument comes back bit for bit: through the arithmetic its sign could
+/// come out either way (a multiply-add instruction and a library `fmaf` propagate NaN operands in different
+/// orders), and every path must give the same bits.
+#[inline(always)]
+fn nan_as_given(x: f32, y: f32) -> f32 {
+    if x.is_nan() {
+        x
+    } else {
+        y
+    }
 }
 
 /// `x − n·ln 2`, in two exact-enough steps (Cody–Waite).
@@ -108,7 +120,7 @@ fn power_of_two(e: i32) -> f32 {
 pub fn sigmoid(x: f32) -> f32 {
     let e = exp(-x.abs());
     let numerator = if x < 0.0 { e } else { 1.0 };
-    numerator / (1.0 + e)
+    nan_as_given(x, numerator / (1.0 + e))
 }
 
 /// `tanh x`, as `−m/(2 + m)` with `m = eᵗ − 1` for `t = −2|x|`, and `x`'s sign. `m` comes from the reduced
@@ -144,11 +156,7 @@ pub fn normal_cdf(x: f32) -> f32 {
     let square_high = 0.5 * (high * high);
     let square_low = 0.5 * ((2.0 * high + low) * low);
     let tail = 0.5 * t * exp_of_sum(-square_high, mul_add(t, p, ERFC_CONSTANT) - square_low);
-    if x >= 0.0 {
-        1.0 - tail
-    } else {
-        tail
-    }
+    nan_as_given(x, if x >= 0.0 { 1.0 - tail } else { tail })
 }
 
 #[cfg(test)]
@@ -267,6 +275,12 @@ mod tests {
         for x in [f32::INFINITY, f32::NEG_INFINITY, f32::NAN, -f32::NAN, f32::MAX, f32::MIN, 0.0, -0.0] {
             for (got, want) in [(exp(x), x.exp()), (sigmoid(x), 1.0 / (1.0 + (-x).exp())), (tanh(x), x.tanh())] {
                 assert!(got == want || got.is_nan() && want.is_nan(), "f({x}) = {got}, libm {want}");
+            }
+        }
+        // A NaN comes back bit for bit, whatever its sign and payload (so every path gives the same bits).
+        for nan in [f32::NAN, -f32::NAN, f32::from_bits(0x7fc0_1234), f32::from_bits(0xffa0_0001)] {
+            for f in [exp, sigmoid, tanh, normal_cdf] {
+                assert_eq!(f(nan).to_bits(), nan.to_bits());
             }
         }
         // The signs of zero survive tanh, as libm's.

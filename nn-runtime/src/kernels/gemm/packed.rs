@@ -88,12 +88,14 @@ pub struct PackedB<'a> {
 }
 
 /// Values the panels of a `k × n` operand take on any instruction set: `k` rows of `n` rounded up to the widest
-/// panel, per block of `NC` columns (each a multiple of the widest panel).
+/// panel, per block of `NC` columns (each a multiple of the widest panel), and a cache line to start them at a
+/// line boundary.
 pub(super) const fn packed_len(k: usize, n: usize) -> usize {
-    k * n.div_ceil(MAX_NR) * MAX_NR
+    k * n.div_ceil(MAX_NR) * MAX_NR + LINE
 }
 
-/// Packs `b` into `buffer` (at least [`packed_len`] values) for `isa` if `pack`, and runs `f` with it.
+/// Packs `b` into `buffer` (at least [`packed_len`] values) for `isa` if `pack`, from its first cache-line
+/// boundary, and runs `f` with it.
 pub(super) fn with_packed<R>(
     isa: Isa,
     b: MatRef<'_>,
@@ -105,6 +107,7 @@ pub(super) fn with_packed<R>(
     if !pack {
         return f(&PackedB { b, isa, panels: None });
     }
+    let buffer = line_aligned(buffer);
     let len = isa.run(PackAll { b: &b, out: buffer });
     f(&PackedB { b, isa, panels: Some(&buffer[..len]) })
 }
