@@ -389,7 +389,7 @@ fn too_small(error: BatchTooSmall, stage: &Stage) -> Error {
 const SUM_PIECE: usize = 1 << 16;
 
 /// Sums the parameter gradients of a wave of chunks into `total`, in chunk order, onto the wave's first gradient
-/// if `first` (so `total` needs no clearing), else onto `total`. Pieces of the parameter range go to the pool's
+/// if `first` (so `total` needs no clearing), else onto `total`. Pieces of the parameter range go to the network's
 /// threads; every value is still summed in chunk order, so the bits do not depend on the thread count.
 fn sum_gradients(pool: Option<&Pool>, total: &mut [f32], wave: &[Slot], first: bool) {
     let sum_piece = |start: usize, piece: &mut [f32]| {
@@ -413,8 +413,9 @@ fn sum_gradients(pool: Option<&Pool>, total: &mut [f32], wave: &[Slot], first: b
     }
 }
 
-/// `slot.result = work(slot, first + i)` for each slot — on the pool when there is one and more than one chunk;
-/// a single chunk on the calling thread, its large products shared with the helpers when there are some.
+/// `slot.result = work(slot, first + i)` for each slot — slot `i` on thread `i mod n` of the network's `n`
+/// threads when it has helpers and there is more than one chunk; a single chunk on the calling thread, its large
+/// products shared with the helpers when there are some.
 fn for_each_chunk(
     run: &Run<'_>,
     slots: &mut [Slot],
