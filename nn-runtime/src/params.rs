@@ -1,5 +1,6 @@
 //! The parameter buffer of a network.
 
+use crate::kernels::{line_start, LINE};
 use std::ops::{Deref, DerefMut};
 
 /// All of a network's parameters in one contiguous, fixed-length buffer.
@@ -18,15 +19,12 @@ pub struct Params {
     len: usize,
 }
 
-/// Values in a cache line.
-const LINE: usize = 16;
-
 impl Params {
     /// `len` zeros, allocated directly on the heap (large networks never pass through the stack).
     #[doc(hidden)]
     pub fn zeros(len: usize) -> Self {
         let values = vec![0.0; len + LINE].into_boxed_slice();
-        let start = values.as_ptr().align_offset(64).min(LINE);
+        let start = line_start(&values);
         Self { values, start, len }
     }
 }

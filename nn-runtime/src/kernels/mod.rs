@@ -36,3 +36,15 @@ pub use gemm::{with_helpers, Helpers};
 pub use im2col::{col2im_add, col2im_add_from, im2col, im2col_into, ConvGeometry};
 pub use pool::{avg_pool_backward, avg_pool_forward, max_pool_backward, max_pool_forward, PoolGeometry};
 pub use simd::Isa;
+
+/// Values in a 64-byte cache line. Buffers that vector loads stream through keep this many values to spare and
+/// start at their first line boundary ([`line_start`]): the allocator aligns to 16 bytes only, and a load that
+/// straddles two lines is slower (the packing buffers and a network's parameters, both `std`-only).
+#[cfg(feature = "std")]
+pub(crate) const LINE: usize = 16;
+
+/// How many of `values` come before their first cache-line boundary (fewer than [`LINE`]).
+#[cfg(feature = "std")]
+pub(crate) fn line_start(values: &[f32]) -> usize {
+    values.as_ptr().align_offset(64).min(LINE)
+}

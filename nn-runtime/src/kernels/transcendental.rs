@@ -134,7 +134,7 @@ pub fn tanh(x: f32) -> f32 {
     let scale = power_of_two(n_int);
     let m = mul_add(scale, exp_m1_reduced(reduce(t, n)), scale - 1.0);
     // NaN stays NaN (`min` above would drop it, so it is put back).
-    let magnitude = if x.is_nan() { x } else { (-m / (2.0 + m)).abs() };
+    let magnitude = nan_as_given(x, (-m / (2.0 + m)).abs());
     // The sign from x, so that tanh(−0) = −0.
     f32::from_bits(magnitude.to_bits() | (x.to_bits() & 0x8000_0000))
 }

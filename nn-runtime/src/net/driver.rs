@@ -18,8 +18,9 @@
 use super::buffers::Model;
 use super::info::{Plan, Stage};
 use super::pass::{Extent, Mode, Pass};
-use super::workspace::{Chunk, Parallelism, Pool, Slot, Workspace, CHUNK};
+use super::workspace::{Chunk, Parallelism, Slot, Workspace, CHUNK};
 use super::Network;
+use crate::kernels::Helpers;
 use crate::layers::BatchTooSmall;
 use crate::sample::Example;
 use crate::{Error, Result};
@@ -74,7 +75,7 @@ pub(crate) struct Run<'a> {
     pub seed: u64,
     pub step: u64,
     pub parallelism: Parallelism,
-    pub pool: Option<&'a Pool>,
+    pub pool: Option<&'a Helpers>,
     /// The samples' initial states, `N::PLAN.state()` values each (zeros when `None`).
     pub initial: Option<&'a [f32]>,
     /// What the pass computes besides the forward pass.
@@ -391,7 +392,7 @@ const SUM_PIECE: usize = 1 << 16;
 /// Sums the parameter gradients of a wave of chunks into `total`, in chunk order, onto the wave's first gradient
 /// if `first` (so `total` needs no clearing), else onto `total`. Pieces of the parameter range go to the network's
 /// threads; every value is still summed in chunk order, so the bits do not depend on the thread count.
-fn sum_gradients(pool: Option<&Pool>, total: &mut [f32], wave: &[Slot], first: bool) {
+fn sum_gradients(pool: Option<&Helpers>, total: &mut [f32], wave: &[Slot], first: bool) {
     let sum_piece = |start: usize, piece: &mut [f32]| {
         let range = start..start + piece.len();
         let mut chunks = wave.iter().map(|slot| &slot.chunk.grads[range.clone()]);

@@ -1,7 +1,8 @@
 //! What a network keeps besides its parameters and buffers, and the split borrow of all of them.
 
 use super::pass::Mode;
-use super::workspace::{Parallelism, Pool, Workspace};
+use super::workspace::{Parallelism, Workspace};
+use crate::kernels::Helpers;
 use crate::Result;
 use std::sync::Arc;
 
@@ -24,7 +25,7 @@ pub struct Runner {
     pub(crate) seed: u64,
     pub(crate) step: u64,
     pub(crate) parallelism: Parallelism,
-    pub(crate) pool: Option<Arc<Pool>>,
+    pub(crate) pool: Option<Arc<Helpers>>,
     pub(crate) ws: Workspace,
 }
 
@@ -59,7 +60,7 @@ impl State {
 impl Runner {
     /// Sets how chunks are spread over threads, building the thread pool now (not during a pass).
     pub(crate) fn set_parallelism(&mut self, parallelism: Parallelism) -> Result<()> {
-        self.pool = parallelism.pool()?;
+        self.pool = parallelism.helpers()?;
         self.parallelism = parallelism;
         Ok(())
     }

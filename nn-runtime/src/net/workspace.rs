@@ -190,10 +190,6 @@ impl Workspace {
     }
 }
 
-/// The threads of a network set to [`Parallelism::Threads`] with more than one: helpers that run the chunks of a
-/// batch beside the calling thread, and share a one-chunk pass's large products.
-pub(crate) type Pool = crate::kernels::Helpers;
-
 /// Whether a network spreads the chunks of a batch over threads.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Parallelism {
@@ -217,7 +213,7 @@ impl Parallelism {
     ///
     /// # Errors
     /// `Threads(0)`, or threads that cannot be started.
-    pub(crate) fn pool(self) -> Result<Option<std::sync::Arc<Pool>>> {
+    pub(crate) fn helpers(self) -> Result<Option<std::sync::Arc<crate::kernels::Helpers>>> {
         match self {
             Parallelism::None | Parallelism::Threads(1) => Ok(None),
             Parallelism::Threads(0) => {
@@ -228,7 +224,7 @@ impl Parallelism {
                     name: "parallelism",
                     problem: format!("cannot start {n} threads: {e}"),
                 };
-                Ok(Some(std::sync::Arc::new(Pool::start(n).map_err(|e| cannot(&e))?)))
+                Ok(Some(std::sync::Arc::new(crate::kernels::Helpers::start(n).map_err(|e| cannot(&e))?)))
             }
         }
     }

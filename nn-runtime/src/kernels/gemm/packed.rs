@@ -8,6 +8,7 @@
 
 use super::MatRef;
 use crate::kernels::simd::{Isa, Kernel, Simd};
+use crate::kernels::{line_start, LINE};
 use std::cell::RefCell;
 
 /// Vectors of C per micro-tile row (`NR = NV · LANES` columns); the rows per tile are the instruction set's
@@ -37,14 +38,10 @@ pub(crate) fn prepare_thread() {
     });
 }
 
-/// Values in a cache line: the packing buffers start their panels at a line boundary, so that no vector load of
-/// a panel straddles two lines (the allocator aligns to 16 bytes only, and which threads' buffers happened to be
-/// aligned made their products up to 18 % apart).
-const LINE: usize = 16;
-
-/// `buffer` from its first value at a cache-line boundary (it has `LINE` values to spare).
+/// `buffer` from its first cache-line boundary (it has `LINE` values to spare), so that no vector load of a panel
+/// straddles two lines: which threads' buffers happened to be aligned made their products up to 18 % apart.
 fn line_aligned(buffer: &mut [f32]) -> &mut [f32] {
-    let skip = buffer.as_ptr().align_offset(64).min(LINE);
+    let skip = line_start(buffer);
     &mut buffer[skip..]
 }
 

@@ -122,12 +122,12 @@ impl Helpers {
         self.workers.len() + 1
     }
 
-    /// Runs `f(i, piece)` for every piece `i` of `values` cut into pieces of `piece` elements (the last may be
+    /// Runs `f(i, piece)` for every piece `i` of `values` cut into pieces of `piece > 0` elements (the last may be
     /// shorter): piece `i` on thread `i % threads()`, the caller being thread 0, and returns when all are done.
     /// The chunks of a batch (one slot each) and the pieces of a gradient sum go to the threads this way.
     pub(crate) fn for_each_piece<T: Send>(&self, values: &mut [T], piece: usize, f: &(dyn Fn(usize, &mut [T]) + Sync)) {
         let (n, threads) = (values.len(), self.threads());
-        let pieces = n.div_ceil(piece.max(1));
+        let pieces = n.div_ceil(piece);
         let out = SharedOut(values.as_mut_ptr());
         self.run(&|part| {
             for i in (part..pieces).step_by(threads) {
