@@ -5,12 +5,17 @@
 //! threads; `matrixmultiply` is built without its threading feature and stays at one). Throughput is in
 //! floating-point operations (2·m·n·k per product): criterion's "elem/s" reads as FLOP/s.
 //!
+//! Two groups hold the direct convolutions of LeNet-5 for one sample (`conv1`: 1→6 channels, 5×5 kernels, 28×28
+//! input; `conv2`: 6→16, 5×5, 12×12 input), on the instruction set `nn` picks for the shape and on each other one
+//! the CPU has: the kernels whose rows (24 and 8 values) are shorter than two AVX-512 vectors.
+//!
 //! One more group measures a roof instead of a product: `read_mlp_weights` sums as many floats as the
 //! 784-512-512-10 MLP has parameters (2.6 MB, more than a core's L2, so they stream from L3) on one core, the
 //! least a batch-1 inference of that MLP must do.
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use nn::kernels::simd;
+use nn::kernels::{conv2d_direct, conv2d_direct_on, ConvGeometry};
 use nn::kernels::{gemm, gemm_on, with_helpers, Helpers, Isa, MatRef};
 use nn::Rng;
 use std::hint::black_box;
@@ -160,7 +165,26 @@ fn benches(c: &mut Criterion) {
         product(c, &format!("linear_input_grad_{layer}_b64"), (64, o, i), false, false);
     }
     product(c, "square_512", (512, 512, 512), false, false);
+    convolution(c, "conv_direct_lenet_conv1", 1, 28, 6);
+    convolution(c, "conv_direct_lenet_conv2", 6, 12, 16);
     read_roof(c);
+}
+
+/// One sample's direct convolution with 5×5 kernels, stride 1, no padding: `channels` square `size`² input planes
+/// to `outputs` planes, on `nn`'s pick and on every instruction set the CPU has.
+fn convolution(c: &mut Criterion, name: &str, channels: usize, size: usize, outputs: usize) {
+    let g = ConvGeometry { channels, height: size, width: size, kernel: 5, stride: 1, padding: 0 };
+    let (w, b, x) = (random(outputs * channels * 25, 4), random(outputs, 5), random(channels * size * size, 6));
+    let mut y = vec![0.0f32; outputs * g.out_height() * g.out_width()];
+    let mut group = c.benchmark_group(name);
+    group.throughput(Throughput::Elements((2 * w.len() * g.out_height() * g.out_width()) as u64));
+    group.bench_function("nn", |bench| bench.iter(|| conv2d_direct(&g, &w, Some(&b), &x, black_box(&mut y))));
+    for isa in Isa::supported().into_iter().filter(|&isa| isa != Isa::Scalar) {
+        group.bench_function(format!("nn_{}", isa.name()), |bench| {
+            bench.iter(|| conv2d_direct_on(isa, &g, &w, Some(&b), &x, black_box(&mut y)))
+        });
+    }
+    group.finish();
 }
 
 /// Parameters of the 784-512-512-10 MLP.

@@ -4,7 +4,7 @@
 //! much to build as the product.
 
 use super::im2col::ConvGeometry;
-use super::simd::{active, Isa, Kernel, Simd};
+use super::simd::{active, wide, Isa, Kernel, Simd};
 
 /// Whether [`conv2d_direct`] handles this geometry.
 pub const fn direct_applies(g: &ConvGeometry) -> bool {
@@ -18,7 +18,7 @@ pub const fn direct_applies(g: &ConvGeometry) -> bool {
 /// If the geometry has a stride other than 1 or padding (see [`direct_applies`]), or the slices have the wrong
 /// lengths.
 pub fn conv2d_direct(g: &ConvGeometry, w: &[f32], bias: Option<&[f32]>, x: &[f32], y: &mut [f32]) {
-    conv2d_direct_on(active(), g, w, bias, x, y);
+    conv2d_direct_on(wide(), g, w, bias, x, y);
 }
 
 /// [`conv2d_direct`] on a given instruction set (for tests of each path).
@@ -65,37 +65,50 @@ impl Kernel for Direct<'_> {
 unsafe fn body<S: Simd>(g: &ConvGeometry, w: &[f32], bias: Option<&[f32]>, x: &[f32], y: &mut [f32]) {
     let outs = w.len() / (g.channels * g.kernel * g.kernel);
     let oh = g.out_height();
-    let pairs = oh / 2 * 2;
+    // Rows of at most half a vector go two to a vector, one in each half: LeNet-5's 8-column rows would leave
+    // half of AVX-512's lanes idle.
+    let paired = 2 * g.out_width() <= S::LANES;
+    let unit = if paired { 2 } else { 1 };
+    // Rows taken two units at a time, then one unit, then (paired, with an odd count) the last row alone.
+    let (by_two, by_one) = (oh / (2 * unit) * 2 * unit, oh / unit * unit);
     let mut o0 = 0;
-    // Blocks of 4, then 2, 1 output channels over pairs of output rows: each weight broadcast feeds two rows and
-    // each input load four channels, so a tap costs 4 + 2 loads for 8 multiply-adds (8 accumulators in
+    // Blocks of 4, then 2, 1 output channels over two units of rows: each weight broadcast feeds two vectors and
+    // each input vector four channels, so a tap costs 4 + 2 loads for 8 multiply-adds (8 accumulators in
     // registers, constants for the compiler), and 8 independent chains hide the latency of the multiply-adds.
-    // SAFETY: (all) forwarded contract; each block covers channels o0..o0+B < outs and rows inside 0..oh.
-    unsafe {
-        while o0 + 4 <= outs {
-            block::<S, 4, 2>(g, w, bias, x, y, o0, 0..pairs);
-            block::<S, 4, 1>(g, w, bias, x, y, o0, pairs..oh);
-            o0 += 4;
-        }
-        while o0 + 2 <= outs {
-            block::<S, 2, 2>(g, w, bias, x, y, o0, 0..pairs);
-            block::<S, 2, 1>(g, w, bias, x, y, o0, pairs..oh);
-            o0 += 2;
-        }
-        while o0 < outs {
-            block::<S, 1, 2>(g, w, bias, x, y, o0, 0..pairs);
-            block::<S, 1, 1>(g, w, bias, x, y, o0, pairs..oh);
-            o0 += 1;
-        }
+    macro_rules! channels {
+        ($b:literal) => {
+            // SAFETY: (all) forwarded contract; each block covers channels o0..o0+B ≤ outs and rows inside 0..oh.
+            unsafe {
+                if paired {
+                    block::<S, $b, 2, true>(g, w, bias, x, y, o0, 0..by_two);
+                    block::<S, $b, 1, true>(g, w, bias, x, y, o0, by_two..by_one);
+                } else {
+                    block::<S, $b, 2, false>(g, w, bias, x, y, o0, 0..by_two);
+                    block::<S, $b, 1, false>(g, w, bias, x, y, o0, by_two..by_one);
+                }
+                block::<S, $b, 1, false>(g, w, bias, x, y, o0, by_one..oh);
+            }
+            o0 += $b;
+        };
+    }
+    while o0 + 4 <= outs {
+        channels!(4);
+    }
+    while o0 + 2 <= outs {
+        channels!(2);
+    }
+    while o0 < outs {
+        channels!(1);
     }
 }
 
-/// Output channels `o0 .. o0 + B`, output rows `rows` taken `R` at a time (`rows` has a multiple of `R` rows).
+/// Output channels `o0 .. o0 + B`, output rows `rows` taken `R` vectors at a time — `R` rows, or `R` pairs of rows
+/// (`PAIRED`, for rows of at most half a vector) — where `rows` holds a whole number of such steps.
 ///
 /// # Safety
 /// As [`body`], `o0 + B` must not exceed the number of output channels, and `rows` must lie inside the output.
 #[inline(always)]
-unsafe fn block<S: Simd, const B: usize, const R: usize>(
+unsafe fn block<S: Simd, const B: usize, const R: usize, const PAIRED: bool>(
     g: &ConvGeometry,
     w: &[f32],
     bias: Option<&[f32]>,
@@ -111,30 +124,41 @@ unsafe fn block<S: Simd, const B: usize, const R: usize>(
     for (q, v) in start.iter_mut().enumerate() {
         *v = bias.map_or(0.0, |b| b[o0 + q]);
     }
-    for i in rows.step_by(R) {
+    for i in rows.step_by(R * (1 + usize::from(PAIRED))) {
+        if PAIRED {
+            // SAFETY: forwarded contract; 2·ow ≤ LANES.
+            unsafe { columns::<S, B, R, true, true>(g, w, &start, x, y, o0, i, 0, ow) };
+            continue;
+        }
         let mut j = 0;
         while j < full {
             // SAFETY: forwarded contract; j + l ≤ ow.
-            unsafe { columns::<S, B, R, false>(g, w, &start, x, y, o0, i, j, l) };
+            unsafe { columns::<S, B, R, false, false>(g, w, &start, x, y, o0, i, j, l) };
             j += l;
         }
-        if full < ow {
+        if full < ow && R == 2 && 2 * (ow - full) <= l {
+            // The two rows' remaining columns in the halves of one vector (LeNet-5's 24-column rows are 16 + 8
+            // on AVX-512).
+            // SAFETY: forwarded contract; rows i and i + 1 are inside the output, 2·(ow − full) ≤ LANES.
+            unsafe { columns::<S, B, 1, true, true>(g, w, &start, x, y, o0, i, full, ow - full) };
+        } else if full < ow {
             // The remaining columns as one masked vector.
             // SAFETY: forwarded contract; j + (ow − full) = ow.
-            unsafe { columns::<S, B, R, true>(g, w, &start, x, y, o0, i, full, ow - full) };
+            unsafe { columns::<S, B, R, true, false>(g, w, &start, x, y, o0, i, full, ow - full) };
         }
     }
 }
 
-/// Output channels `o0 .. o0 + B`, rows `i .. i + R`, columns `j .. j + n`: `n == LANES` in full vectors, or fewer
-/// (`PARTIAL`) with masked loads and stores that touch nothing past the row's end.
+/// Output channels `o0 .. o0 + B`, columns `j .. j + n`, and rows `i .. i + R` — or, `PAIRED`, rows `i .. i + 2R`,
+/// two to a vector (rows `i + 2r` and `i + 2r + 1` in the halves of vector `r`, `n ≤ LANES/2`): `n == LANES` in
+/// full vectors, or fewer (`PARTIAL`) with masked loads and stores that touch nothing past the row's end.
 ///
 /// # Safety
-/// As [`block`], with rows `i .. i + R` inside the output and `j + n ≤ OW`, `n ≤ LANES`.
+/// As [`block`], with the rows inside the output and `j + n ≤ OW`, `n ≤ LANES` (`n ≤ LANES/2` if `PAIRED`).
 #[inline(always)]
 // Constant-bound index loops over several arrays keep them in registers.
 #[allow(clippy::needless_range_loop, clippy::too_many_arguments)]
-unsafe fn columns<S: Simd, const B: usize, const R: usize, const PARTIAL: bool>(
+unsafe fn columns<S: Simd, const B: usize, const R: usize, const PARTIAL: bool, const PAIRED: bool>(
     g: &ConvGeometry,
     w: &[f32],
     start: &[f32; B],
@@ -148,11 +172,21 @@ unsafe fn columns<S: Simd, const B: usize, const R: usize, const PARTIAL: bool>(
     let (c, h, wd, k) = (g.channels, g.height, g.width, g.kernel);
     let (oh, ow) = (g.out_height(), g.out_width());
     let patch = c * k * k;
+    let step = 1 + usize::from(PAIRED);
     let wp = w.as_ptr().wrapping_add(o0 * patch);
-    // SAFETY: input reads are x[ci][i+r+ki][j+kj .. j+kj+n] with j + n ≤ ow, so j + kj + n ≤ wd, and i + r < oh so
-    // i + r + ki < h; weight reads are w[o0+q][..patch] with o0 + q < O; output writes are y[o0+q][i+r][j .. j+n].
+    // SAFETY: input reads are x[ci][i+r+ki][j+kj .. j+kj+n] for output rows i + r < oh, with j + n ≤ ow, so
+    // j + kj + n ≤ wd and i + r + ki < h; weight reads are w[o0+q][..patch] with o0 + q < O; output writes are
+    // y[o0+q][i+r][j .. j+n].
     unsafe {
-        let load = |p: *const f32| if PARTIAL { S::load_partial(p, n) } else { S::load(p) };
+        let load = |p: *const f32| {
+            if PAIRED {
+                S::load_halves(p, p.add(wd), n)
+            } else if PARTIAL {
+                S::load_partial(p, n)
+            } else {
+                S::load(p)
+            }
+        };
         let mut acc = [[S::zero(); R]; B];
         for q in 0..B {
             acc[q] = [S::splat(start[q]); R];
@@ -164,7 +198,7 @@ unsafe fn columns<S: Simd, const B: usize, const R: usize, const PARTIAL: bool>(
                 for kj in 0..k {
                     let mut v = [S::zero(); R];
                     for r in 0..R {
-                        v[r] = load(row.add(r * wd + kj));
+                        v[r] = load(row.add(r * step * wd + kj));
                     }
                     for q in 0..B {
                         let wq = S::splat(*wp.add(q * patch + tap + kj));
@@ -177,8 +211,10 @@ unsafe fn columns<S: Simd, const B: usize, const R: usize, const PARTIAL: bool>(
         }
         for q in 0..B {
             for r in 0..R {
-                let out = y.as_mut_ptr().add(((o0 + q) * oh + i + r) * ow + j);
-                if PARTIAL {
+                let out = y.as_mut_ptr().add(((o0 + q) * oh + i + r * step) * ow + j);
+                if PAIRED {
+                    S::store_halves(out, out.add(ow), acc[q][r], n);
+                } else if PARTIAL {
                     S::store_partial(out, acc[q][r], n);
                 } else {
                     S::store(out, acc[q][r]);
@@ -448,32 +484,49 @@ mod tests {
     #[test]
     fn every_output_width_up_to_two_vectors_and_one_matches_the_naive_loops() {
         // Output widths 1 ..= 2·16 + 1: every masked remainder of every instruction set, after zero, one and two
-        // full vectors; 5 output channels run the blocks of 4 and 1, 3 output rows the pairs and a single row.
-        for isa in Isa::supported() {
+        // full vectors, and every width of rows paired in a vector's halves; 5 output channels run the blocks of 4
+        // and 1; 3 and 5 output rows run blocks of two rows (or pairs), one, and a last row alone.
+        const GUARD: f32 = 12345.0;
+        for oh in [3, 5] {
             for ow in 1..=33 {
                 for k in [1, 3, 5] {
                     let g = ConvGeometry {
                         channels: 2,
-                        height: 3 + k - 1,
+                        height: oh + k - 1,
                         width: ow + k - 1,
                         kernel: k,
                         stride: 1,
                         padding: 0,
                     };
                     let o = 5;
-                    let seed = (ow * 10 + k) as u64;
+                    let seed = (oh * 1000 + ow * 10 + k) as u64;
                     let x = random_vec(2 * g.height * g.width, seed);
                     let w = random_vec(o * 2 * k * k, seed + 1);
                     let b = random_vec(o, seed + 2);
-                    let dy = random_vec(o * 3 * ow, seed + 3);
+                    let dy = random_vec(o * oh * ow, seed + 3);
                     let (want_y, want_dw) = naive(&g, o, &w, &b, &x, &dy);
-                    let what = format!("{} width {ow} kernel {k}", isa.name());
-                    let mut y = vec![f32::NAN; want_y.len()];
-                    conv2d_direct_on(isa, &g, &w, Some(&b), &x, &mut y);
-                    assert_close(&y, &want_y, 1e-5, &what);
-                    let mut dw = vec![f32::NAN; want_dw.len()];
-                    conv2d_direct_weight_grad_on(isa, &g, &dy, &x, &mut dw);
-                    assert_close(&dw, &want_dw, 1e-4, &format!("{what} weight gradient"));
+                    let mut first: Option<Vec<f32>> = None;
+                    for isa in Isa::supported() {
+                        let what = format!("{} {oh}×{ow} kernel {k}", isa.name());
+                        // A guard after the output: no store may reach past it.
+                        let mut y = vec![f32::NAN; want_y.len() + 16];
+                        y[want_y.len()..].fill(GUARD);
+                        conv2d_direct_on(isa, &g, &w, Some(&b), &x, &mut y[..want_y.len()]);
+                        assert!(y[want_y.len()..].iter().all(|&v| v == GUARD), "{what}: wrote past the output");
+                        let y = &y[..want_y.len()];
+                        assert_close(y, &want_y, 1e-5, &what);
+                        // Each output's multiply-adds run in the same order on every path with fused multiply-adds
+                        // (the portable one rounds each product): the same bits, whichever the network picks.
+                        let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                        match &first {
+                            _ if isa == Isa::Scalar => {}
+                            None => first = Some(y.to_vec()),
+                            Some(f) => assert_eq!(bits(y), bits(f), "{what}: bits differ from the first path"),
+                        }
+                        let mut dw = vec![f32::NAN; want_dw.len()];
+                        conv2d_direct_weight_grad_on(isa, &g, &dy, &x, &mut dw);
+                        assert_close(&dw, &want_dw, 1e-4, &format!("{what} weight gradient"));
+                    }
                 }
             }
         }

@@ -44,17 +44,15 @@ impl<F: Fn(f32) -> f32> Kernel for Map<'_, F> {
         let l = S::LANES;
         let (mut xs, mut ys) = (x.chunks_exact(l), y.chunks_exact_mut(l));
         for (y, x) in (&mut ys).zip(&mut xs) {
-            // A loop of exactly LANES iterations: one vector.
-            for (y, &x) in y.iter_mut().zip(x) {
-                *y = f(x);
-            }
+            // SAFETY: `S` is supported (the contract of `run`); each chunk holds LANES values.
+            unsafe { map_lanes::<S, 1>(load_lanes::<S, 1>([x]), y, |[x]| f(x)) };
         }
         let (x, y) = (xs.remainder(), ys.into_remainder());
         if x.is_empty() {
             return;
         }
         // SAFETY: `S` is supported (the contract of `run`).
-        unsafe { map_tail::<S, 1>(load_tail::<S, 1>([x]), y, |[x]| f(x)) };
+        unsafe { map_lanes::<S, 1>(load_lanes::<S, 1>([x]), y, |[x]| f(x)) };
     }
 }
 
@@ -73,17 +71,15 @@ impl<F: Fn(f32) -> f32> Kernel for MapInPlace<'_, F> {
         let l = S::LANES;
         let mut chunks = v.chunks_exact_mut(l);
         for v in &mut chunks {
-            // A loop of exactly LANES iterations: one vector.
-            for v in v {
-                *v = f(*v);
-            }
+            // SAFETY: `S` is supported (the contract of `run`); each chunk holds LANES values.
+            unsafe { map_lanes::<S, 1>(load_lanes::<S, 1>([v]), v, |[x]| f(x)) };
         }
         let v = chunks.into_remainder();
         if v.is_empty() {
             return;
         }
         // SAFETY: `S` is supported (the contract of `run`).
-        unsafe { map_tail::<S, 1>(load_tail::<S, 1>([v]), v, |[x]| f(x)) };
+        unsafe { map_lanes::<S, 1>(load_lanes::<S, 1>([v]), v, |[x]| f(x)) };
     }
 }
 
@@ -107,46 +103,50 @@ impl<G: Fn(f32, f32, f32) -> f32> Kernel for MapBackward<'_, G> {
         let chunks =
             dx[..full].chunks_exact_mut(l).zip(x.chunks_exact(l)).zip(y.chunks_exact(l)).zip(dy.chunks_exact(l));
         for (((dx, x), y), dy) in chunks {
-            // A loop of exactly LANES iterations: one vector.
-            for (((dx, &x), &y), &dy) in dx.iter_mut().zip(x).zip(y).zip(dy) {
-                *dx = g(x, y, dy);
-            }
+            // SAFETY: `S` is supported (the contract of `run`); each chunk holds LANES values.
+            unsafe { map_lanes::<S, 3>(load_lanes::<S, 3>([x, y, dy]), dx, |[x, y, dy]| g(x, y, dy)) };
         }
         if full == dx.len() {
             return;
         }
         // SAFETY: `S` is supported (the contract of `run`).
         unsafe {
-            let tails = load_tail::<S, 3>([&x[full..], &y[full..], &dy[full..]]);
-            map_tail::<S, 3>(tails, &mut dx[full..], |[x, y, dy]| g(x, y, dy));
+            let tails = load_lanes::<S, 3>([&x[full..], &y[full..], &dy[full..]]);
+            map_lanes::<S, 3>(tails, &mut dx[full..], |[x, y, dy]| g(x, y, dy));
         }
     }
 }
 
-/// The last `< LANES` values of each of `N` operands (the same count in each), loaded with masks into whole
-/// vectors whose other lanes are zero, so that a map over them runs as vector code.
+/// `≤ LANES` values of each of `N` operands (the same count in each), loaded as whole vectors — with masks for a
+/// tail, whose other lanes are zero — into arrays on the stack: the loads all come before any store of the
+/// results, which the compiler could not assume of the slices (an output may alias no input, but that is lost by
+/// the time it vectorises), so the map runs as vector code.
 ///
 /// # Safety
 /// `S` must be supported by the CPU.
 #[inline(always)]
-unsafe fn load_tail<S: Simd, const N: usize>(tails: [&[f32]; N]) -> [[f32; MAX_LANES]; N] {
+unsafe fn load_lanes<S: Simd, const N: usize>(operands: [&[f32]; N]) -> [[f32; MAX_LANES]; N] {
     core::array::from_fn(|t| {
         let mut lanes = [0.0; MAX_LANES];
-        let rest = tails[t].len();
-        debug_assert!(rest < S::LANES);
-        // SAFETY: the tail holds `rest < LANES ≤ MAX_LANES` values; `S` is supported (the contract).
-        unsafe { S::store(lanes.as_mut_ptr(), S::load_partial(tails[t].as_ptr(), rest)) };
+        let n = operands[t].len();
+        debug_assert!(n <= S::LANES);
+        // SAFETY: the operand holds `n ≤ LANES ≤ MAX_LANES` values; `S` is supported (the contract).
+        unsafe {
+            let v =
+                if n == S::LANES { S::load(operands[t].as_ptr()) } else { S::load_partial(operands[t].as_ptr(), n) };
+            S::store(lanes.as_mut_ptr(), v);
+        }
         lanes
     })
 }
 
-/// `out[i] = f(lane i of each operand)` for the `out.len() < LANES` values of a tail, the operands loaded by
-/// [`load_tail`]: `f` runs over whole vectors, and the results are stored with a mask.
+/// `out[i] = f(lane i of each operand)` for the `out.len() ≤ LANES` values of the operands loaded by
+/// [`load_lanes`]: `f` runs over whole vectors, and the results are stored (with a mask for a tail).
 ///
 /// # Safety
 /// `S` must be supported by the CPU.
 #[inline(always)]
-unsafe fn map_tail<S: Simd, const N: usize>(
+unsafe fn map_lanes<S: Simd, const N: usize>(
     lanes: [[f32; MAX_LANES]; N],
     out: &mut [f32],
     f: impl Fn([f32; N]) -> f32,
@@ -156,8 +156,15 @@ unsafe fn map_tail<S: Simd, const N: usize>(
     for (i, r) in results[..S::LANES].iter_mut().enumerate() {
         *r = f(core::array::from_fn(|t| lanes[t][i]));
     }
-    // SAFETY: `out` holds the `len < LANES` values written; `S` is supported (the contract).
-    unsafe { S::store_partial(out.as_mut_ptr(), S::load(results.as_ptr()), out.len()) };
+    // SAFETY: `out` holds `len ≤ LANES` values; `S` is supported (the contract).
+    unsafe {
+        let v = S::load(results.as_ptr());
+        if out.len() == S::LANES {
+            S::store(out.as_mut_ptr(), v);
+        } else {
+            S::store_partial(out.as_mut_ptr(), v, out.len());
+        }
+    }
 }
 
 /// The logistic function, stable for either sign of `x`.

@@ -167,18 +167,20 @@ pub fn active() -> Isa {
 }
 
 /// The instruction set of the long, regular loops — the matrix products ([`gemm`](fn@super::gemm) and the kernels
-/// built on it), the element-wise maps ([`map`](super::map) and its kin) and the recurrent cells' gate passes:
-/// AVX-512 on an Intel CPU that has it, else [`active`]'s choice; `NN_KERNEL`, when set, decides for these too.
+/// built on it), the element-wise maps ([`map`](super::map) and its kin), the recurrent cells' gate passes and
+/// the direct convolution's forward pass: AVX-512 on an Intel CPU that has it, else [`active`]'s choice;
+/// `NN_KERNEL`, when set, decides for these too.
 ///
 /// These are the kernels whose AVX-512 forms are measured faster than AVX2 on Intel: two 512-bit FMA units per
 /// core double the peak, the 12×32 product tile reaches 149 GFLOP/s on one core of an Intel Xeon against the AVX2
-/// tile's 96 (the 512³ product), 16-lane maps make a GPT training step 3–8 % faster, and 16-lane gate passes the
-/// recurrent groups 4–14 % faster (benches/README). The direct convolution, `col2im` and pooling keep [`active`]'s
-/// AVX2: a small convolution's rows of 8 to 24 columns fill 16 lanes by half, and LeNet-5 measured 20–30 % slower
-/// with them on AVX-512. On AMD the choice stays [`active`]'s: Zen 4 executes 512-bit operations in two halves,
-/// and AVX2 measured as fast there. Fixed for the process, so one machine computes the same bits from run to run
-/// (and the maps' and cells' functions round each multiply-add once on every path, so every instruction set gives
-/// them the same bits anyway: tested).
+/// tile's 96 (the 512³ product), 16-lane maps make a GPT training step 3–8 % faster, 16-lane gate passes the
+/// recurrent groups 4–14 % faster, and the direct convolution, its rows of 8 columns paired in a vector's halves,
+/// runs LeNet-5's second convolution in 2.7 µs against AVX2's 3.7 (benches/README). The direct convolution's
+/// weight gradient, `col2im` and pooling keep [`active`]'s AVX2: their rows of 8 to 24 columns fill 16 lanes by
+/// half. On AMD the choice stays [`active`]'s: Zen 4 executes 512-bit operations in two halves, and AVX2 measured
+/// as fast there. Fixed for the process, so one machine computes the same bits from run to run (and the maps',
+/// cells' and convolution's multiply-adds are fused and in the same order on every such path, so every instruction
+/// set gives them the same bits anyway: tested).
 #[cfg(feature = "std")]
 pub fn wide() -> Isa {
     static WIDE: OnceLock<Isa> = OnceLock::new();
@@ -271,6 +273,38 @@ pub(crate) unsafe trait Simd: Copy {
         unsafe {
             Self::store(buffer.as_mut_ptr(), v);
             core::ptr::copy_nonoverlapping(buffer.as_ptr(), p, n);
+        }
+    }
+
+    /// Two short rows in one vector: lanes `0..n` from `lo`, lanes `LANES/2 .. LANES/2 + n` from `hi`, the others
+    /// zero (`n ≤ LANES/2`). Only those `2n` values need be readable. By default through a buffer on the stack.
+    #[inline(always)]
+    unsafe fn load_halves(lo: *const f32, hi: *const f32, n: usize) -> Self::V {
+        const { assert!(Self::LANES <= MAX_LANES, "the default buffer holds MAX_LANES values") };
+        debug_assert!(n <= Self::LANES / 2);
+        let mut buffer = [0.0f32; MAX_LANES];
+        // SAFETY: the caller guarantees `n` readable values at `lo` and at `hi`; the buffer holds LANES ≥ 2n values;
+        // `Self` is supported.
+        unsafe {
+            core::ptr::copy_nonoverlapping(lo, buffer.as_mut_ptr(), n);
+            core::ptr::copy_nonoverlapping(hi, buffer.as_mut_ptr().add(Self::LANES / 2), n);
+            Self::load(buffer.as_ptr())
+        }
+    }
+
+    /// The inverse of [`Simd::load_halves`]: lanes `0..n` of `v` to `lo`, lanes `LANES/2 .. LANES/2 + n` to `hi`,
+    /// and nothing else written.
+    #[inline(always)]
+    unsafe fn store_halves(lo: *mut f32, hi: *mut f32, v: Self::V, n: usize) {
+        const { assert!(Self::LANES <= MAX_LANES, "the default buffer holds MAX_LANES values") };
+        debug_assert!(n <= Self::LANES / 2);
+        let mut buffer = [0.0f32; MAX_LANES];
+        // SAFETY: the caller guarantees `n` writable values at `lo` and at `hi`; the buffer holds LANES ≥ 2n values;
+        // `Self` is supported.
+        unsafe {
+            Self::store(buffer.as_mut_ptr(), v);
+            core::ptr::copy_nonoverlapping(buffer.as_ptr(), lo, n);
+            core::ptr::copy_nonoverlapping(buffer.as_ptr().add(Self::LANES / 2), hi, n);
         }
     }
 
@@ -454,6 +488,23 @@ mod x86 {
             // SAFETY: the `Simd` contract; masked-off lanes are not written.
             unsafe { _mm256_maskstore_ps(p, first_lanes(n), v) }
         }
+        #[inline(always)]
+        unsafe fn load_halves(lo: *const f32, hi: *const f32, n: usize) -> __m256 {
+            // SAFETY: the `Simd` contract; masked-off lanes are not read (VMASKMOVPS suppresses their faults), so
+            // of `hi − 4` only lanes 4 .. 4 + n, at `hi .. hi + n`, are.
+            unsafe {
+                let low = _mm256_maskload_ps(lo, first_lanes(n));
+                _mm256_blend_ps::<0xF0>(low, _mm256_maskload_ps(hi.wrapping_sub(4), upper_lanes(n)))
+            }
+        }
+        #[inline(always)]
+        unsafe fn store_halves(lo: *mut f32, hi: *mut f32, v: __m256, n: usize) {
+            // SAFETY: the `Simd` contract; masked-off lanes are not written, so of `hi − 4` only `hi .. hi + n`.
+            unsafe {
+                _mm256_maskstore_ps(lo, first_lanes(n), v);
+                _mm256_maskstore_ps(hi.wrapping_sub(4), upper_lanes(n), v);
+            }
+        }
         avx2_pooling!();
     }
 
@@ -462,6 +513,16 @@ mod x86 {
     unsafe fn first_lanes(n: usize) -> __m256i {
         // SAFETY: AVX2 is enabled (the callers' contract).
         unsafe { _mm256_cmpgt_epi32(_mm256_set1_epi32(n as i32), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7)) }
+    }
+
+    /// AVX2's mask of lanes `4 .. 4 + n` of 8.
+    #[inline(always)]
+    unsafe fn upper_lanes(n: usize) -> __m256i {
+        const NEVER: i32 = i32::MAX;
+        // SAFETY: AVX2 is enabled (the callers' contract).
+        unsafe {
+            _mm256_cmpgt_epi32(_mm256_set1_epi32(n as i32), _mm256_setr_epi32(NEVER, NEVER, NEVER, NEVER, 0, 1, 2, 3))
+        }
     }
 
     #[derive(Clone, Copy)]
@@ -518,6 +579,37 @@ mod x86 {
         unsafe fn store_partial(p: *mut f32, v: __m512, n: usize) {
             // SAFETY: the `Simd` contract; masked-off lanes are not written.
             unsafe { _mm512_mask_storeu_ps(p, first_lanes16(n), v) }
+        }
+        #[inline(always)]
+        unsafe fn load_halves(lo: *const f32, hi: *const f32, n: usize) -> __m512 {
+            // Two 32-byte loads and an insert: a masked 64-byte load at an unaligned address would cross a cache
+            // line every time, and cost two loads.
+            // SAFETY: the `Simd` contract (AVX-512F, and AVX2 with it); masked-off lanes are not read (VMASKMOVPS
+            // suppresses their faults).
+            unsafe {
+                let (low, high) = if n == 8 {
+                    (_mm256_loadu_ps(lo), _mm256_loadu_ps(hi))
+                } else {
+                    (_mm256_maskload_ps(lo, first_lanes(n)), _mm256_maskload_ps(hi, first_lanes(n)))
+                };
+                let low = _mm512_castps_pd(_mm512_castps256_ps512(low));
+                _mm512_castpd_ps(_mm512_insertf64x4::<1>(low, _mm256_castps_pd(high)))
+            }
+        }
+        #[inline(always)]
+        unsafe fn store_halves(lo: *mut f32, hi: *mut f32, v: __m512, n: usize) {
+            // SAFETY: the `Simd` contract (AVX-512F, and AVX2 with it); masked-off lanes are not written.
+            unsafe {
+                let low = _mm512_castps512_ps256(v);
+                let high = _mm256_castpd_ps(_mm512_extractf64x4_pd::<1>(_mm512_castps_pd(v)));
+                if n == 8 {
+                    _mm256_storeu_ps(lo, low);
+                    _mm256_storeu_ps(hi, high);
+                } else {
+                    _mm256_maskstore_ps(lo, first_lanes(n), low);
+                    _mm256_maskstore_ps(hi, first_lanes(n), high);
+                }
+            }
         }
         // AVX-512 CPUs have AVX2 (`Isa::is_supported` checks): its pooling code serves.
         avx2_pooling!();
