@@ -6,7 +6,7 @@
 //! The group is as large as fits a column-matrix budget, so that its columns stay in a core's L2 cache. Products
 //! sum each output value in the same order whatever the group, so forward results do not depend on it.
 
-use crate::kernels::{gemm, MatRef};
+use crate::kernels::{gemm, sum, MatRef};
 
 /// Values of column matrix a group may hold: 128 K (512 KB).
 const COLUMN_BUDGET: usize = 1 << 17;
@@ -80,7 +80,7 @@ pub(super) fn bias_grad(dy: &[f32], plane: usize, db: &mut [f32]) {
         return;
     }
     for (i, row) in dy.chunks_exact(plane).enumerate() {
-        db[i % db.len()] += row.iter().sum::<f32>();
+        db[i % db.len()] += sum(row);
     }
 }
 
