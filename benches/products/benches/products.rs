@@ -6,8 +6,9 @@
 //! floating-point operations (2·m·n·k per product): criterion's "elem/s" reads as FLOP/s.
 //!
 //! Two groups hold the direct convolutions of LeNet-5 for one sample (`conv1`: 1→6 channels, 5×5 kernels, 28×28
-//! input; `conv2`: 6→16, 5×5, 12×12 input), on the instruction set `nn` picks for the shape and on each other one
-//! the CPU has: the kernels whose rows (24 and 8 values) are shorter than two AVX-512 vectors.
+//! input; `conv2`: 6→16, 5×5, 12×12 input), and two more their weight gradients over a chunk of 32 samples
+//! (`…_weight_grad_b32`), each on the instruction set `nn` picks and on every one the CPU has: the kernels whose
+//! rows (24 and 8 values) are shorter than two AVX-512 vectors.
 //!
 //! One more group measures a roof instead of a product: `read_mlp_weights` sums as many floats as the
 //! 784-512-512-10 MLP has parameters (2.6 MB, more than a core's L2, so they stream from L3) on one core, the
@@ -15,7 +16,9 @@
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use nn::kernels::simd;
-use nn::kernels::{conv2d_direct, conv2d_direct_on, ConvGeometry};
+use nn::kernels::{
+    conv2d_direct, conv2d_direct_on, conv2d_direct_weight_grad, conv2d_direct_weight_grad_on, ConvGeometry,
+};
 use nn::kernels::{gemm, gemm_on, with_helpers, Helpers, Isa, MatRef};
 use nn::Rng;
 use std::hint::black_box;
@@ -182,6 +185,18 @@ fn convolution(c: &mut Criterion, name: &str, channels: usize, size: usize, outp
     for isa in Isa::supported().into_iter().filter(|&isa| isa != Isa::Scalar) {
         group.bench_function(format!("nn_{}", isa.name()), |bench| {
             bench.iter(|| conv2d_direct_on(isa, &g, &w, Some(&b), &x, black_box(&mut y)))
+        });
+    }
+    group.finish();
+    // The weight gradient over a chunk of 32 samples, as a training step computes it.
+    let (xs, dys) = (random(32 * x.len(), 7), random(32 * y.len(), 8));
+    let mut dw = vec![0.0f32; w.len()];
+    let mut group = c.benchmark_group(format!("{name}_weight_grad_b32"));
+    group.throughput(Throughput::Elements((2 * 32 * w.len() * g.out_height() * g.out_width()) as u64));
+    group.bench_function("nn", |bench| bench.iter(|| conv2d_direct_weight_grad(&g, &dys, &xs, black_box(&mut dw))));
+    for isa in Isa::supported().into_iter().filter(|&isa| isa != Isa::Scalar) {
+        group.bench_function(format!("nn_{}", isa.name()), |bench| {
+            bench.iter(|| conv2d_direct_weight_grad_on(isa, &g, &dys, &xs, black_box(&mut dw)))
         });
     }
     group.finish();
