@@ -55,7 +55,7 @@ def cpu():
     products = "AVX-512" if "avx512f" in flags and intel else "AVX2" if "avx2" in flags else "scalar"
     other = "AVX2" if "avx2" in flags else "scalar"
     forced = os.environ.get("NN_KERNEL")
-    paths = f"NN_KERNEL={forced} everywhere" if forced else f"nn: products, maps and gate passes {products}, convolutions and pooling {other}"
+    paths = f"NN_KERNEL={forced} everywhere" if forced else f"nn: products, maps, gate passes and direct convolutions {products}; convolutions' weight gradients and pooling {other}"
     return f"{field('model name')} (family {field('cpu family')} model {field('model')}), {', '.join(isas)}; {paths}"
 
 
