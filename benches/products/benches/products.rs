@@ -168,6 +168,7 @@ fn benches(c: &mut Criterion) {
         product(c, &format!("linear_input_grad_{layer}_b64"), (64, o, i), false, false);
     }
     product(c, "square_512", (512, 512, 512), false, false);
+    tiny(c);
     convolution(c, "conv_direct_lenet_conv1", 1, 28, 6);
     convolution(c, "conv_direct_lenet_conv2", 6, 12, 16);
     read_roof(c);
@@ -200,6 +201,18 @@ fn convolution(c: &mut Criterion, name: &str, channels: usize, size: usize, outp
         });
     }
     group.finish();
+}
+
+/// One head's scores in the ViT: 16 queries by 16 keys of 16 values, read in place from a 16 × 192 block.
+fn tiny(c: &mut Criterion) {
+    let qkv = random(16 * 192, 9);
+    let mut out = vec![0.0f32; 256];
+    let q = MatRef::strided(&qkv, 16, 16, 192);
+    let k = MatRef::strided(&qkv[64..], 16, 16, 192);
+    let mut g = c.benchmark_group("attention_head_scores_16");
+    g.throughput(Throughput::Elements(2 * 16 * 16 * 16));
+    g.bench_function("nn", |bench| bench.iter(|| gemm(q, k.t(), 0.0, black_box(&mut out))));
+    g.finish();
 }
 
 /// Parameters of the 784-512-512-10 MLP.

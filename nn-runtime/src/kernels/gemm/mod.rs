@@ -2,8 +2,9 @@
 //!
 //! Large products go through a packed, cache-blocked algorithm with a register-tiled micro-kernel
 //! ([`packed`]); a single row (`m = 1`, batch-1 inference) is a matrix-vector product done as dot products or
-//! AXPYs straight from the operands ([`vector`]), since packing would cost as much as the product. Both are
-//! written once, generic over [`Simd`](super::simd::Simd), and instantiated per instruction set.
+//! AXPYs straight from the operands ([`vector`]), since packing would cost as much as the product; products
+//! smaller than a micro-tile row ([`small`], an attention head's) skip the packed path's set-up. All are written
+//! once, generic over [`Simd`](super::simd::Simd), and instantiated per instruction set.
 
 #[cfg(feature = "std")]
 mod packed;
@@ -11,6 +12,8 @@ mod packed;
 #[path = "unpacked.rs"]
 mod packed;
 // The `no_std` product, tested in the `std` build too (where only its `gemm` is called).
+#[cfg(feature = "std")]
+mod small;
 #[cfg(feature = "std")]
 mod split;
 #[cfg(all(test, feature = "std"))]

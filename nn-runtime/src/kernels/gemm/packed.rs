@@ -6,6 +6,7 @@
 //! which made `Linear`'s forward product `W·Xᵀ` — where A is the whole weight matrix and `n` a 32-sample chunk —
 //! run at half the speed of the other products.
 
+use super::small::Small;
 use super::MatRef;
 use crate::kernels::simd::{Isa, Kernel, Simd};
 use crate::kernels::{line_start, LINE};
@@ -61,6 +62,25 @@ pub(super) fn gemm(isa: Isa, a: MatRef<'_>, b: MatRef<'_>, accumulate: bool, c: 
 pub(super) unsafe fn gemm_strided(isa: Isa, a: MatRef<'_>, b: MatRef<'_>, accumulate: bool, c: *mut f32, ldc: usize) {
     check_view(&a);
     check_view(&b);
+    if isa.run(Small { a, b, accumulate, c, ldc }) {
+        return;
+    }
+    // SAFETY: forwarded contract.
+    unsafe { gemm_packed_strided(isa, a, b, accumulate, c, ldc) }
+}
+
+/// [`gemm_strided`] on the packed path whatever the size (the small products' path is checked against it).
+///
+/// # Safety
+/// As [`gemm_strided`], with the views checked.
+pub(super) unsafe fn gemm_packed_strided(
+    isa: Isa,
+    a: MatRef<'_>,
+    b: MatRef<'_>,
+    accumulate: bool,
+    c: *mut f32,
+    ldc: usize,
+) {
     // `Cᵀ = Bᵀ·Aᵀ`, written back transposed, when that gathers less (`X·Wᵀ`: W is then read in place).
     let ct = packing_cost(&b.t(), &a.t()) < packing_cost(&a, &b);
     let (a, b) = if ct { (b.t(), a.t()) } else { (a, b) };

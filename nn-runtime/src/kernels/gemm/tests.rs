@@ -240,3 +240,43 @@ fn every_width_up_to_two_vectors_and_one_matches_the_reference() {
         }
     }
 }
+
+#[test]
+fn small_products_give_the_packed_paths_bits() {
+    // Every size below a micro-tile row (2·LANES) in rows and columns and up to SMALL_K steps takes the small
+    // path; it must compute each element as the packed path does, for every layout of A and B (in place or
+    // gathered, as an attention head reads Q, Kᵀ and V out of a wider block), overwriting or accumulating.
+    use super::small::SMALL_K;
+    let mut seed = 20_000;
+    for isa in paths() {
+        for (m, k, n) in [(1, 1, 1), (16, 16, 16), (3, 7, 5), (15, 64, 9), (31, 33, 31), (8, 1, 17), (2, 64, 16)] {
+            assert!(k <= SMALL_K);
+            for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
+                seed += 1;
+                // A and B as blocks of wider matrices (row stride 3·width + 1).
+                let (ast, bst) = (3 * k.max(m) + 1, 3 * k.max(n) + 1);
+                let ad = random_vec(k.max(m) * ast, seed);
+                let bd = random_vec(k.max(n) * bst, seed + 1);
+                let a = if ta { MatRef::strided(&ad, k, m, ast).t() } else { MatRef::strided(&ad, m, k, ast) };
+                let b = if tb { MatRef::strided(&bd, n, k, bst).t() } else { MatRef::strided(&bd, k, n, bst) };
+                for accumulate in [false, true] {
+                    let start = random_vec(m * n, seed + 2);
+                    let (mut small, mut packed) = (start.clone(), start.clone());
+                    // SAFETY: both C buffers hold the m × n product, row-major; the views lie in their slices.
+                    unsafe {
+                        packed::gemm_strided(isa, a, b, accumulate, small.as_mut_ptr(), n);
+                        packed::gemm_packed_strided(isa, a, b, accumulate, packed.as_mut_ptr(), n);
+                    }
+                    let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                    let what = format!("{} {m}×{k}×{n} ta={ta} tb={tb} accumulate={accumulate}", isa.name());
+                    assert_eq!(bits(&small), bits(&packed), "{what}");
+                    let mut expected = naive(&a, &b);
+                    if accumulate {
+                        expected.iter_mut().zip(&start).for_each(|(e, s)| *e += s);
+                    }
+                    assert_close(&small, &expected, 1e-5 * (k as f32).sqrt().max(1.0), &what);
+                }
+            }
+        }
+    }
+}
