@@ -10,6 +10,9 @@
 //! (`…_weight_grad_b32`), each on the instruction set `nn` picks and on every one the CPU has: the kernels whose
 //! rows (24 and 8 values) are shorter than two AVX-512 vectors.
 //!
+//! `attention_head_scores_16` is one attention head's scores in the ViT of the network benchmarks: 16 queries by
+//! 16 keys of 16 values, read in place from their rows of Q, K and V — a product smaller than one micro-tile row.
+//!
 //! One more group measures a roof instead of a product: `read_mlp_weights` sums as many floats as the
 //! 784-512-512-10 MLP has parameters (2.6 MB, more than a core's L2, so they stream from L3) on one core, the
 //! least a batch-1 inference of that MLP must do.
