@@ -127,7 +127,7 @@ unsafe fn block<S: Simd, const B: usize, const R: usize, const PAIRED: bool>(
     for i in rows.step_by(R * (1 + usize::from(PAIRED))) {
         if PAIRED {
             // SAFETY: forwarded contract; 2·ow ≤ LANES.
-            unsafe { columns::<S, B, R, true, true>(g, w, &start, x, y, o0, i, 0, ow) };
+            unsafe { columns::<S, B, R, false, true>(g, w, &start, x, y, o0, i, 0, ow) };
             continue;
         }
         let mut j = 0;
@@ -140,7 +140,7 @@ unsafe fn block<S: Simd, const B: usize, const R: usize, const PAIRED: bool>(
             // The two rows' remaining columns in the halves of one vector (LeNet-5's 24-column rows are 16 + 8
             // on AVX-512).
             // SAFETY: forwarded contract; rows i and i + 1 are inside the output, 2·(ow − full) ≤ LANES.
-            unsafe { columns::<S, B, 1, true, true>(g, w, &start, x, y, o0, i, full, ow - full) };
+            unsafe { columns::<S, B, 1, false, true>(g, w, &start, x, y, o0, i, full, ow - full) };
         } else if full < ow {
             // The remaining columns as one masked vector.
             // SAFETY: forwarded contract; j + (ow − full) = ow.
@@ -150,8 +150,9 @@ unsafe fn block<S: Simd, const B: usize, const R: usize, const PAIRED: bool>(
 }
 
 /// Output channels `o0 .. o0 + B`, columns `j .. j + n`, and rows `i .. i + R` — or, `PAIRED`, rows `i .. i + 2R`,
-/// two to a vector (rows `i + 2r` and `i + 2r + 1` in the halves of vector `r`, `n ≤ LANES/2`): `n == LANES` in
-/// full vectors, or fewer (`PARTIAL`) with masked loads and stores that touch nothing past the row's end.
+/// two to a vector (rows `i + 2r` and `i + 2r + 1` in the halves of vector `r`, `n ≤ LANES/2`, always masked):
+/// `n == LANES` in full vectors, or fewer (`PARTIAL`) with masked loads and stores that touch nothing past the
+/// row's end.
 ///
 /// # Safety
 /// As [`block`], with the rows inside the output and `j + n ≤ OW`, `n ≤ LANES` (`n ≤ LANES/2` if `PAIRED`).

@@ -202,25 +202,6 @@ pub fn softmax_backward(width: usize, y: &[f32], dy: &[f32], dx: &mut [f32]) {
     }
 }
 
-/// The sum of `values`, in 16 interleaved lanes added pairwise at the end: a fixed order, so the same bits on
-/// every CPU and thread count, that the compiler turns into vector adds (a sequential sum, which it may not
-/// reorder, adds one value at a time: a convolution's bias gradient took 5 % of a LeNet-5 training step so).
-pub fn sum(values: &[f32]) -> f32 {
-    let (chunks, rest) = values.as_chunks::<16>();
-    let mut lanes = [0.0f32; 16];
-    for chunk in chunks {
-        lanes.iter_mut().zip(chunk).for_each(|(lane, v)| *lane += v);
-    }
-    lanes.iter_mut().zip(rest).for_each(|(lane, v)| *lane += v);
-    let mut width = 8;
-    while width > 0 {
-        let (low, high) = lanes.split_at_mut(width);
-        low.iter_mut().zip(&high[..width]).for_each(|(a, b)| *a += b);
-        width /= 2;
-    }
-    lanes[0]
-}
-
 /// Whether every value is finite (no NaN, no ±∞).
 ///
 /// Reads the whole slice without an early exit, sixteen independent lanes at a time, so the compiler vectorises
@@ -396,24 +377,6 @@ mod tests {
                 assert_eq!(out[i].to_bits(), g(x[i], y[i], dy[i]).to_bits(), "map_backward, length {len}, value {i}");
             }
         }
-    }
-
-    #[test]
-    fn sum_adds_every_value_in_a_fixed_order() {
-        let mut rng = crate::Rng::new(9, 0);
-        for len in 0..=70 {
-            let values: Vec<f32> = (0..len).map(|_| rng.uniform(-1.0, 1.0)).collect();
-            let want: f64 = values.iter().map(|&v| f64::from(v)).sum();
-            assert!((f64::from(sum(&values)) - want).abs() < 1e-5, "length {len}");
-            // Lane i holds values i, i + 16, …; the lanes are then added pairwise, 8 apart, 4, 2, 1.
-            let mut lanes = [0.0f32; 16];
-            values.iter().enumerate().for_each(|(i, v)| lanes[i % 16] += v);
-            for width in [8, 4, 2, 1] {
-                (0..width).for_each(|i| lanes[i] += lanes[i + width]);
-            }
-            assert_eq!(sum(&values).to_bits(), lanes[0].to_bits(), "length {len}");
-        }
-        assert!(sum(&[1.0, f32::NAN]).is_nan());
     }
 
     #[test]

@@ -24,7 +24,7 @@ pub use conv_direct::{
 pub(crate) use elementwise::interleaved_sum;
 pub use elementwise::{
     add_assign, add_row_vector, all_finite, log_softmax_backward, log_softmax_forward, map, map_backward, map_in_place,
-    sigmoid, softmax_backward, softmax_forward, sum, sum_rows_into,
+    sigmoid, softmax_backward, softmax_forward, sum_rows_into,
 };
 #[cfg(feature = "std")]
 pub use gemm::prepare_thread;

@@ -6,7 +6,7 @@
 //! The group is as large as fits a column-matrix budget, so that its columns stay in a core's L2 cache. Products
 //! sum each output value in the same order whatever the group, so forward results do not depend on it.
 
-use crate::kernels::{gemm, sum, MatRef};
+use crate::kernels::{gemm, interleaved_sum, MatRef};
 
 /// Values of column matrix a group may hold: 128 K (512 KB).
 const COLUMN_BUDGET: usize = 1 << 17;
@@ -80,7 +80,8 @@ pub(super) fn bias_grad(dy: &[f32], plane: usize, db: &mut [f32]) {
         return;
     }
     for (i, row) in dy.chunks_exact(plane).enumerate() {
-        db[i % db.len()] += sum(row);
+        // Interleaved partial sums: a sequential sum adds one value at a time (it took 5 % of a LeNet-5 step).
+        db[i % db.len()] += interleaved_sum(row.len(), |j| row[j]);
     }
 }
 

@@ -7,6 +7,7 @@
 
 use super::info::Plan;
 use super::pass::Extent;
+use crate::kernels::Helpers;
 use crate::{Error, Result};
 
 /// Samples processed together by one pass of the generated code.
@@ -213,7 +214,7 @@ impl Parallelism {
     ///
     /// # Errors
     /// `Threads(0)`, or threads that cannot be started.
-    pub(crate) fn helpers(self) -> Result<Option<std::sync::Arc<crate::kernels::Helpers>>> {
+    pub(crate) fn helpers(self) -> Result<Option<std::sync::Arc<Helpers>>> {
         match self {
             Parallelism::None | Parallelism::Threads(1) => Ok(None),
             Parallelism::Threads(0) => {
@@ -224,7 +225,7 @@ impl Parallelism {
                     name: "parallelism",
                     problem: format!("cannot start {n} threads: {e}"),
                 };
-                Ok(Some(std::sync::Arc::new(crate::kernels::Helpers::start(n).map_err(|e| cannot(&e))?)))
+                Ok(Some(std::sync::Arc::new(Helpers::start(n).map_err(|e| cannot(&e))?)))
             }
         }
     }

@@ -58,53 +58,36 @@ impl Kernel for Small<'_> {
         // readable, the last vector of a row read with a mask; C's `m` rows of `n` values from `c`, `ldc` apart,
         // are the caller's to write.
         unsafe {
+            // Four rows at a time, so that four chains of multiply-adds overlap; `V` vectors per row.
+            macro_rules! all_rows {
+                ($v:literal) => {{
+                    let mut i = 0;
+                    while i + 4 <= m {
+                        block::<S, $v, 4>(a, i, k, n, bp, stride, accumulate, c, ldc);
+                        i += 4;
+                    }
+                    while i < m {
+                        block::<S, $v, 1>(a, i, k, n, bp, stride, accumulate, c, ldc);
+                        i += 1;
+                    }
+                }};
+            }
             if n > l {
-                rows::<S, 2>(a, k, n, bp, stride, accumulate, c, ldc);
+                all_rows!(2)
             } else {
-                rows::<S, 1>(a, k, n, bp, stride, accumulate, c, ldc);
+                all_rows!(1)
             }
         }
         true
     }
 }
 
-/// Every row of C as `V` vectors (the last one masked at `n`): from zero, a fused multiply-add per step, then
-/// added to C if `accumulate`. Four rows at a time, so that four chains of multiply-adds overlap.
+/// Rows `i0 .. i0 + R` of C as `V` vectors each (the last one masked at `n`): from zero, a fused multiply-add per
+/// step, then added to C if `accumulate`.
 ///
 /// # Safety
-/// As [`Small::run`]'s block: `S` supported; `b` holds `k` rows of `n` readable values `stride` apart; C as above;
-/// `(V − 1)·LANES < n ≤ V·LANES`.
-#[allow(clippy::too_many_arguments)]
-#[inline(always)]
-unsafe fn rows<S: Simd, const V: usize>(
-    a: MatRef<'_>,
-    k: usize,
-    n: usize,
-    b: *const f32,
-    stride: usize,
-    accumulate: bool,
-    c: *mut f32,
-    ldc: usize,
-) {
-    let m = a.rows;
-    let mut i = 0;
-    // SAFETY: (both) the contract above; rows i .. i + R < m.
-    unsafe {
-        while i + 4 <= m {
-            block::<S, V, 4>(a, i, k, n, b, stride, accumulate, c, ldc);
-            i += 4;
-        }
-        while i < m {
-            block::<S, V, 1>(a, i, k, n, b, stride, accumulate, c, ldc);
-            i += 1;
-        }
-    }
-}
-
-/// Rows `i0 .. i0 + R` of C, as [`rows`].
-///
-/// # Safety
-/// As [`rows`], and `i0 + R ≤ a.rows`.
+/// As [`Small::run`]'s block: `S` supported; `b` holds `k` rows of `n` readable values `stride` apart; C's rows
+/// `i0 .. i0 + R ≤ a.rows` as there; `(V − 1)·LANES < n ≤ V·LANES`.
 #[allow(clippy::too_many_arguments, clippy::needless_range_loop)]
 #[inline(always)]
 unsafe fn block<S: Simd, const V: usize, const R: usize>(
